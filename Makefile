@@ -1,0 +1,62 @@
+# ClinicFlow: two commands matter — `make run` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+
+.PHONY: run test lint typecheck unit browser-deps simulate digest bench synth deploy destroy clean
+
+## run: install, start the whole product locally (moto + Chalice + pollers + schedules)
+run: $(VENV)/.local
+	$(BIN)/python -m chalicelib.local
+
+## test: install, lint, type-check and run every test
+test: $(VENV)/.dev browser-deps lint typecheck unit
+
+unit: $(VENV)/.dev
+	$(BIN)/python -m pytest
+
+lint: $(VENV)/.dev
+	$(BIN)/ruff check .
+
+typecheck: $(VENV)/.dev
+	$(BIN)/mypy
+
+## simulate: replay a synthetic month of a clinic into the running local stack
+simulate: $(VENV)/.local
+	$(BIN)/python -m chalicelib.local.simulate
+
+## digest: render tonight's digest of the demo clinic to .clinicflow/digest/
+digest: $(VENV)/.local
+	$(BIN)/python -m chalicelib.local.digest_preview
+
+## bench: print DynamoDB requests per event, transitions per run, monthly cost, import time
+bench: $(VENV)/.dev
+	$(BIN)/python -m bench
+
+## synth / deploy / destroy: the AWS stack in infra/ (needs AWS credentials and `npm i -g aws-cdk`)
+synth: $(VENV)/.dev
+	cd infra && ../$(BIN)/python app.py
+
+deploy: $(VENV)/.dev
+	cd infra && cdk deploy --app "../$(BIN)/python app.py" --require-approval never
+
+destroy: $(VENV)/.dev
+	cd infra && cdk destroy --app "../$(BIN)/python app.py" --force
+
+browser-deps:
+	@test -x /usr/bin/chromium || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium; }
+
+$(VENV)/.local: requirements.txt requirements-local.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q -r requirements-local.txt
+	@touch $@
+
+$(VENV)/.dev: $(VENV)/.local requirements-dev.txt
+	$(BIN)/pip install -q -r requirements-dev.txt
+	@touch $@
+
+clean:
+	rm -rf $(VENV) .clinicflow test-output infra/cdk.out chalice.out .mypy_cache .pytest_cache .ruff_cache
