@@ -1,0 +1,197 @@
+"""ClinicFlow on Chalice: routes, queue consumers and schedules, wired to `chalicelib`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Chalice, ConvertToMiddleware, Rate
+
+from chalicelib.http import handled, json_response
+from chalicelib.observability import logger
+from chalicelib.settings import get_settings
+
+app = Chalice(app_name="clinicflow")
+app.register_middleware(ConvertToMiddleware(logger.inject_lambda_context))
+_settings = get_settings()
+
+
+def _auth() -> str | None:
+    return app.current_request.headers.get("authorization")
+
+
+def _query(name: str) -> str | None:
+    return (app.current_request.query_params or {}).get(name)
+
+
+@app.route("/v1/health", methods=["GET"])
+def health() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+# ---- inbound events -------------------------------------------------------------------------
+
+@app.route("/v1/clinics/{clinic_id}/events", methods=["POST"], content_types=["application/json"])
+@handled
+def receive_event(clinic_id: str) -> Any:
+    from chalicelib import ingest, wiring
+
+    request = app.current_request
+    headers = {k: request.headers.get(k, "") for k in ("webhook-id", "webhook-timestamp", "webhook-signature")}
+    receipt = ingest.receive(wiring.runtime(), wiring.webhook_secret, clinic_id, request.raw_body, headers)
+    return json_response(receipt.body, receipt.status)
+
+
+@app.route("/v1/clinics/{clinic_id}/events/replay", methods=["POST"])
+@handled
+def replay_events(clinic_id: str) -> Any:
+    from chalicelib import ingest, wiring
+
+    wiring.authenticator().clinic_staff(_auth(), clinic_id, "manager")
+    count = ingest.replay(wiring.runtime(), clinic_id, include_applied=_query("all") == "1")
+    return json_response({"replayed": count}, 202)
+
+
+# ---- clinics, settings, staff ---------------------------------------------------------------
+
+@app.route("/v1/clinics", methods=["POST"])
+@handled
+def create_clinic() -> Any:
+    from chalicelib import clinics, wiring
+    from chalicelib.contract import NewClinic
+    from chalicelib.http import parse_body
+
+    wiring.authenticator().operator(_auth())
+    body = parse_body(NewClinic, app.current_request.raw_body)
+    return json_response(clinics.create_clinic(wiring.runtime(), wiring.webhook_secret, body), 201)
+
+
+@app.route("/v1/clinics/{clinic_id}/settings", methods=["GET", "PUT"])
+@handled
+def clinic_settings(clinic_id: str) -> Any:
+    from chalicelib import clinics, wiring
+    from chalicelib.http import json_document
+
+    wiring.authenticator().clinic_staff(_auth(), clinic_id, "manager")
+    if app.current_request.method == "GET":
+        return json_response(clinics.settings_document(wiring.runtime(), clinic_id))
+    document = json_document(app.current_request.raw_body)
+    return json_response(clinics.replace_settings(wiring.runtime(), clinic_id, document))
+
+
+@app.route("/v1/clinics/{clinic_id}/staff", methods=["GET", "POST"])
+@handled
+def staff(clinic_id: str) -> Any:
+    from chalicelib import clinics, wiring
+    from chalicelib.contract import NewStaffToken
+    from chalicelib.http import parse_body
+
+    wiring.authenticator().clinic_staff(_auth(), clinic_id, "manager")
+    if app.current_request.method == "GET":
+        return json_response({"staff": clinics.list_staff(wiring.runtime(), clinic_id)})
+    body = parse_body(NewStaffToken, app.current_request.raw_body)
+    return json_response(clinics.issue_token(wiring.runtime(), clinic_id, body), 201)
+
+
+@app.route("/v1/clinics/{clinic_id}/staff/{token_id}", methods=["DELETE"])
+@handled
+def revoke_staff(clinic_id: str, token_id: str) -> Any:
+    from chalicelib import clinics, wiring
+
+    authenticator = wiring.authenticator()
+    authenticator.clinic_staff(_auth(), clinic_id, "manager")
+    authenticator.forget(clinics.revoke_staff(wiring.runtime(), clinic_id, token_id))
+    return json_response({"revoked": token_id})
+
+
+# ---- the task desk --------------------------------------------------------------------------
+
+@app.route("/v1/clinics/{clinic_id}/tasks", methods=["GET"])
+@handled
+def list_tasks(clinic_id: str) -> Any:
+    from chalicelib import tasks, wiring
+
+    wiring.authenticator().clinic_staff(_auth(), clinic_id, "admin")
+    rt = wiring.runtime()
+    now = rt.clock()
+    found = tasks.list_tasks(rt.store, clinic_id, _query("status") or "open", now)
+    return json_response({"tasks": [tasks.task_view(t, now) for t in found]})
+
+
+@app.route("/v1/clinics/{clinic_id}/tasks/{task_id}/outcome", methods=["POST"])
+@handled
+def task_outcome(clinic_id: str, task_id: str) -> Any:
+    from chalicelib import tasks, wiring
+    from chalicelib.contract import TaskOutcome
+    from chalicelib.http import parse_body
+
+    staff = wiring.authenticator().clinic_staff(_auth(), clinic_id, "admin")
+    body = parse_body(TaskOutcome, app.current_request.raw_body)
+    rt = wiring.runtime()
+    task = rt.unit(clinic_id, lambda ctx: tasks.record_outcome(ctx, task_id, body, staff))
+    return json_response(tasks.task_view(task, rt.clock()))
+
+
+@app.route("/v1/clinics/{clinic_id}/patients/{patient_id}", methods=["GET"])
+@handled
+def patient(clinic_id: str, patient_id: str) -> Any:
+    from chalicelib import patients, wiring
+
+    wiring.authenticator().clinic_staff(_auth(), clinic_id, "admin")
+    return json_response(patients.patient_view(wiring.runtime().store, clinic_id, patient_id))
+
+
+# ---- managers: recall planner and digest ----------------------------------------------------
+
+@app.route("/v1/clinics/{clinic_id}/recall/run", methods=["POST"])
+@handled
+def run_recall(clinic_id: str) -> Any:
+    from chalicelib import recall, wiring
+    from chalicelib.http import query_date
+
+    wiring.authenticator().clinic_staff(_auth(), clinic_id, "manager")
+    rt = wiring.runtime()
+    day = query_date(_query("date"), rt.clinic(clinic_id), rt.clock())
+    return json_response(recall.run_recalls(rt, clinic_id, day))
+
+
+@app.route("/v1/clinics/{clinic_id}/digest", methods=["GET"])
+@handled
+def clinic_digest(clinic_id: str) -> Any:
+    from chalicelib import digest, wiring
+    from chalicelib.http import query_date
+
+    wiring.authenticator().clinic_staff(_auth(), clinic_id, "manager")
+    rt = wiring.runtime()
+    clinic = rt.clinic(clinic_id)
+    day = query_date(_query("date"), clinic, rt.clock())
+    return json_response(digest.digest(rt.store, clinic, day, rt.clock()))
+
+
+# ---- queues and schedules -------------------------------------------------------------------
+
+@app.on_sqs_message(queue=_settings.events_queue_name, batch_size=10, name="events_consumer")
+def events_consumer(event: Any) -> dict[str, Any]:
+    from chalicelib import consumers
+
+    return consumers.consume_events(event.to_dict(), event.context)
+
+
+@app.on_sqs_message(queue=_settings.actions_queue_name, batch_size=10, name="actions_consumer")
+def actions_consumer(event: Any) -> dict[str, Any]:
+    from chalicelib import consumers
+
+    return consumers.consume_actions(event.to_dict(), event.context)
+
+
+@app.schedule(Rate(5, unit=Rate.MINUTES), name="sweeper")
+def sweeper(event: Any) -> dict[str, Any]:
+    from chalicelib import schedules, wiring
+
+    return schedules.sweep_all(wiring.runtime())
+
+
+@app.schedule(Rate(1, unit=Rate.HOURS), name="hourly")
+def hourly(event: Any) -> dict[str, Any]:
+    from chalicelib import schedules, wiring
+
+    return schedules.hourly(wiring.runtime())

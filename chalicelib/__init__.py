@@ -1,0 +1,1 @@
+"""ClinicFlow: patient-retention automation for clinics (domain core, services, adapters)."""

@@ -1,0 +1,1 @@
+"""Adapters at the edge: AWS services and HTTP APIs behind the ports."""

@@ -1,0 +1,37 @@
+"""SQS behind the Queue port."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+
+class SqsQueue:
+    """One queue, its URL looked up once.
+
+    Parameters
+    ----------
+    client:
+        A boto3 `sqs` client.
+    name:
+        The queue's name (FIFO names end in `.fifo`).
+    """
+
+    def __init__(self, client: Any, name: str) -> None:
+        self._sqs = client
+        self._name = name
+        self._url: str | None = None
+
+    @property
+    def url(self) -> str:
+        if self._url is None:
+            self._url = str(self._sqs.get_queue_url(QueueName=self._name)["QueueUrl"])
+        return self._url
+
+    def send(self, body: dict[str, Any], group: str | None = None, dedup: str | None = None) -> None:
+        kwargs: dict[str, Any] = {"QueueUrl": self.url, "MessageBody": json.dumps(body, default=str)}
+        if self._name.endswith(".fifo"):
+            kwargs["MessageGroupId"] = group or "default"
+            if dedup:
+                kwargs["MessageDeduplicationId"] = dedup[:128]
+        self._sqs.send_message(**kwargs)

@@ -1,0 +1,83 @@
+"""Staff authentication: bearer tokens, stored only as SHA-256 hashes."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from chalicelib.errors import Forbidden, NotFound, Unauthorized
+
+RANK = {"admin": 1, "manager": 2}
+_CACHE_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class Staff:
+    """Who is calling: an operator (no clinic), or a clinic's manager or administrator."""
+
+    role: str
+    clinic_id: str | None = None
+    token_id: str = ""
+    admin_id: str | None = None
+    name: str | None = None
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_token(role: str) -> str:
+    return f"cf_{role[:3]}_{secrets.token_urlsafe(24)}"
+
+
+class Authenticator:
+    """Resolves bearer tokens and checks clinic and role.
+
+    Parameters
+    ----------
+    lookup:
+        Returns the Staff a token hash belongs to, or None.
+    operator_hashes:
+        Returns the hashes of operator tokens (from the deployment secret).
+    """
+
+    def __init__(self, lookup: Callable[[str], Staff | None], operator_hashes: Callable[[], frozenset[str]]) -> None:
+        self._lookup = lookup
+        self._operators = operator_hashes
+        self._cache: dict[str, tuple[float, Staff | None]] = {}
+
+    def staff(self, authorization: str | None) -> Staff:
+        scheme, _, token = (authorization or "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthorized("send Authorization: Bearer <token>")
+        digest = token_hash(token.strip())
+        if digest in self._operators():
+            return Staff(role="operator", token_id="operator")
+        cached = self._cache.get(digest)
+        if cached is None or time.monotonic() - cached[0] > _CACHE_SECONDS:
+            cached = (time.monotonic(), self._lookup(digest))
+            self._cache[digest] = cached
+        if cached[1] is None:
+            raise Unauthorized("unknown or revoked token")
+        return cached[1]
+
+    def clinic_staff(self, authorization: str | None, clinic_id: str, role: str) -> Staff:
+        """Staff of `clinic_id` with at least `role`; another clinic's token sees 404."""
+        staff = self.staff(authorization)
+        if staff.clinic_id != clinic_id:
+            raise NotFound(f"no clinic {clinic_id}")
+        if RANK.get(staff.role, 0) < RANK[role]:
+            raise Forbidden(f"needs the {role} role")
+        return staff
+
+    def operator(self, authorization: str | None) -> Staff:
+        staff = self.staff(authorization)
+        if staff.role != "operator":
+            raise Forbidden("needs an operator token")
+        return staff
+
+    def forget(self, digest: str) -> None:
+        self._cache.pop(digest, None)

@@ -1,0 +1,103 @@
+"""Clinics: creation with their first tokens, settings, and staff tokens."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from pydantic import ValidationError
+
+from chalicelib.auth import Staff, new_token, token_hash
+from chalicelib.contract import NewClinic, NewStaffToken
+from chalicelib.domain.clinic_settings import ClinicSettings
+from chalicelib.domain.records import Clinic
+from chalicelib.errors import NotFound
+from chalicelib.runtime import Runtime
+from chalicelib.store.models import TokenItem, scoped
+from chalicelib.validation import invalid_input
+
+DEMO_TIMEZONE = "Europe/Moscow"
+
+
+def create_clinic(rt: Runtime, webhook_secret: Any, body: NewClinic, clinic_id: str | None = None,
+                  settings: ClinicSettings | None = None) -> dict[str, str]:
+    """A new clinic with its webhook secret and one manager and one admin token."""
+    try:
+        settings = settings or ClinicSettings(timezone=body.timezone, language=body.language)
+    except ValidationError as exc:
+        raise invalid_input(exc) from exc
+    clinic_id = clinic_id or f"c_{secrets.token_hex(5)}"
+    now = rt.clock()
+    clinic = Clinic(clinic_id=clinic_id, id=clinic_id, name=body.name, settings=settings, created_at=now)
+    _save_new(rt, clinic)
+    manager = issue_token(rt, clinic_id, NewStaffToken(role="manager", name="Manager"))
+    admin = issue_token(rt, clinic_id, NewStaffToken(role="admin", name="Front desk"))
+    return {"clinic_id": clinic_id, "webhook_secret": webhook_secret(clinic_id, clinic.secret_version),
+            "manager_token": manager["token"], "admin_token": admin["token"]}
+
+
+def _save_new(rt: Runtime, clinic: Clinic) -> None:
+    from chalicelib.store.repository import UnitOfWork
+
+    work = UnitOfWork(clinic.id)
+    work.save(clinic)
+    rt.store.commit(work, rt.clock())
+
+
+def issue_token(rt: Runtime, clinic_id: str, body: NewStaffToken) -> dict[str, Any]:
+    token = new_token(body.role)
+    token_id = secrets.token_hex(4)
+    rt.store.put_token(TokenItem(
+        f"TOKEN#{token_hash(token)}", "TOKEN", clinic_id=clinic_id, role=body.role, token_id=token_id,
+        admin_id=body.admin_id, name=body.name, created_at=rt.clock().isoformat(),
+        gsi2pk=scoped(clinic_id, "STAFF"), gsi2sk=f"{body.role}#{token_id}"))
+    return {"token": token, "token_id": token_id, "role": body.role, "admin_id": body.admin_id, "name": body.name}
+
+
+def staff_of_token(rt: Runtime, digest: str) -> Staff | None:
+    item = rt.store.get_token(digest)
+    if item is None:
+        return None
+    return Staff(role=item.role, clinic_id=item.clinic_id, token_id=item.token_id, admin_id=item.admin_id,
+                 name=item.name)
+
+
+def list_staff(rt: Runtime, clinic_id: str) -> list[dict[str, Any]]:
+    return [{"token_id": t.token_id, "role": t.role, "admin_id": t.admin_id, "name": t.name,
+             "created_at": t.created_at} for t in rt.store.staff_tokens(clinic_id)]
+
+
+def revoke_staff(rt: Runtime, clinic_id: str, token_id: str) -> str:
+    for item in rt.store.staff_tokens(clinic_id):
+        if item.token_id == token_id:
+            digest = item.pk.removeprefix("TOKEN#")
+            rt.store.delete_token(digest)
+            return digest
+    raise NotFound(f"no staff token {token_id}")
+
+
+def settings_document(rt: Runtime, clinic_id: str) -> dict[str, Any]:
+    clinic = rt.clinic(clinic_id, fresh=True)
+    return clinic.settings.model_dump(mode="json")
+
+
+def replace_settings(rt: Runtime, clinic_id: str, document: Any) -> dict[str, Any]:
+    """Validate and store a whole settings document (missing keys take their defaults)."""
+    if not isinstance(document, dict):
+        from chalicelib.errors import FieldError, InvalidInput
+
+        raise InvalidInput([FieldError("body", "the settings document must be a JSON object")])
+    try:
+        settings = ClinicSettings.model_validate(document)
+    except ValidationError as exc:
+        raise invalid_input(exc) from exc
+
+    def change(ctx: Any) -> None:
+        clinic = ctx.load(Clinic, clinic_id)
+        clinic.settings = settings
+        ctx.save(clinic)
+
+    rt.forget_clinic(clinic_id)
+    rt.unit(clinic_id, change)
+    rt.forget_clinic(clinic_id)
+    return settings.model_dump(mode="json")

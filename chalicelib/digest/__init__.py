@@ -1,0 +1,42 @@
+"""The manager's digest: the contract JSON from daily counters (a bounded read)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from chalicelib.domain.kpi import FUNNEL_DAYS, build_digest, sum_days
+from chalicelib.domain.records import CallTask, Clinic
+from chalicelib.store.models import scoped
+from chalicelib.store.repository import Repository
+
+SNAPSHOT_OPEN = "snapshot|tasks.open"
+SNAPSHOT_OVERDUE = "snapshot|tasks.overdue"
+
+
+def open_and_overdue(store: Repository, clinic_id: str, now: datetime) -> tuple[int, int]:
+    tasks = store.query(CallTask, "gsi1", scoped(clinic_id, "OPEN"))
+    return len(tasks), sum(1 for t in tasks if t.overdue_at < now)
+
+
+def local_today(clinic: Clinic, now: datetime) -> date:
+    return now.astimezone(clinic.settings.zone).date()
+
+
+def digest(store: Repository, clinic: Clinic, day: date, now: datetime) -> dict[str, Any]:
+    """One query for the 30 days ending on `day` (+ the open-task index when `day` is today)."""
+    days = store.kpi_days(clinic.id, day - timedelta(days=FUNNEL_DAYS - 1), day)
+    today = days.get(day, {})
+    if day == local_today(clinic, now):
+        tasks_open, overdue = open_and_overdue(store, clinic.id, now)
+    else:
+        tasks_open, overdue = today.get(SNAPSHOT_OPEN, 0), today.get(SNAPSHOT_OVERDUE, 0)
+    return build_digest(clinic.id, day, clinic.settings.timezone, today, sum_days(days.values()),
+                        tasks_open, overdue)
+
+
+def snapshot(store: Repository, clinic: Clinic, now: datetime) -> None:
+    """Keep today's open and overdue task counts, for digests of past dates."""
+    tasks_open, overdue = open_and_overdue(store, clinic.id, now)
+    store.put_kpi_snapshot(clinic.id, local_today(clinic, now), {SNAPSHOT_OPEN: tasks_open,
+                                                                 SNAPSHOT_OVERDUE: overdue})

@@ -1,0 +1,1 @@
+"""Domain rules of ClinicFlow: plain functions and models, no AWS calls."""

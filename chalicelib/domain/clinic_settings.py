@@ -1,0 +1,244 @@
+"""The clinic's settings document: defaults, validation and typed access."""
+
+from __future__ import annotations
+
+import re
+from datetime import time
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+
+from chalicelib.domain.phones import normalise_phone
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+Language = Literal["ru", "en"]
+Line = Literal["city", "mobile"]
+MessageChannel = Literal["whatsapp", "telegram", "sms", "email"]
+_HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def parse_hhmm(value: str) -> time:
+    """`"24:00"` is the end of the day and maps to time.max."""
+    if value == "24:00":
+        return time.max
+    hours, minutes = value.split(":")
+    return time(int(hours), int(minutes))
+
+
+class _Doc(BaseModel):
+    model_config = ConfigDict(extra="allow", str_strip_whitespace=True)
+
+
+class Step(_Doc):
+    """One rung of a contact ladder: a call from a line, or a message on a channel."""
+
+    action: Literal["call", "message"]
+    line: Line | None = None
+    channel: MessageChannel | Literal["preferred"] | None = None
+    delay_minutes: int = Field(0, ge=0, le=60 * 24 * 90)
+
+    @model_validator(mode="after")
+    def _fill_target(self) -> Step:
+        if self.action == "call":
+            self.line = self.line or "city"
+            self.channel = None
+        else:
+            self.channel = self.channel or "preferred"
+            self.line = None
+        return self
+
+
+def _steps(*items: tuple[str, str, int]) -> list[Step]:
+    out = []
+    for action, target, delay in items:
+        key = "line" if action == "call" else "channel"
+        out.append(Step.model_validate({"action": action, key: target, "delay_minutes": delay}))
+    return out
+
+
+Steps = Annotated[list[Step], Field(min_length=1, max_length=10)]
+
+
+class Sequence(_Doc):
+    enabled: bool = True
+    steps: Steps
+
+
+class LeadSequence(Sequence):
+    steps: Steps = Field(default_factory=lambda: _steps(
+        ("call", "city", 0), ("call", "mobile", 30), ("message", "whatsapp", 60)))
+
+
+class RecallSequence(Sequence):
+    after_days: int = Field(180, ge=1, le=3650)
+    steps: Steps = Field(default_factory=lambda: _steps(
+        ("call", "city", 0), ("call", "mobile", 120), ("message", "preferred", 1440)))
+
+
+class CancelledSequence(Sequence):
+    steps: Steps = Field(default_factory=lambda: _steps(
+        ("call", "city", 0), ("call", "mobile", 60), ("message", "preferred", 240)))
+
+
+class NoShowSequence(Sequence):
+    steps: Steps = Field(default_factory=lambda: _steps(
+        ("call", "city", 0), ("message", "preferred", 120)))
+
+
+class DropoutSequence(Sequence):
+    after_days: int = Field(14, ge=1, le=365)
+    steps: Steps = Field(default_factory=lambda: _steps(
+        ("call", "city", 0), ("call", "mobile", 1440), ("message", "preferred", 1440)))
+
+
+class ConfirmationSequence(Sequence):
+    before_hours: int = Field(24, ge=1, le=24 * 14)
+    steps: Steps = Field(default_factory=lambda: _steps(
+        ("message", "preferred", 0), ("call", "city", 180)))
+
+
+class FeedbackSequence(Sequence):
+    after_hours: int = Field(3, ge=0, le=24 * 14)
+    low_rating: int = Field(3, ge=1, le=5)
+    steps: Steps = Field(default_factory=lambda: _steps(("message", "preferred", 0)))
+
+
+class WaitlistSettings(_Doc):
+    enabled: bool = True
+    window_hours: int = Field(48, ge=1, le=24 * 14)
+    batch_size: int = Field(3, ge=1, le=20)
+    offer_minutes: int = Field(30, ge=1, le=24 * 60)
+
+
+class Sequences(_Doc):
+    lead: LeadSequence = Field(default_factory=LeadSequence)
+    recall: RecallSequence = Field(default_factory=RecallSequence)
+    cancelled: CancelledSequence = Field(default_factory=CancelledSequence)
+    no_show: NoShowSequence = Field(default_factory=NoShowSequence)
+    treatment_dropout: DropoutSequence = Field(default_factory=DropoutSequence)
+    confirmation: ConfirmationSequence = Field(default_factory=ConfirmationSequence)
+    feedback: FeedbackSequence = Field(default_factory=FeedbackSequence)
+    waitlist: WaitlistSettings = Field(default_factory=WaitlistSettings)
+
+
+class Lines(_Doc):
+    """The clinic's outgoing numbers, by the line names the ladders use."""
+
+    city: str | None = None
+    mobile: str | None = None
+
+
+class DigestSettings(_Doc):
+    enabled: bool = True
+    hour: int = Field(21, ge=0, le=23)
+    emails: list[str] = Field(default_factory=list, max_length=20)
+    slack_webhook_url: str | None = None
+
+    @field_validator("emails")
+    @classmethod
+    def _emails(cls, value: list[str]) -> list[str]:
+        for email in value:
+            if not _EMAIL.match(email):
+                raise ValueError(f"not an email address: {email}")
+        return value
+
+    @field_validator("slack_webhook_url")
+    @classmethod
+    def _https(cls, value: str | None) -> str | None:
+        if value and not re.match(r"^https?://", value):
+            raise ValueError("must be an http(s) URL")
+        return value or None
+
+
+class ContactCap(_Doc):
+    """How often one patient may be contacted automatically."""
+
+    per_day: int = Field(2, ge=1, le=20)
+    per_week: int = Field(5, ge=1, le=50)
+
+
+class Sla(_Doc):
+    """Minutes of working time within which a task must be worked, by its scenario."""
+
+    missed_call: int = Field(15, ge=1, le=24 * 60)
+    lead: int = Field(30, ge=1, le=24 * 60)
+    default: int = Field(240, ge=1, le=7 * 24 * 60)
+    task_expires_hours: int = Field(72, ge=1, le=24 * 30)
+
+
+def _default_hours() -> dict[str, tuple[str, str] | None]:
+    week = {day: ("09:00", "21:00") for day in WEEKDAYS[:5]}
+    return {**week, "sat": ("10:00", "18:00"), "sun": None}
+
+
+class ClinicSettings(_Doc):
+    """Everything a manager may change without a deploy."""
+
+    timezone: str = "Europe/Moscow"
+    language: Language = "ru"
+    phone_region: str = Field("RU", pattern=r"^[A-Z]{2}$")
+    working_hours: dict[Weekday, tuple[str, str] | None] = Field(default_factory=_default_hours)
+    holidays_country: str | None = "RU"
+    lines: Lines = Field(default_factory=Lines)
+    digest: DigestSettings = Field(default_factory=DigestSettings)
+    sequences: Sequences = Field(default_factory=Sequences)
+    contact_cap: ContactCap = Field(default_factory=ContactCap)
+    sla_minutes: Sla = Field(default_factory=Sla)
+    auto_reply: bool = True  # answer inquiries that arrive while the clinic is closed
+    currency: str = Field("RUB", pattern=r"^[A-Z]{3}$")
+    doctors: dict[str, str] = Field(default_factory=dict)  # MIS doctor id -> name patients know
+    admins: dict[str, str] = Field(default_factory=dict)  # MIS administrator id -> name
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown IANA time zone: {value}") from None
+        return value
+
+    @field_validator("working_hours")
+    @classmethod
+    def _hours(cls, value: dict[str, tuple[str, str] | None]) -> dict[str, tuple[str, str] | None]:
+        for day, span in value.items():
+            if span is None:
+                continue
+            start, end = span
+            if not (_HHMM.match(start) and _HHMM.match(end)):
+                raise ValueError(f"{day}: times are HH:MM")
+            if parse_hhmm(start) >= parse_hhmm(end):
+                raise ValueError(f"{day}: opening must be before closing")
+        return {day: value.get(day) for day in WEEKDAYS}
+
+    @field_validator("lines")
+    @classmethod
+    def _lines(cls, value: Lines, info: ValidationInfo) -> Lines:
+        region = info.data.get("phone_region", "RU")
+        for name in ("city", "mobile"):
+            number = getattr(value, name)
+            if number:
+                try:
+                    setattr(value, name, normalise_phone(number, region))
+                except ValueError as exc:
+                    raise ValueError(f"{name}: {exc}") from None
+        return value
+
+    @field_validator("holidays_country")
+    @classmethod
+    def _country(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        import holidays
+
+        code = value.upper()
+        if code not in holidays.list_supported_countries():
+            raise ValueError(f"no public holiday calendar for {value}")
+        return code
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)

@@ -1,0 +1,62 @@
+"""Whether a patient may be contacted, for which purpose, and how often.
+
+Every automatic contact has a purpose that needs the matching consent; an
+opt-out ("СТОП") silences messages and every sequence the patient did not
+ask for; and a cap limits contacts per day and week.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from chalicelib.domain.clinic_settings import ContactCap
+from chalicelib.domain.records import Patient
+
+PURPOSE: dict[str, str | None] = {
+    "lead": None, "missed_call": None,  # the patient contacted us first
+    "cancelled": "reminders", "no_show": "reminders", "confirmation": "reminders",
+    "waitlist": "reminders", "recall": "recall", "treatment_dropout": "recall",
+    "feedback": "feedback",
+}
+UNSOLICITED = frozenset({"recall", "treatment_dropout", "feedback", "waitlist"})
+_OPT_OUT = re.compile(r"^\W*(стоп|stop|отписаться|отписка|unsubscribe|не писать|не звонить)\W*$", re.I)
+_OPT_IN = re.compile(r"^\W*(старт|start|подписаться|subscribe)\W*$", re.I)
+
+
+def is_opt_out(text: str) -> bool:
+    return bool(_OPT_OUT.match(text.strip()))
+
+
+def is_opt_in(text: str) -> bool:
+    return bool(_OPT_IN.match(text.strip()))
+
+
+def refusal(scenario: str, patient: Patient | None, action: str = "call") -> str | None:
+    """Why this contact must not happen (None when it may)."""
+    if patient is None or patient.profile is None:
+        return None if PURPOSE.get(scenario) is None else "unknown_patient"
+    purpose = PURPOSE.get(scenario)
+    if purpose and not getattr(patient.consent, purpose):
+        return f"no_consent_{purpose}"
+    if patient.is_opted_out and (scenario in UNSOLICITED or action == "message"):
+        return "opted_out"
+    return None
+
+
+@dataclass(frozen=True)
+class CapVerdict:
+    allowed: bool
+    retry_at: datetime | None = None
+
+
+def within_cap(contacts: list[datetime], now: datetime, cap: ContactCap) -> CapVerdict:
+    """At most `per_day` contacts in 24 hours and `per_week` in 7 days."""
+    day = sorted(c for c in contacts if c > now - timedelta(days=1))
+    week = sorted(c for c in contacts if c > now - timedelta(days=7))
+    if len(week) >= cap.per_week:
+        return CapVerdict(False, week[len(week) - cap.per_week] + timedelta(days=7))
+    if len(day) >= cap.per_day:
+        return CapVerdict(False, day[len(day) - cap.per_day] + timedelta(days=1))
+    return CapVerdict(True)

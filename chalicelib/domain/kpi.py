@@ -1,0 +1,287 @@
+"""KPI counters: each record's contribution to daily counters, and the digest.
+
+A record's contribution is a pure function of its state, keyed
+`"<local date>|<metric>"`. Storing what was last contributed lets an update
+add exactly the difference, so counters stay right whatever order events
+come in and however often they are repeated.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from chalicelib.domain.records import (
+    Appointment,
+    Call,
+    CallTask,
+    Lead,
+    OutboundMessage,
+    SequenceRun,
+    TreatmentPlan,
+    Visit,
+)
+from chalicelib.domain.windows import ClinicCalendar
+
+FUNNEL_DAYS = 30
+LEAD_BOOKING_WINDOW = timedelta(days=30)
+NO_ADMIN = "—"
+Contribution = dict[str, int]
+
+
+def _label(text: str | None, default: str = "—") -> str:
+    """A dimension value safe inside a metric name: trimmed, lower case, no separators."""
+    cleaned = re.sub(r"\s+", " ", (text or "").replace("|", "/")).strip().lower()
+    return cleaned[:80] or default
+
+
+class _Builder:
+    def __init__(self, calendar: ClinicCalendar) -> None:
+        self.calendar = calendar
+        self.out: Contribution = {}
+
+    def add(self, at: datetime | None, metric: str, amount: int = 1) -> None:
+        if at is None or amount == 0:
+            return
+        key = f"{self.calendar.local_date(at).isoformat()}|{metric}"
+        self.out[key] = self.out.get(key, 0) + amount
+
+
+def lead_contribution(lead: Lead, calendar: ClinicCalendar) -> Contribution:
+    b = _Builder(calendar)
+    if lead.created is None or lead.created_at is None:
+        return b.out
+    at, info = lead.created_at, lead.created
+    b.add(at, "leads.new")
+    b.add(at, f"leads.channel|{info.channel}")
+    b.add(at, f"leads.source|{_label(info.source, 'unknown')}")
+    b.add(at, "leads.after_hours", int(lead.after_hours))
+    if lead.first_response_at:
+        minutes = max(0, int((lead.first_response_at - at).total_seconds() // 60))
+        b.add(at, f"leads.response_min|{minutes}")
+    admin = info.admin_id or (lead.booked.admin_id if lead.booked else None) or NO_ADMIN
+    stages = ["leads"]
+    if lead_is_booked(lead):
+        stages.append("booked")
+        if lead.came_at:
+            stages.append("came")
+    for stage in stages:
+        b.add(at, f"funnel|all||{stage}")
+        b.add(at, f"funnel|admin|{_label(admin)}|{stage}")
+        b.add(at, f"funnel|source|{_label(info.source, 'unknown')}|{stage}")
+    if lead.lost:
+        b.add(lead.lost.at, f"lost|{_label(lead.lost.reason)}")
+    return b.out
+
+
+def lead_is_booked(lead: Lead) -> bool:
+    """Booked by an appointment naming the lead, or matched within 30 days after it."""
+    if lead.booked is None or lead.created_at is None:
+        return False
+    return lead.booked.at <= lead.created_at + LEAD_BOOKING_WINDOW
+
+
+def call_contribution(call: Call, calendar: ClinicCalendar) -> Contribution:
+    b = _Builder(calendar)
+    if call.missed:
+        at = call.missed.at
+        b.add(at, "leads.missed_calls")
+        b.add(at, "leads.missed_not_returned", int(call.returned_at is None))
+        b.add(at, "leads.missed_after_hours", int(call.after_hours))
+        if call.first_response_at:
+            minutes = max(0, int((call.first_response_at - at).total_seconds() // 60))
+            b.add(at, f"leads.response_min|{minutes}")
+    return b.out
+
+
+def appointment_contribution(appt: Appointment, calendar: ClinicCalendar) -> Contribution:
+    b = _Builder(calendar)
+    b.add(appt.created_at, "appointments.booked")
+    if appt.created_at and appt.details and appt.details.admin_id:
+        b.add(appt.created_at, f"appointments.booked_by|{_label(appt.details.admin_id)}")
+    if appt.confirmed:
+        b.add(appt.confirmed.at, "appointments.confirmed")
+    elif appt.confirmed_by_reply:
+        b.add(appt.confirmed_by_reply.at, "appointments.confirmed")
+    if appt.cancelled:
+        b.add(appt.cancelled.at, "appointments.cancelled")
+        b.add(appt.cancelled.at, f"appointments.cancel_reason|{_label(appt.cancelled.reason)}")
+    if appt.no_show:
+        b.add(appt.no_show.at, "appointments.no_show")
+    return b.out
+
+
+def visit_contribution(visit: Visit, calendar: ClinicCalendar) -> Contribution:
+    b = _Builder(calendar)
+    if visit.data is None or visit.at is None:
+        return b.out
+    b.add(visit.at, "visits.completed")
+    b.add(visit.at, "visits.revenue_kop", int(visit.data.amount * 100))
+    if visit.data.kind == "consultation":
+        b.add(visit.at, f"doctor|{_label(visit.data.doctor_id)}|consultations")
+    if visit.rating is not None:
+        b.add(visit.rating_at, "feedback.count")
+        b.add(visit.rating_at, "feedback.sum", visit.rating)
+    return b.out
+
+
+def plan_contribution(plan: TreatmentPlan, calendar: ClinicCalendar) -> Contribution:
+    b = _Builder(calendar)
+    if plan.decision and plan.doctor_id:
+        b.add(plan.decision_at, f"doctor|{_label(plan.doctor_id)}|plans_{plan.decision}")
+    if plan.decision == "declined":
+        b.add(plan.decision_at, f"plan_declined|{_label(plan.reason)}")
+    return b.out
+
+
+def task_contribution(task: CallTask, calendar: ClinicCalendar) -> Contribution:
+    b = _Builder(calendar)
+    b.add(task.created_at, "tasks.created")
+    if task.status == "done":
+        b.add(task.closed_at, "tasks.done")
+        if task.outcome == "declined":
+            b.add(task.closed_at, f"lost|{_label(task.reason)}")
+    elif task.status == "expired":
+        b.add(task.closed_at, "tasks.expired")
+    return b.out
+
+
+def run_contribution(run: SequenceRun, calendar: ClinicCalendar) -> Contribution:
+    b = _Builder(calendar)
+    b.add(run.started_at, f"sequences.started|{run.scenario}")
+    if run.scenario == "recall":
+        b.add(run.started_at, "recall.started")
+        b.add(run.reached_at, "recall.reached")
+        b.add(run.booked_at, "recall.booked")
+        b.add(run.came_at, "recall.came")
+    if run.scenario == "waitlist" and run.booked_at:
+        b.add(run.booked_at, "waitlist.filled")
+    return b.out
+
+
+def message_contribution(message: OutboundMessage, calendar: ClinicCalendar) -> Contribution:
+    b = _Builder(calendar)
+    if message.status == "sending":
+        return b.out
+    b.add(message.sent_at, f"messages.sent|{message.channel}")
+    if message.status == "failed":
+        b.add(message.sent_at, "messages.failed")
+    return b.out
+
+
+def delta(old: Mapping[str, int], new: Mapping[str, int]) -> dict[date, dict[str, int]]:
+    """Per local day, what to ADD so the counters hold `new` instead of `old`."""
+    out: dict[date, dict[str, int]] = defaultdict(dict)
+    for key in set(old) | set(new):
+        diff = new.get(key, 0) - old.get(key, 0)
+        if diff:
+            day, metric = key.split("|", 1)
+            out[date.fromisoformat(day)][metric] = diff
+    return dict(out)
+
+
+# ---- digest ----------------------------------------------------------------------------------
+
+def _pct(part: int, base: int) -> float | None:
+    return round(100.0 * part / base, 1) if base else None
+
+
+def _with(prefix: str, counters: Mapping[str, int]) -> dict[str, int]:
+    return {k[len(prefix):]: v for k, v in counters.items() if k.startswith(prefix) and v}
+
+
+def _median_minutes(counters: Mapping[str, int]) -> float | None:
+    values: list[int] = []
+    for minute, count in sorted((int(k), v) for k, v in _with("leads.response_min|", counters).items()):
+        values.extend([minute] * max(count, 0))
+    if not values:
+        return None
+    mid = len(values) // 2
+    return float(values[mid]) if len(values) % 2 else (values[mid - 1] + values[mid]) / 2
+
+
+def _funnel(dimension: str, counters: Mapping[str, int]) -> dict[str, dict[str, Any]]:
+    rows: dict[str, dict[str, Any]] = defaultdict(lambda: {"leads": 0, "booked": 0, "came": 0})
+    for key, value in _with(f"funnel|{dimension}|", counters).items():
+        name, stage = key.rsplit("|", 1)
+        rows[name][stage] = value
+    for row in rows.values():
+        row["pct"] = _pct(row["came"], row["leads"])
+    return dict(sorted(rows.items()))
+
+
+def sum_days(days: Iterable[Mapping[str, int]]) -> Counter[str]:
+    total: Counter[str] = Counter()
+    for day in days:
+        total.update(day)
+    return total
+
+
+def build_digest(clinic_id: str, day: date, timezone: str, today: Mapping[str, int],
+                 last_30: Mapping[str, int], tasks_open: int, tasks_overdue: int) -> dict[str, Any]:
+    """The contract's digest JSON from one day's counters and the 30 days ending on it."""
+    t = today
+    funnel_all = _funnel("all", last_30).get("", {"leads": 0, "booked": 0, "came": 0})
+    doctors: dict[str, dict[str, Any]] = defaultdict(lambda: {"consultations": 0, "plans_accepted": 0})
+    for key, value in _with("doctor|", last_30).items():
+        doctor, metric = key.rsplit("|", 1)
+        if metric in ("consultations", "plans_accepted"):
+            doctors[doctor][metric] = value
+    for row in doctors.values():
+        row["pct"] = _pct(row["plans_accepted"], row["consultations"])
+    revenue = Decimal(t.get("visits.revenue_kop", 0)) / 100
+    return {
+        "clinic_id": clinic_id,
+        "date": day.isoformat(),
+        "timezone": timezone,
+        "leads": {
+            "new": t.get("leads.new", 0),
+            "by_channel": _with("leads.channel|", t),
+            "by_source": _with("leads.source|", t),
+            "missed_calls": t.get("leads.missed_calls", 0),
+            "missed_not_returned": t.get("leads.missed_not_returned", 0),
+            "after_hours": t.get("leads.after_hours", 0),
+            "first_response_median_min": _median_minutes(t),
+        },
+        "appointments": {
+            "booked": t.get("appointments.booked", 0),
+            "cancelled": t.get("appointments.cancelled", 0),
+            "cancel_reasons": _with("appointments.cancel_reason|", t),
+            "no_show": t.get("appointments.no_show", 0),
+            "confirmed": t.get("appointments.confirmed", 0),
+        },
+        "visits": {"completed": t.get("visits.completed", 0), "revenue": f"{revenue:.2f}"},
+        "tasks": {"created": t.get("tasks.created", 0), "done": t.get("tasks.done", 0),
+                  "open": tasks_open, "overdue": tasks_overdue, "expired": t.get("tasks.expired", 0)},
+        "recall": {k: t.get(f"recall.{k}", 0) for k in ("started", "reached", "booked", "came")},
+        "funnel_30d": {
+            "leads": funnel_all["leads"], "booked": funnel_all["booked"], "came": funnel_all["came"],
+            "lead_to_chair_pct": _pct(funnel_all["came"], funnel_all["leads"]),
+            "by_admin": _funnel("admin", last_30),
+            "by_source": _funnel("source", last_30),
+        },
+        "doctors_30d": dict(sorted(doctors.items())),
+        "lost_reasons_30d": dict(sorted(_with("lost|", last_30).items(), key=lambda kv: -kv[1])),
+        "messages": {"sent": sum(_with("messages.sent|", t).values()), "failed": t.get("messages.failed", 0)},
+        "waitlist": {"filled": t.get("waitlist.filled", 0)},
+        "feedback": {"count": t.get("feedback.count", 0),
+                     "average": round(t["feedback.sum"] / t["feedback.count"], 1)
+                     if t.get("feedback.count") else None},
+    }
+
+
+_CONTRIBUTORS: dict[type, Any] = {
+    Lead: lead_contribution, Call: call_contribution, Appointment: appointment_contribution,
+    Visit: visit_contribution, TreatmentPlan: plan_contribution, CallTask: task_contribution,
+    SequenceRun: run_contribution, OutboundMessage: message_contribution,
+}
+
+
+def contribution(record: object, calendar: ClinicCalendar) -> Contribution:
+    """What a record adds to the counters in its current state (nothing for most kinds)."""
+    builder = _CONTRIBUTORS.get(type(record))
+    return builder(record, calendar) if builder else {}

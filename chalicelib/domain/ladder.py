@@ -1,0 +1,92 @@
+"""Contact ladders: which rung comes next, and when.
+
+"Call from the city line; no answer — call from the mobile line; no answer —
+write in the messenger." Each step waits its delay after the previous one
+ended, then until the clinic is open and the patient's preferences allow.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from chalicelib.domain.facts import iso_z
+from chalicelib.domain.records import Plan
+from chalicelib.domain.windows import ClinicCalendar, PatientPreferences, next_contact_time
+
+MAX_CALL_BACKS = 5
+FINAL_OUTCOMES = frozenset({"booked", "declined"})
+
+
+@dataclass(frozen=True)
+class Timing:
+    """How long a step may wait for the app, and how often the app must say it is alive."""
+
+    call_timeout_s: int = 72 * 3600
+    call_heartbeat_s: int = 2 * 3600
+    message_timeout_s: int = 3600
+    message_heartbeat_s: int = 1800
+    ack_timeout_s: int = 3600
+    ack_heartbeat_s: int = 1800
+
+    def plan(self, action: str, at: datetime, step: int, attempt: int, reason: str = "") -> Plan:
+        if action == "call":
+            timeout, heartbeat = self.call_timeout_s, self.call_heartbeat_s
+        else:
+            timeout, heartbeat = self.message_timeout_s, self.message_heartbeat_s
+        return Plan(action=action, at=iso_z(at), step=step, attempt=attempt,  # type: ignore[arg-type]
+                    timeout_s=timeout, heartbeat_s=min(heartbeat, timeout - 1), reason=reason,
+                    ack_timeout_s=self.ack_timeout_s, ack_heartbeat_s=min(self.ack_heartbeat_s, self.ack_timeout_s - 1))
+
+
+def done(now: datetime, reason: str) -> Plan:
+    return Plan(action="done", at=iso_z(now), reason=reason)
+
+
+@dataclass(frozen=True)
+class Ladder:
+    """One run's steps with the calendar and preferences that place them in time."""
+
+    steps: list[dict[str, Any]]
+    calendar: ClinicCalendar
+    prefs: PatientPreferences
+    timing: Timing
+
+    def step_at(self, index: int, earliest: datetime, attempt: int = 1, reason: str = "") -> Plan:
+        """Step `index`, no earlier than `earliest` plus its delay, in an open window."""
+        if index >= len(self.steps):
+            return done(earliest, "exhausted")
+        step = self.steps[index]
+        not_before = earliest + timedelta(minutes=int(step.get("delay_minutes", 0)))
+        at = next_contact_time(not_before, self.calendar, self.prefs)
+        return self.timing.plan(step["action"], at, index, attempt, reason)
+
+    def first(self, not_before: datetime) -> Plan:
+        return self.step_at(0, not_before)
+
+    def next_message_step(self, after: int) -> int:
+        for index in range(after + 1, len(self.steps)):
+            if self.steps[index]["action"] == "message":
+                return index
+        return len(self.steps)
+
+    def after_outcome(self, step: int, attempt: int, outcome: str, now: datetime,
+                      call_back_at: datetime | None = None) -> Plan:
+        """The administrator's outcome of a call drives the run."""
+        if outcome in FINAL_OUTCOMES:
+            return done(now, outcome)
+        if outcome == "wrong_number":
+            return self.step_at(self.next_message_step(step), now, reason="wrong_number")
+        if outcome == "call_back" and call_back_at is not None and attempt < MAX_CALL_BACKS:
+            at = next_contact_time(max(call_back_at, now), self.calendar)
+            return self.timing.plan("call", at, step, attempt + 1, "call_back")
+        return self.step_at(step + 1, now, reason=outcome)
+
+    def after_message(self, step: int, now: datetime) -> Plan:
+        return self.step_at(step + 1, now, reason="sent")
+
+    def postpone(self, plan: Plan, until: datetime, reason: str) -> Plan:
+        """Same step, later: the frequency cap or a closed window said not now."""
+        at = next_contact_time(until, self.calendar, self.prefs)
+        return self.timing.plan(plan.action, at, plan.step, plan.attempt, reason)

@@ -1,0 +1,207 @@
+"""How each inbound fact changes a record. Pure, idempotent and order-free."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from chalicelib.contract import (
+    AppointmentIn,
+    CallIn,
+    CancellationData,
+    CompletedCallIn,
+    LeadIn,
+    LeadLostData,
+    PatientIn,
+    PlanDecisionData,
+    PlanProgress,
+    VisitIn,
+)
+from chalicelib.domain.facts import earliest, newer, stamp
+from chalicelib.domain.records import (
+    Appointment,
+    BookingLink,
+    Call,
+    Cancellation,
+    Fact,
+    Lead,
+    LeadLoss,
+    Patient,
+    TreatmentPlan,
+    Visit,
+)
+
+
+def _fact(at: datetime, payload: object) -> Fact:
+    return Fact(at=at, stamp=stamp(at, payload))
+
+
+def _later(current: Fact | None, candidate: Fact) -> Fact:
+    return candidate if current is None or candidate.stamp > current.stamp else current
+
+
+def patient_profile(patient: Patient, profile: PatientIn, at: datetime) -> Patient:
+    s = stamp(at, profile)
+    if newer(s, patient.profile_stamp):
+        patient.profile, patient.profile_stamp = profile, s
+    return patient
+
+
+def patient_opt(patient: Patient, opt_out: bool, at: datetime, text: str) -> Patient:
+    fact = _fact(at, {"text": text, "out": opt_out})
+    if opt_out:
+        patient.opted_out = _later(patient.opted_out, fact)
+    else:
+        patient.opted_in = _later(patient.opted_in, fact)
+    return patient
+
+
+def patient_visit(patient: Patient, visit: VisitIn, at: datetime, default_recall_days: int) -> Patient:
+    """The latest visit sets the next recall date: the doctor's advice, else the clinic default."""
+    if patient.last_visit_at is None or at >= patient.last_visit_at:
+        patient.last_visit_at = at
+        patient.last_doctor_id = visit.doctor_id
+        days = visit.recall_in_days or default_recall_days
+        due = (at + timedelta(days=days)).date()
+        if patient.recall_due != due:
+            patient.recall_due, patient.recall_basis = due, visit.id
+    return patient
+
+
+def lead_created(lead: Lead, info: LeadIn, at: datetime, after_hours: bool) -> Lead:
+    s = stamp(at, info)
+    if newer(s, lead.created_stamp):
+        lead.created, lead.created_stamp = info, s
+        lead.after_hours = after_hours
+    lead.created_at = earliest(lead.created_at, at)
+    if info.patient_id and info.patient_id not in lead.patient_ids:
+        lead.patient_ids = sorted({*lead.patient_ids, info.patient_id})
+    return lead
+
+
+def lead_lost(lead: Lead, data: LeadLostData, at: datetime) -> Lead:
+    loss = LeadLoss(at=at, stamp=stamp(at, data), reason=data.reason, admin_id=data.admin_id)
+    if lead.lost is None or loss.stamp > lead.lost.stamp:
+        lead.lost = loss
+    return lead
+
+
+def lead_booked(lead: Lead, appt: Appointment) -> Lead:
+    """The earliest appointment made for the lead is its booking (ties: lowest id)."""
+    if appt.created_at is None:
+        return lead
+    admin = appt.details.admin_id if appt.details else None
+    link = BookingLink(appointment_id=appt.id, at=appt.created_at, admin_id=admin)
+    current = lead.booked
+    if current is None or (link.at, link.appointment_id) < (current.at, current.appointment_id):
+        lead.booked = link
+    elif current.appointment_id == appt.id:
+        lead.booked = link
+    return lead
+
+
+def lead_came(lead: Lead, visit_at: datetime) -> Lead:
+    if lead.created_at is None or visit_at >= lead.created_at:
+        lead.came_at = earliest(lead.came_at, visit_at)
+    return lead
+
+
+def first_response(current: datetime | None, inquiry_at: datetime | None, at: datetime) -> datetime | None:
+    """The first contact attempt after the inquiry."""
+    if inquiry_at is not None and at < inquiry_at:
+        return current
+    return earliest(current, at)
+
+
+def call_missed(call: Call, info: CallIn, at: datetime, after_hours: bool) -> Call:
+    s = stamp(at, info)
+    if newer(s, call.stamp):
+        call.missed, call.stamp, call.after_hours = info, s, after_hours
+    return call
+
+
+def call_completed(call: Call, info: CompletedCallIn, at: datetime) -> Call:
+    s = stamp(at, info)
+    if newer(s, call.stamp):
+        call.completed, call.stamp = info, s
+    return call
+
+
+def call_returned(call: Call, at: datetime) -> Call:
+    if call.missed and at >= call.missed.at:
+        call.returned_at = earliest(call.returned_at, at)
+        call.first_response_at = earliest(call.first_response_at, at)
+    return call
+
+
+def appointment_details(appt: Appointment, info: AppointmentIn, at: datetime, created: bool) -> Appointment:
+    s = stamp(at, info)
+    if newer(s, appt.details_stamp):
+        appt.details, appt.details_stamp = info, s
+    if created:
+        appt.created_at = earliest(appt.created_at, at)
+    else:
+        appt.rescheduled = _later(appt.rescheduled, _fact(at, info))
+        appt.created_at = appt.created_at or at
+    if info.lead_id:
+        appt.lead_id = info.lead_id
+    return appt
+
+
+def appointment_fact(appt: Appointment, name: str, at: datetime) -> Appointment:
+    fact = _fact(at, {"fact": name, "appointment": appt.id})
+    setattr(appt, name, _later(getattr(appt, name), fact))
+    return appt
+
+
+def appointment_cancelled(appt: Appointment, data: CancellationData, at: datetime) -> Appointment:
+    cancel = Cancellation(at=at, stamp=stamp(at, data), reason=data.reason, by=data.cancelled_by)
+    if appt.cancelled is None or cancel.stamp > appt.cancelled.stamp:
+        appt.cancelled = cancel
+    return appt
+
+
+def appointment_completed(appt: Appointment, visit_id: str, at: datetime) -> Appointment:
+    appt.completed = _later(appt.completed, _fact(at, {"visit": visit_id}))
+    appt.visit_id = appt.visit_id or visit_id
+    return appt
+
+
+def visit_completed(visit: Visit, info: VisitIn, at: datetime) -> Visit:
+    s = stamp(at, info)
+    if newer(s, visit.stamp):
+        visit.data, visit.stamp, visit.at = info, s, at
+    return visit
+
+
+def visit_rated(visit: Visit, rating: int, at: datetime) -> Visit:
+    if visit.rating_at is None or at >= visit.rating_at:
+        visit.rating, visit.rating_at = rating, at
+    return visit
+
+
+def plan_decision(plan: TreatmentPlan, data: PlanDecisionData, at: datetime, decision: str) -> TreatmentPlan:
+    s = stamp(at, {"decision": decision, **data.model_dump(mode="json")})
+    if newer(s, plan.decision_stamp):
+        plan.decision, plan.decision_at, plan.decision_stamp = decision, at, s  # type: ignore[assignment]
+        plan.reason, plan.amount = data.reason, data.amount
+    plan.patient_id = plan.patient_id or data.patient_id
+    plan.doctor_id = plan.doctor_id or data.doctor_id
+    return plan
+
+
+def plan_progress(plan: TreatmentPlan, progress: PlanProgress, patient_id: str, doctor_id: str,
+                  at: datetime) -> TreatmentPlan:
+    if plan.progress_at is None or at >= plan.progress_at:
+        plan.stages_total, plan.stages_done = progress.stages_total, progress.stages_done
+        plan.next_stage_in_days, plan.progress_at = progress.next_stage_in_days, at
+    plan.patient_id = plan.patient_id or patient_id
+    plan.doctor_id = plan.doctor_id or doctor_id
+    return plan
+
+
+def last_contact(contacts: list[datetime], at: datetime, keep_days: int = 7) -> list[datetime]:
+    """The patient's automatic contacts of the last week, with `at` added."""
+    horizon = at - timedelta(days=keep_days)
+    return sorted({c for c in contacts if c >= horizon} | {at})
+
+

@@ -1,0 +1,345 @@
+"""The clinic's state as records: what the event history says about each thing.
+
+Records are plain pydantic models; adapters decide how they are stored.
+`version` guards optimistic writes; `kpi` is the record's current
+contribution to the daily counters (see `kpi.py`).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from chalicelib.domain.clinic_settings import ClinicSettings
+from chalicelib.contract import (
+    AppointmentIn,
+    CallIn,
+    CompletedCallIn,
+    Consent,
+    LeadIn,
+    PatientIn,
+    VisitIn,
+)
+
+Scenario = Literal[
+    "lead", "missed_call", "recall", "cancelled", "no_show", "treatment_dropout",
+    "confirmation", "feedback", "waitlist",
+]
+RunStatus = Literal["starting", "running", "finished", "stopped"]
+TaskStatus = Literal["open", "done", "expired", "cancelled"]
+
+
+class Record(BaseModel):
+    """Base of stored records."""
+
+    model_config = ConfigDict(extra="ignore", validate_assignment=False)
+
+    clinic_id: str
+    id: str
+    version: int = 0
+    kpi: dict[str, int] = Field(default_factory=dict)
+    runs: dict[str, str] = Field(default_factory=dict)  # sequences this record started, by purpose
+
+
+class Fact(BaseModel):
+    """When something happened, and the stamp of the delivery that said so."""
+
+    at: datetime
+    stamp: str
+
+
+class Patient(Record):
+    profile: PatientIn | None = None
+    profile_stamp: str | None = None
+    last_visit_at: datetime | None = None
+    last_doctor_id: str | None = None
+    recall_due: date | None = None
+    recall_basis: str | None = None  # visit id whose recommendation set recall_due
+    opted_out: Fact | None = None
+    opted_in: Fact | None = None
+    contacts: list[datetime] = Field(default_factory=list)  # automatic contacts, for the cap
+    recall_started_for: date | None = None
+    feedback_visit: str | None = None  # the visit the last feedback request asked about
+    feedback_asked_at: datetime | None = None
+    open_offers: list[str] = Field(default_factory=list)  # appointment ids of slot offers
+
+    @property
+    def name(self) -> str:
+        return self.profile.full_name if self.profile else ""
+
+    @property
+    def phones(self) -> list[str]:
+        return [p.number for p in self.profile.phones] if self.profile else []
+
+    @property
+    def consent(self) -> Consent:
+        return self.profile.consent if self.profile else Consent()
+
+    @property
+    def is_opted_out(self) -> bool:
+        if self.opted_out is None:
+            return False
+        return self.opted_in is None or self.opted_out.stamp > self.opted_in.stamp
+
+
+class BookingLink(BaseModel):
+    appointment_id: str
+    at: datetime
+    admin_id: str | None = None
+
+
+class LeadLoss(Fact):
+    reason: str
+    admin_id: str | None = None
+
+
+class Lead(Record):
+    created: LeadIn | None = None
+    created_at: datetime | None = None
+    created_stamp: str | None = None
+    patient_ids: list[str] = Field(default_factory=list)  # resolved by id or phone; >1 = household
+    lost: LeadLoss | None = None
+    booked: BookingLink | None = None
+    came_at: datetime | None = None
+    first_response_at: datetime | None = None
+    after_hours: bool = False
+
+    @property
+    def phone(self) -> str | None:
+        return self.created.phone if self.created else None
+
+
+class Call(Record):
+    missed: CallIn | None = None
+    completed: CompletedCallIn | None = None
+    stamp: str | None = None
+    patient_ids: list[str] = Field(default_factory=list)
+    returned_at: datetime | None = None
+    first_response_at: datetime | None = None
+    after_hours: bool = False
+    run_id: str | None = None  # the callback sequence this missed call joined
+
+
+class Cancellation(Fact):
+    reason: str = ""
+    by: str = "patient"
+
+
+class Appointment(Record):
+    details: AppointmentIn | None = None
+    details_stamp: str | None = None
+    created_at: datetime | None = None
+    confirmed: Fact | None = None
+    cancelled: Cancellation | None = None
+    no_show: Fact | None = None
+    rescheduled: Fact | None = None
+    completed: Fact | None = None
+    visit_id: str | None = None
+    lead_id: str | None = None  # explicit or resolved by phone / patient
+    lead_auto: bool = False  # resolved by phone / patient rather than named by the MIS
+    booked_by_run: str | None = None  # a recall (or other) run this booking ended
+    confirmed_by_reply: Fact | None = None
+
+    @property
+    def patient_id(self) -> str | None:
+        return self.details.patient_id if self.details else None
+
+    @property
+    def status(self) -> str:
+        """The state after the latest fact; a completed visit is final."""
+        if self.completed:
+            return "completed"
+        facts: list[tuple[str, str]] = []
+        if self.details_stamp:
+            facts.append((self.details_stamp, "booked"))
+        for name in ("confirmed", "cancelled", "no_show"):
+            fact = getattr(self, name)
+            if fact:
+                facts.append((fact.stamp, name))
+        if self.confirmed_by_reply:
+            facts.append((self.confirmed_by_reply.stamp, "confirmed"))
+        return max(facts)[1] if facts else "unknown"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ("booked", "confirmed") and self.details is not None
+
+
+class Visit(Record):
+    data: VisitIn | None = None
+    at: datetime | None = None
+    stamp: str | None = None
+    rating: int | None = None
+    rating_at: datetime | None = None
+
+
+class TreatmentPlan(Record):
+    patient_id: str | None = None
+    doctor_id: str | None = None
+    amount: Decimal = Decimal("0")
+    decision: Literal["accepted", "declined"] | None = None
+    decision_at: datetime | None = None
+    decision_stamp: str | None = None
+    reason: str | None = None
+    stages_total: int | None = None
+    stages_done: int | None = None
+    next_stage_in_days: int | None = None
+    progress_at: datetime | None = None
+
+
+class TimelineEntry(BaseModel):
+    at: datetime
+    kind: str
+    detail: dict[str, Any] = Field(default_factory=dict)
+    key: str  # deterministic: the same fact never appears twice
+
+
+class CallTaskEvent(BaseModel):
+    at: datetime
+    kind: str
+    detail: str = ""
+
+
+class CallTask(Record):
+    """A call (or reply, or review) an administrator has to make."""
+
+    kind: Literal["call", "reply", "review", "waitlist"] = "call"
+    scenario: Scenario | Literal["message", "feedback_review", "manual"]
+    run_id: str | None = None
+    step: int = 0
+    steps_total: int = 1
+    attempt: int = 1
+    patient_id: str | None = None
+    patient_name: str = ""
+    household: list[str] = Field(default_factory=list)
+    phone: str | None = None
+    line: str | None = None
+    line_number: str | None = None
+    preferred_time: str | None = None
+    created_at: datetime
+    due_at: datetime
+    overdue_at: datetime
+    status: TaskStatus = "open"
+    outcome: str | None = None
+    reason: str | None = None
+    call_back_at: datetime | None = None
+    closed_at: datetime | None = None
+    closed_by: str | None = None
+    assignee: str | None = None
+    escalated_at: datetime | None = None
+    token: str | None = None
+    hint: str = ""
+    context: dict[str, Any] = Field(default_factory=dict)
+    history: list[CallTaskEvent] = Field(default_factory=list)
+    subject_key: str = ""
+
+
+class Plan(BaseModel):
+    """What a sequence does next, as handed to its state machine."""
+
+    action: Literal["call", "message", "offer", "done"]
+    at: str  # ISO UTC with Z
+    step: int = 0
+    attempt: int = 1
+    timeout_s: int = 3600
+    heartbeat_s: int = 600
+    ack_timeout_s: int = 3600  # how long the app may take to report an expired call
+    ack_heartbeat_s: int = 1800
+    reason: str = ""
+
+
+class SequenceRun(Record):
+    scenario: Scenario
+    subject_key: str
+    patient_id: str | None = None
+    phone: str | None = None
+    lead_id: str | None = None
+    call_id: str | None = None
+    appointment_id: str | None = None
+    visit_id: str | None = None
+    status: RunStatus = "starting"
+    steps: list[dict[str, Any]] = Field(default_factory=list)
+    step: int = 0
+    attempt: int = 1
+    plan: Plan | None = None
+    trigger_at: datetime
+    started_at: datetime
+    ended_at: datetime | None = None
+    outcome: str | None = None
+    open_task: str | None = None
+    restarts: int = 0  # the local stack restarts in-flight runs after moto restarts
+
+    @property
+    def execution(self) -> str:
+        """The name of the run's current execution."""
+        return self.id if not self.restarts else f"{self.id}-r{self.restarts}"
+    reached_at: datetime | None = None
+    booked_at: datetime | None = None
+    booked_appointment: str | None = None
+    came_at: datetime | None = None
+    context: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def active(self) -> bool:
+        return self.status in ("starting", "running")
+
+
+class OutboundMessage(Record):
+    channel: str
+    to: str
+    text: str
+    purpose: str
+    patient_id: str | None = None
+    run_id: str | None = None
+    sent_at: datetime
+    provider_id: str | None = None
+    status: str = "sent"
+    status_stamp: str | None = None
+    error: str | None = None
+
+
+class InboundMessage(Record):
+    channel: str
+    sender: str
+    text: str
+    at: datetime
+    patient_ids: list[str] = Field(default_factory=list)
+    meaning: str = "other"
+
+
+class WaitlistEntry(Record):
+    patient_id: str
+    doctor_id: str | None = None
+    kind: str | None = None
+    note: str | None = None
+    added: Fact | None = None
+    removed: Fact | None = None
+
+    @property
+    def waiting(self) -> bool:
+        return self.added is not None and (self.removed is None or self.added.stamp > self.removed.stamp)
+
+
+class SlotOffer(Record):
+    appointment_id: str
+    doctor_id: str | None = None
+    kind: str | None = None
+    starts_at: datetime
+    candidates: list[str] = Field(default_factory=list)
+    offered: list[str] = Field(default_factory=list)
+    batch: int = 0
+    status: Literal["open", "filled", "expired"] = "open"
+    filled_by: str | None = None
+    filled_at: datetime | None = None
+    run_id: str | None = None
+
+
+class Clinic(Record):
+    name: str
+    settings: ClinicSettings = Field(default_factory=ClinicSettings)
+    secret_version: int = 1
+    created_at: datetime
+    network: str | None = None  # owner's network of clinics, for the network digest

@@ -1,0 +1,80 @@
+"""Domain exceptions. The HTTP edge maps them by type to problem+json (RFC 9457)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+PROBLEM_BASE = "https://clinicflow.dev/problems/"
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One invalid field, named by its dotted path in the request."""
+
+    field: str
+    message: str
+
+
+class ClinicFlowError(Exception):
+    """Base of every error the API reports to its caller."""
+
+    status: ClassVar[int] = 500
+    slug: ClassVar[str] = "internal"
+    title: ClassVar[str] = "Internal error"
+
+    def __init__(self, detail: str = "") -> None:
+        super().__init__(detail or self.title)
+        self.detail = detail or self.title
+
+    def problem(self) -> dict[str, Any]:
+        return {
+            "type": PROBLEM_BASE + self.slug,
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail,
+        }
+
+
+class Unauthorized(ClinicFlowError):
+    status, slug, title = 401, "unauthorized", "Unauthorized"
+
+
+class Forbidden(ClinicFlowError):
+    status, slug, title = 403, "forbidden", "This role may not do that"
+
+
+class NotFound(ClinicFlowError):
+    status, slug, title = 404, "not-found", "Not found"
+
+
+class Conflict(ClinicFlowError):
+    status, slug, title = 409, "conflict", "Conflict"
+
+
+class PayloadTooLarge(ClinicFlowError):
+    status, slug, title = 413, "payload-too-large", "Payload too large"
+
+
+class InvalidInput(ClinicFlowError):
+    """A request that is understood but names invalid fields."""
+
+    status, slug, title = 422, "validation", "Invalid request"
+
+    def __init__(self, errors: list[FieldError], detail: str = "") -> None:
+        names = ", ".join(e.field for e in errors)
+        super().__init__(detail or f"Invalid fields: {names}")
+        self.errors = errors
+
+    def problem(self) -> dict[str, Any]:
+        body = super().problem()
+        body["errors"] = [{"field": e.field, "message": e.message} for e in self.errors]
+        return body
+
+
+class ConcurrentUpdate(Exception):
+    """An optimistic write lost a race; the caller reloads and retries."""
+
+
+class StaleToken(Exception):
+    """A Step Functions task token that its execution no longer waits for."""

@@ -1,0 +1,34 @@
+"""Applying inbound events to the clinic's state: one applier per event type."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from chalicelib.events import appointments, leads, messages, patients, visits
+from chalicelib.runtime import Context
+
+APPLIERS: dict[str, Callable[[Context, Any], None]] = {
+    "patient.upserted": patients.patient_upserted,
+    "lead.created": leads.lead_created,
+    "lead.lost": leads.lead_lost,
+    "call.missed": leads.call_missed,
+    "call.completed": leads.call_completed,
+    "appointment.created": appointments.appointment_details,
+    "appointment.rescheduled": appointments.appointment_details,
+    "appointment.confirmed": appointments.appointment_confirmed,
+    "appointment.cancelled": appointments.appointment_cancelled,
+    "appointment.no_show": appointments.appointment_no_show,
+    "visit.completed": visits.visit_completed,
+    "treatment_plan.accepted": visits.plan_decision,
+    "treatment_plan.declined": visits.plan_decision,
+    "message.received": messages.message_received,
+    "message.status": messages.message_status,
+    "waitlist.added": messages.waitlist_changed,
+    "waitlist.removed": messages.waitlist_changed,
+}
+
+
+def apply(ctx: Context, event: Any) -> None:
+    """Merge one validated event into the clinic's records (idempotent, order-free)."""
+    APPLIERS[event.type](ctx, event)

@@ -1,0 +1,88 @@
+"""Which inquiry an appointment books, and when a booked inquiry comes to the chair.
+
+An appointment books the lead it names, or else the latest lead from the
+patient (or their phone) in the 30 days before it. A booked lead *came* when a
+visit of that patient completes after the lead. Both directions are resolved
+whichever event arrives first, so the funnel converges.
+"""
+
+from __future__ import annotations
+
+from chalicelib.domain.kpi import LEAD_BOOKING_WINDOW
+from chalicelib.domain.merge import lead_booked, lead_came
+from chalicelib.domain.records import Appointment, Lead, Patient, Visit
+from chalicelib.runtime import Context, Subject
+
+
+def _leads_near(ctx: Context, subject: Subject, patient: Patient | None) -> list[Lead]:
+    leads = {lead.id: lead for lead in subject.of(Lead)}
+    ids = {link.target[2:] for phone in (patient.phones if patient else [])
+           for link in ctx.store.links(ctx.clinic_id, phone, "L#")}
+    for lead_id in ids - set(leads):
+        lead = ctx.load(Lead, lead_id)
+        if lead is not None:
+            leads[lead_id] = lead
+    return list(leads.values())
+
+
+def _eligible(lead: Lead, appt: Appointment) -> bool:
+    if lead.created_at is None or appt.created_at is None:
+        return False
+    return lead.created_at <= appt.created_at <= lead.created_at + LEAD_BOOKING_WINDOW
+
+
+def refresh_came(lead: Lead, visits: list[Visit]) -> None:
+    if lead.booked is None:
+        return
+    for visit in visits:
+        if visit.at is not None:
+            lead_came(lead, visit.at)
+
+
+def link_appointment(ctx: Context, appt: Appointment, subject: Subject, patient: Patient | None) -> None:
+    """Book the lead this appointment answers (named, or matched by patient and phone)."""
+    if appt.created_at is None:
+        return
+    if appt.lead_id and not appt.lead_auto:
+        lead = ctx.load_or_new(Lead, appt.lead_id)
+    else:
+        eligible = [lead for lead in _leads_near(ctx, subject, patient) if _eligible(lead, appt)]
+        if not eligible:
+            return
+        lead = max(eligible, key=lambda item: (item.created_at, item.id))
+        if appt.lead_id and appt.lead_id != lead.id:
+            _unbook(ctx, appt.lead_id, appt.id)
+        appt.lead_id, appt.lead_auto = lead.id, True
+    lead_booked(lead, appt)
+    refresh_came(lead, subject.of(Visit))
+    ctx.save(lead)
+
+
+def _unbook(ctx: Context, lead_id: str, appointment_id: str) -> None:
+    lead = ctx.load(Lead, lead_id)
+    if lead is not None and lead.booked and lead.booked.appointment_id == appointment_id:
+        lead.booked, lead.came_at = None, None
+        ctx.save(lead)
+
+
+def link_lead(ctx: Context, lead: Lead, subject: Subject) -> None:
+    """A lead that arrives after its appointment: claim the first appointment made for it."""
+    if lead.booked is None:
+        candidates = []
+        for appt in subject.of(Appointment):
+            if not _eligible(lead, appt):
+                continue
+            if appt.lead_id is None:
+                candidates.append(appt)
+            elif appt.lead_auto and appt.lead_id != lead.id:
+                other = ctx.load(Lead, appt.lead_id)
+                if other is None or (other.created_at or lead.created_at) < lead.created_at:  # type: ignore[operator]
+                    candidates.append(appt)
+        if candidates:
+            appt = min(candidates, key=lambda a: (a.created_at, a.id))
+            if appt.lead_id:
+                _unbook(ctx, appt.lead_id, appt.id)
+            appt.lead_id, appt.lead_auto = lead.id, True
+            ctx.save(appt)
+            lead_booked(lead, appt)
+    refresh_came(lead, subject.of(Visit))

@@ -1,0 +1,171 @@
+"""lead.created, lead.lost, call.missed, call.completed: inquiries and their answers."""
+
+from __future__ import annotations
+
+from chalicelib import sequences
+from chalicelib.contract import CallCompleted, CallMissed, LeadCreated, LeadLost
+from chalicelib.domain import merge
+from chalicelib.domain.records import Call, CallTask, CallTaskEvent, Lead, SequenceRun
+from chalicelib.events.common import household_names, note_event, resolve_patients, single_patient
+from chalicelib.events.funnel import link_lead
+from chalicelib.i18n import format_clock, format_day
+from chalicelib.runtime import Context, Subject
+from chalicelib.store.keys import subject_key
+from chalicelib.store.repository import Link
+from chalicelib.domain.windows import next_contact_time
+
+INQUIRY_SCENARIOS = frozenset({"lead", "missed_call"})
+
+
+def lead_created(ctx: Context, event: LeadCreated) -> None:
+    info = event.data.lead
+    at = event.occurred_at
+    lead = ctx.load_or_new(Lead, info.id)
+    merge.lead_created(lead, info, at, after_hours=not ctx.calendar.is_open(at))
+    lead.patient_ids = sorted(set(lead.patient_ids) | set(resolve_patients(ctx, info.phone, info.patient_id)))
+    if info.phone:
+        ctx.work.link(Link(ctx.clinic_id, info.phone, f"L#{lead.id}", lead.created_at))
+    patient = single_patient(ctx, lead.patient_ids)
+    subject = ctx.subject(subject_key(patient.id if patient else None, info.phone))
+    link_lead(ctx, lead, subject)
+    ctx.save(lead)
+    for patient_id in lead.patient_ids:
+        note_event(ctx, patient_id, event, lead_id=lead.id, channel=info.channel, source=info.source,
+                   interest=info.interest)
+    if lead.booked or lead.lost or _joined_inquiry(ctx, subject, lead=lead):
+        return
+    sequences.start(ctx, "lead", trigger=lead, purpose="callback", patient=patient, phone=info.phone,
+                    trigger_at=at, not_before=at, key=("lead", lead.id), lead_id=lead.id,
+                    context={"household": household_names(ctx, lead.patient_ids)})
+    if lead.after_hours:
+        auto_reply(ctx, f"after-hours-lead-{lead.id}", patient.id if patient else None, info.phone, at)
+
+
+def lead_lost(ctx: Context, event: LeadLost) -> None:
+    lead = ctx.load_or_new(Lead, event.data.lead_id)
+    merge.lead_lost(lead, event.data, event.occurred_at)
+    ctx.save(lead)
+    for patient_id in lead.patient_ids:
+        note_event(ctx, patient_id, event, lead_id=lead.id, reason=event.data.reason)
+    run_id = lead.runs.get("callback")
+    run = ctx.load(SequenceRun, run_id) if run_id else None
+    if run is not None:
+        sequences.stop(ctx, run, "lost")
+
+
+def call_missed(ctx: Context, event: CallMissed) -> None:
+    info = event.data.call
+    call = ctx.load_or_new(Call, info.id)
+    merge.call_missed(call, info, event.occurred_at, after_hours=not ctx.calendar.is_open(info.at))
+    call.patient_ids = resolve_patients(ctx, info.phone)
+    ctx.work.link(Link(ctx.clinic_id, info.phone, f"M#{call.id}", info.at))
+    for link in ctx.store.links(ctx.clinic_id, info.phone, "O#"):
+        if link.at and link.at >= info.at:
+            merge.call_returned(call, link.at)
+    patient = single_patient(ctx, call.patient_ids)
+    for patient_id in call.patient_ids:
+        note_event(ctx, patient_id, event, call_id=call.id, line=info.line)
+    subject = ctx.subject(subject_key(patient.id if patient else None, info.phone))
+    if call.returned_at is None and not _joined_inquiry(ctx, subject, call=call):
+        sequences.start(ctx, "missed_call", trigger=call, purpose="callback", patient=patient, phone=info.phone,
+                        trigger_at=info.at, not_before=info.at, key=("call", call.id), call_id=call.id,
+                        context={"calls": [call.id], "household": household_names(ctx, call.patient_ids)})
+        if call.after_hours:
+            auto_reply(ctx, f"after-hours-call-{call.id}", patient.id if patient else None, info.phone, info.at,
+                       channel="sms")
+    ctx.save(call)
+
+
+def _joined_inquiry(ctx: Context, subject: Subject, lead: Lead | None = None, call: Call | None = None) -> bool:
+    """A repeat inquiry while a callback is already under way joins it instead of a second task."""
+    trigger = lead or call
+    assert trigger is not None
+    if "callback" in trigger.runs:
+        return True
+    active = [r for r in subject.of(SequenceRun) if r.active and r.scenario in INQUIRY_SCENARIOS]
+    if not active:
+        return False
+    run = active[0]
+    trigger.runs["callback"] = run.id
+    if call is not None:
+        call.run_id = run.id
+        run.context["calls"] = sorted({*run.context.get("calls", []), call.id})
+    if lead is not None and run.lead_id is None:
+        run.lead_id = lead.id
+    ctx.save(run)
+    task = ctx.load(CallTask, run.open_task) if run.open_task else None
+    if task is not None and task.status == "open":
+        kind = "missed_call" if call else "lead"
+        at = call.missed.at if call and call.missed else ctx.now
+        task.history.append(CallTaskEvent(at=at, kind=kind, detail="repeat inquiry"))
+        task.context["calls"] = len(run.context.get("calls", [])) or task.context.get("calls", 1)
+        ctx.save(task)
+    return True
+
+
+def auto_reply(ctx: Context, key: str, patient_id: str | None, phone: str | None, at: object,
+               channel: str | None = None) -> None:
+    """Out of hours: tell the patient when the clinic will call back."""
+    if not ctx.settings.auto_reply or not phone:
+        return
+    opens = next_contact_time(ctx.now, ctx.calendar)
+    language, zone = ctx.settings.language, ctx.settings.zone
+    when = f"{format_day(opens, language, zone)}, {format_clock(opens, language, zone)}"
+    ctx.notify("after_hours", key, patient_id, phone, channel, opens=when)
+
+
+def call_completed(ctx: Context, event: CallCompleted) -> None:
+    info = event.data.call
+    call = ctx.load_or_new(Call, info.id)
+    merge.call_completed(call, info, event.occurred_at)
+    call.patient_ids = resolve_patients(ctx, info.phone)
+    ctx.save(call)
+    for patient_id in call.patient_ids:
+        note_event(ctx, patient_id, event, call_id=call.id, direction=info.direction, answered=info.answered,
+                   line=info.line, duration_s=info.duration_s)
+    if info.direction != "outbound":
+        return
+    ctx.work.link(Link(ctx.clinic_id, info.phone, f"O#{call.id}", info.at))
+    _mark_returned(ctx, info.phone, info.at)
+    _close_matching_tasks(ctx, call, info.phone, info.at, info.answered)
+
+
+def _mark_returned(ctx: Context, phone: str, at: object) -> None:
+    """An outbound call to a number returns its earlier missed calls and answers its leads."""
+    for link in ctx.store.links(ctx.clinic_id, phone, "M#"):
+        missed = ctx.load(Call, link.target[2:])
+        if missed is not None and missed.missed and missed.missed.at <= at and missed.returned_at is None:  # type: ignore[operator]
+            merge.call_returned(missed, at)  # type: ignore[arg-type]
+            ctx.save(missed)
+    for link in ctx.store.links(ctx.clinic_id, phone, "L#"):
+        lead = ctx.load(Lead, link.target[2:])
+        if lead is not None and lead.created_at and lead.created_at <= at:  # type: ignore[operator]
+            before = lead.first_response_at
+            lead.first_response_at = merge.first_response(before, lead.created_at, at)  # type: ignore[arg-type]
+            if lead.first_response_at != before:
+                ctx.save(lead)
+
+
+def _close_matching_tasks(ctx: Context, call: Call, phone: str, at: object, answered: bool) -> None:
+    """Telephony saw the administrator call this number: close (answered) or annotate its tasks."""
+    keys = {subject_key(None, phone)} | {subject_key(p, None) for p in call.patient_ids}
+    for key in keys:
+        for task in ctx.subject(key).of(CallTask):
+            if task.status != "open" or task.phone != phone or task.created_at > at:  # type: ignore[operator]
+                continue
+            if not answered:
+                task.history.append(CallTaskEvent(at=at, kind="no_answer", detail="outbound call, no answer"))  # type: ignore[arg-type]
+                ctx.save(task)
+                continue
+            run = ctx.load(SequenceRun, task.run_id) if task.run_id else None
+            if run is not None and run.open_task == task.id:
+                if task.token:
+                    from chalicelib.domain.ladder import done
+                    from chalicelib.runtime import AnswerToken
+
+                    ctx.effect(AnswerToken(task.token, done(ctx.now, "answered").model_dump()))
+                run.open_task = None
+                sequences.close_task(ctx, task, "done", "answered")
+                sequences.finish(ctx, run, "answered")
+            else:
+                sequences.close_task(ctx, task, "done", "answered")

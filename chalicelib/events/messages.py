@@ -1,0 +1,172 @@
+"""message.received, message.status and waitlist events: what patients write back."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from chalicelib import sequences
+from chalicelib.contract import MessageReceived, MessageStatus, WaitlistAdded, WaitlistRemoved
+from chalicelib.domain import merge
+from chalicelib.domain.consent import UNSOLICITED
+from chalicelib.domain.facts import fingerprint, stamp
+from chalicelib.domain.phones import normalise_phone
+from chalicelib.domain.records import (
+    Appointment,
+    Fact,
+    InboundMessage,
+    OutboundMessage,
+    Patient,
+    SequenceRun,
+    Visit,
+    WaitlistEntry,
+)
+from chalicelib.domain.replies import interpret
+from chalicelib.events.common import note_event, single_patient
+from chalicelib.events.leads import auto_reply
+from chalicelib.events.patients import handle_key
+from chalicelib.runtime import Context
+from chalicelib.store.keys import subject_key
+from chalicelib.tasks import open_manual_task
+from chalicelib.views import hint
+
+FEEDBACK_WINDOW = timedelta(days=7)
+_STATUS_RANK = {"sent": 0, "delivered": 1, "read": 2, "failed": 3}
+
+
+def sender_key(ctx: Context, channel: str, sender: str) -> str:
+    """The link key a sender is found under: E.164 for phones, `channel:handle` otherwise."""
+    if channel in ("whatsapp", "sms"):
+        try:
+            return normalise_phone(sender, ctx.settings.phone_region)
+        except ValueError:
+            return handle_key(channel, sender)
+    return handle_key(channel, sender)
+
+
+def message_received(ctx: Context, event: MessageReceived) -> None:
+    message = event.data.message
+    key = sender_key(ctx, message.channel, message.sender)
+    record_id = fingerprint({"channel": message.channel, "from": key, "at": message.at.isoformat(),
+                             "text": message.text})
+    if ctx.load(InboundMessage, record_id) is not None:
+        return
+    patient_ids = sorted({link.target[2:] for link in ctx.store.links(ctx.clinic_id, key, "P#")})
+    reply = interpret(message.text)
+    record = InboundMessage(clinic_id=ctx.clinic_id, id=record_id, channel=message.channel, sender=key,
+                            text=message.text, at=message.at, patient_ids=patient_ids, meaning=reply.meaning)
+    ctx.save(record)
+    for patient_id in patient_ids:
+        note_event(ctx, patient_id, event, channel=message.channel, text=message.text, meaning=reply.meaning)
+    patient = single_patient(ctx, patient_ids)
+    phone = key if key.startswith("+") else None
+    if reply.meaning in ("opt_out", "opt_in"):
+        for patient_id in patient_ids:
+            _opt(ctx, ctx.load_or_new(Patient, patient_id), reply.meaning == "opt_out", message.at, message.text,
+                 record_id, message.channel)
+        return
+    if patient is not None and reply.meaning == "rating" and _rate(ctx, patient, reply.rating or 0, record_id):
+        return
+    if patient is not None and reply.meaning in ("yes", "no") and _answer(ctx, patient, reply.meaning == "yes"):
+        return
+    _needs_reply(ctx, record, patient, phone)
+
+
+def _opt(ctx: Context, patient: Patient, out: bool, at: object, text: str, record_id: str, channel: str) -> None:
+    was_out = patient.is_opted_out
+    merge.patient_opt(patient, out, at, text)  # type: ignore[arg-type]
+    ctx.save(patient)
+    if not out or was_out:
+        return
+    for run in ctx.subject(subject_key(patient.id, None)).of(SequenceRun):
+        if run.active and run.scenario in UNSOLICITED:
+            sequences.stop(ctx, run, "opted_out")
+    ctx.notify("opted_out", f"opted-out-{record_id}-{patient.id}", patient.id, channel=channel)
+
+
+def _rate(ctx: Context, patient: Patient, rating: int, record_id: str) -> bool:
+    """A 1–5 reply to a recent feedback request rates that visit; a low one goes to the manager."""
+    asked = patient.feedback_asked_at
+    if not patient.feedback_visit or asked is None or ctx.now - asked > FEEDBACK_WINDOW:
+        return False
+    visit = ctx.load(Visit, patient.feedback_visit)
+    if visit is None:
+        return False
+    merge.visit_rated(visit, rating, ctx.now)
+    ctx.save(visit)
+    low = rating <= ctx.settings.sequences.feedback.low_rating
+    if low:
+        facts = {"rating": rating, "doctor_id": visit.data.doctor_id if visit.data else None}
+        open_manual_task(ctx, task_id=f"review-{visit.id}", scenario="feedback_review", kind="review",
+                         patient=patient, phone=None, hint_text=hint(ctx, "feedback", patient, facts),
+                         column="other", sla_minutes=ctx.settings.sla_minutes.default,
+                         context={"rating": rating, "visit_id": visit.id, **{k: v for k, v in facts.items() if v}})
+    ctx.notify("feedback_thanks", f"rated-{record_id}", patient.id, low=low)
+    return True
+
+
+def _answer(ctx: Context, patient: Patient, yes: bool) -> bool:
+    """YES/NO answers a slot offer first, else a confirmation request."""
+    if patient.open_offers:
+        from chalicelib.waitlist import answer_offer
+
+        if answer_offer(ctx, patient, yes):
+            return True
+    subject = ctx.subject(subject_key(patient.id, None))
+    for run in subject.of(SequenceRun):
+        if not (run.active and run.scenario == "confirmation" and run.appointment_id):
+            continue
+        appt = ctx.load(Appointment, run.appointment_id)
+        if appt is None or not appt.is_active:
+            continue
+        if yes:
+            appt.confirmed_by_reply = Fact(at=ctx.now, stamp=stamp(ctx.now, {"reply": appt.id}))
+            ctx.save(appt)
+            sequences.stop(ctx, run, "confirmed")
+        else:
+            sequences.stop(ctx, run, "reschedule_requested")
+            facts = {"at": appt.details.starts_at if appt.details else None, "reason": "patient asked to reschedule",
+                     "doctor_id": appt.details.doctor_id if appt.details else None}
+            open_manual_task(ctx, task_id=f"reschedule-{appt.id}", scenario="cancelled", kind="call",
+                             patient=patient, phone=None, hint_text=hint(ctx, "cancelled", patient, facts),
+                             column="reschedule", sla_minutes=ctx.settings.sla_minutes.default,
+                             context={"appointment_id": appt.id, "reason": facts["reason"]})
+        return True
+    return False
+
+
+def _needs_reply(ctx: Context, record: InboundMessage, patient: Patient | None, phone: str | None) -> None:
+    """Anything else a person wrote needs a person to answer; out of hours they hear when."""
+    facts = {"channel": record.channel, "text": record.text[:500]}
+    column = "other" if patient else "new_leads"
+    open_manual_task(ctx, task_id=f"reply-{record.id}", scenario="message", kind="reply", patient=patient,
+                     phone=phone, hint_text=hint(ctx, "message", patient, facts), column=column,
+                     sla_minutes=ctx.settings.sla_minutes.lead, context={"channel": record.channel})
+    if not ctx.calendar.is_open(record.at):
+        auto_reply(ctx, f"after-hours-msg-{record.id}", patient.id if patient else None, phone, record.at,
+                   channel=record.channel if record.channel != "email" else None)
+
+
+def message_status(ctx: Context, event: MessageStatus) -> None:
+    data = event.data
+    message = ctx.load(OutboundMessage, data.message_id)
+    if message is None:
+        return  # not ours (or a provider id): nothing to change
+    candidate = stamp(data.at, {"status": data.status, "rank": _STATUS_RANK[data.status]})
+    if _STATUS_RANK.get(data.status, 0) >= _STATUS_RANK.get(message.status, 0) and (
+            message.status_stamp is None or candidate > message.status_stamp or data.status == "failed"):
+        message.status, message.status_stamp = data.status, candidate
+        ctx.save(message)
+    note_event(ctx, message.patient_id, event, message_id=message.id, status=data.status, channel=message.channel)
+
+
+def waitlist_changed(ctx: Context, event: WaitlistAdded | WaitlistRemoved) -> None:
+    data = event.data
+    entry = ctx.load_or_new(WaitlistEntry, data.patient_id, patient_id=data.patient_id)
+    fact = Fact(at=event.occurred_at, stamp=stamp(event.occurred_at, data))
+    if event.type == "waitlist.added":
+        if entry.added is None or fact.stamp > entry.added.stamp:
+            entry.added, entry.doctor_id, entry.kind, entry.note = fact, data.doctor_id, data.kind, data.note
+    elif entry.removed is None or fact.stamp > entry.removed.stamp:
+        entry.removed = fact
+    ctx.save(entry)
+    note_event(ctx, data.patient_id, event, doctor_id=data.doctor_id, kind=data.kind)

@@ -1,0 +1,90 @@
+"""visit.completed and treatment-plan decisions: recall dates, funnels, feedback, dropouts."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from chalicelib import sequences
+from chalicelib.contract import PlanAccepted, PlanDeclined, VisitCompleted
+from chalicelib.domain import merge
+from chalicelib.domain.facts import earliest
+from chalicelib.domain.records import Appointment, Lead, Patient, SequenceRun, TreatmentPlan, Visit
+from chalicelib.domain.scenarios import dropout_time
+from chalicelib.events.common import note_event
+from chalicelib.events.funnel import refresh_came
+from chalicelib.runtime import Context
+from chalicelib.store.keys import subject_key
+
+FRESH = timedelta(days=7)
+
+
+def visit_completed(ctx: Context, event: VisitCompleted) -> None:
+    info = event.data.visit
+    at = event.occurred_at
+    visit = ctx.load_or_new(Visit, info.id)
+    merge.visit_completed(visit, info, at)
+    patient = ctx.load_or_new(Patient, info.patient_id)
+    merge.patient_visit(patient, info, at, ctx.settings.sequences.recall.after_days)
+    ctx.save(patient)
+    if info.appointment_id:
+        _appointment_done(ctx, info.appointment_id, visit.id, at)
+    subject = ctx.subject(subject_key(info.patient_id, None))
+    for lead in subject.of(Lead):
+        before = lead.came_at
+        refresh_came(lead, [visit])
+        if lead.came_at != before:
+            ctx.save(lead)
+    note_event(ctx, info.patient_id, event, visit_id=visit.id, doctor_id=info.doctor_id, kind=info.kind,
+               amount=f"{info.amount:.2f}", services=[s.name for s in info.services])
+    if ctx.now - at < FRESH:
+        _feedback(ctx, visit, patient)
+        if info.treatment_plan:
+            _plan_progress(ctx, visit, patient)
+    ctx.save(visit)
+
+
+def _appointment_done(ctx: Context, appointment_id: str, visit_id: str, at: object) -> None:
+    appt = ctx.load_or_new(Appointment, appointment_id)
+    merge.appointment_completed(appt, visit_id, at)  # type: ignore[arg-type]
+    ctx.save(appt)
+    run = ctx.load(SequenceRun, appt.booked_by_run) if appt.booked_by_run else None
+    if run is not None:
+        run.came_at = earliest(run.came_at, at)  # type: ignore[arg-type]
+        ctx.save(run)
+    for candidate in ctx.subject(subject_key(appt.patient_id, None)).of(SequenceRun):
+        if candidate.active and candidate.scenario == "confirmation" and candidate.appointment_id == appt.id:
+            sequences.stop(ctx, candidate, "completed")
+
+
+def _feedback(ctx: Context, visit: Visit, patient: Patient) -> None:
+    assert visit.data is not None and visit.at is not None
+    hours = ctx.settings.sequences.feedback.after_hours
+    sequences.start(ctx, "feedback", trigger=visit, purpose="feedback", patient=patient, phone=None,
+                    trigger_at=visit.at, not_before=visit.at + timedelta(hours=hours),
+                    key=("feedback", visit.id), visit_id=visit.id,
+                    context={"doctor_id": visit.data.doctor_id})
+
+
+def _plan_progress(ctx: Context, visit: Visit, patient: Patient) -> None:
+    assert visit.data is not None and visit.data.treatment_plan is not None and visit.at is not None
+    progress = visit.data.treatment_plan
+    plan = ctx.load_or_new(TreatmentPlan, progress.id)
+    merge.plan_progress(plan, progress, visit.data.patient_id, visit.data.doctor_id, visit.at)
+    ctx.save(plan)
+    when = dropout_time(visit.at, plan, ctx.settings)
+    if when is None:
+        return
+    sequences.start(ctx, "treatment_dropout", trigger=visit, purpose="dropout", patient=patient, phone=None,
+                    trigger_at=visit.at, not_before=when, key=("dropout", plan.id, visit.id), visit_id=visit.id,
+                    context={"plan_id": plan.id, "doctor_id": visit.data.doctor_id,
+                             "done": progress.stages_done, "total": progress.stages_total})
+
+
+def plan_decision(ctx: Context, event: PlanAccepted | PlanDeclined) -> None:
+    data = event.data
+    plan = ctx.load_or_new(TreatmentPlan, data.plan_id)
+    decision = "accepted" if event.type == "treatment_plan.accepted" else "declined"
+    merge.plan_decision(plan, data, event.occurred_at, decision)
+    ctx.save(plan)
+    note_event(ctx, data.patient_id, event, plan_id=plan.id, doctor_id=data.doctor_id,
+               amount=f"{data.amount:.2f}", reason=data.reason)

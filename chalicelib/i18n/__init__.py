@@ -1,0 +1,106 @@
+"""Translations (gettext catalogs read with babel) and the jinja2 environment.
+
+Message ids are English; `ru.po` holds Russian, the product's first language.
+Catalogs are compiled in memory on first use, so no build step is needed.
+"""
+
+from __future__ import annotations
+
+import gettext
+from datetime import date, datetime
+from decimal import Decimal
+from functools import lru_cache
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+
+LANGUAGES = ("ru", "en")
+_HERE = Path(__file__).parent
+_TEMPLATES = _HERE.parent / "templates"
+
+
+def N_(message: str) -> str:  # noqa: N802 - the gettext convention for "translate later"
+    """Mark a string for extraction; it is translated where it is shown."""
+    return message
+
+
+@lru_cache(maxsize=4)
+def translations(language: str) -> gettext.NullTranslations:
+    if language not in LANGUAGES or language == "en":
+        return gettext.NullTranslations()
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+    from babel.support import Translations
+
+    with open(_HERE / f"{language}.po", "rb") as handle:
+        catalog = read_po(handle, locale=language)
+    buffer = BytesIO()
+    write_mo(buffer, catalog)
+    buffer.seek(0)
+    return Translations(fp=buffer)
+
+
+def gettext_for(language: str) -> Any:
+    return translations(language).gettext
+
+
+def ngettext_for(language: str) -> Any:
+    return translations(language).ngettext
+
+
+def format_day(value: date | datetime, language: str, zone: Any = None) -> str:
+    """`20 ноября` / `20 November` (`weekday, 20 November` for datetimes)."""
+    from babel.dates import format_date
+
+    if isinstance(value, datetime):
+        value = value.astimezone(zone).date() if zone else value.date()
+    return str(format_date(value, format="d MMMM", locale=language))
+
+
+def format_clock(value: datetime, language: str, zone: Any = None) -> str:
+    from babel.dates import format_time
+
+    local = value.astimezone(zone) if zone else value
+    return str(format_time(local, format="HH:mm", locale=language))
+
+
+def format_money(value: Decimal | str, language: str, currency: str = "RUB") -> str:
+    from babel.numbers import format_currency
+
+    return str(format_currency(Decimal(value), currency, locale=language, format_type="standard"))
+
+
+def format_number(value: float | int, language: str) -> str:
+    from babel.numbers import format_decimal
+
+    return str(format_decimal(value, locale=language))
+
+
+@lru_cache(maxsize=4)
+def environment(language: str) -> Any:
+    """A jinja2 environment with gettext installed for `language`."""
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(_TEMPLATES)),
+        autoescape=jinja2.select_autoescape(["html"]),
+        extensions=["jinja2.ext.i18n"],
+        lstrip_blocks=True,
+    )
+    env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
+    env.filters["day"] = lambda v, zone=None: format_day(v, language, zone)
+    env.filters["clock"] = lambda v, zone=None: format_clock(v, language, zone)
+    env.filters["money"] = lambda v, currency="RUB": format_money(v, language, currency)
+    env.filters["number"] = lambda v: format_number(v, language)
+    env.globals["language"] = language
+    return env
+
+
+def render(template: str, language: str, **params: Any) -> str:
+    return str(environment(language).get_template(template).render(**params)).strip()
+
+
+def render_lines(template: str, language: str, **params: Any) -> str:
+    """A text template rendered as its non-empty lines (optional parts leave no gaps)."""
+    text = render(template, language, **params)
+    return "\n".join(line.strip() for line in text.splitlines() if line.strip())

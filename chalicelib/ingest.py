@@ -1,0 +1,158 @@
+"""Inbound events: verify, validate, store durably and idempotently, then apply.
+
+The webhook route stores the raw event (conditional on its `webhook-id`) before
+it answers 202 and enqueues it; the events consumer applies it. An event that
+fails to apply stays stored as pending (retried by the queue, then by the
+sweeper) and after repeated failures is parked as failed for a replay. Nothing
+is dropped.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from pydantic import ValidationError
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+
+from chalicelib import events
+from chalicelib.contract import EVENT_ADAPTER, EVENT_TYPES
+from chalicelib.domain.facts import iso_z
+from chalicelib.errors import FieldError, InvalidInput, PayloadTooLarge, Unauthorized
+from chalicelib.observability import logger
+from chalicelib.runtime import Runtime
+from chalicelib.store.models import RawEventItem, scoped
+from chalicelib.validation import invalid_input
+
+MAX_BODY_BYTES = 256 * 1024
+MAX_ATTEMPTS = 8
+_WEBHOOK_ID = re.compile(r"^[A-Za-z0-9_.:\-]{1,200}$")
+
+
+@dataclass(frozen=True)
+class Receipt:
+    status: int
+    body: dict[str, Any]
+
+
+def verify(secret: str, raw: bytes, headers: Mapping[str, str]) -> None:
+    """Standard Webhooks signature and a timestamp within 5 minutes, else 401."""
+    wanted = ("webhook-id", "webhook-timestamp", "webhook-signature")
+    plain = {k: headers.get(k, "") for k in wanted}
+    missing = [k for k in wanted if not plain[k]]
+    if missing:
+        raise Unauthorized(f"missing headers: {', '.join(missing)}")
+    try:
+        Webhook(secret).verify(raw, plain, json_parse=False)
+    except WebhookVerificationError as exc:
+        raise Unauthorized(f"signature check failed: {exc}") from None
+    except (ValueError, UnicodeDecodeError):
+        raise Unauthorized("signature check failed: malformed signature header") from None
+
+
+def parse(raw: bytes, region: str) -> Any:
+    """The validated event, or 422 naming every bad field."""
+    try:
+        return EVENT_ADAPTER.validate_json(raw, context={"region": region})
+    except ValidationError as exc:
+        raise invalid_input(exc, EVENT_TYPES) from exc
+
+
+def receive(rt: Runtime, webhook_secret: Any, clinic_id: str, raw: bytes, headers: Mapping[str, str]) -> Receipt:
+    """The webhook route's whole job."""
+    if len(raw) > MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"the body is {len(raw)} bytes; the limit is {MAX_BODY_BYTES}")
+    clinic = rt.clinic(clinic_id)
+    verify(webhook_secret(clinic_id, clinic.secret_version), raw, headers)
+    webhook_id = headers.get("webhook-id", "")
+    if not _WEBHOOK_ID.match(webhook_id):
+        raise InvalidInput([FieldError("webhook-id", "1-200 characters of letters, digits and _.:-")])
+    event = parse(raw, clinic.settings.phone_region)
+    now = rt.clock()
+    item = RawEventItem(
+        scoped(clinic_id, "E", webhook_id), "EVENT", event_type=event.type, body=raw.decode("utf-8"),
+        occurred_at=event.occurred_at.isoformat(), received_at=now.isoformat(), status="pending",
+        gsi1pk=scoped(clinic_id, "PENDING"), gsi1sk=f"{iso_z(now)}#{webhook_id}",
+        gsi2pk=scoped(clinic_id, "EVENTS"), gsi2sk=f"{iso_z(event.occurred_at)}#{webhook_id}")
+    if not rt.store.put_raw_event(item):
+        existing = rt.store.get_raw_event(clinic_id, webhook_id)
+        if existing is not None and existing.status == "pending":
+            _enqueue(rt, clinic_id, webhook_id)
+        return Receipt(200, {"event_id": webhook_id, "status": "duplicate"})
+    _enqueue(rt, clinic_id, webhook_id)
+    logger.info("event accepted", extra={"clinic_id": clinic_id, "event_id": webhook_id, "type": event.type})
+    return Receipt(202, {"event_id": webhook_id, "status": "accepted"})
+
+
+def _enqueue(rt: Runtime, clinic_id: str, event_id: str) -> None:
+    """Hand the event to the consumer; if the queue fails, the sweeper finds it pending."""
+    try:
+        rt.events.send({"clinic_id": clinic_id, "event_id": event_id}, group=clinic_id, dedup=event_id)
+    except Exception:  # noqa: BLE001 - the event is stored; the sweeper re-enqueues it
+        logger.exception("could not enqueue a stored event", extra={"clinic_id": clinic_id, "event_id": event_id})
+
+
+def apply_stored(rt: Runtime, clinic_id: str, event_id: str) -> str:
+    """Apply one stored event. Failures are counted on it and re-raised for the queue to retry."""
+    item = rt.store.get_raw_event(clinic_id, event_id)
+    if item is None:
+        logger.warning("no stored event", extra={"clinic_id": clinic_id, "event_id": event_id})
+        return "missing"
+    if item.status == "applied":
+        return "already_applied"
+    try:
+        clinic = rt.clinic(clinic_id)
+        event = EVENT_ADAPTER.validate_json(item.body, context={"region": clinic.settings.phone_region})
+
+        def operation(ctx: Any) -> None:
+            ctx.work.applied_event = event_id
+            events.apply(ctx, event)
+
+        rt.unit(clinic_id, operation)
+    except Exception as exc:
+        _failed(rt, item, exc)
+        raise
+    return "applied"
+
+
+def _failed(rt: Runtime, item: RawEventItem, exc: Exception) -> None:
+    item.attempts = (item.attempts or 0) + 1
+    item.last_error = f"{type(exc).__name__}: {str(exc)[:300]}"
+    if item.attempts >= MAX_ATTEMPTS:
+        clinic_id = item.pk.split("#")[1]
+        item.status, item.gsi1pk = "failed", scoped(clinic_id, "FAILED")
+    logger.exception("event failed to apply", extra={"event_id": item.pk.rsplit("#", 1)[-1],
+                                                      "attempts": item.attempts})
+    try:
+        rt.store.save_raw_event(item)
+    except Exception:  # noqa: BLE001 - bookkeeping must not hide the original error
+        logger.exception("could not record the failure")
+
+
+def requeue_pending(rt: Runtime, clinic_id: str, older_than: timedelta = timedelta(minutes=2)) -> int:
+    """Sweeper: pending events the queue lost or gave up on go back to it."""
+    upto = iso_z(rt.clock() - older_than)
+    pending = rt.store.raw_events(clinic_id, "PENDING", upto=upto)
+    for item in pending:
+        _enqueue(rt, clinic_id, item.pk.rsplit("#", 1)[-1])
+    return len(pending)
+
+
+def replay(rt: Runtime, clinic_id: str, include_applied: bool = False, since: datetime | None = None) -> int:
+    """Re-apply stored events (failed ones, or all) in the order they occurred."""
+    count = 0
+    items = rt.store.raw_events(clinic_id, "ALL")
+    for item in items:
+        if since and datetime.fromisoformat(item.occurred_at) < since:
+            continue
+        if item.status == "applied" and not include_applied:
+            continue
+        item.status, item.attempts = "pending", 0
+        item.gsi1pk, item.gsi1sk = scoped(clinic_id, "PENDING"), f"{iso_z(rt.clock())}#{item.pk.rsplit('#', 1)[-1]}"
+        rt.store.save_raw_event(item)
+        _enqueue(rt, clinic_id, item.pk.rsplit("#", 1)[-1])
+        count += 1
+    return count

@@ -1,0 +1,56 @@
+"""The demo clinic a newcomer gets from `make run`, and `.clinicflow/local.json`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from chalicelib.domain.clinic_settings import ClinicSettings
+
+DEMO_ID = "demo"
+
+
+def demo_settings() -> ClinicSettings:
+    """Open around the clock, so every sequence shows its steps within minutes of an event.
+
+    A real clinic sets its hours and holidays (PUT /settings); the ladders keep
+    the shape of the defaults with one-minute delays.
+    """
+    hours = {day: ["00:00", "24:00"] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+    quick = [{"action": "call", "line": "city", "delay_minutes": 0},
+             {"action": "call", "line": "mobile", "delay_minutes": 1},
+             {"action": "message", "channel": "whatsapp", "delay_minutes": 1}]
+    return ClinicSettings.model_validate({
+        "timezone": "Europe/Moscow", "language": "ru", "working_hours": hours, "holidays_country": None,
+        "lines": {"city": "+74951234567", "mobile": "+79161234567"},
+        "digest": {"hour": 21, "emails": ["owner@demo-clinic.example"]},
+        "doctors": {"D-1": "Смирнова Елена Викторовна", "D-2": "Ким Сергей Андреевич"},
+        "admins": {"U-1": "Ольга", "U-2": "Марина"},
+        "sequences": {name: {"steps": quick} for name in ("lead", "recall", "cancelled", "treatment_dropout")}
+        | {"no_show": {"steps": [quick[0], quick[2]]}},
+    })
+
+
+def ensure_demo(rt: Any, webhook_secret: Any, state_dir: Path) -> dict[str, Any]:
+    """The demo clinic of this state folder (created on the first run)."""
+    from chalicelib import clinics
+    from chalicelib.contract import NewClinic
+    from chalicelib.domain.records import Clinic
+
+    path = state_dir / "demo.json"
+    if path.exists() and rt.store.get(Clinic, DEMO_ID, DEMO_ID) is not None:
+        return dict(json.loads(path.read_text()))
+    created = clinics.create_clinic(rt, webhook_secret, NewClinic(name="Клиника «Улыбка» (демо)"),
+                                    clinic_id=DEMO_ID, settings=demo_settings())
+    path.write_text(json.dumps(created, indent=2, ensure_ascii=False))
+    path.chmod(0o600)
+    return created
+
+
+def write_local_json(project: Path, api_url: str, operator_token: str, demo: dict[str, Any]) -> Path:
+    out = project / ".clinicflow" / "local.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"api_url": api_url, "operator_token": operator_token, "demo": demo,
+                               "desk_url": f"{api_url}/desk"}, indent=2, ensure_ascii=False))
+    return out

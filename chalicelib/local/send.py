@@ -1,0 +1,82 @@
+"""Sign and send one example event to the running local stack.
+
+    python -m chalicelib.local.send call.missed [--phone +79161234567]
+    python -m chalicelib.local.send - < event.json      # any event from a file
+
+It reads `.clinicflow/local.json` for the URL, clinic and webhook secret.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from standardwebhooks.webhooks import Webhook
+
+from chalicelib.local.resources import PROJECT
+
+
+def now_iso(offset_minutes: int = 0) -> str:
+    return (datetime.now(UTC) + timedelta(minutes=offset_minutes)).isoformat(timespec="seconds")
+
+
+def example(kind: str, phone: str, patient_id: str) -> dict[str, Any]:
+    at = now_iso()
+    tomorrow = (datetime.now(UTC) + timedelta(days=1)).replace(minute=0, second=0, microsecond=0)
+    data: dict[str, Any] = {
+        "patient.upserted": {"patient": {"id": patient_id, "full_name": "Иванова Анна Петровна",
+                                         "phones": [{"number": phone, "kind": "mobile"}],
+                                         "consent": {"reminders": True, "recall": True, "feedback": True},
+                                         "preferred_channel": "whatsapp"}},
+        "call.missed": {"call": {"id": f"call-{uuid.uuid4().hex[:8]}", "phone": phone, "line": "city", "at": at}},
+        "lead.created": {"lead": {"id": f"lead-{uuid.uuid4().hex[:8]}", "channel": "form", "source": "yandex_direct",
+                                  "phone": phone, "name": "Анна", "interest": "имплантация"}},
+        "appointment.created": {"appointment": {"id": f"appt-{uuid.uuid4().hex[:8]}", "patient_id": patient_id,
+                                                "doctor_id": "D-1", "admin_id": "U-1", "kind": "consultation",
+                                                "service": "Консультация стоматолога",
+                                                "starts_at": tomorrow.isoformat(),
+                                                "ends_at": (tomorrow + timedelta(minutes=30)).isoformat()}},
+        "message.received": {"message": {"channel": "whatsapp", "from": phone, "text": "СТОП", "at": at}},
+    }[kind]
+    return {"type": kind, "occurred_at": at, "data": data}
+
+
+def send(event: dict[str, Any], local: dict[str, Any], webhook_id: str | None = None) -> tuple[int, str]:
+    body = json.dumps(event, ensure_ascii=False)
+    msg_id = webhook_id or f"msg_{uuid.uuid4().hex}"
+    stamp = datetime.fromtimestamp(time.time(), UTC)
+    signature = Webhook(local["demo"]["webhook_secret"]).sign(msg_id, stamp, body)
+    request = urllib.request.Request(
+        f"{local['api_url']}/v1/clinics/{local['demo']['clinic_id']}/events", data=body.encode(), method="POST",
+        headers={"Content-Type": "application/json", "webhook-id": msg_id,
+                 "webhook-timestamp": str(int(stamp.timestamp())), "webhook-signature": signature})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - the local stack
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("type", help="an event type with a built-in example, or - to read one from stdin")
+    parser.add_argument("--phone", default="+79161234567")
+    parser.add_argument("--patient", default="P-1001")
+    args = parser.parse_args(argv)
+    local = json.loads((PROJECT / ".clinicflow" / "local.json").read_text())
+    event = json.load(sys.stdin) if args.type == "-" else example(args.type, args.phone, args.patient)
+    status, body = send(event, local)
+    print(status, body)
+    return 0 if status < 300 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

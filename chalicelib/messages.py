@@ -1,0 +1,50 @@
+"""Patient messages: personal texts (name, doctor, reason) in the clinic's language."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from chalicelib.domain.phones import display_phone
+from chalicelib.domain.records import Clinic, Patient
+from chalicelib.i18n import N_, format_clock, format_day, gettext_for, render_lines
+
+SUBJECTS = {
+    "lead": N_("Your request"), "missed_call": N_("We missed your call"), "recall": N_("Time for your check-up"),
+    "cancelled": N_("Your cancelled appointment"), "no_show": N_("We missed you"), "treatment_dropout": N_("Your treatment plan"),
+    "confirmation": N_("Please confirm your visit"), "feedback": N_("How was your visit?"),
+    "waitlist_offer": N_("A slot has opened"), "waitlist_taken": N_("The slot is taken"), "waitlist_yours": N_("The slot is yours"),
+    "after_hours": N_("We will call you back"), "opted_out": N_("Unsubscribed"), "feedback_thanks": N_("Thank you"),
+}
+
+
+def greeting_name(full_name: str) -> str:
+    """How a Russian clinic addresses a patient: «Анна Петровна» from «Иванова Анна Петровна»."""
+    words = full_name.split()
+    if len(words) >= 3:
+        return " ".join(words[1:3])
+    return words[0] if words else ""
+
+
+def when_text(at: datetime, clinic: Clinic) -> str:
+    language, zone = clinic.settings.language, clinic.settings.zone
+    return f"{format_day(at, language, zone)}, {format_clock(at, language, zone)}"
+
+
+def compose(purpose: str, clinic: Clinic, patient: Patient | None, **params: Any) -> tuple[str, str]:
+    """The (subject, text) of a message for `purpose`, personalised for the patient."""
+    settings = clinic.settings
+    doctor_id = params.pop("doctor_id", None)
+    values: dict[str, Any] = {
+        "clinic": clinic.name,
+        "name": greeting_name(patient.name) if patient and patient.name else params.pop("name", None) or "",
+        "doctor": settings.doctors.get(doctor_id) if doctor_id else None,
+        "phone": display_phone(settings.lines.city) if settings.lines.city else None,
+    }
+    at = params.pop("at", None)
+    if isinstance(at, datetime):
+        values["when"] = when_text(at, clinic)
+    values.update(params)
+    text = render_lines(f"messages/{purpose}.txt", settings.language, **values)
+    subject = gettext_for(settings.language)(SUBJECTS.get(purpose, "ClinicFlow"))
+    return f"{clinic.name}: {subject}", text

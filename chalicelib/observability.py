@@ -1,0 +1,33 @@
+"""Logging and metrics. Patient data (names, phones, message texts) never goes in.
+
+Log records carry ids (clinic, event, run, task) and masked phones only; a
+filter drops any extra key that would carry personal data.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from aws_lambda_powertools import Logger
+
+_PERSONAL_KEYS = frozenset({"phone", "name", "full_name", "text", "email", "body", "patient_name", "from",
+                            "sender", "to", "birth_date"})
+
+
+class _NoPersonalData(logging.Filter):
+    """Refuse to log personal fields by name, whoever adds them."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        for key in _PERSONAL_KEYS & set(vars(record)):
+            setattr(record, key, "[redacted]")
+        return True
+
+
+logger = Logger(service="clinicflow", log_uncaught_exceptions=True)
+logger.addFilter(_NoPersonalData())
+
+
+def bind(**keys: Any) -> None:
+    """Attach ids to every following log line of this invocation."""
+    logger.append_keys(**{k: v for k, v in keys.items() if k not in _PERSONAL_KEYS})

@@ -1,0 +1,229 @@
+"""The application runtime: units of work with retries, and their after-commit effects.
+
+A service function gets a `Context`, loads and changes records through it, and
+asks for effects (start or stop a sequence, answer a task token, enqueue an
+action). The runtime commits the unit in one transaction, retrying on a lost
+race, and only then carries out the effects.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from chalicelib.domain import kpi
+from chalicelib.domain.ladder import Timing
+from chalicelib.domain.records import Clinic, Record, TimelineEntry
+from chalicelib.domain.windows import ClinicCalendar
+from chalicelib.errors import ConcurrentUpdate, NotFound, StaleToken
+from chalicelib.observability import logger
+from chalicelib.ports import Queue, Workflows
+from chalicelib.settings import Settings
+from chalicelib.store.repository import Repository, UnitOfWork
+
+T = TypeVar("T")
+R = TypeVar("R", bound=Record)
+Clock = Callable[[], datetime]
+_CLINIC_CACHE_SECONDS = 30.0
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class StartExecution:
+    machine_arn: str
+    name: str
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class StopExecution:
+    machine_arn: str
+    name: str
+    cause: str
+
+
+@dataclass(frozen=True)
+class AnswerToken:
+    token: str
+    output: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class EnqueueAction:
+    body: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class MarkRunning:
+    """After StartExecution: the run's execution exists."""
+
+    clinic_id: str
+    run_id: str
+
+
+Effect = StartExecution | StopExecution | AnswerToken | EnqueueAction | MarkRunning
+
+
+@dataclass(frozen=True)
+class Machines:
+    sequence_arn: str
+    waitlist_arn: str
+
+    def for_scenario(self, scenario: str) -> str:
+        return self.waitlist_arn if scenario == "waitlist" else self.sequence_arn
+
+
+@dataclass
+class Subject:
+    """A patient's appointments, visits, leads, open tasks and active runs."""
+
+    records: list[Record]
+
+    def of(self, kind: type[R]) -> list[R]:
+        return [r for r in self.records if isinstance(r, kind)]
+
+
+@dataclass
+class Context:
+    """One unit of work of one clinic."""
+
+    store: Repository
+    clinic: Clinic
+    calendar: ClinicCalendar
+    now: datetime
+    work: UnitOfWork
+    timing: Timing = field(default_factory=Timing)
+    machines: Machines = field(default_factory=lambda: Machines("", ""))
+    effects: list[Effect] = field(default_factory=list)
+
+    @property
+    def clinic_id(self) -> str:
+        return self.clinic.id
+
+    @property
+    def settings(self) -> Any:
+        return self.clinic.settings
+
+    def load(self, kind: type[R], record_id: str) -> R | None:
+        """A record as this unit sees it: its own pending change first, else the store."""
+        return self.work.saved(kind, record_id) or self.store.get(kind, self.clinic_id, record_id)
+
+    def load_or_new(self, kind: type[R], record_id: str, **fields: Any) -> R:
+        found = self.load(kind, record_id)
+        return found if found is not None else kind(clinic_id=self.clinic_id, id=record_id, **fields)
+
+    def save(self, record: Record) -> None:
+        self.work.save(record)
+
+    def subject(self, key: str) -> Subject:
+        """Everything current about a patient (or an unknown phone), in one index query."""
+        from chalicelib.store.models import scoped
+
+        found = {(type(r), r.id): r for r in self.store.index_records("gsi2", scoped(self.clinic_id, key))}
+        for record in self.work.records.values():
+            if (type(record), record.id) in found or getattr(record, "subject_key", None) == key:
+                found[(type(record), record.id)] = record
+        return Subject(list(found.values()))
+
+    def note(self, patient_id: str | None, at: datetime, kind: str, key: str, **detail: Any) -> None:
+        """Add a timeline entry (idempotent by `key`)."""
+        self.work.note(patient_id, TimelineEntry(at=at, kind=kind, key=key, detail=detail))
+
+    def effect(self, effect: Effect) -> None:
+        self.effects.append(effect)
+
+    def notify(self, purpose: str, key: str, patient_id: str | None, phone: str | None = None,
+               channel: str | None = None, **params: Any) -> None:
+        """Send a one-off message after commit (through the actions queue, idempotent by `key`)."""
+        self.effect(EnqueueAction({"action": "notify", "clinic_id": self.clinic_id, "purpose": purpose,
+                                   "key": key, "patient_id": patient_id, "phone": phone, "channel": channel,
+                                   "params": params}))
+
+
+class Runtime:
+    """Ports and policies shared by every service."""
+
+    def __init__(self, settings: Settings, store: Repository, workflows: Workflows, actions: Queue,
+                 events: Queue, clock: Clock = utcnow, timing: Timing | None = None) -> None:
+        self.settings = settings
+        self.store = store
+        self.workflows = workflows
+        self.actions = actions
+        self.events = events
+        self.clock = clock
+        self.timing = timing or Timing()
+        self.machines = Machines(settings.sequence_machine_arn, settings.waitlist_machine_arn)
+        self._clinics: dict[str, tuple[float, Clinic]] = {}
+
+    def clinic(self, clinic_id: str, fresh: bool = False) -> Clinic:
+        cached = self._clinics.get(clinic_id)
+        if cached and not fresh and time.monotonic() - cached[0] < _CLINIC_CACHE_SECONDS:
+            return cached[1]
+        clinic = self.store.get(Clinic, clinic_id, clinic_id)
+        if clinic is None:
+            raise NotFound(f"no clinic {clinic_id}")
+        self._clinics[clinic_id] = (time.monotonic(), clinic)
+        return clinic
+
+    def forget_clinic(self, clinic_id: str) -> None:
+        self._clinics.pop(clinic_id, None)
+
+    def unit(self, clinic_id: str, operation: Callable[[Context], T], attempts: int = 6) -> T:
+        """Run `operation` and commit what it changed; on a lost race, reload and run again."""
+        for attempt in range(attempts):
+            clinic = self.clinic(clinic_id)
+            ctx = Context(self.store, clinic, ClinicCalendar.from_settings(clinic.settings), self.clock(),
+                          UnitOfWork(clinic_id), self.timing, self.machines)
+            result = operation(ctx)
+            _settle_kpi(ctx)
+            try:
+                if not ctx.work.empty:
+                    self.store.commit(ctx.work, ctx.now)
+            except ConcurrentUpdate:
+                logger.info("unit lost a race; retrying", extra={"attempt": attempt + 1})
+                time.sleep(0.02 * (attempt + 1))
+                continue
+            self.execute(ctx.effects)
+            return result
+        raise ConcurrentUpdate(f"gave up after {attempts} attempts")
+
+    def execute(self, effects: list[Effect]) -> None:
+        """Carry out effects of a committed unit. A stale token is expected, not an error."""
+        for effect in effects:
+            match effect:
+                case StartExecution(machine_arn=arn, name=name, payload=payload):
+                    self.workflows.start(arn, name, payload)
+                case StopExecution(machine_arn=arn, name=name, cause=cause):
+                    self.workflows.stop(self.workflows.execution_arn(arn, name), cause)
+                case AnswerToken(token=token, output=output):
+                    try:
+                        self.workflows.succeed(token, output)
+                    except StaleToken as exc:
+                        logger.info("task token no longer awaited", extra={"reason": str(exc)})
+                case EnqueueAction(body=body):
+                    self.actions.send(body)
+                case MarkRunning(clinic_id=clinic_id, run_id=run_id):
+                    self.unit(clinic_id, lambda ctx, rid=run_id: _mark_running(ctx, rid))
+
+
+def _mark_running(ctx: Context, run_id: str) -> None:
+    from chalicelib.domain.records import SequenceRun
+
+    run = ctx.load(SequenceRun, run_id)
+    if run is not None and run.status == "starting":
+        run.status = "running"
+        ctx.save(run)
+
+
+def _settle_kpi(ctx: Context) -> None:
+    """Add to the unit the counter deltas of every record it changed."""
+    for record in ctx.work.records.values():
+        new = kpi.contribution(record, ctx.calendar)
+        ctx.work.count(kpi.delta(record.kpi, new))
+        record.kpi = new

@@ -1,0 +1,98 @@
+"""Sequence runs: start them, stop them, and close what they leave open."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from chalicelib.domain import consent
+from chalicelib.domain.facts import earliest
+from chalicelib.domain.ladder import Ladder
+from chalicelib.domain.records import Appointment, CallTask, Patient, Record, SequenceRun
+from chalicelib.domain.scenarios import enabled, ladder_settings, run_id
+from chalicelib.domain.windows import PatientPreferences
+from chalicelib.runtime import Context, MarkRunning, StartExecution, StopExecution
+from chalicelib.store.keys import subject_key
+
+
+def preferences(patient: Patient | None) -> PatientPreferences:
+    if patient is None or patient.profile is None:
+        return PatientPreferences()
+    return PatientPreferences.of(patient.profile.preferred_time, list(patient.profile.preferred_days))
+
+
+def ladder_of(ctx: Context, run: SequenceRun, patient: Patient | None) -> Ladder:
+    return Ladder(run.steps, ctx.calendar, preferences(patient), ctx.timing)
+
+
+def start(ctx: Context, scenario: str, *, trigger: Record, purpose: str, patient: Patient | None,
+          phone: str | None, trigger_at: datetime, not_before: datetime, key: tuple[str, ...],
+          context: dict[str, Any] | None = None, **links: str | None) -> SequenceRun | None:
+    """Start `scenario` once per trigger: the trigger record remembers it under `purpose`."""
+    if purpose in trigger.runs or not enabled(ctx.settings, scenario):
+        return None
+    patient_id = patient.id if patient else None
+    refusal = consent.refusal(scenario, patient)
+    if refusal:
+        trigger.runs[purpose] = f"skipped:{refusal}"
+        ctx.note(patient_id, ctx.now, "sequence.skipped", key=f"{scenario}:{'|'.join(key)}:skipped",
+                 scenario=scenario, reason=refusal)
+        return None
+    rid = run_id(scenario, ctx.clinic_id, *key)
+    steps = ladder_settings(ctx.settings, scenario)
+    run = SequenceRun(
+        clinic_id=ctx.clinic_id, id=rid, scenario=scenario,  # type: ignore[arg-type]
+        subject_key=subject_key(patient_id, phone), patient_id=patient_id, phone=phone,
+        steps=steps, trigger_at=trigger_at, started_at=ctx.now, context=context or {}, **links)
+    plan = (ctx.timing.plan("offer", max(not_before, ctx.now), 0, 1) if scenario == "waitlist"
+            else ladder_of(ctx, run, patient).first(max(not_before, ctx.now)))
+    run.plan, run.step = plan, plan.step
+    trigger.runs[purpose] = rid
+    ctx.save(run)
+    ctx.note(patient_id, ctx.now, "sequence.started", key=f"{rid}:started", scenario=scenario,
+             run_id=rid, first_contact_at=plan.at)
+    payload = {"run": {"clinic_id": ctx.clinic_id, "run_id": rid}, "plan": plan.model_dump()}
+    ctx.effect(StartExecution(ctx.machines.for_scenario(scenario), rid, payload))
+    ctx.effect(MarkRunning(ctx.clinic_id, rid))
+    return run
+
+
+def close_task(ctx: Context, task: CallTask, status: str, outcome: str, by: str = "system",
+               reason: str | None = None) -> None:
+    if task.status != "open":
+        return
+    task.status, task.outcome, task.closed_at, task.closed_by = status, outcome, ctx.now, by  # type: ignore[assignment]
+    task.reason = reason or task.reason
+    ctx.save(task)
+    ctx.note(task.patient_id, ctx.now, "task.outcome", key=f"{task.id}:closed", task_id=task.id,
+             outcome=outcome, status=status, scenario=task.scenario, by=by, reason=reason)
+
+
+def _end(ctx: Context, run: SequenceRun, status: str, outcome: str) -> None:
+    run.status, run.outcome, run.ended_at = status, outcome, ctx.now  # type: ignore[assignment]
+    if run.open_task:
+        task = ctx.load(CallTask, run.open_task)
+        if task is not None:
+            close_task(ctx, task, "done" if outcome == "answered" else "cancelled", outcome)
+        run.open_task = None
+    ctx.save(run)
+    kind = "sequence.stopped" if status == "stopped" else "sequence.finished"
+    ctx.note(run.patient_id, ctx.now, kind, key=f"{run.id}:ended", scenario=run.scenario,
+             run_id=run.id, outcome=outcome)
+
+
+def stop(ctx: Context, run: SequenceRun, outcome: str, booked: Appointment | None = None) -> None:
+    """End a run from outside (a booking, an opt-out): its execution is stopped too."""
+    if not run.active:
+        return
+    if booked is not None:
+        run.booked_at = earliest(run.booked_at, booked.created_at or ctx.now)
+        run.booked_appointment = run.booked_appointment or booked.id
+    _end(ctx, run, "stopped", outcome)
+    ctx.effect(StopExecution(ctx.machines.for_scenario(run.scenario), run.execution, outcome))
+
+
+def finish(ctx: Context, run: SequenceRun, outcome: str) -> None:
+    """End a run from within: its execution ends when its token is answered `done`."""
+    if run.active:
+        _end(ctx, run, "finished", outcome)

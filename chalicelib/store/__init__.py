@@ -1,0 +1,1 @@
+"""DynamoDB adapter: PynamoDB models and the repository over them."""

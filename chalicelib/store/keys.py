@@ -1,0 +1,71 @@
+"""Where each record kind lives in the table (see the layout in models.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.domain import records as r
+from chalicelib.domain.facts import iso_z
+from chalicelib.store.models import clinic_pk, scoped
+
+KINDS: dict[str, type[r.Record]] = {
+    "clinic": r.Clinic, "patient": r.Patient, "lead": r.Lead, "call": r.Call,
+    "appointment": r.Appointment, "visit": r.Visit, "plan": r.TreatmentPlan,
+    "task": r.CallTask, "run": r.SequenceRun, "message": r.OutboundMessage,
+    "inbound": r.InboundMessage, "waitlist": r.WaitlistEntry, "offer": r.SlotOffer,
+}
+KIND_OF: dict[type[r.Record], str] = {cls: name for name, cls in KINDS.items()}
+_TAGS: dict[str, tuple[str, str]] = {
+    "patient": ("P", "PATIENT"), "lead": ("L", "LEAD"), "call": ("CALL", "CALL"),
+    "appointment": ("A", "APPT"), "visit": ("V", "VISIT"), "plan": ("PLAN", "PLAN"),
+    "task": ("T", "TASK"), "run": ("R", "RUN"), "message": ("M", "MESSAGE"),
+    "inbound": ("IN", "INBOUND"), "offer": ("OFFER", "OFFER"),
+}
+
+
+def primary_key(kind: type[r.Record], clinic_id: str, record_id: str) -> tuple[str, str]:
+    name = KIND_OF[kind]
+    if name == "clinic":
+        return clinic_pk(clinic_id), "CLINIC"
+    if name == "waitlist":
+        return scoped(clinic_id, "WL"), f"P#{record_id}"
+    tag, sort = _TAGS[name]
+    return scoped(clinic_id, tag, record_id), sort
+
+
+def subject_key(patient_id: str | None, phone: str | None) -> str:
+    """Whom a run or task is about: the patient when known, else the phone number."""
+    if patient_id:
+        return f"P#{patient_id}"
+    return f"PH#{phone or 'unknown'}"
+
+
+def index_keys(record: r.Record) -> dict[str, Any]:
+    """The GSI attributes of a record in its current state (None removes it from an index)."""
+    c = record.clinic_id
+    keys: dict[str, Any] = {"gsi1pk": None, "gsi1sk": None, "gsi2pk": None, "gsi2sk": None}
+    match record:
+        case r.Clinic():
+            keys.update(gsi1pk="CLINICS", gsi1sk=record.id)
+        case r.Patient() if record.recall_due and record.recall_started_for != record.recall_due:
+            keys.update(gsi1pk=scoped(c, "RECALL"), gsi1sk=f"{record.recall_due.isoformat()}#{record.id}")
+        case r.Appointment() if record.details is not None:
+            keys.update(gsi2pk=scoped(c, "P", record.details.patient_id),
+                        gsi2sk=f"A#{iso_z(record.details.starts_at)}#{record.id}")
+        case r.Visit() if record.data is not None and record.at is not None:
+            keys.update(gsi2pk=scoped(c, "P", record.data.patient_id), gsi2sk=f"V#{iso_z(record.at)}#{record.id}")
+        case r.Lead() if record.created_at and len(record.patient_ids) == 1:
+            keys.update(gsi2pk=scoped(c, "P", record.patient_ids[0]),
+                        gsi2sk=f"L#{iso_z(record.created_at)}#{record.id}")
+        case r.CallTask():
+            if record.status == "open":
+                keys.update(gsi1pk=scoped(c, "OPEN"), gsi1sk=f"{iso_z(record.due_at)}#{record.id}",
+                            gsi2pk=scoped(c, record.subject_key), gsi2sk=f"T#{record.id}")
+            else:
+                closed = record.closed_at or record.created_at
+                keys.update(gsi1pk=scoped(c, "DONE"), gsi1sk=f"{iso_z(closed)}#{record.id}")
+        case r.SequenceRun() if record.active:
+            state = "STARTING" if record.status == "starting" else "RUNNING"
+            keys.update(gsi1pk=scoped(c, state), gsi1sk=f"{iso_z(record.started_at)}#{record.id}",
+                        gsi2pk=scoped(c, record.subject_key), gsi2sk=f"R#{record.id}")
+    return keys

@@ -1,0 +1,407 @@
+"""DynamoDB repository: records in, records out, one transaction per unit of work."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import PynamoDBException, PutError, TransactWriteError
+from pynamodb.expressions.operand import Path
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.domain.facts import iso_z
+from chalicelib.domain.records import Record, TimelineEntry
+from chalicelib.errors import ConcurrentUpdate
+from chalicelib.settings import get_settings
+from chalicelib.store import keys
+from chalicelib.store.models import (
+    DeliveryItem,
+    KpiDayItem,
+    LinkItem,
+    RawEventItem,
+    RecordItem,
+    TimelineItem,
+    TokenItem,
+    scoped,
+)
+
+R = TypeVar("R", bound=Record)
+MAX_TRANSACTION_ITEMS = 100
+
+
+class StoreError(Exception):
+    """DynamoDB failed in a way a retry of the whole operation may fix."""
+
+
+def _translate(exc: PynamoDBException) -> Exception:
+    """The one place DynamoDB errors become domain errors."""
+    if isinstance(exc, TransactWriteError):
+        reasons = [r.code for r in (exc.cancellation_reasons or []) if r]
+        if "ConditionalCheckFailed" in reasons or "TransactionConflict" in reasons:
+            return ConcurrentUpdate(str(reasons))
+    if isinstance(exc, PutError) and exc.cause_response_code == "ConditionalCheckFailedException":
+        return ConcurrentUpdate("conditional put failed")
+    return StoreError(f"{type(exc).__name__}: {exc.cause_response_code or exc}")
+
+
+@dataclass(frozen=True)
+class Link:
+    """A phone (or handle) pointing at a patient `P#`, lead `L#` or missed call `M#`."""
+
+    clinic_id: str
+    phone: str
+    target: str
+    at: datetime | None = None
+
+    @property
+    def pk(self) -> str:
+        return scoped(self.clinic_id, "PH", self.phone)
+
+
+@dataclass
+class UnitOfWork:
+    """Everything one operation changes; committed atomically with its KPI deltas."""
+
+    clinic_id: str
+    records: dict[tuple[str, str], Record] = field(default_factory=dict)
+    kpi: dict[date, dict[str, int]] = field(default_factory=dict)
+    timeline: dict[tuple[str, str], TimelineEntry] = field(default_factory=dict)
+    links_put: dict[tuple[str, str], Link] = field(default_factory=dict)
+    links_delete: dict[tuple[str, str], Link] = field(default_factory=dict)
+    applied_event: str | None = None
+
+    def save(self, record: Record) -> None:
+        self.records[(keys.KIND_OF[type(record)], record.id)] = record
+
+    def saved(self, kind: type[R], record_id: str) -> R | None:
+        found = self.records.get((keys.KIND_OF[kind], record_id))
+        return found if isinstance(found, kind) else None
+
+    def note(self, patient_id: str | None, entry: TimelineEntry) -> None:
+        if patient_id:
+            self.timeline[(patient_id, entry.key)] = entry
+
+    def link(self, link: Link) -> None:
+        self.links_put[(link.pk, link.target)] = link
+        self.links_delete.pop((link.pk, link.target), None)
+
+    def unlink(self, link: Link) -> None:
+        self.links_delete[(link.pk, link.target)] = link
+        self.links_put.pop((link.pk, link.target), None)
+
+    def count(self, deltas: dict[date, dict[str, int]]) -> None:
+        for day, metrics in deltas.items():
+            bucket = self.kpi.setdefault(day, {})
+            for metric, amount in metrics.items():
+                bucket[metric] = bucket.get(metric, 0) + amount
+                if bucket[metric] == 0:
+                    del bucket[metric]
+
+    @property
+    def empty(self) -> bool:
+        return not (self.records or self.timeline or self.links_put or self.links_delete
+                    or self.applied_event or any(self.kpi.values()))
+
+
+def _plain(value: Any) -> Any:
+    """MapAttribute values back to JSON-like Python (Decimals to int/float)."""
+    if hasattr(value, "as_dict"):
+        value = value.as_dict()
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return value
+
+
+class Repository:
+    """Records of one table. Reads are key lookups and index queries, never scans."""
+
+    def __init__(self, connection: Connection | None = None) -> None:
+        settings = get_settings()
+        self._connection = connection or Connection(region=settings.region, host=RecordItem.Meta.host)
+
+    # ---- records ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _to_record(item: RecordItem) -> Record:
+        cls = keys.KINDS[item.kind]
+        doc = _plain(item.doc)
+        doc["version"] = int(item.version or 0)
+        return cls.model_validate(doc)
+
+    def get(self, kind: type[R], clinic_id: str, record_id: str) -> R | None:
+        pk, sk = keys.primary_key(kind, clinic_id, record_id)
+        try:
+            item = RecordItem.get(pk, sk)
+        except RecordItem.DoesNotExist:
+            return None
+        except PynamoDBException as exc:
+            raise _translate(exc) from exc
+        record = self._to_record(item)
+        return record if isinstance(record, kind) else None
+
+    def get_many(self, kind: type[R], clinic_id: str, ids: Iterable[str]) -> dict[str, R]:
+        wanted = [keys.primary_key(kind, clinic_id, i) for i in dict.fromkeys(ids)]
+        if not wanted:
+            return {}
+        out: dict[str, R] = {}
+        try:
+            for item in RecordItem.batch_get(wanted):
+                record = self._to_record(item)
+                if isinstance(record, kind):
+                    out[record.id] = record
+        except PynamoDBException as exc:
+            raise _translate(exc) from exc
+        return out
+
+    def query(self, kind: type[R], index: str, partition: str, prefix: str | None = None,
+              upto: str | None = None, limit: int | None = None, newest_first: bool = False) -> list[R]:
+        """Records of one kind from an index partition, optionally by sort-key prefix or bound."""
+        idx = RecordItem.gsi1 if index == "gsi1" else RecordItem.gsi2
+        sort_attr = RecordItem.gsi1sk if index == "gsi1" else RecordItem.gsi2sk
+        condition = None
+        if prefix is not None:
+            condition = sort_attr.startswith(prefix)
+        elif upto is not None:
+            condition = sort_attr <= upto
+        try:
+            items = idx.query(partition, condition, limit=limit, scan_index_forward=not newest_first)
+            found = [self._to_record(i) for i in items]
+        except PynamoDBException as exc:
+            raise _translate(exc) from exc
+        return [r for r in found if isinstance(r, kind)][: limit or None]
+
+    def index_records(self, index: str, partition: str) -> list[Record]:
+        """Every record of an index partition, whatever its kind (a patient's whole subject)."""
+        idx = RecordItem.gsi1 if index == "gsi1" else RecordItem.gsi2
+        try:
+            return [self._to_record(i) for i in idx.query(partition)]
+        except PynamoDBException as exc:
+            raise _translate(exc) from exc
+
+    def count(self, index: str, partition: str, upto: str | None = None) -> int:
+        idx = RecordItem.gsi1 if index == "gsi1" else RecordItem.gsi2
+        sort_attr = RecordItem.gsi1sk if index == "gsi1" else RecordItem.gsi2sk
+        condition = sort_attr <= upto if upto is not None else None
+        try:
+            return int(idx.count(partition, condition))
+        except PynamoDBException as exc:
+            raise _translate(exc) from exc
+
+    def records_under(self, kind: type[R], partition: str) -> list[R]:
+        """Every record whose primary partition is `partition` (e.g. a clinic's waitlist)."""
+        try:
+            found = [self._to_record(i) for i in RecordItem.query(partition)]
+        except PynamoDBException as exc:
+            raise _translate(exc) from exc
+        return [r for r in found if isinstance(r, kind)]
+
+    # ---- phone links, timeline, KPI ----------------------------------------------------------
+
+    def links(self, clinic_id: str, phone: str, prefix: str) -> list[Link]:
+        pk = scoped(clinic_id, "PH", phone)
+        try:
+            items = list(LinkItem.query(pk, LinkItem.sk.startswith(prefix)))
+        except PynamoDBException as exc:
+            raise _translate(exc) from exc
+        return [Link(clinic_id, phone, i.sk, datetime.fromisoformat(i.at) if i.at else None) for i in items]
+
+    def timeline(self, clinic_id: str, patient_id: str) -> list[TimelineEntry]:
+        pk = scoped(clinic_id, "P", patient_id)
+        try:
+            items = list(TimelineItem.query(pk, TimelineItem.sk.startswith("TL#")))
+        except PynamoDBException as exc:
+            raise _translate(exc) from exc
+        return [TimelineEntry(at=datetime.fromisoformat(i.at), kind=i.kind, detail=_plain(i.detail),
+                              key=i.sk) for i in items]
+
+    def kpi_days(self, clinic_id: str, first: date, last: date) -> dict[date, dict[str, int]]:
+        """Counters of the days from `first` to `last` inclusive, in one query."""
+        pk = scoped(clinic_id, "KPI")
+        try:
+            pages = self._connection.query(
+                KpiDayItem.Meta.table_name, pk,
+                range_key_condition=KpiDayItem.sk.between(f"D#{first.isoformat()}", f"D#{last.isoformat()}"))
+        except PynamoDBException as exc:
+            raise _translate(exc) from exc
+        out: dict[date, dict[str, int]] = {}
+        for item in pages.get("Items", []):
+            day = date.fromisoformat(item["sk"]["S"][2:])
+            out[day] = {k: int(v["N"]) for k, v in item.items() if "N" in v}
+        return out
+
+    # ---- staff tokens, raw events, digest deliveries ----------------------------------------
+
+    def put_token(self, item: TokenItem) -> None:
+        try:
+            item.save()
+        except PynamoDBException as exc:
+            raise _translate(exc) from exc
+
+    def get_token(self, digest: str) -> TokenItem | None:
+        try:
+            return TokenItem.get(f"TOKEN#{digest}", "TOKEN")
+        except TokenItem.DoesNotExist:
+            return None
+        except PynamoDBException as exc:
+            raise _translate(exc) from exc
+
+    def staff_tokens(self, clinic_id: str) -> list[TokenItem]:
+        try:
+            return list(TokenItem.gsi2.query(scoped(clinic_id, "STAFF")))
+        except PynamoDBException as exc:
+            raise _translate(exc) from exc
+
+    def delete_token(self, digest: str) -> None:
+        try:
+            TokenItem(f"TOKEN#{digest}", "TOKEN").delete()
+        except PynamoDBException as exc:
+            raise _translate(exc) from exc
+
+    def put_raw_event(self, item: RawEventItem) -> bool:
+        """Store an inbound event once: False when its webhook id was seen before."""
+        try:
+            item.save(condition=RawEventItem.pk.does_not_exist())
+        except PutError as exc:
+            if exc.cause_response_code == "ConditionalCheckFailedException":
+                return False
+            raise _translate(exc) from exc
+        except PynamoDBException as exc:
+            raise _translate(exc) from exc
+        return True
+
+    def get_raw_event(self, clinic_id: str, event_id: str) -> RawEventItem | None:
+        try:
+            return RawEventItem.get(scoped(clinic_id, "E", event_id), "EVENT")
+        except RawEventItem.DoesNotExist:
+            return None
+        except PynamoDBException as exc:
+            raise _translate(exc) from exc
+
+    def raw_events(self, clinic_id: str, state: str, upto: str | None = None) -> list[RawEventItem]:
+        """Events PENDING or FAILED (gsi1, by receipt), or ALL of a clinic (gsi2, by occurrence)."""
+        try:
+            if state == "ALL":
+                return list(RawEventItem.gsi2.query(scoped(clinic_id, "EVENTS")))
+            condition = RawEventItem.gsi1sk <= upto if upto else None
+            return list(RawEventItem.gsi1.query(scoped(clinic_id, state), condition))
+        except PynamoDBException as exc:
+            raise _translate(exc) from exc
+
+    def save_raw_event(self, item: RawEventItem) -> None:
+        try:
+            item.save()
+        except PynamoDBException as exc:
+            raise _translate(exc) from exc
+
+    def claim_delivery(self, item: DeliveryItem) -> bool:
+        """Take the right to send one digest on one channel; False if already taken."""
+        try:
+            item.save(condition=DeliveryItem.pk.does_not_exist() | (DeliveryItem.status == "failed"))
+        except PutError as exc:
+            if exc.cause_response_code == "ConditionalCheckFailedException":
+                return False
+            raise _translate(exc) from exc
+        except PynamoDBException as exc:
+            raise _translate(exc) from exc
+        return True
+
+    def save_delivery(self, item: DeliveryItem) -> None:
+        try:
+            item.save()
+        except PynamoDBException as exc:
+            raise _translate(exc) from exc
+
+    def get_delivery(self, pk: str, channel: str) -> DeliveryItem | None:
+        try:
+            return DeliveryItem.get(pk, channel)
+        except DeliveryItem.DoesNotExist:
+            return None
+        except PynamoDBException as exc:
+            raise _translate(exc) from exc
+
+    def put_kpi_snapshot(self, clinic_id: str, day: date, values: dict[str, int]) -> None:
+        """Overwrite point-in-time figures (open and overdue tasks) on a day's counters."""
+        try:
+            KpiDayItem(scoped(clinic_id, "KPI"), f"D#{day.isoformat()}").update(
+                actions=[Path([name]).set(value) for name, value in sorted(values.items())])
+        except PynamoDBException as exc:
+            raise _translate(exc) from exc
+
+    # ---- commit ----------------------------------------------------------------------------
+
+    def commit(self, work: UnitOfWork, now: datetime) -> None:
+        """Write a unit of work in one transaction (timeline overflow goes first, idempotently)."""
+        operations = self._operations(work, now)
+        try:
+            if len(operations) > MAX_TRANSACTION_ITEMS:
+                overflow = [op for op in operations if op[0] == "timeline"]
+                operations = [op for op in operations if op[0] != "timeline"]
+                with TimelineItem.batch_write() as batch:
+                    for _, item in overflow:
+                        batch.save(item)
+            if operations:
+                with TransactWrite(connection=self._connection) as tx:
+                    for op, payload in operations:
+                        self._enqueue(tx, op, payload)
+        except PynamoDBException as exc:
+            raise _translate(exc) from exc
+        for record in work.records.values():
+            record.version += 1
+
+    def _operations(self, work: UnitOfWork, now: datetime) -> list[tuple[str, Any]]:
+        ops: list[tuple[str, Any]] = [("record", self._item(r)) for r in work.records.values()]
+        for day, metrics in sorted(work.kpi.items()):
+            if metrics:
+                ops.append(("kpi", (scoped(work.clinic_id, "KPI"), f"D#{day.isoformat()}", metrics)))
+        for link in work.links_put.values():
+            ops.append(("link", LinkItem(link.pk, link.target, target=link.target,
+                                         at=link.at.isoformat() if link.at else None)))
+        for link in work.links_delete.values():
+            ops.append(("unlink", LinkItem(link.pk, link.target)))
+        for (patient_id, key), entry in work.timeline.items():
+            ops.append(("timeline", TimelineItem(
+                scoped(work.clinic_id, "P", patient_id), f"TL#{iso_z(entry.at)}#{key}", at=entry.at.isoformat(),
+                kind=entry.kind, detail=json.loads(json.dumps(entry.detail, default=str)))))
+        if work.applied_event:
+            ops.append(("applied", (scoped(work.clinic_id, "E", work.applied_event), now)))
+        return ops
+
+    @staticmethod
+    def _item(record: Record) -> RecordItem:
+        pk, sk = keys.primary_key(type(record), record.clinic_id, record.id)
+        doc = record.model_dump(mode="json", exclude={"version"}, exclude_none=True)
+        item = RecordItem(pk, sk, kind=keys.KIND_OF[type(record)], doc=doc, **keys.index_keys(record))
+        if record.version:
+            item.version = record.version
+        return item
+
+    @staticmethod
+    def _enqueue(tx: TransactWrite, op: str, payload: Any) -> None:
+        if op == "record":
+            tx.save(payload)
+        elif op == "kpi":
+            pk, sk, metrics = payload
+            tx.update(KpiDayItem(pk, sk), actions=[Path([m]).add(n) for m, n in sorted(metrics.items())])
+        elif op in ("link", "timeline"):
+            tx.save(payload)
+        elif op == "unlink":
+            tx.delete(payload)
+        elif op == "applied":
+            pk, now = payload
+            tx.update(RawEventItem(pk, "EVENT"), actions=[
+                RawEventItem.status.set("applied"), RawEventItem.applied_at.set(now.isoformat()),
+                RawEventItem.gsi1pk.remove(), RawEventItem.gsi1sk.remove()])
+
+
+def chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]

@@ -1,0 +1,117 @@
+"""The sweeper (every few minutes): nothing stuck, nothing forgotten.
+
+- pending events the queue lost go back to it;
+- runs whose execution never started are started (names make it idempotent);
+- open call tasks heartbeat their state machine;
+- overdue tasks are escalated to the manager.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from chalicelib import ingest
+from chalicelib.domain.facts import iso_z
+from chalicelib.domain.records import CallTask, SequenceRun
+from chalicelib.errors import StaleToken
+from chalicelib.observability import logger
+from chalicelib.runtime import Context, Runtime
+from chalicelib.store.models import scoped
+from chalicelib.tasks import list_tasks
+
+STARTING_GRACE = timedelta(minutes=2)
+ESCALATE_AFTER = timedelta(hours=1)
+
+
+@dataclass
+class SweepReport:
+    requeued: int = 0
+    started: int = 0
+    heartbeats: int = 0
+    escalated: list[CallTask] = field(default_factory=list)
+
+
+def sweep(rt: Runtime, clinic_id: str) -> SweepReport:
+    report = SweepReport(requeued=ingest.requeue_pending(rt, clinic_id))
+    report.started = ensure_started(rt, clinic_id)
+    report.heartbeats, report.escalated = tend_open_tasks(rt, clinic_id)
+    return report
+
+
+def run_payload(run: SequenceRun) -> dict[str, object]:
+    return {"run": {"clinic_id": run.clinic_id, "run_id": run.id},
+            "plan": run.plan.model_dump() if run.plan else {}}
+
+
+def ensure_started(rt: Runtime, clinic_id: str) -> int:
+    upto = iso_z(rt.clock() - STARTING_GRACE) + "~"
+    runs = rt.store.query(SequenceRun, "gsi1", scoped(clinic_id, "STARTING"), upto=upto)
+    for run in runs:
+        rt.workflows.start(rt.machines.for_scenario(run.scenario), run.execution, run_payload(run))
+        rt.unit(clinic_id, lambda ctx, rid=run.id: _running(ctx, rid))
+    return len(runs)
+
+
+def _running(ctx: Context, run_id: str) -> None:
+    run = ctx.load(SequenceRun, run_id)
+    if run is not None and run.status == "starting":
+        run.status = "running"
+        ctx.save(run)
+
+
+def tend_open_tasks(rt: Runtime, clinic_id: str) -> tuple[int, list[CallTask]]:
+    now = rt.clock()
+    beats, escalated = 0, []
+    for task in list_tasks(rt.store, clinic_id, "open", now, limit=1000):
+        if task.token:
+            try:
+                rt.workflows.heartbeat(task.token)
+                beats += 1
+            except StaleToken:
+                logger.info("open task with a dead token", extra={"task_id": task.id})
+        if task.escalated_at is None and task.overdue_at + ESCALATE_AFTER < now:
+            done = rt.unit(clinic_id, lambda ctx, tid=task.id: _escalate(ctx, tid))
+            if done is not None:
+                escalated.append(done)
+    return beats, escalated
+
+
+def _escalate(ctx: Context, task_id: str) -> CallTask | None:
+    task = ctx.load(CallTask, task_id)
+    if task is None or task.status != "open" or task.escalated_at is not None:
+        return None
+    task.escalated_at = ctx.now
+    ctx.save(task)
+    ctx.note(task.patient_id, ctx.now, "task.escalated", key=f"{task.id}:escalated", task_id=task.id,
+             scenario=task.scenario)
+    return task
+
+
+def resume_runs(rt: Runtime, clinic_id: str) -> int:
+    """After the local AWS endpoint restarts, give every in-flight run a new execution.
+
+    It starts from the step its run record holds; an open call task gets the new
+    execution's token when that step is handed over again.
+    """
+    resumed = 0
+    for state in ("RUNNING", "STARTING"):
+        for run in rt.store.query(SequenceRun, "gsi1", scoped(clinic_id, state)):
+            restarted = rt.unit(clinic_id, lambda ctx, rid=run.id: _bump(ctx, rid))
+            if restarted is not None:
+                rt.workflows.start(rt.machines.for_scenario(restarted.scenario), restarted.execution,
+                                   run_payload(restarted))
+                resumed += 1
+    return resumed
+
+
+def _bump(ctx: Context, run_id: str) -> SequenceRun | None:
+    run = ctx.load(SequenceRun, run_id)
+    if run is None or not run.active or run.plan is None:
+        return None
+    run.restarts += 1
+    run.status = "running"
+    if run.plan.at < iso_z(ctx.now):
+        run.plan = run.plan.model_copy(update={"at": iso_z(ctx.now)})
+    ctx.save(run)
+    return run

@@ -1,0 +1,147 @@
+"""The administrators' task desk: list tasks, record outcomes, drive the sequences."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from chalicelib import sequences
+from chalicelib.auth import Staff
+from chalicelib.contract import LeadLostData, TaskOutcome
+from chalicelib.domain.facts import earliest, iso_z
+from chalicelib.domain.merge import call_returned, first_response, lead_lost
+from chalicelib.domain.phones import display_phone
+from chalicelib.domain.records import Call, CallTask, CallTaskEvent, Lead, Patient, SequenceRun
+from chalicelib.errors import Conflict, NotFound
+from chalicelib.runtime import AnswerToken, Context
+from chalicelib.store.models import scoped
+from chalicelib.store.repository import Repository
+
+REACHED = frozenset({"booked", "declined", "call_back"})
+COLUMNS = ("missed_calls", "new_leads", "recalls", "confirmations", "reschedule", "other")
+
+
+def column_of(task: CallTask, now: datetime) -> str:
+    if task.status == "open" and task.overdue_at < now:
+        return "overdue"
+    return str(task.context.get("column", "other"))
+
+
+def task_view(task: CallTask, now: datetime) -> dict[str, Any]:
+    """A task as the contract and the desk show it."""
+    return {
+        "id": task.id,
+        "kind": task.kind,
+        "scenario": task.scenario,
+        "status": task.status,
+        "patient": {"id": task.patient_id, "name": task.patient_name, "phone": task.phone,
+                    "phone_display": display_phone(task.phone) if task.phone else None,
+                    "household": task.household},
+        "line": task.line,
+        "line_number": task.line_number,
+        "due_at": iso_z(task.due_at),
+        "overdue_at": iso_z(task.overdue_at),
+        "overdue": task.status == "open" and task.overdue_at < now,
+        "escalated": task.escalated_at is not None,
+        "attempt": task.step + 1,
+        "attempts_total": task.steps_total,
+        "call_back": task.attempt > 1,
+        "preferred_time": task.preferred_time,
+        "hint": task.hint,
+        "context": task.context,
+        "column": column_of(task, now),
+        "history": [{"at": iso_z(e.at), "kind": e.kind, "detail": e.detail} for e in task.history],
+        "created_at": iso_z(task.created_at),
+        "outcome": task.outcome,
+        "reason": task.reason,
+        "closed_at": iso_z(task.closed_at) if task.closed_at else None,
+        "assignee": task.assignee,
+    }
+
+
+def list_tasks(store: Repository, clinic_id: str, status: str, now: datetime, limit: int = 200) -> list[CallTask]:
+    """Open tasks oldest due first; closed ones newest first."""
+    if status == "open":
+        return store.query(CallTask, "gsi1", scoped(clinic_id, "OPEN"), limit=limit)
+    return store.query(CallTask, "gsi1", scoped(clinic_id, "DONE"), limit=limit, newest_first=True)
+
+
+def record_outcome(ctx: Context, task_id: str, body: TaskOutcome, staff: Staff) -> CallTask:
+    """Close a task with the administrator's outcome and move its sequence on."""
+    task = ctx.load(CallTask, task_id)
+    if task is None:
+        raise NotFound(f"no task {task_id}")
+    if task.status != "open":
+        if task.outcome == body.outcome:
+            return task
+        raise Conflict(f"task is already closed ({task.outcome})")
+    by = body.admin_id or staff.admin_id or staff.role
+    task.call_back_at = body.call_back_at
+    if body.note:
+        task.history.append(CallTaskEvent(at=ctx.now, kind="note", detail=body.note))
+    task.assignee = task.assignee or body.admin_id or staff.admin_id
+    sequences.close_task(ctx, task, "done", body.outcome, by=by, reason=body.reason)
+    run = ctx.load(SequenceRun, task.run_id) if task.run_id else None
+    if run is not None:
+        _credit_response(ctx, run, body)
+        _drive(ctx, run, task, body)
+    return task
+
+
+def _credit_response(ctx: Context, run: SequenceRun, body: TaskOutcome) -> None:
+    """The inquiry got its answer: first response time, returned missed calls, lost leads."""
+    if run.lead_id:
+        lead = ctx.load(Lead, run.lead_id)
+        if lead is not None:
+            lead.first_response_at = first_response(lead.first_response_at, lead.created_at, ctx.now)
+            if body.outcome == "declined" and body.reason:
+                lead_lost(lead, LeadLostData(lead_id=lead.id, reason=body.reason, admin_id=body.admin_id), ctx.now)
+            ctx.save(lead)
+    for call_id in run.context.get("calls", [run.call_id] if run.call_id else []):
+        call = ctx.load(Call, call_id)
+        if call is not None:
+            call_returned(call, ctx.now)
+            ctx.save(call)
+
+
+def _drive(ctx: Context, run: SequenceRun, task: CallTask, body: TaskOutcome) -> None:
+    if not run.active or run.open_task != task.id:
+        return
+    run.open_task = None
+    if body.outcome in REACHED:
+        run.reached_at = earliest(run.reached_at, ctx.now)
+    if body.outcome == "booked":
+        run.booked_at = earliest(run.booked_at, ctx.now)
+    patient = ctx.load(Patient, run.patient_id) if run.patient_id else None
+    ladder = sequences.ladder_of(ctx, run, patient)
+    plan = ladder.after_outcome(task.step, task.attempt, body.outcome, ctx.now, body.call_back_at)
+    if plan.action == "done":
+        sequences.finish(ctx, run, plan.reason)
+    else:
+        run.plan, run.step, run.attempt = plan, plan.step, plan.attempt
+        ctx.save(run)
+    if task.token:
+        ctx.effect(AnswerToken(task.token, plan.model_dump()))
+
+
+def open_manual_task(ctx: Context, *, task_id: str, scenario: str, kind: str, patient: Patient | None,
+                     phone: str | None, hint_text: str, column: str, sla_minutes: int,
+                     context: dict[str, Any] | None = None) -> CallTask | None:
+    """A task outside any ladder (reply to a message, a low rating, a waitlist booking)."""
+    if ctx.load(CallTask, task_id) is not None:
+        return None
+    from chalicelib.store.keys import subject_key
+
+    task = CallTask(
+        clinic_id=ctx.clinic_id, id=task_id, kind=kind, scenario=scenario,  # type: ignore[arg-type]
+        patient_id=patient.id if patient else None, patient_name=patient.name if patient else "",
+        phone=phone or (patient.phones[0] if patient and patient.phones else None),
+        line="city", line_number=ctx.settings.lines.city,
+        preferred_time=patient.profile.preferred_time if patient and patient.profile else None,
+        created_at=ctx.now, due_at=ctx.now, overdue_at=ctx.now + timedelta(minutes=sla_minutes),
+        hint=hint_text, subject_key=subject_key(patient.id if patient else None, phone),
+        context={"column": column, **(context or {})})
+    ctx.save(task)
+    ctx.note(task.patient_id, ctx.now, "task.created", key=f"{task.id}:created", task_id=task.id,
+             scenario=scenario, kind=kind)
+    return task

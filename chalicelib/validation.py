@@ -1,0 +1,32 @@
+"""Turn pydantic validation errors into the API's field errors."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from typing import Any
+
+from pydantic import ValidationError
+
+from chalicelib.errors import FieldError, InvalidInput
+
+
+def field_path(loc: Sequence[Any], tags: Collection[str] = ()) -> str:
+    """Dotted path of a pydantic error location, without discriminator tags."""
+    parts = [str(p) for p in loc if not (isinstance(p, str) and p in tags)]
+    parts = [p for p in parts if not p.startswith("function-")]
+    return ".".join(parts) or "body"
+
+
+def invalid_input(err: ValidationError, tags: Collection[str] = (), prefix: str = "") -> InvalidInput:
+    """Every error of `err` as one InvalidInput naming each field."""
+    errors: list[FieldError] = []
+    for item in err.errors(include_url=False):
+        path = field_path(item["loc"], tags)
+        if item["type"] == "union_tag_invalid":
+            path = "type"
+        elif item["type"] == "json_invalid":
+            path = "body"
+        if prefix and path != "body":
+            path = f"{prefix}.{path}"
+        errors.append(FieldError(path, item["msg"].removeprefix("Value error, ")))
+    return InvalidInput(errors)

@@ -1,0 +1,53 @@
+"""What administrators and patients are told about a run: script hints and message params."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from chalicelib.domain.records import Appointment, Lead, Patient, SequenceRun
+from chalicelib.i18n import format_day, render_lines
+from chalicelib.messages import greeting_name, when_text
+from chalicelib.runtime import Context
+
+_SCRIPTED = {"lead", "missed_call", "recall", "cancelled", "no_show", "treatment_dropout", "confirmation",
+             "feedback", "waitlist", "message"}
+
+
+def run_facts(ctx: Context, run: SequenceRun, patient: Patient | None) -> dict[str, Any]:
+    """Personal details of a run: appointment, doctor, reason, interest, last visit."""
+    facts: dict[str, Any] = {k: v for k, v in run.context.items() if k in ("doctor_id", "done", "total")}
+    appt = ctx.load(Appointment, run.appointment_id) if run.appointment_id else None
+    if appt and appt.details:
+        facts.update(at=appt.details.starts_at, doctor_id=appt.details.doctor_id, service=appt.details.service)
+        if appt.cancelled:
+            facts["reason"] = appt.cancelled.reason
+    lead = ctx.load(Lead, run.lead_id) if run.lead_id else None
+    if lead and lead.created:
+        facts["interest"] = lead.created.interest
+        if not patient and lead.created.name:
+            facts["name"] = lead.created.name
+    if patient and patient.last_visit_at:
+        facts["months"] = max(1, round((ctx.now - patient.last_visit_at).days / 30.4))
+        facts["last_visit"] = patient.last_visit_at
+    facts["calls"] = len(run.context.get("calls", [])) or 1
+    return facts
+
+
+def hint(ctx: Context, scenario: str, patient: Patient | None, facts: dict[str, Any]) -> str:
+    """The script an administrator reads before calling, in the clinic's language."""
+    if scenario not in _SCRIPTED:
+        return ""
+    settings = ctx.settings
+    at = facts.get("at")
+    last_visit = facts.get("last_visit")
+    doctor_id = facts.get("doctor_id")
+    name = greeting_name(patient.name) if patient and patient.name else (facts.get("name") or "")
+    return render_lines(
+        f"scripts/{scenario}.txt", settings.language, clinic=ctx.clinic.name, name=name,
+        when=when_text(at, ctx.clinic) if isinstance(at, datetime) else "",
+        last_visit=format_day(last_visit, settings.language, settings.zone) if last_visit else "",
+        doctor=settings.doctors.get(doctor_id, doctor_id) if doctor_id else "",
+        reason=facts.get("reason") or "", interest=facts.get("interest") or "",
+        done=facts.get("done", 0), total=facts.get("total", 0), calls=facts.get("calls", 1),
+        rating=facts.get("rating"), channel=facts.get("channel", ""), text=facts.get("text", ""))

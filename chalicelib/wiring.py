@@ -1,0 +1,110 @@
+"""The one place adapters are built, lazily, from the deployment settings."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from chalicelib.auth import Authenticator
+from chalicelib.channels import Registry
+from chalicelib.runtime import Runtime
+from chalicelib.settings import get_settings
+
+
+@lru_cache(maxsize=1)
+def _session() -> Any:
+    import boto3
+
+    return boto3.session.Session(region_name=get_settings().region)
+
+
+def client(service: str) -> Any:
+    return _clients(service)
+
+
+@lru_cache(maxsize=16)
+def _clients(service: str) -> Any:
+    from botocore.config import Config
+
+    return _session().client(service, config=Config(retries={"max_attempts": 4, "mode": "standard"}))
+
+
+@lru_cache(maxsize=1)
+def runtime() -> Runtime:
+    from chalicelib.adapters.sqs import SqsQueue
+    from chalicelib.adapters.stepfunctions import StepFunctionsWorkflows
+    from chalicelib.domain.ladder import Timing
+    from chalicelib.store.repository import Repository
+
+    settings = get_settings()
+    return Runtime(settings, Repository(), StepFunctionsWorkflows(client("stepfunctions")),
+                   actions=SqsQueue(client("sqs"), settings.actions_queue_name),
+                   events=SqsQueue(client("sqs"), settings.events_queue_name), timing=_timing())
+
+
+def _timing() -> Any:
+    """Step timeouts; tests and the local stack may shorten them through the environment."""
+    import os
+
+    from chalicelib.domain.ladder import Timing
+
+    overrides = {name: int(os.environ[f"TIMING_{name.upper()}"]) for name in Timing.__dataclass_fields__
+                 if os.environ.get(f"TIMING_{name.upper()}")}
+    return Timing(**overrides)
+
+
+def secrets() -> Any:
+    from chalicelib.adapters.secrets import load_secrets
+
+    return load_secrets(get_settings().secret_id)
+
+
+def webhook_secret(clinic_id: str, version: int) -> str:
+    return str(secrets().webhook_secret(clinic_id, version))
+
+
+@lru_cache(maxsize=1)
+def authenticator() -> Authenticator:
+    from chalicelib.clinics import staff_of_token
+
+    return Authenticator(lambda digest: staff_of_token(runtime(), digest),
+                         lambda: secrets().operator_token_hashes)
+
+
+@lru_cache(maxsize=1)
+def channels() -> Registry:
+    """Real providers where the deployment has credentials, the local outbox elsewhere."""
+    from chalicelib.channels.email import SesEmail
+    from chalicelib.channels.http import SmsRu, TelegramBot, Twilio, WhatsAppCloud
+    from chalicelib.channels.outbox import OutboxChannel
+
+    settings = get_settings()
+    creds: dict[str, dict[str, str]] = {} if settings.outbox_only else dict(secrets().channels)
+    adapters: dict[str, Any] = {name: OutboxChannel(name) for name in ("whatsapp", "telegram", "sms", "email")}
+    if "whatsapp" in creds:
+        adapters["whatsapp"] = WhatsAppCloud(**creds["whatsapp"])
+    if "telegram" in creds:
+        adapters["telegram"] = TelegramBot(**creds["telegram"])
+    if "smsru" in creds:
+        adapters["sms"] = SmsRu(**creds["smsru"])
+    elif "twilio" in creds:
+        adapters["sms"] = Twilio(**creds["twilio"])
+    if "email" in creds:
+        adapters["email"] = SesEmail(client("ses"), creds["email"].get("sender", settings.sender_email))
+    return Registry(adapters)
+
+
+@lru_cache(maxsize=1)
+def step_handler() -> Any:
+    from chalicelib.steps import StepHandler
+
+    return StepHandler(runtime(), channels)
+
+
+def reset() -> None:
+    """Forget every built adapter (tests, and the local runner after it sets the environment)."""
+    for cached in (_session, _clients, runtime, authenticator, channels, step_handler):
+        cached.cache_clear()
+    from chalicelib.settings import get_settings as settings_cache
+
+    settings_cache.cache_clear()
