@@ -123,15 +123,20 @@ class Context:
 
     def subject(self, key: str) -> Subject:
         """Everything current about a patient (or an unknown phone), in one index query."""
+        from chalicelib.store.keys import index_keys
         from chalicelib.store.models import scoped
 
-        found = {(type(r), r.id): r for r in self.store.index_records("gsi2", scoped(self.clinic_id, key))}
+        partition = scoped(self.clinic_id, key)
+        found = {(type(r), r.id): r for r in self.store.index_records("gsi2", partition)}
         for record in self.work.records.values():
-            if (type(record), record.id) in found or getattr(record, "subject_key", None) == key:
-                found[(type(record), record.id)] = record
+            ident = (type(record), record.id)
+            if index_keys(record)["gsi2pk"] == partition:
+                found[ident] = record
+            elif ident in found:
+                del found[ident]
         return Subject(list(found.values()))
 
-    def note(self, patient_id: str | None, at: datetime, kind: str, key: str, **detail: Any) -> None:
+    def note(self, patient_id: str | None, at: datetime, kind: str, /, key: str, **detail: Any) -> None:
         """Add a timeline entry (idempotent by `key`)."""
         self.work.note(patient_id, TimelineEntry(at=at, kind=kind, key=key, detail=detail))
 

@@ -21,7 +21,7 @@ from chalicelib.domain.scenarios import (
     slot_is_offerable,
     upcoming,
 )
-from chalicelib.events.common import note_event
+from chalicelib.events.notes import appointment_notes
 from chalicelib.events.funnel import link_appointment
 from chalicelib.runtime import Context, Subject
 from chalicelib.store.keys import subject_key
@@ -36,8 +36,7 @@ def appointment_details(ctx: Context, event: AppointmentCreated | AppointmentRes
     patient = ctx.load(Patient, info.patient_id)
     subject = ctx.subject(subject_key(info.patient_id, None))
     link_appointment(ctx, appt, subject, patient)
-    note_event(ctx, info.patient_id, event, appointment_id=appt.id, starts_at=iso_z(info.starts_at),
-               doctor_id=info.doctor_id, kind=info.kind, service=info.service)
+    appointment_notes(ctx, appt)
     reconcile(ctx, appt, subject, patient)
     ctx.save(appt)
 
@@ -53,19 +52,19 @@ def appointment_no_show(ctx: Context, event: AppointmentNoShow) -> None:
 def appointment_cancelled(ctx: Context, event: AppointmentCancelled) -> None:
     appt = ctx.load_or_new(Appointment, event.data.appointment_id)
     merge.appointment_cancelled(appt, event.data, event.occurred_at)
-    _after_fact(ctx, appt, event, reason=event.data.reason, cancelled_by=event.data.cancelled_by)
+    _after_fact(ctx, appt)
 
 
 def _status_fact(ctx: Context, event: AppointmentConfirmed | AppointmentNoShow, name: str) -> None:
     appt = ctx.load_or_new(Appointment, event.data.appointment_id)
     merge.appointment_fact(appt, name, event.occurred_at)
-    _after_fact(ctx, appt, event)
+    _after_fact(ctx, appt)
 
 
-def _after_fact(ctx: Context, appt: Appointment, event: object, **detail: object) -> None:
+def _after_fact(ctx: Context, appt: Appointment) -> None:
     """A status fact is noted and acted on once the appointment (and so its patient) is known."""
     if appt.patient_id:
-        note_event(ctx, appt.patient_id, event, appointment_id=appt.id, **detail)
+        appointment_notes(ctx, appt)
         reconcile(ctx, appt, ctx.subject(subject_key(appt.patient_id, None)), ctx.load(Patient, appt.patient_id))
     ctx.save(appt)
 

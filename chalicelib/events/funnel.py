@@ -50,39 +50,51 @@ def link_appointment(ctx: Context, appt: Appointment, subject: Subject, patient:
         if not eligible:
             return
         lead = max(eligible, key=lambda item: (item.created_at, item.id))
-        if appt.lead_id and appt.lead_id != lead.id:
-            _unbook(ctx, appt.lead_id, appt.id)
+        previous = appt.lead_id
         appt.lead_id, appt.lead_auto = lead.id, True
+        ctx.save(appt)
+        if previous and previous != lead.id:
+            rebook(ctx, previous, subject)
     lead_booked(lead, appt)
     refresh_came(lead, subject.of(Visit))
     ctx.save(lead)
 
 
-def _unbook(ctx: Context, lead_id: str, appointment_id: str) -> None:
+def rebook(ctx: Context, lead_id: str, subject: Subject) -> None:
+    """Recompute a lead's booking from the appointments that still point at it."""
     lead = ctx.load(Lead, lead_id)
-    if lead is not None and lead.booked and lead.booked.appointment_id == appointment_id:
-        lead.booked, lead.came_at = None, None
-        ctx.save(lead)
+    if lead is None:
+        return
+    lead.booked, lead.came_at = None, None
+    for appt in subject.of(Appointment):
+        appt = ctx.work.saved(Appointment, appt.id) or appt
+        if appt.lead_id == lead_id:
+            lead_booked(lead, appt)
+    refresh_came(lead, subject.of(Visit))
+    ctx.save(lead)
+
+
+def _later(a: Lead | None, b: Lead) -> bool:
+    """Is `a` the later inquiry (the one an appointment answers)?"""
+    if a is None or a.created_at is None:
+        return False
+    return (a.created_at, a.id) > (b.created_at, b.id)  # type: ignore[operator]
 
 
 def link_lead(ctx: Context, lead: Lead, subject: Subject) -> None:
-    """A lead that arrives after its appointment: claim the first appointment made for it."""
-    if lead.booked is None:
-        candidates = []
-        for appt in subject.of(Appointment):
-            if not _eligible(lead, appt):
-                continue
-            if appt.lead_id is None:
-                candidates.append(appt)
-            elif appt.lead_auto and appt.lead_id != lead.id:
-                other = ctx.load(Lead, appt.lead_id)
-                if other is None or (other.created_at or lead.created_at) < lead.created_at:  # type: ignore[operator]
-                    candidates.append(appt)
-        if candidates:
-            appt = min(candidates, key=lambda a: (a.created_at, a.id))
-            if appt.lead_id:
-                _unbook(ctx, appt.lead_id, appt.id)
-            appt.lead_id, appt.lead_auto = lead.id, True
-            ctx.save(appt)
+    """A lead learns of the appointments made for it: named, or the latest lead before them."""
+    for appt in subject.of(Appointment):
+        if appt.lead_id == lead.id:
             lead_booked(lead, appt)
+            continue
+        if (appt.lead_id and not appt.lead_auto) or not _eligible(lead, appt):
+            continue
+        previous = appt.lead_id
+        if previous and _later(ctx.load(Lead, previous), lead):
+            continue
+        appt.lead_id, appt.lead_auto = lead.id, True
+        ctx.save(appt)
+        lead_booked(lead, appt)
+        if previous:
+            rebook(ctx, previous, subject)
     refresh_came(lead, subject.of(Visit))

@@ -6,7 +6,8 @@ from chalicelib import sequences
 from chalicelib.contract import CallCompleted, CallMissed, LeadCreated, LeadLost
 from chalicelib.domain import merge
 from chalicelib.domain.records import Call, CallTask, CallTaskEvent, Lead, SequenceRun
-from chalicelib.events.common import household_names, note_event, resolve_patients, single_patient
+from chalicelib.events.common import household_names, resolve_patients, single_patient
+from chalicelib.events.notes import call_notes, lead_notes
 from chalicelib.events.funnel import link_lead
 from chalicelib.i18n import format_clock, format_day
 from chalicelib.runtime import Context, Subject
@@ -28,10 +29,12 @@ def lead_created(ctx: Context, event: LeadCreated) -> None:
     patient = single_patient(ctx, lead.patient_ids)
     subject = ctx.subject(subject_key(patient.id if patient else None, info.phone))
     link_lead(ctx, lead, subject)
+    if info.phone:
+        for link in ctx.store.links(ctx.clinic_id, info.phone, "O#"):
+            if link.at and lead.created_at and link.at >= lead.created_at:
+                lead.first_response_at = merge.first_response(lead.first_response_at, lead.created_at, link.at)
     ctx.save(lead)
-    for patient_id in lead.patient_ids:
-        note_event(ctx, patient_id, event, lead_id=lead.id, channel=info.channel, source=info.source,
-                   interest=info.interest)
+    lead_notes(ctx, lead)
     if lead.booked or lead.lost or _joined_inquiry(ctx, subject, lead=lead):
         return
     sequences.start(ctx, "lead", trigger=lead, purpose="callback", patient=patient, phone=info.phone,
@@ -45,8 +48,7 @@ def lead_lost(ctx: Context, event: LeadLost) -> None:
     lead = ctx.load_or_new(Lead, event.data.lead_id)
     merge.lead_lost(lead, event.data, event.occurred_at)
     ctx.save(lead)
-    for patient_id in lead.patient_ids:
-        note_event(ctx, patient_id, event, lead_id=lead.id, reason=event.data.reason)
+    lead_notes(ctx, lead)
     run_id = lead.runs.get("callback")
     run = ctx.load(SequenceRun, run_id) if run_id else None
     if run is not None:
@@ -63,8 +65,7 @@ def call_missed(ctx: Context, event: CallMissed) -> None:
         if link.at and link.at >= info.at:
             merge.call_returned(call, link.at)
     patient = single_patient(ctx, call.patient_ids)
-    for patient_id in call.patient_ids:
-        note_event(ctx, patient_id, event, call_id=call.id, line=info.line)
+    call_notes(ctx, call)
     subject = ctx.subject(subject_key(patient.id if patient else None, info.phone))
     if call.returned_at is None and not _joined_inquiry(ctx, subject, call=call):
         sequences.start(ctx, "missed_call", trigger=call, purpose="callback", patient=patient, phone=info.phone,
@@ -120,9 +121,7 @@ def call_completed(ctx: Context, event: CallCompleted) -> None:
     merge.call_completed(call, info, event.occurred_at)
     call.patient_ids = resolve_patients(ctx, info.phone)
     ctx.save(call)
-    for patient_id in call.patient_ids:
-        note_event(ctx, patient_id, event, call_id=call.id, direction=info.direction, answered=info.answered,
-                   line=info.line, duration_s=info.duration_s)
+    call_notes(ctx, call)
     if info.direction != "outbound":
         return
     ctx.work.link(Link(ctx.clinic_id, info.phone, f"O#{call.id}", info.at))

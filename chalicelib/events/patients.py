@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from chalicelib.contract import PatientIn, PatientUpserted
 from chalicelib.domain import merge
-from chalicelib.domain.records import Patient
-from chalicelib.events.common import note_event
+from chalicelib.domain.records import Call, Lead, Patient
+from chalicelib.events.common import note_event, patients_by_phone
+from chalicelib.events.funnel import link_lead
+from chalicelib.events.notes import call_notes, lead_notes
+from chalicelib.store.keys import subject_key
 from chalicelib.runtime import Context
 from chalicelib.store.repository import Link
 
@@ -41,3 +44,26 @@ def patient_upserted(ctx: Context, event: PatientUpserted) -> None:
     ctx.save(patient)
     note_event(ctx, patient.id, event, consent=info.consent.model_dump(),
                preferred_channel=info.preferred_channel, preferred_time=info.preferred_time)
+    for phone in sorted(k for k in after if k.startswith("+")):
+        _adopt_inquiries(ctx, patient, phone)
+
+
+def _adopt_inquiries(ctx: Context, patient: Patient, phone: str) -> None:
+    """Leads and calls that came from this number before the patient was known become theirs."""
+    owners = patients_by_phone(ctx, phone)
+    for link in ctx.store.links(ctx.clinic_id, phone, "L#"):
+        lead = ctx.load(Lead, link.target[2:])
+        if lead is None or patient.id in lead.patient_ids:
+            continue
+        lead.patient_ids = sorted(set(lead.patient_ids) | set(owners))
+        if len(lead.patient_ids) == 1:
+            link_lead(ctx, lead, ctx.subject(subject_key(patient.id, None)))
+        ctx.save(lead)
+        lead_notes(ctx, lead)
+    for prefix in ("M#", "O#"):
+        for link in ctx.store.links(ctx.clinic_id, phone, prefix):
+            call = ctx.load(Call, link.target[2:])
+            if call is not None and patient.id not in call.patient_ids:
+                call.patient_ids = sorted(set(call.patient_ids) | set(owners))
+                ctx.save(call)
+                call_notes(ctx, call)

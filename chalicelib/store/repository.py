@@ -227,9 +227,8 @@ class Repository:
         """Counters of the days from `first` to `last` inclusive, in one query."""
         pk = scoped(clinic_id, "KPI")
         try:
-            pages = self._connection.query(
-                KpiDayItem.Meta.table_name, pk,
-                range_key_condition=KpiDayItem.sk.between(f"D#{first.isoformat()}", f"D#{last.isoformat()}"))
+            pages = KpiDayItem._get_connection().query(
+                pk, range_key_condition=KpiDayItem.sk.between(f"D#{first.isoformat()}", f"D#{last.isoformat()}"))
         except PynamoDBException as exc:
             raise _translate(exc) from exc
         out: dict[date, dict[str, int]] = {}

@@ -1,0 +1,39 @@
+"""Shared fixtures: an in-process AWS (moto, state machines executed) provisioned by the
+same code as `make run`, the Chalice test client, and helpers to sign events and pump queues."""
+
+from __future__ import annotations
+
+import os
+
+# Before anything imports boto3, PynamoDB or the app: a fake account, a test prefix.
+os.environ.update({
+    "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "eu-central-1", "AWS_REGION": "eu-central-1", "CLINICFLOW_PREFIX": "cftest",
+    "CHANNELS_OUTBOX_ONLY": "1", "POWERTOOLS_LOG_LEVEL": "WARNING", "POWERTOOLS_SERVICE_NAME": "clinicflow",
+    "TIMING_CALL_TIMEOUT_S": "600", "TIMING_CALL_HEARTBEAT_S": "300",
+})
+for _name in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
+    os.environ.pop(_name, None)
+
+from collections.abc import Iterator  # noqa: E402
+
+import pytest  # noqa: E402
+
+from tests.harness import Harness, start_harness  # noqa: E402
+
+
+@pytest.fixture
+def stack() -> Iterator[Harness]:
+    """A fresh in-process AWS with every resource, the app wired to it, and one clinic."""
+    with start_harness() as harness:
+        yield harness
+
+
+@pytest.fixture
+def output_dir(request: pytest.FixtureRequest) -> os.PathLike[str]:
+    """Where a test saves what a person should look at (screenshots, rendered email)."""
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "test-output" / request.node.name
+    path.mkdir(parents=True, exist_ok=True)
+    return path

@@ -1,0 +1,37 @@
+"""Every production path reads by key or index: not one DynamoDB Scan, whatever the clinic does."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from chalicelib import schedules, wiring
+from chalicelib.contract import EVENT_TYPES
+from chalicelib.local.metering import metered
+from tests.harness import Harness, load_event
+
+
+def test_no_production_path_scans(stack: Harness) -> None:
+    now = datetime.now(UTC)
+    soon = (now + timedelta(hours=30)).isoformat()
+    c = stack.clinic
+    with metered() as calls:
+        for name in sorted(EVENT_TYPES):
+            event = load_event(name)
+            event["occurred_at"] = now.isoformat()
+            if name.startswith("appointment.created"):
+                event["data"]["appointment"]["starts_at"] = soon
+            assert stack.signed(event).status == 202
+        stack.settle()
+        for task in stack.tasks():
+            stack.outcome(task["id"], {"outcome": "no_answer"})
+        stack.settle()
+        stack.request("GET", f"/v1/clinics/{c.clinic_id}/digest", token=c.manager_token)
+        stack.request("POST", f"/v1/clinics/{c.clinic_id}/recall/run?date=2027-12-31", token=c.manager_token)
+        stack.request("GET", f"/v1/clinics/{c.clinic_id}/patients/P-1", token=c.admin_token)
+        stack.request("GET", f"/v1/clinics/{c.clinic_id}/settings", token=c.manager_token)
+        schedules.sweep_all(wiring.runtime())
+        schedules.hourly(wiring.runtime())
+        stack.settle()
+    dynamodb = {op for (service, op) in calls if service == "dynamodb"}
+    assert {"Query", "TransactWriteItems", "GetItem", "PutItem"} <= dynamodb
+    assert "Scan" not in dynamodb, sorted(dynamodb)
