@@ -11,7 +11,8 @@ from chalicelib.domain.ladder import Ladder
 from chalicelib.domain.records import Appointment, CallTask, Patient, Record, SequenceRun
 from chalicelib.domain.scenarios import enabled, ladder_settings, run_id
 from chalicelib.domain.windows import PatientPreferences
-from chalicelib.runtime import Context, MarkRunning, StartExecution, StopExecution
+from chalicelib.domain.ladder import done
+from chalicelib.runtime import AnswerToken, Context, MarkRunning, StartExecution, StopExecution
 from chalicelib.store.keys import subject_key
 
 
@@ -32,7 +33,8 @@ def start(ctx: Context, scenario: str, *, trigger: Record, purpose: str, patient
     if purpose in trigger.runs or not enabled(ctx.settings, scenario):
         return None
     patient_id = patient.id if patient else None
-    refusal = consent.refusal(scenario, patient)
+    # A waitlist run offers a slot to many patients; their consent is checked one by one.
+    refusal = consent.refusal(scenario, patient) if scenario != "waitlist" else None
     if refusal:
         trigger.runs[purpose] = f"skipped:{refusal}"
         ctx.note(patient_id, ctx.now, "sequence.skipped", key=f"{scenario}:{'|'.join(key)}:skipped",
@@ -68,17 +70,21 @@ def close_task(ctx: Context, task: CallTask, status: str, outcome: str, by: str 
              outcome=outcome, status=status, scenario=task.scenario, by=by, reason=reason)
 
 
-def _end(ctx: Context, run: SequenceRun, status: str, outcome: str) -> None:
+def _end(ctx: Context, run: SequenceRun, status: str, outcome: str) -> str | None:
+    """End the run and close its open task; returns that task's token, if it had one."""
     run.status, run.outcome, run.ended_at = status, outcome, ctx.now  # type: ignore[assignment]
+    token = None
     if run.open_task:
         task = ctx.load(CallTask, run.open_task)
         if task is not None:
+            token = task.token if task.status == "open" else None
             close_task(ctx, task, "done" if outcome == "answered" else "cancelled", outcome)
         run.open_task = None
     ctx.save(run)
     kind = "sequence.stopped" if status == "stopped" else "sequence.finished"
     ctx.note(run.patient_id, ctx.now, kind, key=f"{run.id}:ended", scenario=run.scenario,
              run_id=run.id, outcome=outcome)
+    return token
 
 
 def stop(ctx: Context, run: SequenceRun, outcome: str, booked: Appointment | None = None) -> None:
@@ -88,8 +94,10 @@ def stop(ctx: Context, run: SequenceRun, outcome: str, booked: Appointment | Non
     if booked is not None:
         run.booked_at = earliest(run.booked_at, booked.created_at or ctx.now)
         run.booked_appointment = run.booked_appointment or booked.id
-    _end(ctx, run, "stopped", outcome)
+    token = _end(ctx, run, "stopped", outcome)
     ctx.effect(StopExecution(ctx.machines.for_scenario(run.scenario), run.execution, outcome))
+    if token:  # AWS already dropped it (a no-op); a local endpoint frees the waiting step
+        ctx.effect(AnswerToken(token, done(ctx.now, outcome).model_dump()))
 
 
 def finish(ctx: Context, run: SequenceRun, outcome: str) -> None:

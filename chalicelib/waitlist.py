@@ -123,7 +123,7 @@ def answer_offer(ctx: Context, patient: Patient, yes: bool) -> bool:
                      appointment_id=offer.id)
             return True
         if offer.status != "open":
-            ctx.notify("waitlist_taken", f"taken-{offer.id}-{patient.id}", patient.id,
+            ctx.notify("waitlist_taken", f"late-{offer.id}-{patient.id}", patient.id,
                        at=offer.starts_at.isoformat())
             return True
         _fill(ctx, offer, patient)

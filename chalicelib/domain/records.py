@@ -32,6 +32,11 @@ RunStatus = Literal["starting", "running", "finished", "stopped"]
 TaskStatus = Literal["open", "done", "expired", "cancelled"]
 
 
+def _moment(stamp: str) -> str:
+    """The occurrence part of a delivery stamp (see facts.stamp)."""
+    return stamp.split("|", 1)[0]
+
+
 class Record(BaseModel):
     """Base of stored records."""
 
@@ -149,19 +154,24 @@ class Appointment(Record):
 
     @property
     def status(self) -> str:
-        """The state after the latest fact; a completed visit is final."""
+        """The state after the latest fact; at the same moment the stronger fact wins.
+
+        A completed visit is final; otherwise cancelled and no-show outrank a
+        confirmation, which outranks the booking itself.
+        """
         if self.completed:
             return "completed"
-        facts: list[tuple[str, str]] = []
+        facts: list[tuple[str, int, str, str]] = []
         if self.details_stamp:
-            facts.append((self.details_stamp, "booked"))
-        for name in ("confirmed", "cancelled", "no_show"):
+            facts.append((_moment(self.details_stamp), 0, self.details_stamp, "booked"))
+        for rank, name in ((1, "confirmed"), (2, "no_show"), (3, "cancelled")):
             fact = getattr(self, name)
             if fact:
-                facts.append((fact.stamp, name))
+                facts.append((_moment(fact.stamp), rank, fact.stamp, name))
         if self.confirmed_by_reply:
-            facts.append((self.confirmed_by_reply.stamp, "confirmed"))
-        return max(facts)[1] if facts else "unknown"
+            reply = self.confirmed_by_reply
+            facts.append((_moment(reply.stamp), 1, reply.stamp, "confirmed"))
+        return max(facts)[3] if facts else "unknown"
 
     @property
     def is_active(self) -> bool:

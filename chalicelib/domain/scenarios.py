@@ -21,8 +21,9 @@ def run_id(scenario: str, *parts: str) -> str:
 
 
 def ladder_settings(settings: ClinicSettings, scenario: str) -> list[dict[str, object]]:
+    """The steps of a scenario's ladder (a waitlist offer has batches, not steps)."""
     sequence = getattr(settings.sequences, SETTINGS_KEY.get(scenario, scenario))
-    return [step.model_dump(exclude_none=True) for step in sequence.steps]
+    return [step.model_dump(exclude_none=True) for step in getattr(sequence, "steps", [])]
 
 
 def enabled(settings: ClinicSettings, scenario: str) -> bool:
@@ -72,8 +73,9 @@ def dropout_time(visit_at: datetime, plan: TreatmentPlan, settings: ClinicSettin
         return None
     if plan.decision == "declined":
         return None
-    days = plan.next_stage_in_days
-    wait = settings.sequences.treatment_dropout.after_days + (days or 0)
+    wait = settings.sequences.treatment_dropout.after_days
+    if plan.next_stage_in_days is not None:
+        wait = min(wait, plan.next_stage_in_days)  # the next stage is due sooner than the grace period
     return visit_at + timedelta(days=wait)
 
 

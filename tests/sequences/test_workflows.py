@@ -1,0 +1,125 @@
+"""Each workflow file, executed by moto's Step Functions with real SQS task tokens."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from chalicelib.local.resources import LOCAL_ROLE, workflow_definition
+
+
+class Machine:
+    def __init__(self, key: str) -> None:
+        self.sqs = boto3.client("sqs", region_name="eu-central-1")
+        self.sfn = boto3.client("stepfunctions", region_name="eu-central-1")
+        self.queue = self.sqs.create_queue(QueueName=f"steps-{key}")["QueueUrl"]
+        definition = workflow_definition(key, {"ActionsQueueUrl": self.queue})
+        self.arn = self.sfn.create_state_machine(name=key, definition=definition, roleArn=LOCAL_ROLE)[
+            "stateMachineArn"]
+
+    def start(self, name: str, plan: dict[str, Any]) -> str:
+        payload = {"run": {"clinic_id": "c", "run_id": name}, "plan": plan}
+        return str(self.sfn.start_execution(stateMachineArn=self.arn, name=name, input=json.dumps(payload))[
+            "executionArn"])
+
+    def next_step(self, timeout: float = 10) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            messages = self.sqs.receive_message(QueueUrl=self.queue, WaitTimeSeconds=1).get("Messages", [])
+            if messages:
+                self.sqs.delete_message(QueueUrl=self.queue, ReceiptHandle=messages[0]["ReceiptHandle"])
+                return dict(json.loads(messages[0]["Body"]))
+        raise AssertionError("the state machine handed over no step")
+
+    def answer(self, step: dict[str, Any], plan: dict[str, Any]) -> None:
+        self.sfn.send_task_success(taskToken=step["token"], output=json.dumps(plan))
+
+    def finished(self, arn: str, timeout: float = 10) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            execution = self.sfn.describe_execution(executionArn=arn)
+            if execution["status"] != "RUNNING":
+                return dict(execution)
+            time.sleep(0.1)
+        raise AssertionError("the execution is still running")
+
+
+def plan(action: str, step: int = 0, in_seconds: float = 0, timeout_s: int = 60, **extra: Any) -> dict[str, Any]:
+    at = (datetime.now(UTC) + timedelta(seconds=in_seconds)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return {"action": action, "at": at, "step": step, "attempt": 1, "timeout_s": timeout_s,
+            "heartbeat_s": timeout_s - 1, "ack_timeout_s": 30, "ack_heartbeat_s": 29, **extra}
+
+
+@pytest.fixture
+def ladder() -> Iterator[Machine]:
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+        yield Machine("sequence_machine")
+
+
+@pytest.fixture
+def offers() -> Iterator[Machine]:
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+        yield Machine("waitlist_machine")
+
+
+def test_city_then_mobile_then_messenger(ladder: Machine) -> None:
+    arn = ladder.start("walk", plan("call"))
+    first = ladder.next_step()
+    assert first["action"] == "call" and first["plan"]["step"] == 0 and first["run"]["run_id"] == "walk"
+    ladder.answer(first, plan("call", step=1))
+    second = ladder.next_step()
+    assert (second["action"], second["plan"]["step"]) == ("call", 1)
+    ladder.answer(second, plan("message", step=2))
+    third = ladder.next_step()
+    assert third["action"] == "message"
+    ladder.answer(third, plan("done"))
+    assert ladder.finished(arn)["status"] == "SUCCEEDED"
+
+
+def test_the_machine_waits_until_the_planned_moment(ladder: Machine) -> None:
+    started = time.monotonic()
+    ladder.start("later", plan("call", in_seconds=2))
+    ladder.next_step()
+    assert time.monotonic() - started >= 1.0
+
+
+def test_a_call_nobody_works_times_out_and_is_reported(ladder: Machine) -> None:
+    arn = ladder.start("ignored", plan("call", timeout_s=2))
+    ladder.next_step()
+    expired = ladder.next_step(timeout=10)
+    assert expired["action"] == "expired" and expired["plan"]["step"] == 0
+    ladder.answer(expired, plan("call", step=1))
+    assert ladder.next_step()["plan"]["step"] == 1
+    assert ladder.sfn.describe_execution(executionArn=arn)["status"] == "RUNNING"
+
+
+def test_stopping_a_waiting_run_ends_it_at_once(ladder: Machine) -> None:
+    arn = ladder.start("booked", plan("call", in_seconds=3600))
+    time.sleep(0.3)
+    ladder.sfn.stop_execution(executionArn=arn, cause="booked")
+    assert ladder.finished(arn)["status"] == "ABORTED"
+
+
+def test_an_unanswered_message_step_fails_the_run_for_the_sweeper(ladder: Machine) -> None:
+    arn = ladder.start("silent", plan("message", timeout_s=2))
+    ladder.next_step()
+    execution = ladder.finished(arn, timeout=10)
+    assert execution["status"] == "FAILED"
+
+
+def test_waitlist_offers_batches_until_done(offers: Machine) -> None:
+    arn = offers.start("slot", plan("offer"))
+    first = offers.next_step()
+    assert first["action"] == "offer"
+    offers.answer(first, plan("offer", in_seconds=1, attempt=2))
+    second = offers.next_step()
+    assert second["action"] == "offer" and second["plan"]["attempt"] == 2
+    offers.answer(second, plan("done"))
+    assert offers.finished(arn)["status"] == "SUCCEEDED"
