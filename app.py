@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalice import Chalice, ConvertToMiddleware, Rate
+from chalice.app import Request
 
 from chalicelib.http import handled, json_response
 from chalicelib.observability import logger
@@ -15,12 +16,24 @@ app.register_middleware(ConvertToMiddleware(logger.inject_lambda_context))
 _settings = get_settings()
 
 
+def _request() -> Request:
+    request = app.current_request
+    assert request is not None, "only called while serving a request"
+    return request
+
+
+def _body() -> bytes:
+    raw = _request().raw_body
+    return raw.encode() if isinstance(raw, str) else bytes(raw or b"")
+
+
 def _auth() -> str | None:
-    return app.current_request.headers.get("authorization")
+    return _request().headers.get("authorization")
 
 
 def _query(name: str) -> str | None:
-    return (app.current_request.query_params or {}).get(name)
+    params: dict[str, str] = dict(_request().query_params or {})
+    return params.get(name)
 
 
 @app.route("/v1/health", methods=["GET"])
@@ -35,9 +48,9 @@ def health() -> dict[str, str]:
 def receive_event(clinic_id: str) -> Any:
     from chalicelib import ingest, wiring
 
-    request = app.current_request
-    headers = {k: request.headers.get(k, "") for k in ("webhook-id", "webhook-timestamp", "webhook-signature")}
-    receipt = ingest.receive(wiring.runtime(), wiring.webhook_secret, clinic_id, request.raw_body, headers)
+    names = ("webhook-id", "webhook-timestamp", "webhook-signature")
+    headers = {name: _request().headers.get(name, "") for name in names}
+    receipt = ingest.receive(wiring.runtime(), wiring.webhook_secret, clinic_id, _body(), headers)
     return json_response(receipt.body, receipt.status)
 
 
@@ -61,7 +74,7 @@ def create_clinic() -> Any:
     from chalicelib.http import parse_body
 
     wiring.authenticator().operator(_auth())
-    body = parse_body(NewClinic, app.current_request.raw_body)
+    body = parse_body(NewClinic, _body())
     return json_response(clinics.create_clinic(wiring.runtime(), wiring.webhook_secret, body), 201)
 
 
@@ -72,9 +85,9 @@ def clinic_settings(clinic_id: str) -> Any:
     from chalicelib.http import json_document
 
     wiring.authenticator().clinic_staff(_auth(), clinic_id, "manager")
-    if app.current_request.method == "GET":
+    if _request().method == "GET":
         return json_response(clinics.settings_document(wiring.runtime(), clinic_id))
-    document = json_document(app.current_request.raw_body)
+    document = json_document(_body())
     return json_response(clinics.replace_settings(wiring.runtime(), clinic_id, document))
 
 
@@ -86,9 +99,9 @@ def staff(clinic_id: str) -> Any:
     from chalicelib.http import parse_body
 
     wiring.authenticator().clinic_staff(_auth(), clinic_id, "manager")
-    if app.current_request.method == "GET":
+    if _request().method == "GET":
         return json_response({"staff": clinics.list_staff(wiring.runtime(), clinic_id)})
-    body = parse_body(NewStaffToken, app.current_request.raw_body)
+    body = parse_body(NewStaffToken, _body())
     return json_response(clinics.issue_token(wiring.runtime(), clinic_id, body), 201)
 
 
@@ -125,7 +138,7 @@ def task_outcome(clinic_id: str, task_id: str) -> Any:
     from chalicelib.http import parse_body
 
     staff = wiring.authenticator().clinic_staff(_auth(), clinic_id, "admin")
-    body = parse_body(TaskOutcome, app.current_request.raw_body)
+    body = parse_body(TaskOutcome, _body())
     rt = wiring.runtime()
     task = rt.unit(clinic_id, lambda ctx: tasks.record_outcome(ctx, task_id, body, staff))
     return json_response(tasks.task_view(task, rt.clock()))

@@ -55,7 +55,7 @@ class Authenticator:
             raise Unauthorized("send Authorization: Bearer <token>")
         digest = token_hash(token.strip())
         if digest in self._operators():
-            return Staff(role="operator", token_id="operator")
+            return Staff(role="operator", token_id="operator")  # noqa: S106 - a label, not a secret
         cached = self._cache.get(digest)
         if cached is None or time.monotonic() - cached[0] > _CACHE_SECONDS:
             cached = (time.monotonic(), self._lookup(digest))

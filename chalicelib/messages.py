@@ -10,11 +10,20 @@ from chalicelib.domain.records import Clinic, Patient
 from chalicelib.i18n import N_, format_clock, format_day, gettext_for, render_lines
 
 SUBJECTS = {
-    "lead": N_("Your request"), "missed_call": N_("We missed your call"), "recall": N_("Time for your check-up"),
-    "cancelled": N_("Your cancelled appointment"), "no_show": N_("We missed you"), "treatment_dropout": N_("Your treatment plan"),
-    "confirmation": N_("Please confirm your visit"), "feedback": N_("How was your visit?"),
-    "waitlist_offer": N_("A slot has opened"), "waitlist_taken": N_("The slot is taken"), "waitlist_yours": N_("The slot is yours"),
-    "after_hours": N_("We will call you back"), "opted_out": N_("Unsubscribed"), "feedback_thanks": N_("Thank you"),
+    "lead": N_("Your request"),
+    "missed_call": N_("We missed your call"),
+    "recall": N_("Time for your check-up"),
+    "cancelled": N_("Your cancelled appointment"),
+    "no_show": N_("We missed you"),
+    "treatment_dropout": N_("Your treatment plan"),
+    "confirmation": N_("Please confirm your visit"),
+    "feedback": N_("How was your visit?"),
+    "waitlist_offer": N_("A slot has opened"),
+    "waitlist_taken": N_("The slot is taken"),
+    "waitlist_yours": N_("The slot is yours"),
+    "after_hours": N_("We will call you back"),
+    "opted_out": N_("Unsubscribed"),
+    "feedback_thanks": N_("Thank you"),
 }
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import date
+from functools import partial
 
 from chalicelib import sequences
 from chalicelib.domain.records import Appointment, Patient
@@ -25,7 +26,7 @@ def run_recalls(rt: Runtime, clinic_id: str, day: date) -> dict[str, object]:
     """Start the recall sequences due on or before `day` (idempotent: one run per due date)."""
     outcomes: Counter[str] = Counter()
     for patient in due_patients(rt, clinic_id, day):
-        outcomes[rt.unit(clinic_id, lambda ctx, pid=patient.id: _recall(ctx, pid, day))] += 1
+        outcomes[rt.unit(clinic_id, partial(_recall, patient_id=patient.id, day=day))] += 1
     return {"date": day.isoformat(), "started": outcomes.pop("started", 0), "skipped": dict(outcomes)}
 
 

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, TypeVar
 
 from chalicelib.domain import kpi
@@ -214,7 +215,7 @@ class Runtime:
                 case EnqueueAction(body=body):
                     self.actions.send(body)
                 case MarkRunning(clinic_id=clinic_id, run_id=run_id):
-                    self.unit(clinic_id, lambda ctx, rid=run_id: _mark_running(ctx, rid))
+                    self.unit(clinic_id, partial(_mark_running, run_id=run_id))
 
 
 def _mark_running(ctx: Context, run_id: str) -> None:

@@ -7,11 +7,10 @@ from typing import Any
 
 from chalicelib.domain import consent
 from chalicelib.domain.facts import earliest
-from chalicelib.domain.ladder import Ladder
+from chalicelib.domain.ladder import Ladder, done
 from chalicelib.domain.records import Appointment, CallTask, Patient, Record, SequenceRun
 from chalicelib.domain.scenarios import enabled, ladder_settings, run_id
 from chalicelib.domain.windows import PatientPreferences
-from chalicelib.domain.ladder import done
 from chalicelib.runtime import AnswerToken, Context, MarkRunning, StartExecution, StopExecution
 from chalicelib.store.keys import subject_key
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 
 from chalicelib import ingest
 from chalicelib.domain.facts import iso_z
@@ -49,7 +50,7 @@ def ensure_started(rt: Runtime, clinic_id: str) -> int:
     runs = rt.store.query(SequenceRun, "gsi1", scoped(clinic_id, "STARTING"), upto=upto)
     for run in runs:
         rt.workflows.start(rt.machines.for_scenario(run.scenario), run.execution, run_payload(run))
-        rt.unit(clinic_id, lambda ctx, rid=run.id: _running(ctx, rid))
+        rt.unit(clinic_id, partial(_running, run_id=run.id))
     return len(runs)
 
 
@@ -71,7 +72,7 @@ def tend_open_tasks(rt: Runtime, clinic_id: str) -> tuple[int, list[CallTask]]:
             except StaleToken:
                 logger.info("open task with a dead token", extra={"task_id": task.id})
         if task.escalated_at is None and task.overdue_at + ESCALATE_AFTER < now:
-            done = rt.unit(clinic_id, lambda ctx, tid=task.id: _escalate(ctx, tid))
+            done = rt.unit(clinic_id, partial(_escalate, task_id=task.id))
             if done is not None:
                 escalated.append(done)
     return beats, escalated
@@ -97,7 +98,7 @@ def resume_runs(rt: Runtime, clinic_id: str) -> int:
     resumed = 0
     for state in ("RUNNING", "STARTING"):
         for run in rt.store.query(SequenceRun, "gsi1", scoped(clinic_id, state)):
-            restarted = rt.unit(clinic_id, lambda ctx, rid=run.id: _bump(ctx, rid))
+            restarted = rt.unit(clinic_id, partial(_bump, run_id=run.id))
             if restarted is not None:
                 rt.workflows.start(rt.machines.for_scenario(restarted.scenario), restarted.execution,
                                    run_payload(restarted))

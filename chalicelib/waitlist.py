@@ -37,9 +37,10 @@ def open_offer(ctx: Context, appt: Appointment) -> None:
     offer = SlotOffer(clinic_id=ctx.clinic_id, id=appt.id, appointment_id=appt.id,
                       doctor_id=appt.details.doctor_id, kind=appt.details.kind, starts_at=appt.details.starts_at,
                       candidates=candidates)
+    context = {"doctor_id": appt.details.doctor_id, "starts_at": appt.details.starts_at.isoformat()}
     run = sequences.start(ctx, "waitlist", trigger=appt, purpose="waitlist", patient=None, phone=None,
-                          trigger_at=ctx.now, not_before=ctx.now, key=("waitlist", appt.id), appointment_id=appt.id,
-                          context={"doctor_id": appt.details.doctor_id, "starts_at": appt.details.starts_at.isoformat()})
+                          trigger_at=ctx.now, not_before=ctx.now, key=("waitlist", appt.id),
+                          appointment_id=appt.id, context=context)
     if run is not None:
         offer.run_id = run.id
         ctx.save(offer)
@@ -54,7 +55,7 @@ def offer_step(ctx: Context, req: StepRequest) -> None:
         return
     run.status = "running"
     settings = ctx.settings.sequences.waitlist
-    reason = None
+    reason: str | None = None
     if offer.status != "open":
         reason = offer.status
     elif offer.starts_at - ctx.now < timedelta(minutes=30):

@@ -33,7 +33,6 @@ def _clients(service: str) -> Any:
 def runtime() -> Runtime:
     from chalicelib.adapters.sqs import SqsQueue
     from chalicelib.adapters.stepfunctions import StepFunctionsWorkflows
-    from chalicelib.domain.ladder import Timing
     from chalicelib.store.repository import Repository
 
     settings = get_settings()
@@ -82,13 +81,19 @@ def channels() -> Registry:
     creds: dict[str, dict[str, str]] = {} if settings.outbox_only else dict(secrets().channels)
     adapters: dict[str, Any] = {name: OutboxChannel(name) for name in ("whatsapp", "telegram", "sms", "email")}
     if "whatsapp" in creds:
-        adapters["whatsapp"] = WhatsAppCloud(**creds["whatsapp"])
+        conf = creds["whatsapp"]
+        adapters["whatsapp"] = WhatsAppCloud(conf["token"], conf["phone_number_id"],
+                                             conf.get("base_url", "https://graph.facebook.com/v21.0"))
     if "telegram" in creds:
-        adapters["telegram"] = TelegramBot(**creds["telegram"])
+        conf = creds["telegram"]
+        adapters["telegram"] = TelegramBot(conf["bot_token"], conf.get("base_url", "https://api.telegram.org"))
     if "smsru" in creds:
-        adapters["sms"] = SmsRu(**creds["smsru"])
+        conf = creds["smsru"]
+        adapters["sms"] = SmsRu(conf["api_id"], conf.get("sender"), conf.get("base_url", "https://sms.ru"))
     elif "twilio" in creds:
-        adapters["sms"] = Twilio(**creds["twilio"])
+        conf = creds["twilio"]
+        adapters["sms"] = Twilio(conf["account_sid"], conf["auth_token"], conf["sender"],
+                                 conf.get("base_url", "https://api.twilio.com"))
     if "email" in creds:
         adapters["email"] = SesEmail(client("ses"), creds["email"].get("sender", settings.sender_email))
     return Registry(adapters)

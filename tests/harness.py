@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import time
@@ -160,10 +161,8 @@ class Harness:
     def stop_everything(self) -> None:
         sfn = self.session.client("stepfunctions")
         for execution in self.executions("RUNNING"):
-            try:
+            with contextlib.suppress(Exception):  # teardown is best effort
                 sfn.stop_execution(executionArn=execution["executionArn"], cause="test over")
-            except Exception:  # noqa: BLE001 - teardown is best effort
-                pass
 
 
 @contextmanager

@@ -169,9 +169,9 @@ class Sla(_Doc):
     task_expires_hours: int = Field(72, ge=1, le=24 * 30)
 
 
-def _default_hours() -> dict[str, tuple[str, str] | None]:
-    week = {day: ("09:00", "21:00") for day in WEEKDAYS[:5]}
-    return {**week, "sat": ("10:00", "18:00"), "sun": None}
+def _default_hours() -> dict[Weekday, tuple[str, str] | None]:
+    return {"mon": ("09:00", "21:00"), "tue": ("09:00", "21:00"), "wed": ("09:00", "21:00"),
+            "thu": ("09:00", "21:00"), "fri": ("09:00", "21:00"), "sat": ("10:00", "18:00"), "sun": None}
 
 
 class ClinicSettings(_Doc):

@@ -92,9 +92,8 @@ def lead_booked(lead: Lead, appt: Appointment) -> Lead:
     admin = appt.details.admin_id if appt.details else None
     link = BookingLink(appointment_id=appt.id, at=appt.created_at, admin_id=admin)
     current = lead.booked
-    if current is None or (link.at, link.appointment_id) < (current.at, current.appointment_id):
-        lead.booked = link
-    elif current.appointment_id == appt.id:
+    earlier = current is None or (link.at, link.appointment_id) < (current.at, current.appointment_id)
+    if earlier or (current is not None and current.appointment_id == appt.id):
         lead.booked = link
     return lead
 

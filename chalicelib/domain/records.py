@@ -13,7 +13,6 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from chalicelib.domain.clinic_settings import ClinicSettings
 from chalicelib.contract import (
     AppointmentIn,
     CallIn,
@@ -23,6 +22,7 @@ from chalicelib.contract import (
     PatientIn,
     VisitIn,
 )
+from chalicelib.domain.clinic_settings import ClinicSettings
 
 Scenario = Literal[
     "lead", "missed_call", "recall", "cancelled", "no_show", "treatment_dropout",

@@ -89,9 +89,8 @@ def _slot(calendar: ClinicCalendar, day: date, prefs: PatientPreferences) -> Spa
     span = calendar.open_span(day)
     if span is None or (prefs.days and day.weekday() not in prefs.days):
         return None
-    if prefs.time_of_day in PREFERRED_TIME:
-        return _intersect(span, PREFERRED_TIME[prefs.time_of_day])
-    return span
+    preferred = PREFERRED_TIME.get(prefs.time_of_day or "")
+    return _intersect(span, preferred) if preferred else span
 
 
 def _search(earliest: datetime, calendar: ClinicCalendar, prefs: PatientPreferences,

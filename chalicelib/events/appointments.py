@@ -21,8 +21,8 @@ from chalicelib.domain.scenarios import (
     slot_is_offerable,
     upcoming,
 )
-from chalicelib.events.notes import appointment_notes
 from chalicelib.events.funnel import link_appointment
+from chalicelib.events.notes import appointment_notes
 from chalicelib.runtime import Context, Subject
 from chalicelib.store.keys import subject_key
 
@@ -81,10 +81,12 @@ def reconcile(ctx: Context, appt: Appointment, subject: Subject, patient: Patien
     future = appt.details.starts_at > ctx.now
     if appt.is_active and future:
         _booked(ctx, appt, runs)
+    starts = iso_z(appt.details.starts_at)
     for run in runs:
-        if run.scenario == "confirmation" and run.appointment_id == appt.id:
-            if not (appt.status == "booked" and future) or run.context.get("starts_at") != iso_z(appt.details.starts_at):
-                sequences.stop(ctx, run, appt.status if appt.status != "booked" else "rescheduled")
+        if run.scenario != "confirmation" or run.appointment_id != appt.id:
+            continue
+        if not (appt.status == "booked" and future) or run.context.get("starts_at") != starts:
+            sequences.stop(ctx, run, appt.status if appt.status != "booked" else "rescheduled")
     if appt.status == "booked" and future:
         _confirmation(ctx, appt, patient)
     others = upcoming(subject.of(Appointment), ctx.now, exclude=appt.id)

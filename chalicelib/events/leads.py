@@ -6,14 +6,14 @@ from chalicelib import sequences
 from chalicelib.contract import CallCompleted, CallMissed, LeadCreated, LeadLost
 from chalicelib.domain import merge
 from chalicelib.domain.records import Call, CallTask, CallTaskEvent, Lead, SequenceRun
+from chalicelib.domain.windows import next_contact_time
 from chalicelib.events.common import household_names, resolve_patients, single_patient
-from chalicelib.events.notes import call_notes, lead_notes
 from chalicelib.events.funnel import link_lead
+from chalicelib.events.notes import call_notes, lead_notes
 from chalicelib.i18n import format_clock, format_day
 from chalicelib.runtime import Context, Subject
 from chalicelib.store.keys import subject_key
 from chalicelib.store.repository import Link
-from chalicelib.domain.windows import next_contact_time
 
 INQUIRY_SCENARIOS = frozenset({"lead", "missed_call"})
 

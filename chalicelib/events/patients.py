@@ -8,8 +8,8 @@ from chalicelib.domain.records import Call, Lead, Patient
 from chalicelib.events.common import note_event, patients_by_phone
 from chalicelib.events.funnel import link_lead
 from chalicelib.events.notes import call_notes, lead_notes
-from chalicelib.store.keys import subject_key
 from chalicelib.runtime import Context
+from chalicelib.store.keys import subject_key
 from chalicelib.store.repository import Link
 
 

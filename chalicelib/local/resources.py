@@ -34,7 +34,7 @@ def workflow_definition(name: str, substitutions: dict[str, str]) -> str:
 def _ignore_exists(call: Any, **kwargs: Any) -> Any:
     try:
         return call(**kwargs)
-    except Exception as exc:  # noqa: BLE001 - botocore raises service-specific "exists" errors
+    except Exception as exc:
         code = getattr(exc, "response", {}).get("Error", {}).get("Code", "")
         if code in ("ResourceInUseException", "QueueAlreadyExists", "ResourceExistsException",
                     "StateMachineAlreadyExists"):
@@ -64,8 +64,10 @@ def provision(session: Any, prefix: str, secret: dict[str, Any], sender: str,
     existing = {m["name"]: m["stateMachineArn"] for m in sfn.list_state_machines()["stateMachines"]}
     for key in WORKFLOWS:
         name = names[key]
-        out[key] = existing.get(name) or sfn.create_state_machine(
-            name=name, definition=workflow_definition(key, subs), roleArn=LOCAL_ROLE, type="STANDARD")["stateMachineArn"]
+        if name not in existing:
+            existing[name] = sfn.create_state_machine(name=name, definition=workflow_definition(key, subs),
+                                                      roleArn=LOCAL_ROLE, type="STANDARD")["stateMachineArn"]
+        out[key] = existing[name]
     secrets = session.client("secretsmanager")
     if _ignore_exists(secrets.create_secret, Name=names["secret"], SecretString=json.dumps(secret)) is None:
         secrets.put_secret_value(SecretId=names["secret"], SecretString=json.dumps(secret))

@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from pynamodb.connection import Connection
-from pynamodb.exceptions import PynamoDBException, PutError, TransactWriteError
+from pynamodb.exceptions import PutError, PynamoDBException, TransactWriteError
 from pynamodb.expressions.operand import Path
 from pynamodb.transactions import TransactWrite
 
@@ -167,7 +167,7 @@ class Repository:
         """Records of one kind from an index partition, optionally by sort-key prefix or bound."""
         idx = RecordItem.gsi1 if index == "gsi1" else RecordItem.gsi2
         sort_attr = RecordItem.gsi1sk if index == "gsi1" else RecordItem.gsi2sk
-        condition = None
+        condition: Any = None
         if prefix is not None:
             condition = sort_attr.startswith(prefix)
         elif upto is not None:
