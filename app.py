@@ -171,13 +171,28 @@ def run_recall(clinic_id: str) -> Any:
 @handled
 def clinic_digest(clinic_id: str) -> Any:
     from chalicelib import digest, wiring
-    from chalicelib.http import query_date
+    from chalicelib.http import html_response, query_date
 
     wiring.authenticator().clinic_staff(_auth(), clinic_id, "manager")
     rt = wiring.runtime()
     clinic = rt.clinic(clinic_id)
     day = query_date(_query("date"), clinic, rt.clock())
+    if _query("format") == "html":
+        return html_response(digest.email_preview(rt.store, clinic, day, rt.clock()))
     return json_response(digest.digest(rt.store, clinic, day, rt.clock()))
+
+
+@app.route("/v1/networks/{network_id}", methods=["GET", "PUT"])
+@handled
+def network(network_id: str) -> Any:
+    from chalicelib import networks, wiring
+    from chalicelib.http import parse_body
+
+    wiring.authenticator().operator(_auth())
+    if _request().method == "GET":
+        return json_response(networks.get_network(wiring.runtime(), network_id))
+    body = parse_body(networks.NetworkBody, _body())
+    return json_response(networks.put_network(wiring.runtime(), network_id, body))
 
 
 # ---- queues and schedules -------------------------------------------------------------------

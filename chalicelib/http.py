@@ -23,6 +23,11 @@ def problem(exc: ClinicFlowError) -> Response:
                     headers={"Content-Type": PROBLEM_JSON})
 
 
+def html_response(html: str, status: int = 200) -> Response:
+    return Response(body=html, status_code=status, headers={"Content-Type": "text/html; charset=utf-8",
+                                                            "Cache-Control": "no-store"})
+
+
 def json_response(body: Any, status: int = 200) -> Response:
     return Response(body=json.dumps(body, ensure_ascii=False, default=str), status_code=status,
                     headers={"Content-Type": "application/json; charset=utf-8"})

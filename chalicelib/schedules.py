@@ -7,7 +7,7 @@ from typing import Any
 
 from chalicelib import recall, sweeper
 from chalicelib.digest import local_today, snapshot
-from chalicelib.domain.records import Clinic
+from chalicelib.domain.records import Clinic, Network
 from chalicelib.observability import logger
 from chalicelib.runtime import Runtime
 
@@ -42,6 +42,13 @@ def hourly(rt: Runtime, now: datetime | None = None) -> dict[str, Any]:
             report[clinic.id] = _tick(rt, clinic, now)
         except Exception:  # noqa: BLE001 - one clinic's trouble must not stop the others
             logger.exception("hourly tick failed", extra={"clinic_id": clinic.id})
+    from chalicelib.digest.delivery import send_network_digest
+
+    for network in rt.store.query(Network, "gsi1", "NETWORKS"):
+        try:
+            report[f"network:{network.id}"] = send_network_digest(rt, network, now)
+        except Exception:  # noqa: BLE001 - same for networks
+            logger.exception("network digest failed", extra={"network": network.id})
     return report
 
 

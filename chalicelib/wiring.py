@@ -100,6 +100,20 @@ def channels() -> Registry:
 
 
 @lru_cache(maxsize=1)
+def mailer() -> Any:
+    from chalicelib.digest.delivery import SesMailer
+
+    return SesMailer(client("ses"), get_settings().sender_email)
+
+
+@lru_cache(maxsize=1)
+def chat() -> Any:
+    from chalicelib.digest.delivery import SlackWebhook
+
+    return SlackWebhook()
+
+
+@lru_cache(maxsize=1)
 def step_handler() -> Any:
     from chalicelib.steps import StepHandler
 
@@ -108,7 +122,7 @@ def step_handler() -> Any:
 
 def reset() -> None:
     """Forget every built adapter (tests, and the local runner after it sets the environment)."""
-    for cached in (_session, _clients, runtime, authenticator, channels, step_handler):
+    for cached in (_session, _clients, runtime, authenticator, channels, mailer, chat, step_handler):
         cached.cache_clear()
     from chalicelib.settings import get_settings as settings_cache
 

@@ -168,7 +168,9 @@ class Harness:
 @contextmanager
 def start_harness(clinic_settings: dict[str, Any] | None = None) -> Iterator[Harness]:
     from chalicelib import wiring
+    from chalicelib.local import moto_patches
 
+    moto_patches.install()
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
         from chalice.test import Client
 

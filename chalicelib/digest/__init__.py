@@ -35,6 +35,42 @@ def digest(store: Repository, clinic: Clinic, day: date, now: datetime) -> dict[
                         tasks_open, overdue)
 
 
+def digest_pair(store: Repository, clinic: Clinic, day: date,
+                now: datetime) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The digest of `day` and of the same weekday a week earlier, from one query."""
+    week_ago = day - timedelta(days=7)
+    days = store.kpi_days(clinic.id, week_ago - timedelta(days=FUNNEL_DAYS - 1), day)
+    out = []
+    for target in (day, week_ago):
+        window = [v for k, v in days.items() if target - timedelta(days=FUNNEL_DAYS - 1) <= k <= target]
+        counters = days.get(target, {})
+        if target == local_today(clinic, now):
+            tasks_open, overdue = open_and_overdue(store, clinic.id, now)
+        else:
+            tasks_open, overdue = counters.get(SNAPSHOT_OPEN, 0), counters.get(SNAPSHOT_OVERDUE, 0)
+        out.append(build_digest(clinic.id, target, clinic.settings.timezone, counters, sum_days(window),
+                                tasks_open, overdue))
+    return out[0], out[1]
+
+
+def network_rows(rt: Any, network: Any, day: date, now: datetime) -> list[tuple[Clinic, dict[str, Any]]]:
+    """Each clinic of a network with its digest of `day` (its own local calendar)."""
+    rows = []
+    for clinic_id in network.clinic_ids:
+        clinic = rt.store.get(Clinic, clinic_id, clinic_id)
+        if clinic is not None:
+            rows.append((clinic, digest(rt.store, clinic, day, now)))
+    return rows
+
+
+def email_preview(store: Repository, clinic: Clinic, day: date, now: datetime) -> str:
+    """The digest email of `day` as a browser shows it (chart inline)."""
+    from chalicelib.digest import render
+
+    today, week_ago = digest_pair(store, clinic, day, now)
+    return render.preview_html(render.email(clinic, today, week_ago))
+
+
 def snapshot(store: Repository, clinic: Clinic, now: datetime) -> None:
     """Keep today's open and overdue task counts, for digests of past dates."""
     tasks_open, overdue = open_and_overdue(store, clinic.id, now)

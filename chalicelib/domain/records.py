@@ -353,3 +353,21 @@ class Clinic(Record):
     secret_version: int = 1
     created_at: datetime
     network: str | None = None  # owner's network of clinics, for the network digest
+
+
+class Network(Record):
+    """An owner's clinics, defined by the operator, for one combined digest."""
+
+    name: str
+    clinic_ids: list[str] = Field(default_factory=list)
+    emails: list[str] = Field(default_factory=list)
+    slack_webhook_url: str | None = None
+    language: str = "ru"
+    timezone: str = "Europe/Moscow"
+    hour: int = 21
+
+    @property
+    def zone(self) -> Any:
+        from zoneinfo import ZoneInfo
+
+        return ZoneInfo(self.timezone)

@@ -47,7 +47,10 @@ def start_moto(port: int) -> Any:
 
     from moto.server import ThreadedMotoServer
 
+    from chalicelib.local import moto_patches
+
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    moto_patches.install()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     request = urllib.request.Request(

@@ -12,7 +12,7 @@ KINDS: dict[str, type[r.Record]] = {
     "clinic": r.Clinic, "patient": r.Patient, "lead": r.Lead, "call": r.Call,
     "appointment": r.Appointment, "visit": r.Visit, "plan": r.TreatmentPlan,
     "task": r.CallTask, "run": r.SequenceRun, "message": r.OutboundMessage,
-    "inbound": r.InboundMessage, "waitlist": r.WaitlistEntry, "offer": r.SlotOffer,
+    "inbound": r.InboundMessage, "waitlist": r.WaitlistEntry, "offer": r.SlotOffer, "network": r.Network,
 }
 KIND_OF: dict[type[r.Record], str] = {cls: name for name, cls in KINDS.items()}
 _TAGS: dict[str, tuple[str, str]] = {
@@ -27,6 +27,8 @@ def primary_key(kind: type[r.Record], clinic_id: str, record_id: str) -> tuple[s
     name = KIND_OF[kind]
     if name == "clinic":
         return clinic_pk(clinic_id), "CLINIC"
+    if name == "network":
+        return f"NETWORK#{record_id}", "NETWORK"
     if name == "waitlist":
         return scoped(clinic_id, "WL"), f"P#{record_id}"
     tag, sort = _TAGS[name]
@@ -47,6 +49,8 @@ def index_keys(record: r.Record) -> dict[str, Any]:
     match record:
         case r.Clinic():
             keys.update(gsi1pk="CLINICS", gsi1sk=record.id)
+        case r.Network():
+            keys.update(gsi1pk="NETWORKS", gsi1sk=record.id)
         case r.Patient() if record.recall_due and record.recall_started_for != record.recall_due:
             keys.update(gsi1pk=scoped(c, "RECALL"), gsi1sk=f"{record.recall_due.isoformat()}#{record.id}")
         case r.Appointment() if record.details is not None:

@@ -1,0 +1,200 @@
+"""Sending digests: SES email and Slack, each channel exactly once per clinic and day.
+
+A channel's delivery is claimed with a conditional write before sending. A
+failed channel is retried by the next hourly tick of the same evening and never
+holds up the other channel; a claim left "sending" by a crash is retried after
+a quarter of an hour.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from email.mime.image import MIMEImage
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.utils import formatdate, make_msgid
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from chalicelib.digest import digest_pair
+from chalicelib.digest import render as rendering
+from chalicelib.domain.records import CallTask, Clinic, Network
+from chalicelib.i18n import gettext_for
+from chalicelib.observability import logger
+from chalicelib.ports import ChatWebhook, DeliveryError, Mailer
+from chalicelib.runtime import Runtime
+from chalicelib.store.models import DeliveryItem, scoped
+
+STUCK_AFTER = timedelta(minutes=15)
+KEEP_DAYS = 90
+
+
+class SesMailer:
+    """HTML + text email with inline images through SES (raw MIME, recipients from the headers).
+
+    Parameters
+    ----------
+    client:
+        A boto3 `ses` client.
+    sender:
+        A verified SES identity.
+    """
+
+    def __init__(self, client: Any, sender: str) -> None:
+        self._ses, self._sender = client, sender
+
+    def send(self, to: list[str], subject: str, html: str, text: str, images: dict[str, bytes]) -> str:
+        message = MIMEMultipart("related")
+        message["Subject"], message["From"], message["To"] = subject, self._sender, ", ".join(to)
+        message["Date"], message["Message-ID"] = formatdate(localtime=False), make_msgid(domain="clinicflow")
+        alternative = MIMEMultipart("alternative")
+        alternative.attach(MIMEText(text, "plain", "utf-8"))
+        alternative.attach(MIMEText(html, "html", "utf-8"))
+        message.attach(alternative)
+        for cid, data in images.items():
+            image = MIMEImage(data, "png")
+            image.add_header("Content-ID", f"<{cid}>")
+            image.add_header("Content-Disposition", "inline", filename=f"{cid}.png")
+            message.attach(image)
+        try:
+            answer = self._ses.send_raw_email(RawMessage={"Data": message.as_bytes()})
+        except ClientError as exc:
+            raise DeliveryError(exc.response.get("Error", {}).get("Code", "SES error")) from exc
+        return str(answer["MessageId"])
+
+
+class SlackWebhook:
+    """Slack incoming webhooks through slack-sdk, with its retry handlers."""
+
+    def post(self, url: str, text: str, blocks: list[dict[str, Any]]) -> None:
+        from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
+        from slack_sdk.webhook import WebhookClient
+
+        client = WebhookClient(url, timeout=10, retry_handlers=[ConnectionErrorRetryHandler(max_retry_count=2),
+                                                                RateLimitErrorRetryHandler(max_retry_count=2)])
+        try:
+            response = client.send(text=text, blocks=blocks)
+        except Exception as exc:  # noqa: BLE001 - urllib raises many kinds; all mean "not delivered"
+            raise DeliveryError(type(exc).__name__) from exc
+        if response.status_code >= 300:
+            raise DeliveryError(f"Slack answered {response.status_code}")
+
+
+def _claim(rt: Runtime, pk: str, channel: str, now: datetime) -> DeliveryItem | None:
+    """The right to send on this channel now, or None when it is sent or being sent."""
+    previous = rt.store.get_delivery(pk, channel)
+    if previous is not None:
+        if previous.status == "sent":
+            return None
+        stuck = previous.status == "sending" and previous.sent_at and \
+            datetime.fromisoformat(previous.sent_at) < now - STUCK_AFTER
+        if previous.status == "sending" and not stuck:
+            return None
+    item = DeliveryItem(pk, channel, status="sending", attempts=(previous.attempts if previous else 0) + 1,
+                        sent_at=now.isoformat(), expires_at=now + timedelta(days=KEEP_DAYS))
+    condition = DeliveryItem.pk.does_not_exist() if previous is None else (DeliveryItem.attempts == previous.attempts)
+    try:
+        item.save(condition=condition)
+    except Exception:  # noqa: BLE001 - another tick took it first
+        return None
+    return item
+
+
+def _send_claimed(rt: Runtime, item: DeliveryItem, send: Any, now: datetime) -> str:
+    try:
+        send()
+    except DeliveryError as exc:
+        item.status, item.error = "failed", str(exc)[:300]
+        rt.store.save_delivery(item)
+        logger.warning("digest channel failed", extra={"channel": item.sk, "error": item.error})
+        return "failed"
+    item.status, item.sent_at, item.error = "sent", now.isoformat(), None
+    rt.store.save_delivery(item)
+    return "sent"
+
+
+def deliver(rt: Runtime, clinic: Clinic, day: date, now: datetime, mailer: Mailer, chat: ChatWebhook) -> dict[str, str]:
+    """Send the digest of `day` on every configured channel not yet sent."""
+    settings = clinic.settings.digest
+    today, week_ago = digest_pair(rt.store, clinic, day, now)
+    pk = scoped(clinic.id, "DIGEST", day.isoformat())
+    result: dict[str, str] = {}
+    if settings.emails:
+        item = _claim(rt, pk, "email", now)
+        if item is None:
+            result["email"] = "already"
+        else:
+            mail = rendering.email(clinic, today, week_ago)
+            result["email"] = _send_claimed(
+                rt, item, lambda: mailer.send(settings.emails, mail.subject, mail.html, mail.text, mail.images), now)
+    if settings.slack_webhook_url:
+        item = _claim(rt, pk, "slack", now)
+        if item is None:
+            result["slack"] = "already"
+        else:
+            text, blocks = rendering.slack(clinic, today, week_ago)
+            url = settings.slack_webhook_url
+            result["slack"] = _send_claimed(rt, item, lambda: chat.post(url, text, blocks), now)
+    return result
+
+
+def send_due_digest(rt: Runtime, clinic: Clinic, now: datetime, mailer: Mailer | None = None,
+                    chat: ChatWebhook | None = None) -> dict[str, str]:
+    """From the clinic's digest hour until midnight (its time), send what is not sent yet."""
+    settings = clinic.settings.digest
+    local = now.astimezone(clinic.settings.zone)
+    if not settings.enabled or local.hour < settings.hour:
+        return {}
+    from chalicelib import wiring
+
+    return deliver(rt, clinic, local.date(), now, mailer or wiring.mailer(), chat or wiring.chat())
+
+
+def escalate(rt: Runtime, clinic: Clinic, tasks: list[CallTask], chat: ChatWebhook | None = None) -> None:
+    """Tell the manager (Slack) about tasks overdue for an hour. No patient data leaves the desk."""
+    url = clinic.settings.digest.slack_webhook_url
+    if not url or not tasks:
+        return
+    from chalicelib import wiring
+
+    _ = gettext_for(clinic.settings.language)
+    text = _("%(clinic)s: %(count)s tasks are overdue by more than an hour") % {
+        "clinic": clinic.name, "count": len(tasks)}
+    due, open_desk = _("due"), _("Open the desk")
+    lines = "\n".join(f"• {t.scenario} · {due} {t.due_at.astimezone(clinic.settings.zone):%H:%M}" for t in tasks[:10])
+    desk = f"{rt.settings.public_url}/desk"
+    blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": f"*{text}*\n{lines}\n<{desk}|{open_desk}>"}}]
+    try:
+        (chat or wiring.chat()).post(url, text, blocks)
+    except DeliveryError:
+        logger.warning("escalation not delivered", extra={"clinic_id": clinic.id})
+
+
+def send_network_digest(rt: Runtime, network: Network, now: datetime, mailer: Mailer | None = None,
+                        chat: ChatWebhook | None = None) -> dict[str, str]:
+    """One message for an owner of several clinics: a row per clinic."""
+    local = now.astimezone(network.zone)
+    if local.hour < network.hour:
+        return {}
+    from chalicelib import wiring
+    from chalicelib.digest import network_rows
+
+    day = local.date()
+    rows = network_rows(rt, network, day, now)
+    pk = f"NETWORK#{network.id}#DIGEST#{day.isoformat()}"
+    result: dict[str, str] = {}
+    if network.emails:
+        item = _claim(rt, pk, "email", now)
+        if item is not None:
+            mail = rendering.network_email(network, day, rows)
+            sender = mailer or wiring.mailer()
+            result["email"] = _send_claimed(
+                rt, item, lambda: sender.send(network.emails, mail.subject, mail.html, mail.text, {}), now)
+    if network.slack_webhook_url:
+        item = _claim(rt, pk, "slack", now)
+        if item is not None:
+            text, blocks = rendering.network_slack(network, day, rows)
+            url, poster = network.slack_webhook_url, chat or wiring.chat()
+            result["slack"] = _send_claimed(rt, item, lambda: poster.post(url, text, blocks), now)
+    return result

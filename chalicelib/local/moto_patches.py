@@ -1,0 +1,105 @@
+"""A performance fix for moto's DynamoDB TransactWriteItems, for the local stack and tests only.
+
+moto 5.2.5 backs up the *whole table* with `copy.deepcopy` once per item of
+every transaction, so each commit costs time proportional to the table size
+(a month of a clinic made each event take seconds). This replacement keeps the
+same semantics — conditions, one operation per item, all-or-nothing — but its
+rollback journal holds only the items the transaction touched. Lambda never
+imports this module.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+_INSTALLED = False
+
+
+def install() -> None:
+    global _INSTALLED
+    if _INSTALLED:
+        return
+    from moto.dynamodb.models import DynamoDBBackend
+
+    DynamoDBBackend.transact_write_items = _transact_write_items  # type: ignore[method-assign]
+    _INSTALLED = True
+
+
+def _key(backend: Any, table_name: str, op_type: str, op: dict[str, Any]) -> dict[str, Any]:
+    if op_type != "Put":
+        return dict(op["Key"])
+    table = backend.get_table(table_name)
+    key = {table.hash_key_attr: op["Item"][table.hash_key_attr]}
+    if table.range_key_attr is not None:
+        key[table.range_key_attr] = op["Item"][table.range_key_attr]
+    return key
+
+
+def _transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
+    from moto.dynamodb.comparisons import get_filter_expression
+    from moto.dynamodb.exceptions import (
+        ConditionalCheckFailed,
+        MockValidationException,
+        MultipleTransactionsException,
+        TooManyTransactionsException,
+        TransactionCanceledException,
+        TransactWriteSingleOpException,
+    )
+
+    if len(transact_items) > 100:
+        raise TooManyTransactionsException()
+    journal: list[tuple[str, dict[str, Any], dict[str, Any] | None]] = []
+    seen: set[tuple[str, str]] = set()
+    errors: list[tuple[Any, Any, Any]] = []
+
+    def rollback() -> None:
+        for table_name, key, previous in reversed(journal):
+            if previous is None:
+                self.delete_item(table_name, key)
+            else:
+                self.put_item(table_name, previous)
+
+    for item in transact_items:
+        if len(item) > 1:
+            raise TransactWriteSingleOpException
+        original_item = None
+        try:
+            op_type, op = next(iter(item.items()))
+            if op_type not in {"ConditionCheck", "Put", "Delete", "Update"}:
+                raise ValueError("Unsupported transaction operation")
+            table_name = op["TableName"]
+            key = _key(self, table_name, op_type, op)
+            ident = (str(table_name), str(dict(sorted(key.items()))))
+            if ident in seen:
+                raise MultipleTransactionsException()
+            seen.add(ident)
+            names, values = op.get("ExpressionAttributeNames"), op.get("ExpressionAttributeValues")
+            condition = op.get("ConditionExpression")
+            current = self.get_item(table_name, key)
+            if condition is not None and not get_filter_expression(condition, names, values).expr(current):
+                if op.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD" and current:
+                    original_item = current.to_json()["Attributes"]
+                raise ConditionalCheckFailed(item=original_item)
+            if op_type != "ConditionCheck":
+                journal.append((table_name, key, current.to_json()["Attributes"] if current else None))
+            if op_type == "Put":
+                self.put_item(table_name, op["Item"], condition_expression=condition,
+                              expression_attribute_names=names, expression_attribute_values=values)
+            elif op_type == "Delete":
+                self.delete_item(table_name, key, condition_expression=condition,
+                                 expression_attribute_names=names, expression_attribute_values=values)
+            elif op_type == "Update":
+                self.update_item(table_name, key, update_expression=op["UpdateExpression"],
+                                 condition_expression=condition, expression_attribute_names=names,
+                                 expression_attribute_values=values)
+            errors.append((None, None, None))
+        except (MultipleTransactionsException, MockValidationException):
+            rollback()
+            raise
+        except ConditionalCheckFailed as exc:
+            errors.append(("ConditionalCheckFailed", str(exc.message), original_item))
+        except Exception as exc:  # noqa: BLE001 - moto reports any failure as a cancellation reason
+            errors.append((type(exc).__name__, str(exc), original_item))
+    if any(code is not None for code, _, _ in errors):
+        rollback()
+        raise TransactionCanceledException(errors)

@@ -1,0 +1,34 @@
+"""The local-only transaction patch keeps DynamoDB's all-or-nothing semantics."""
+
+from __future__ import annotations
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from chalicelib.local import moto_patches
+
+
+def test_a_failed_condition_rolls_back_every_write() -> None:
+    moto_patches.install()
+    with mock_aws():
+        ddb = boto3.client("dynamodb", region_name="eu-central-1")
+        ddb.create_table(TableName="t", BillingMode="PAY_PER_REQUEST",
+                         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                         AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}])
+        ddb.put_item(TableName="t", Item={"pk": {"S": "a"}, "n": {"N": "1"}})
+        with pytest.raises(ddb.exceptions.TransactionCanceledException):
+            ddb.transact_write_items(TransactItems=[
+                {"Put": {"TableName": "t", "Item": {"pk": {"S": "new"}}}},
+                {"Update": {"TableName": "t", "Key": {"pk": {"S": "a"}}, "UpdateExpression": "ADD n :one",
+                            "ExpressionAttributeValues": {":one": {"N": "1"}}}},
+                {"Delete": {"TableName": "t", "Key": {"pk": {"S": "a2"}}}},
+                {"ConditionCheck": {"TableName": "t", "Key": {"pk": {"S": "missing"}},
+                                    "ConditionExpression": "attribute_exists(pk)"}},
+            ])
+        assert "Item" not in ddb.get_item(TableName="t", Key={"pk": {"S": "new"}})
+        assert ddb.get_item(TableName="t", Key={"pk": {"S": "a"}})["Item"]["n"] == {"N": "1"}
+        ddb.transact_write_items(TransactItems=[
+            {"Update": {"TableName": "t", "Key": {"pk": {"S": "a"}}, "UpdateExpression": "ADD n :one",
+                        "ExpressionAttributeValues": {":one": {"N": "1"}}}}])
+        assert ddb.get_item(TableName="t", Key={"pk": {"S": "a"}})["Item"]["n"] == {"N": "2"}
