@@ -23,6 +23,7 @@ from chalicelib.domain.ladder import done
 from chalicelib.domain.merge import last_contact
 from chalicelib.domain.records import (
     Appointment,
+    Call,
     CallTask,
     CallTaskEvent,
     Lead,
@@ -159,6 +160,9 @@ class StepHandler:
         lead = ctx.load(Lead, run.lead_id) if run.lead_id else None
         appointment = ctx.load(Appointment, run.appointment_id) if run.appointment_id else None
         reason = stop_reason(run, ctx.now, patient, appointments, lead, appointment)
+        call = ctx.load(Call, run.call_id) if run.call_id else None
+        if reason is None and ((lead is not None and lead.reached_at) or (call is not None and call.reached_at)):
+            reason = "answered"  # telephony saw the patient answer a call back
         plan_id = run.context.get("plan_id")
         if reason is None and plan_id:
             plan = ctx.load(TreatmentPlan, plan_id)

@@ -75,7 +75,7 @@ class SlackWebhook:
                                                                 RateLimitErrorRetryHandler(max_retry_count=2)])
         try:
             response = client.send(text=text, blocks=blocks)
-        except Exception as exc:  # noqa: BLE001 - urllib raises many kinds; all mean "not delivered"
+        except Exception as exc:
             raise DeliveryError(type(exc).__name__) from exc
         if response.status_code >= 300:
             raise DeliveryError(f"Slack answered {response.status_code}")

@@ -57,7 +57,8 @@ def priority_text(priority: Priority, language: str) -> str:
         "missed_not_returned": ngettext("%(count)s missed call was never returned: call back first thing tomorrow",
                                   "%(count)s missed calls were never returned: call back first thing tomorrow",
                                   count),
-        "overdue_tasks": ngettext("%(count)s task on the desk is overdue", "%(count)s tasks on the desk are overdue", count),
+        "overdue_tasks": ngettext("%(count)s task on the desk is overdue",
+                                  "%(count)s tasks on the desk are overdue", count),
         "admin_conversion": ngettext("Administrator %(admin)s booked %(count)s of %(leads)s leads in 30 days",
                                "Administrator %(admin)s booked %(count)s of %(leads)s leads in 30 days",
                                priority.params.get("leads", count)),
@@ -66,8 +67,8 @@ def priority_text(priority: Priority, language: str) -> str:
                       "%(count)s patients did not come: make sure they get a call", count),
         "cancelled": ngettext("%(count)s appointment was cancelled: check it is rebooked",
                         "%(count)s appointments were cancelled: check they are rebooked", count),
-        "recall_unreached": ngettext("%(count)s recall patient was not reached", "%(count)s recall patients were not reached",
-                               count),
+        "recall_unreached": ngettext("%(count)s recall patient was not reached",
+                                     "%(count)s recall patients were not reached", count),
         "lost_reason": ngettext("«%(reason)s» is the main reason patients are lost (%(count)s in 30 days)",
                           "«%(reason)s» is the main reason patients are lost (%(count)s in 30 days)", count),
     }
@@ -154,7 +155,7 @@ def slack(clinic: Clinic, today: dict[str, Any], week_ago: dict[str, Any]) -> tu
         "leads": funnel["leads"], "booked": funnel["booked"], "came": funnel["came"],
         "pct": f"{pct}%" if pct is not None else "—"}
     act_on = _("Act on tomorrow")
-    blocks = [
+    blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": title[:150]}},
         {"type": "section", "text": {"type": "mrkdwn", "text": f"*{act_on}*\n{actions}"}},
         {"type": "section", "fields": fields},

@@ -125,10 +125,13 @@ def call_completed(call: Call, info: CompletedCallIn, at: datetime) -> Call:
     return call
 
 
-def call_returned(call: Call, at: datetime) -> Call:
+def call_returned(call: Call, at: datetime, answered: bool = False) -> Call:
+    """A later outbound call returns a missed call; an answered one reaches the caller."""
     if call.missed and at >= call.missed.at:
         call.returned_at = earliest(call.returned_at, at)
         call.first_response_at = earliest(call.first_response_at, at)
+        if answered:
+            call.reached_at = earliest(call.reached_at, at)
     return call
 
 

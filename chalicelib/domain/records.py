@@ -110,6 +110,7 @@ class Lead(Record):
     booked: BookingLink | None = None
     came_at: datetime | None = None
     first_response_at: datetime | None = None
+    reached_at: datetime | None = None  # an answered outbound call to the lead's phone
     after_hours: bool = False
 
     @property
@@ -124,6 +125,7 @@ class Call(Record):
     patient_ids: list[str] = Field(default_factory=list)
     returned_at: datetime | None = None
     first_response_at: datetime | None = None
+    reached_at: datetime | None = None  # an answered outbound call back
     after_hours: bool = False
     run_id: str | None = None  # the callback sequence this missed call joined
 

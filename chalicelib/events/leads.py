@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from chalicelib import sequences
 from chalicelib.contract import CallCompleted, CallMissed, LeadCreated, LeadLost
 from chalicelib.domain import merge
+from chalicelib.domain.facts import earliest
 from chalicelib.domain.records import Call, CallTask, CallTaskEvent, Lead, SequenceRun
 from chalicelib.domain.windows import next_contact_time
 from chalicelib.events.common import household_names, resolve_patients, single_patient
@@ -16,6 +19,7 @@ from chalicelib.store.keys import subject_key
 from chalicelib.store.repository import Link
 
 INQUIRY_SCENARIOS = frozenset({"lead", "missed_call"})
+FRESH_INQUIRY = timedelta(days=3)  # an older inquiry (a replayed history) starts no callback
 
 
 def lead_created(ctx: Context, event: LeadCreated) -> None:
@@ -31,11 +35,12 @@ def lead_created(ctx: Context, event: LeadCreated) -> None:
     link_lead(ctx, lead, subject)
     if info.phone:
         for link in ctx.store.links(ctx.clinic_id, info.phone, "O#"):
-            if link.at and lead.created_at and link.at >= lead.created_at:
-                lead.first_response_at = merge.first_response(lead.first_response_at, lead.created_at, link.at)
+            if link.at:
+                _lead_answered(lead, link.at, bool(link.answered))
     ctx.save(lead)
     lead_notes(ctx, lead)
-    if lead.booked or lead.lost or _joined_inquiry(ctx, subject, lead=lead):
+    stale = ctx.now - at > FRESH_INQUIRY
+    if stale or lead.booked or lead.lost or lead.reached_at or _joined_inquiry(ctx, subject, lead=lead):
         return
     sequences.start(ctx, "lead", trigger=lead, purpose="callback", patient=patient, phone=info.phone,
                     trigger_at=at, not_before=at, key=("lead", lead.id), lead_id=lead.id,
@@ -63,11 +68,12 @@ def call_missed(ctx: Context, event: CallMissed) -> None:
     ctx.work.link(Link(ctx.clinic_id, info.phone, f"M#{call.id}", info.at))
     for link in ctx.store.links(ctx.clinic_id, info.phone, "O#"):
         if link.at and link.at >= info.at:
-            merge.call_returned(call, link.at)
+            merge.call_returned(call, link.at, bool(link.answered))
     patient = single_patient(ctx, call.patient_ids)
     call_notes(ctx, call)
     subject = ctx.subject(subject_key(patient.id if patient else None, info.phone))
-    if call.returned_at is None and not _joined_inquiry(ctx, subject, call=call):
+    fresh = ctx.now - info.at <= FRESH_INQUIRY
+    if fresh and call.returned_at is None and not _joined_inquiry(ctx, subject, call=call):
         sequences.start(ctx, "missed_call", trigger=call, purpose="callback", patient=patient, phone=info.phone,
                         trigger_at=info.at, not_before=info.at, key=("call", call.id), call_id=call.id,
                         context={"calls": [call.id], "household": household_names(ctx, call.patient_ids)})
@@ -124,36 +130,46 @@ def call_completed(ctx: Context, event: CallCompleted) -> None:
     call_notes(ctx, call)
     if info.direction != "outbound":
         return
-    ctx.work.link(Link(ctx.clinic_id, info.phone, f"O#{call.id}", info.at))
-    _mark_returned(ctx, info.phone, info.at)
+    ctx.work.link(Link(ctx.clinic_id, info.phone, f"O#{call.id}", info.at, info.answered))
+    _mark_returned(ctx, info.phone, info.at, info.answered)
     _close_matching_tasks(ctx, call, info.phone, info.at, info.answered)
 
 
-def _mark_returned(ctx: Context, phone: str, at: object) -> None:
+def _lead_answered(lead: Lead, at: datetime, answered: bool) -> bool:
+    """An outbound call after the lead is its first response; an answered one reaches them."""
+    if lead.created_at is None or at < lead.created_at:
+        return False
+    before = (lead.first_response_at, lead.reached_at)
+    lead.first_response_at = merge.first_response(lead.first_response_at, lead.created_at, at)
+    if answered:
+        lead.reached_at = earliest(lead.reached_at, at)
+    return (lead.first_response_at, lead.reached_at) != before
+
+
+def _mark_returned(ctx: Context, phone: str, at: datetime, answered: bool) -> None:
     """An outbound call to a number returns its earlier missed calls and answers its leads."""
     for link in ctx.store.links(ctx.clinic_id, phone, "M#"):
         missed = ctx.load(Call, link.target[2:])
-        if missed is not None and missed.missed and missed.missed.at <= at and missed.returned_at is None:  # type: ignore[operator]
-            merge.call_returned(missed, at)  # type: ignore[arg-type]
-            ctx.save(missed)
+        if missed is not None and missed.missed and missed.missed.at <= at:
+            before = (missed.returned_at, missed.reached_at)
+            merge.call_returned(missed, at, answered)
+            if (missed.returned_at, missed.reached_at) != before:
+                ctx.save(missed)
     for link in ctx.store.links(ctx.clinic_id, phone, "L#"):
         lead = ctx.load(Lead, link.target[2:])
-        if lead is not None and lead.created_at and lead.created_at <= at:  # type: ignore[operator]
-            before = lead.first_response_at
-            lead.first_response_at = merge.first_response(before, lead.created_at, at)  # type: ignore[arg-type]
-            if lead.first_response_at != before:
-                ctx.save(lead)
+        if lead is not None and _lead_answered(lead, at, answered):
+            ctx.save(lead)
 
 
-def _close_matching_tasks(ctx: Context, call: Call, phone: str, at: object, answered: bool) -> None:
+def _close_matching_tasks(ctx: Context, call: Call, phone: str, at: datetime, answered: bool) -> None:
     """Telephony saw the administrator call this number: close (answered) or annotate its tasks."""
     keys = {subject_key(None, phone)} | {subject_key(p, None) for p in call.patient_ids}
     for key in keys:
         for task in ctx.subject(key).of(CallTask):
-            if task.status != "open" or task.phone != phone or task.created_at > at:  # type: ignore[operator]
+            if task.status != "open" or task.phone != phone or task.created_at > at:
                 continue
             if not answered:
-                task.history.append(CallTaskEvent(at=at, kind="no_answer", detail="outbound call, no answer"))  # type: ignore[arg-type]
+                task.history.append(CallTaskEvent(at=at, kind="no_answer", detail="outbound call, no answer"))
                 ctx.save(task)
                 continue
             run = ctx.load(SequenceRun, task.run_id) if task.run_id else None

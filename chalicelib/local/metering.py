@@ -27,3 +27,31 @@ def metered() -> Iterator[Counter[tuple[str, str]]]:
         yield counts
     finally:
         BaseClient._make_api_call = original  # type: ignore[method-assign]
+
+
+def _items_in(operation: str, response: dict[str, Any]) -> int:
+    if operation in ("Query", "Scan"):
+        return int(response.get("Count", 0))
+    if operation == "GetItem":
+        return 1 if "Item" in response else 0
+    if operation == "BatchGetItem":
+        return sum(len(v) for v in response.get("Responses", {}).values())
+    return 0
+
+
+@contextmanager
+def metered_items() -> Iterator[Counter[str]]:
+    """Items read per service (Query/Scan counts, GetItem and BatchGetItem results)."""
+    counts: Counter[str] = Counter()
+    original = BaseClient._make_api_call
+
+    def counting(self: Any, operation_name: str, api_params: dict[str, Any]) -> Any:
+        response = original(self, operation_name, api_params)
+        counts[self.meta.service_model.service_name] += _items_in(operation_name, response)
+        return response
+
+    BaseClient._make_api_call = counting  # type: ignore[method-assign]
+    try:
+        yield counts
+    finally:
+        BaseClient._make_api_call = original  # type: ignore[method-assign]

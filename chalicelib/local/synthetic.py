@@ -36,7 +36,7 @@ class ClinicMonth:
     end: date | None = None
 
     def __post_init__(self) -> None:
-        self.rng = random.Random(self.seed)
+        self.rng = random.Random(self.seed)  # noqa: S311 - synthetic data, not secrets
         self.events: list[dict[str, Any]] = []
         self._ids = 0
 
@@ -85,7 +85,8 @@ class ClinicMonth:
             decision = self.rng.random()
             if decision < 0.5:
                 self._emit("treatment_plan.accepted", at + timedelta(minutes=20), {
-                    "plan_id": self._id("TP"), "patient_id": pid, "doctor_id": visit["doctor_id"], "amount": "80000.00"})
+                    "plan_id": self._id("TP"), "patient_id": pid, "doctor_id": visit["doctor_id"],
+                    "amount": "80000.00"})
             elif decision < 0.7:
                 self._emit("treatment_plan.declined", at + timedelta(minutes=20), {
                     "plan_id": self._id("TP"), "patient_id": pid, "doctor_id": visit["doctor_id"],

@@ -24,6 +24,7 @@ import os
 from typing import Any
 
 from pynamodb.attributes import (
+    BooleanAttribute,
     MapAttribute,
     NumberAttribute,
     TTLAttribute,
@@ -106,6 +107,7 @@ class LinkItem(_Item):
 
     target = UnicodeAttribute()
     at = UnicodeAttribute(null=True)
+    answered = BooleanAttribute(null=True)
 
 
 class TokenItem(_Item):

@@ -57,6 +57,7 @@ class Link:
     phone: str
     target: str
     at: datetime | None = None
+    answered: bool | None = None  # outbound calls: whether the patient picked up
 
     @property
     def pk(self) -> str:
@@ -212,7 +213,8 @@ class Repository:
             items = list(LinkItem.query(pk, LinkItem.sk.startswith(prefix)))
         except PynamoDBException as exc:
             raise _translate(exc) from exc
-        return [Link(clinic_id, phone, i.sk, datetime.fromisoformat(i.at) if i.at else None) for i in items]
+        return [Link(clinic_id, phone, i.sk, datetime.fromisoformat(i.at) if i.at else None, i.answered)
+                for i in items]
 
     def timeline(self, clinic_id: str, patient_id: str) -> list[TimelineEntry]:
         pk = scoped(clinic_id, "P", patient_id)
@@ -363,7 +365,7 @@ class Repository:
                 ops.append(("kpi", (scoped(work.clinic_id, "KPI"), f"D#{day.isoformat()}", metrics)))
         for link in work.links_put.values():
             ops.append(("link", LinkItem(link.pk, link.target, target=link.target,
-                                         at=link.at.isoformat() if link.at else None)))
+                                         at=link.at.isoformat() if link.at else None, answered=link.answered)))
         for link in work.links_delete.values():
             ops.append(("unlink", LinkItem(link.pk, link.target)))
         for (patient_id, key), entry in work.timeline.items():

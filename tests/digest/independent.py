@@ -87,7 +87,8 @@ class Count:
 
         phone_of = {e["data"]["patient"]["id"]: e["data"]["patient"]["phones"][0]["number"]
                     for e in self.of("patient.upserted")}
-        appointments = [e["data"]["appointment"] | {"at": _at(e["occurred_at"])} for e in self.of("appointment.created")]
+        appointments = [e["data"]["appointment"] | {"at": _at(e["occurred_at"])}
+                        for e in self.of("appointment.created")]
         visits_of: dict[str, list[datetime]] = defaultdict(list)
         for e in self.of("visit.completed"):
             visits_of[e["data"]["visit"]["patient_id"]].append(_at(e["occurred_at"]))
@@ -130,6 +131,7 @@ class Count:
                            "lead_to_chair_pct": pct(total["came"], total["leads"]),
                            "by_admin": table("admin"), "by_source": table("source")},
             "doctors_30d": {k: {"consultations": v["consultations"], "plans_accepted": v["plans_accepted"],
-                                "pct": pct(v["plans_accepted"], v["consultations"])} for k, v in sorted(doctors.items())},
+                                "pct": pct(v["plans_accepted"], v["consultations"])}
+                            for k, v in sorted(doctors.items())},
             "lost_reasons_30d": dict(lost),
         }

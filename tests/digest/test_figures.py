@@ -56,7 +56,7 @@ def test_daily_figures_match_an_independent_count(month: Any, days_back: int) ->
 
 
 def test_the_month_is_not_trivial(month: Any) -> None:
-    harness, clinic, events = month
+    harness, clinic, _ = month
     digest = served(harness, clinic, END)
     funnel = digest["funnel_30d"]
     assert funnel["leads"] > 20 and 0 < funnel["came"] < funnel["booked"] < funnel["leads"]
