@@ -144,6 +144,53 @@ def task_outcome(clinic_id: str, task_id: str) -> Any:
     return json_response(tasks.task_view(task, rt.clock()))
 
 
+@app.route("/v1/clinics/{clinic_id}/tasks/{task_id}/assign", methods=["POST"])
+@handled
+def assign_task(clinic_id: str, task_id: str) -> Any:
+    from chalicelib import tasks, wiring
+    from chalicelib.http import json_document
+
+    staff = wiring.authenticator().clinic_staff(_auth(), clinic_id, "admin")
+    admin = (json_document(_body() or b"{}") or {}).get("admin_id")
+    rt = wiring.runtime()
+    task = rt.unit(clinic_id, lambda ctx: tasks.assign(ctx, task_id, admin, staff))
+    return json_response(tasks.task_view(task, rt.clock()))
+
+
+@app.route("/v1/me", methods=["GET"])
+@handled
+def whoami() -> Any:
+    from chalicelib import desk, wiring
+
+    return json_response(desk.me(wiring.runtime(), wiring.authenticator().staff(_auth())))
+
+
+@app.route("/desk", methods=["GET"])
+def desk_page() -> Any:
+    from chalicelib import desk
+    from chalicelib.http import html_response
+
+    response = html_response(desk.page(desk.language_of(_query("lang"))))
+    response.headers.update(desk.SECURITY_HEADERS)
+    return response
+
+
+@app.route("/desk/{asset}", methods=["GET"])
+@handled
+def desk_asset(asset: str) -> Any:
+    from chalice import Response
+
+    from chalicelib import desk
+    from chalicelib.errors import NotFound
+
+    try:
+        body, content_type = desk.asset(asset)
+    except (KeyError, FileNotFoundError):
+        raise NotFound(f"no asset {asset}") from None
+    return Response(body=body, headers={"Content-Type": content_type, "Cache-Control": "public, max-age=300",
+                                        **desk.SECURITY_HEADERS})
+
+
 @app.route("/v1/clinics/{clinic_id}/patients/{patient_id}", methods=["GET"])
 @handled
 def patient(clinic_id: str, patient_id: str) -> Any:

@@ -27,12 +27,19 @@ SUBJECTS = {
 }
 
 
-def greeting_name(full_name: str) -> str:
-    """How a Russian clinic addresses a patient: «Анна Петровна» from «Иванова Анна Петровна»."""
+def greeting_name(full_name: str, language: str = "ru") -> str:
+    """How the clinic addresses a patient.
+
+    Russian records are «Фамилия Имя Отчество»: «Иванова Анна Петровна» is
+    greeted as «Анна Петровна», «Петров Сергей» as «Сергей». Elsewhere the
+    given name comes first.
+    """
     words = full_name.split()
+    if language != "ru":
+        return words[0] if words else ""
     if len(words) >= 3:
         return " ".join(words[1:3])
-    return words[0] if words else ""
+    return words[-1] if words else ""
 
 
 def when_text(at: datetime, clinic: Clinic) -> str:
@@ -46,7 +53,8 @@ def compose(purpose: str, clinic: Clinic, patient: Patient | None, **params: Any
     doctor_id = params.pop("doctor_id", None)
     values: dict[str, Any] = {
         "clinic": clinic.name,
-        "name": greeting_name(patient.name) if patient and patient.name else params.pop("name", None) or "",
+        "name": greeting_name(patient.name, settings.language) if patient and patient.name
+        else params.pop("name", None) or "",
         "doctor": settings.doctors.get(doctor_id) if doctor_id else None,
         "phone": display_phone(settings.lines.city) if settings.lines.city else None,
     }

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, Field
@@ -34,6 +33,7 @@ from chalicelib.domain.records import (
     TreatmentPlan,
 )
 from chalicelib.domain.scenarios import stop_reason
+from chalicelib.domain.windows import add_working_minutes
 from chalicelib.messages import compose
 from chalicelib.observability import logger
 from chalicelib.ports import DeliveryError
@@ -222,7 +222,8 @@ class StepHandler:
             household=run.context.get("household", []), line=line,
             line_number=getattr(ctx.settings.lines, line, None),
             preferred_time=profile.preferred_time if profile else None,
-            created_at=ctx.now, due_at=ctx.now, overdue_at=ctx.now + timedelta(minutes=sla), token=req.token,
+            created_at=ctx.now, due_at=ctx.now, overdue_at=add_working_minutes(ctx.now, sla, ctx.calendar),
+            token=req.token,
             hint=hint(ctx, run.scenario, patient, facts), subject_key=run.subject_key,
             context=_task_context(facts, run, COLUMN.get(run.scenario, "other")))
         if req.plan.reason == "call_back":

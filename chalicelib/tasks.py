@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from chalicelib import sequences
@@ -12,6 +12,7 @@ from chalicelib.domain.facts import earliest, iso_z
 from chalicelib.domain.merge import call_returned, first_response, lead_lost
 from chalicelib.domain.phones import display_phone
 from chalicelib.domain.records import Call, CallTask, CallTaskEvent, Lead, Patient, SequenceRun
+from chalicelib.domain.windows import add_working_minutes
 from chalicelib.errors import Conflict, NotFound
 from chalicelib.runtime import AnswerToken, Context
 from chalicelib.store.models import scoped
@@ -39,6 +40,7 @@ def task_view(task: CallTask, now: datetime) -> dict[str, Any]:
                     "household": task.household},
         "line": task.line,
         "line_number": task.line_number,
+        "line_display": display_phone(task.line_number) if task.line_number else None,
         "due_at": iso_z(task.due_at),
         "overdue_at": iso_z(task.overdue_at),
         "overdue": task.status == "open" and task.overdue_at < now,
@@ -124,6 +126,19 @@ def _drive(ctx: Context, run: SequenceRun, task: CallTask, body: TaskOutcome) ->
         ctx.effect(AnswerToken(task.token, plan.model_dump()))
 
 
+def assign(ctx: Context, task_id: str, admin: str | None, staff: Staff) -> CallTask:
+    """Take a task (or hand it to a colleague); the desk shows who works it."""
+    task = ctx.load(CallTask, task_id)
+    if task is None:
+        raise NotFound(f"no task {task_id}")
+    if task.status != "open":
+        raise Conflict(f"task is already closed ({task.outcome})")
+    task.assignee = admin or staff.admin_id or staff.name or staff.role
+    task.history.append(CallTaskEvent(at=ctx.now, kind="assigned", detail=task.assignee))
+    ctx.save(task)
+    return task
+
+
 def open_manual_task(ctx: Context, *, task_id: str, scenario: str, kind: str, patient: Patient | None,
                      phone: str | None, hint_text: str, column: str, sla_minutes: int,
                      context: dict[str, Any] | None = None) -> CallTask | None:
@@ -138,7 +153,7 @@ def open_manual_task(ctx: Context, *, task_id: str, scenario: str, kind: str, pa
         phone=phone or (patient.phones[0] if patient and patient.phones else None),
         line="city", line_number=ctx.settings.lines.city,
         preferred_time=patient.profile.preferred_time if patient and patient.profile else None,
-        created_at=ctx.now, due_at=ctx.now, overdue_at=ctx.now + timedelta(minutes=sla_minutes),
+        created_at=ctx.now, due_at=ctx.now, overdue_at=add_working_minutes(ctx.now, sla_minutes, ctx.calendar),
         hint=hint_text, subject_key=subject_key(patient.id if patient else None, phone),
         context={"column": column, **(context or {})})
     ctx.save(task)

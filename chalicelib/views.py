@@ -42,7 +42,7 @@ def hint(ctx: Context, scenario: str, patient: Patient | None, facts: dict[str, 
     at = facts.get("at")
     last_visit = facts.get("last_visit")
     doctor_id = facts.get("doctor_id")
-    name = greeting_name(patient.name) if patient and patient.name else (facts.get("name") or "")
+    name = greeting_name(patient.name, settings.language) if patient and patient.name else (facts.get("name") or "")
     return render_lines(
         f"scripts/{scenario}.txt", settings.language, clinic=ctx.clinic.name, name=name,
         when=when_text(at, ctx.clinic) if isinstance(at, datetime) else "",

@@ -37,3 +37,6 @@ def output_dir(request: pytest.FixtureRequest) -> os.PathLike[str]:
     path = Path(__file__).resolve().parents[1] / "test-output" / request.node.name
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+from tests.local_stack import local_stack  # noqa: E402,F401 - the `make run` stack, for end-to-end tests

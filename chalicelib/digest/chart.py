@@ -20,16 +20,18 @@ def _font(size: int, bold: bool = False) -> ImageFont.FreeTypeFont:
 
 
 def funnel_png(title: str, stages: list[tuple[str, int]]) -> bytes:
-    """Horizontal funnel: one bar per stage, its count and its share of the first stage."""
-    height = PAD * 2 + 28 + ROW * len(stages)
+    """Horizontal funnel: one bar per stage, its count and its share of the first stage (title optional)."""
+    head = 28 if title else 0
+    height = PAD * 2 + head + ROW * len(stages)
     image = Image.new("RGB", (WIDTH * SCALE, height * SCALE), "white")
     draw = ImageDraw.Draw(image)
-    draw.text((PAD * SCALE, PAD * SCALE), title, font=_font(15, bold=True), fill=INK)
+    if title:
+        draw.text((PAD * SCALE, PAD * SCALE), title, font=_font(15, bold=True), fill=INK)
     base = stages[0][1] if stages else 0
     bar_x = PAD + 150
     bar_w = WIDTH - bar_x - PAD - 110
     for index, (label, value) in enumerate(stages):
-        top = PAD + 28 + index * ROW
+        top = PAD + head + index * ROW
         draw.text((PAD * SCALE, (top + 10) * SCALE), label[:20], font=_font(13), fill=INK)
         draw.rounded_rectangle([bar_x * SCALE, (top + 6) * SCALE, (bar_x + bar_w) * SCALE, (top + 32) * SCALE],
                                radius=6 * SCALE, fill=TRACK)

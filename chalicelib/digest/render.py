@@ -131,7 +131,7 @@ def email(clinic: Clinic, today: dict[str, Any], week_ago: dict[str, Any]) -> Re
     _ = gettext_for(language)
     model = view_model(clinic, today, week_ago)
     funnel = today["funnel_30d"]
-    chart = funnel_png(_("Lead to chair, last 30 days"), [
+    chart = funnel_png("", [
         (_("Leads"), funnel["leads"]), (_("Booked"), funnel["booked"]), (_("Came"), funnel["came"])])
     env = environment(language)
     html = env.get_template("digest/email.html").render(**model)

@@ -109,6 +109,26 @@ def _search(earliest: datetime, calendar: ClinicCalendar, prefs: PatientPreferen
     return None
 
 
+def add_working_minutes(start: datetime, minutes: int, calendar: ClinicCalendar) -> datetime:
+    """`start` plus `minutes` of the clinic's open time (an SLA stops while the clinic is closed)."""
+    remaining = timedelta(minutes=minutes)
+    at = next_contact_time(start, calendar)
+    for _ in range(_HORIZON_DAYS):
+        local = at.astimezone(calendar.zone)
+        span = calendar.open_span(local.date())
+        if span is None:
+            return start + remaining
+        end = datetime.combine(local.date(), span[1], tzinfo=calendar.zone)
+        if at + remaining <= end:
+            return at + remaining
+        remaining -= end - at
+        following = next_contact_time(end + timedelta(microseconds=1), calendar)
+        if following <= end:
+            return end + remaining
+        at = following
+    return at + remaining
+
+
 def next_contact_time(earliest: datetime, calendar: ClinicCalendar,
                       prefs: PatientPreferences | None = None) -> datetime:
     """The first moment at or after `earliest` when this patient may be contacted.

@@ -48,8 +48,15 @@ def ensure_demo(rt: Any, webhook_secret: Any, state_dir: Path) -> dict[str, Any]
     return created
 
 
+def local_json_path(project: Path) -> Path:
+    """`.clinicflow/local.json` (CLINICFLOW_LOCAL_JSON moves it, e.g. for a second stack in tests)."""
+    import os
+
+    return Path(os.environ.get("CLINICFLOW_LOCAL_JSON") or project / ".clinicflow" / "local.json")
+
+
 def write_local_json(project: Path, api_url: str, operator_token: str, demo: dict[str, Any]) -> Path:
-    out = project / ".clinicflow" / "local.json"
+    out = local_json_path(project)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"api_url": api_url, "operator_token": operator_token, "demo": demo,
                                "desk_url": f"{api_url}/desk"}, indent=2, ensure_ascii=False))

@@ -12,6 +12,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from chalicelib.local.demo import local_json_path
 from chalicelib.local.resources import PROJECT
 
 
@@ -22,7 +23,7 @@ def fetch(url: str, token: str) -> bytes:
 
 
 def main() -> int:
-    path = PROJECT / ".clinicflow" / "local.json"
+    path = local_json_path(PROJECT)
     if not path.exists():
         print("Start the stack first: make run", file=sys.stderr)
         return 2

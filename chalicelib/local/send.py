@@ -20,6 +20,7 @@ from typing import Any
 
 from standardwebhooks.webhooks import Webhook
 
+from chalicelib.local.demo import local_json_path
 from chalicelib.local.resources import PROJECT
 
 
@@ -70,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--phone", default="+79161234567")
     parser.add_argument("--patient", default="P-1001")
     args = parser.parse_args(argv)
-    local = json.loads((PROJECT / ".clinicflow" / "local.json").read_text())
+    local = json.loads(local_json_path(PROJECT).read_text())
     event = json.load(sys.stdin) if args.type == "-" else example(args.type, args.phone, args.patient)
     status, body = send(event, local)
     print(status, body)

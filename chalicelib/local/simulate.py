@@ -12,8 +12,8 @@ import json
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
+from chalicelib.local.demo import local_json_path
 from chalicelib.local.resources import PROJECT
 from chalicelib.local.send import send
 from chalicelib.local.synthetic import ClinicMonth
@@ -27,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--visits-per-day", type=float, default=5.0)
     parser.add_argument("--missed-per-day", type=float, default=2.0)
     args = parser.parse_args(argv)
-    path = Path(PROJECT / ".clinicflow" / "local.json")
+    path = local_json_path(PROJECT)
     if not path.exists():
         print("Start the stack first: make run", file=sys.stderr)
         return 2

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from chalicelib.domain.clinic_settings import ClinicSettings
-from chalicelib.domain.windows import ClinicCalendar, PatientPreferences, next_contact_time
+from chalicelib.domain.windows import ClinicCalendar, PatientPreferences, add_working_minutes, next_contact_time
 
 MSK = ZoneInfo("Europe/Moscow")
 NSK = ZoneInfo("Asia/Novosibirsk")
@@ -91,3 +91,16 @@ def test_is_open() -> None:
     assert not cal.is_open(datetime(2026, 11, 24, 21, 0, tzinfo=MSK))
     assert not cal.is_open(datetime(2026, 11, 29, 12, 0, tzinfo=MSK))  # Sunday
     assert not cal.is_open(datetime(2026, 11, 4, 12, 0, tzinfo=MSK))  # Unity Day
+
+
+def test_an_sla_counts_working_minutes_only() -> None:
+    cal = calendar()
+    late = datetime(2026, 11, 24, 20, 55, tzinfo=MSK)  # Tuesday, five minutes before closing
+    assert add_working_minutes(late, 15, cal) == datetime(2026, 11, 25, 9, 10, tzinfo=MSK)
+    noon = datetime(2026, 11, 24, 12, 0, tzinfo=MSK)
+    assert add_working_minutes(noon, 30, cal) == datetime(2026, 11, 24, 12, 30, tzinfo=MSK)
+    saturday = datetime(2026, 11, 28, 20, 50, tzinfo=MSK)  # closed on Sunday: the SLA resumes on Monday
+    assert add_working_minutes(saturday, 20, cal) == datetime(2026, 11, 30, 9, 10, tzinfo=MSK)
+    always = calendar(working_hours={d: ["00:00", "24:00"] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")},
+                      holidays_country=None)
+    assert add_working_minutes(late, 15, always) == late + timedelta(minutes=15)

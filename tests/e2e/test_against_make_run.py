@@ -1,0 +1,58 @@
+"""What the sequences issue asks to see against `make run`, checked by a machine."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests import builders as b
+from tests.harness import open_all_day
+from tests.local_stack import LocalStack
+
+
+def tasks(stack: LocalStack, clinic: dict[str, Any]) -> list[dict[str, Any]]:
+    status, body = stack.call("GET", f"/v1/clinics/{clinic['clinic_id']}/tasks", clinic["admin_token"])
+    assert status == 200
+    return list(body["tasks"])
+
+
+def timeline(stack: LocalStack, clinic: dict[str, Any], pid: str = "P-1") -> list[dict[str, Any]]:
+    status, body = stack.call("GET", f"/v1/clinics/{clinic['clinic_id']}/patients/{pid}", clinic["admin_token"])
+    return list(body["timeline"]) if status == 200 else []
+
+
+def test_health_and_the_demo_clinic(local_stack: LocalStack) -> None:
+    assert local_stack.call("GET", "/v1/health") == (200, {"status": "ok"})
+    demo = local_stack.local["demo"]
+    status, settings = local_stack.call("GET", f"/v1/clinics/{demo['clinic_id']}/settings", demo["manager_token"])
+    assert status == 200 and settings["timezone"] == "Europe/Moscow"
+
+
+def test_missed_call_to_city_then_mobile_then_whatsapp(local_stack: LocalStack) -> None:
+    clinic = local_stack.new_clinic(open_all_day())
+    assert local_stack.send(clinic, b.patient()) == 202
+    assert local_stack.send(clinic, b.missed_call()) == 202
+    city = local_stack.wait(lambda: next(iter(tasks(local_stack, clinic)), None), timeout=20)
+    assert city["line"] == "city" and city["scenario"] == "missed_call"
+    local_stack.call("POST", f"/v1/clinics/{clinic['clinic_id']}/tasks/{city['id']}/outcome", clinic["admin_token"],
+                     {"outcome": "no_answer"})
+    mobile = local_stack.wait(lambda: next((t for t in tasks(local_stack, clinic) if t["line"] == "mobile"), None))
+    local_stack.call("POST", f"/v1/clinics/{clinic['clinic_id']}/tasks/{mobile['id']}/outcome",
+                     clinic["admin_token"], {"outcome": "no_answer"})
+    sent = local_stack.wait(lambda: [e for e in timeline(local_stack, clinic) if e["kind"] == "message.sent"])
+    assert sent[0]["detail"]["channel"] == "whatsapp" and sent[0]["detail"]["provider"] == "outbox"
+
+
+def test_no_recall_without_consent_or_after_stop(local_stack: LocalStack) -> None:
+    clinic = local_stack.new_clinic(open_all_day())
+    local_stack.send(clinic, b.patient("P-1", consent={"reminders": True, "recall": False}))
+    local_stack.send(clinic, b.patient("P-2", phone="+79161112233"))
+    for pid in ("P-1", "P-2"):
+        event = b.visit(f"V-{pid}", appt_id=None, pid=pid)
+        event["occurred_at"] = b.iso(days=-200)
+        local_stack.send(clinic, event)
+    local_stack.send(clinic, b.message("СТОП", sender="+79161112233"))
+    local_stack.wait(lambda: any(e["kind"] == "message.received" for e in timeline(local_stack, clinic, "P-2")))
+    status, result = local_stack.call("POST", f"/v1/clinics/{clinic['clinic_id']}/recall/run?date=2030-01-01",
+                                      clinic["manager_token"])
+    assert status == 200 and result["started"] == 0
+    assert set(result["skipped"]) == {"skipped:no_consent_recall", "skipped:opted_out"}
