@@ -5,6 +5,7 @@ BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
 .PHONY: run test lint typecheck unit browser-deps simulate digest bench synth deploy destroy clean
 
@@ -38,13 +39,13 @@ bench: $(VENV)/.dev
 
 ## synth / deploy / destroy: the AWS stack in infra/ (needs AWS credentials and `npm i -g aws-cdk`)
 synth: $(VENV)/.dev
-	cd infra && ../$(BIN)/python app.py
+	cd infra && ../$(BIN)/python cdk_app.py
 
 deploy: $(VENV)/.dev
-	cd infra && cdk deploy --app "../$(BIN)/python app.py" --require-approval never
+	cd infra && cdk deploy --app "../$(BIN)/python cdk_app.py" --require-approval never
 
 destroy: $(VENV)/.dev
-	cd infra && cdk destroy --app "../$(BIN)/python app.py" --force
+	cd infra && cdk destroy --app "../$(BIN)/python cdk_app.py" --force
 
 browser-deps:
 	@test -x /usr/bin/chromium || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium; }

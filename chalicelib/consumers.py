@@ -25,6 +25,7 @@ from chalicelib.steps import Action, Notify
 class EventRef(BaseModel):
     clinic_id: str
     event_id: str
+    body: str | None = None  # the raw event, when it fits in the message
 
 
 class EventRecord(SqsRecordModel):
@@ -38,7 +39,7 @@ class ActionRecord(SqsRecordModel):
 def _apply_event(record: EventRecord) -> None:
     ref = record.body
     bind(clinic_id=ref.clinic_id, event_id=ref.event_id)
-    ingest.apply_stored(wiring.runtime(), ref.clinic_id, ref.event_id)
+    ingest.apply_stored(wiring.runtime(), ref.clinic_id, ref.event_id, ref.body)
 
 
 def _handle_action(record: ActionRecord) -> None:

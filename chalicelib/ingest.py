@@ -82,30 +82,39 @@ def receive(rt: Runtime, webhook_secret: Any, clinic_id: str, raw: bytes, header
         if existing is not None and existing.status == "pending":
             _enqueue(rt, clinic_id, webhook_id)
         return Receipt(200, {"event_id": webhook_id, "status": "duplicate"})
-    _enqueue(rt, clinic_id, webhook_id)
+    _enqueue(rt, clinic_id, webhook_id, item.body)
     logger.info("event accepted", extra={"clinic_id": clinic_id, "event_id": webhook_id, "type": event.type})
     return Receipt(202, {"event_id": webhook_id, "status": "accepted"})
 
 
-def _enqueue(rt: Runtime, clinic_id: str, event_id: str) -> None:
+MAX_INLINE_BODY = 200 * 1024  # SQS takes 256 KiB; a bigger body is read back from the table
+
+
+def _enqueue(rt: Runtime, clinic_id: str, event_id: str, body: str | None = None) -> None:
     """Hand the event to the consumer; if the queue fails, the sweeper finds it pending."""
+    message = {"clinic_id": clinic_id, "event_id": event_id}
+    if body is not None and len(body.encode()) <= MAX_INLINE_BODY:
+        message["body"] = body
     try:
-        rt.events.send({"clinic_id": clinic_id, "event_id": event_id}, group=clinic_id, dedup=event_id)
+        rt.events.send(message, group=clinic_id, dedup=event_id)
     except Exception:  # noqa: BLE001 - the event is stored; the sweeper re-enqueues it
         logger.exception("could not enqueue a stored event", extra={"clinic_id": clinic_id, "event_id": event_id})
 
 
-def apply_stored(rt: Runtime, clinic_id: str, event_id: str) -> str:
-    """Apply one stored event. Failures are counted on it and re-raised for the queue to retry."""
-    item = rt.store.get_raw_event(clinic_id, event_id)
-    if item is None:
-        logger.warning("no stored event", extra={"clinic_id": clinic_id, "event_id": event_id})
-        return "missing"
-    if item.status == "applied":
-        return "already_applied"
+def apply_stored(rt: Runtime, clinic_id: str, event_id: str, body: str | None = None) -> str:
+    """Apply one stored event (its body may come with the message). Failures are counted on
+    the stored event and re-raised for the queue to retry."""
+    if body is None:
+        stored = rt.store.get_raw_event(clinic_id, event_id)
+        if stored is None:
+            logger.warning("no stored event", extra={"clinic_id": clinic_id, "event_id": event_id})
+            return "missing"
+        if stored.status == "applied":
+            return "already_applied"
+        body = stored.body
     try:
         clinic = rt.clinic(clinic_id)
-        event = EVENT_ADAPTER.validate_json(item.body, context={"region": clinic.settings.phone_region})
+        event = EVENT_ADAPTER.validate_json(body, context={"region": clinic.settings.phone_region})
 
         def operation(ctx: Any) -> None:
             ctx.work.applied_event = event_id
@@ -113,16 +122,18 @@ def apply_stored(rt: Runtime, clinic_id: str, event_id: str) -> str:
 
         rt.unit(clinic_id, operation)
     except Exception as exc:
-        _failed(rt, item, exc)
+        _failed(rt, clinic_id, event_id, exc)
         raise
     return "applied"
 
 
-def _failed(rt: Runtime, item: RawEventItem, exc: Exception) -> None:
+def _failed(rt: Runtime, clinic_id: str, event_id: str, exc: Exception) -> None:
+    item = rt.store.get_raw_event(clinic_id, event_id)
+    if item is None:
+        return
     item.attempts = (item.attempts or 0) + 1
     item.last_error = f"{type(exc).__name__}: {str(exc)[:300]}"
     if item.attempts >= MAX_ATTEMPTS:
-        clinic_id = item.pk.split("#")[1]
         item.status, item.gsi1pk = "failed", scoped(clinic_id, "FAILED")
     logger.exception("event failed to apply", extra={"event_id": item.pk.rsplit("#", 1)[-1],
                                                       "attempts": item.attempts})

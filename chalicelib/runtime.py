@@ -102,6 +102,7 @@ class Context:
     timing: Timing = field(default_factory=Timing)
     machines: Machines = field(default_factory=lambda: Machines("", ""))
     effects: list[Effect] = field(default_factory=list)
+    _reads: dict[tuple[str, str], Any] = field(default_factory=dict)  # index partitions read by this unit
 
     @property
     def clinic_id(self) -> str:
@@ -122,13 +123,29 @@ class Context:
     def save(self, record: Record) -> None:
         self.work.save(record)
 
+    def links(self, phone: str, prefix: str) -> list[Any]:
+        """What a phone (or handle) points at, stored or linked by this unit: one query per phone."""
+        from chalicelib.store.repository import Link
+
+        if ("links", phone) not in self._reads:
+            self._reads[("links", phone)] = self.store.links(self.clinic_id, phone, "")
+        pk = Link(self.clinic_id, phone, "").pk
+        found = {link.target: link for link in self._reads[("links", phone)]}
+        found.update({target: link for (key, target), link in self.work.links_put.items() if key == pk})
+        for key, target in self.work.links_delete:
+            if key == pk:
+                found.pop(target, None)
+        return [link for target, link in sorted(found.items()) if target.startswith(prefix)]
+
     def subject(self, key: str) -> Subject:
         """Everything current about a patient (or an unknown phone), in one index query."""
         from chalicelib.store.keys import index_keys
         from chalicelib.store.models import scoped
 
         partition = scoped(self.clinic_id, key)
-        found = {(type(r), r.id): r for r in self.store.index_records("gsi2", partition)}
+        if ("gsi2", partition) not in self._reads:
+            self._reads[("gsi2", partition)] = self.store.index_records("gsi2", partition)
+        found = {(type(r), r.id): r for r in self._reads[("gsi2", partition)]}
         for record in self.work.records.values():
             ident = (type(record), record.id)
             if index_keys(record)["gsi2pk"] == partition:

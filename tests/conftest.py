@@ -6,14 +6,10 @@ from __future__ import annotations
 import os
 
 # Before anything imports boto3, PynamoDB or the app: a fake account, a test prefix.
-os.environ.update({
-    "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
-    "AWS_DEFAULT_REGION": "eu-central-1", "AWS_REGION": "eu-central-1", "CLINICFLOW_PREFIX": "cftest",
-    "CHANNELS_OUTBOX_ONLY": "1", "POWERTOOLS_LOG_LEVEL": "WARNING", "POWERTOOLS_SERVICE_NAME": "clinicflow",
-    "TIMING_CALL_TIMEOUT_S": "600", "TIMING_CALL_HEARTBEAT_S": "300", "SENDER_EMAIL": "digest@clinicflow.test",
-})
-for _name in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
-    os.environ.pop(_name, None)
+from chalicelib.local.inprocess import testing_environment
+
+testing_environment()
+os.environ.update({"TIMING_CALL_TIMEOUT_S": "600", "TIMING_CALL_HEARTBEAT_S": "300"})
 
 from collections.abc import Iterator  # noqa: E402
 

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import json
-import os
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -15,17 +13,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import boto3
-from moto import mock_aws
 from standardwebhooks.webhooks import Webhook
 
-from chalicelib.auth import token_hash
+from chalicelib.local.inprocess import OPERATOR_TOKEN, REGION
 
 EVENTS = Path(__file__).parent / "events"
-REGION = "eu-central-1"
-OPERATOR_TOKEN = "cf_ops_test-operator-token"
-SECRET = {"webhook_key": base64.b64encode(b"k" * 32).decode(), "operator_token_sha256": [token_hash(OPERATOR_TOKEN)],
-          "channels": {}}
 
 
 def load_event(name: str, **data_overrides: Any) -> dict[str, Any]:
@@ -167,30 +159,21 @@ class Harness:
 
 @contextmanager
 def start_harness(clinic_settings: dict[str, Any] | None = None) -> Iterator[Harness]:
-    from chalicelib import wiring
-    from chalicelib.local import moto_patches
+    from chalice.test import Client
 
-    moto_patches.install()
-    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
-        from chalice.test import Client
+    from chalicelib.local.inprocess import embedded_stack
+    from chalicelib.local.pump import QueuePump
 
-        from chalicelib.local.pump import QueuePump
-        from chalicelib.local.resources import provision
-
-        session = boto3.session.Session(region_name=REGION)
-        created = provision(session, os.environ["CLINICFLOW_PREFIX"], SECRET, sender="digest@clinicflow.test",
-                            visibility_timeout=5)
-        os.environ["SEQUENCE_MACHINE_ARN"] = created["sequence_machine"]
-        os.environ["WAITLIST_MACHINE_ARN"] = created["waitlist_machine"]
-        wiring.reset()
+    with embedded_stack() as embedded:
         import app as application
 
-        sqs = session.client("sqs")
+        sqs = embedded.session.client("sqs")
         with Client(application.app) as client:
-            harness = Harness(session, created, client, application)
+            harness = Harness(embedded.session, embedded.resources, client, application)
             harness.pumps = [
-                QueuePump(sqs, created["events_queue"], application.events_consumer, "events", REGION, 0),
-                QueuePump(sqs, created["actions_queue"], application.actions_consumer, "actions", REGION, 0),
+                QueuePump(sqs, embedded.resources["events_queue"], application.events_consumer, "events", REGION, 0),
+                QueuePump(sqs, embedded.resources["actions_queue"], application.actions_consumer, "actions",
+                          REGION, 0),
             ]
             harness.clinic = harness.new_clinic("Клиника «Улыбка»")
             harness.put_settings(clinic_settings or open_all_day())
@@ -198,7 +181,6 @@ def start_harness(clinic_settings: dict[str, Any] | None = None) -> Iterator[Har
                 yield harness
             finally:
                 harness.stop_everything()
-                wiring.reset()
 
 
 def open_all_day() -> dict[str, Any]:

@@ -30,13 +30,7 @@ def patients_by_phone(ctx: Context, phone: str | None) -> list[str]:
     """Patients sharing this number (a family often does), as stored and as this unit links them."""
     if not phone:
         return []
-    from chalicelib.store.repository import Link
-
-    found = {link.target[2:] for link in ctx.store.links(ctx.clinic_id, phone, "P#")}
-    pk = Link(ctx.clinic_id, phone, "").pk
-    found |= {t[2:] for (k, t) in ctx.work.links_put if k == pk and t.startswith("P#")}
-    found -= {t[2:] for (k, t) in ctx.work.links_delete if k == pk and t.startswith("P#")}
-    return sorted(found)
+    return sorted(link.target[2:] for link in ctx.links(phone, "P#"))
 
 
 def resolve_patients(ctx: Context, phone: str | None, patient_id: str | None = None) -> list[str]:

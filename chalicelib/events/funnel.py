@@ -17,7 +17,7 @@ from chalicelib.runtime import Context, Subject
 def _leads_near(ctx: Context, subject: Subject, patient: Patient | None) -> list[Lead]:
     leads = {lead.id: lead for lead in subject.of(Lead)}
     ids = {link.target[2:] for phone in (patient.phones if patient else [])
-           for link in ctx.store.links(ctx.clinic_id, phone, "L#")}
+           for link in ctx.links(phone, "L#")}
     for lead_id in ids - set(leads):
         lead = ctx.load(Lead, lead_id)
         if lead is not None:

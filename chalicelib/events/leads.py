@@ -34,7 +34,7 @@ def lead_created(ctx: Context, event: LeadCreated) -> None:
     subject = ctx.subject(subject_key(patient.id if patient else None, info.phone))
     link_lead(ctx, lead, subject)
     if info.phone:
-        for link in ctx.store.links(ctx.clinic_id, info.phone, "O#"):
+        for link in ctx.links(info.phone, "O#"):
             if link.at:
                 _lead_answered(lead, link.at, bool(link.answered))
     ctx.save(lead)
@@ -66,7 +66,7 @@ def call_missed(ctx: Context, event: CallMissed) -> None:
     merge.call_missed(call, info, event.occurred_at, after_hours=not ctx.calendar.is_open(info.at))
     call.patient_ids = resolve_patients(ctx, info.phone)
     ctx.work.link(Link(ctx.clinic_id, info.phone, f"M#{call.id}", info.at))
-    for link in ctx.store.links(ctx.clinic_id, info.phone, "O#"):
+    for link in ctx.links(info.phone, "O#"):
         if link.at and link.at >= info.at:
             merge.call_returned(call, link.at, bool(link.answered))
     patient = single_patient(ctx, call.patient_ids)
@@ -148,14 +148,14 @@ def _lead_answered(lead: Lead, at: datetime, answered: bool) -> bool:
 
 def _mark_returned(ctx: Context, phone: str, at: datetime, answered: bool) -> None:
     """An outbound call to a number returns its earlier missed calls and answers its leads."""
-    for link in ctx.store.links(ctx.clinic_id, phone, "M#"):
+    for link in ctx.links(phone, "M#"):
         missed = ctx.load(Call, link.target[2:])
         if missed is not None and missed.missed and missed.missed.at <= at:
             before = (missed.returned_at, missed.reached_at)
             merge.call_returned(missed, at, answered)
             if (missed.returned_at, missed.reached_at) != before:
                 ctx.save(missed)
-    for link in ctx.store.links(ctx.clinic_id, phone, "L#"):
+    for link in ctx.links(phone, "L#"):
         lead = ctx.load(Lead, link.target[2:])
         if lead is not None and _lead_answered(lead, at, answered):
             ctx.save(lead)

@@ -50,7 +50,7 @@ def message_received(ctx: Context, event: MessageReceived) -> None:
                              "text": message.text})
     if ctx.load(InboundMessage, record_id) is not None:
         return
-    patient_ids = sorted({link.target[2:] for link in ctx.store.links(ctx.clinic_id, key, "P#")})
+    patient_ids = sorted({link.target[2:] for link in ctx.links(key, "P#")})
     reply = interpret(message.text)
     record = InboundMessage(clinic_id=ctx.clinic_id, id=record_id, channel=message.channel, sender=key,
                             text=message.text, at=message.at, patient_ids=patient_ids, meaning=reply.meaning)

@@ -51,7 +51,7 @@ def patient_upserted(ctx: Context, event: PatientUpserted) -> None:
 def _adopt_inquiries(ctx: Context, patient: Patient, phone: str) -> None:
     """Leads and calls that came from this number before the patient was known become theirs."""
     owners = patients_by_phone(ctx, phone)
-    for link in ctx.store.links(ctx.clinic_id, phone, "L#"):
+    for link in ctx.links(phone, "L#"):
         lead = ctx.load(Lead, link.target[2:])
         if lead is None or patient.id in lead.patient_ids:
             continue
@@ -61,7 +61,7 @@ def _adopt_inquiries(ctx: Context, patient: Patient, phone: str) -> None:
         ctx.save(lead)
         lead_notes(ctx, lead)
     for prefix in ("M#", "O#"):
-        for link in ctx.store.links(ctx.clinic_id, phone, prefix):
+        for link in ctx.links(phone, prefix):
             call = ctx.load(Call, link.target[2:])
             if call is not None and patient.id not in call.patient_ids:
                 call.patient_ids = sorted(set(call.patient_ids) | set(owners))

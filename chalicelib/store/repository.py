@@ -210,7 +210,7 @@ class Repository:
     def links(self, clinic_id: str, phone: str, prefix: str) -> list[Link]:
         pk = scoped(clinic_id, "PH", phone)
         try:
-            items = list(LinkItem.query(pk, LinkItem.sk.startswith(prefix)))
+            items = list(LinkItem.query(pk, LinkItem.sk.startswith(prefix) if prefix else None))
         except PynamoDBException as exc:
             raise _translate(exc) from exc
         return [Link(clinic_id, phone, i.sk, datetime.fromisoformat(i.at) if i.at else None, i.answered)

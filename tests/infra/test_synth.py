@@ -1,0 +1,124 @@
+"""The AWS stack, synthesised offline as `make deploy` would, then asserted and linted."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+PROJECT = Path(__file__).resolve().parents[2]
+WORKFLOWS = sorted((PROJECT / "workflows").glob("*.asl.json"))
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    work = tmp_path_factory.mktemp("cdk")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "CLINICFLOW_", "TIMING_", "CDK_"))}
+    env.update(CDK_OUTDIR=str(work / "out"), AWS_DEFAULT_REGION="eu-central-1",
+               CDK_CONTEXT_JSON=json.dumps({"sender_email": "digest@clinic.example",
+                                            "alarm_email": "ops@clinic.example"}))
+    result = subprocess.run([sys.executable, str(PROJECT / "infra" / "cdk_app.py")], cwd=work, env=env,
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-4000:]
+    path = work / "out" / "clinicflow.template.json"
+    yield {"path": path, "json": json.loads(path.read_text())}
+
+
+def resources(template: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+    return [r for r in template["json"]["Resources"].values() if r["Type"] == kind]
+
+
+def test_the_table_has_its_indexes_pitr_and_ttl(template: dict[str, Any]) -> None:
+    from aws_cdk.assertions import Match, Template
+
+    t = Template.from_json(template["json"])
+    t.has_resource_properties("AWS::DynamoDB::Table", {
+        "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        "BillingMode": "PAY_PER_REQUEST",
+        "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+        "TimeToLiveSpecification": {"AttributeName": "expires_at", "Enabled": True},
+        "GlobalSecondaryIndexes": Match.array_with([
+            Match.object_like({"IndexName": "gsi1", "Projection": {"ProjectionType": "ALL"}}),
+            Match.object_like({"IndexName": "gsi2", "Projection": {"ProjectionType": "ALL"}})]),
+    })
+    t.has_resource("AWS::DynamoDB::Table", {"DeletionPolicy": "Retain"})
+
+
+def test_queues_have_dead_letter_queues_and_alarms(template: dict[str, Any]) -> None:
+    queues = {q["Properties"]["QueueName"]: q["Properties"] for q in resources(template, "AWS::SQS::Queue")}
+    assert set(queues) == {"clinicflow-events.fifo", "clinicflow-events-dlq.fifo", "clinicflow-actions",
+                           "clinicflow-actions-dlq"}
+    assert queues["clinicflow-events.fifo"]["FifoQueue"] is True
+    for name in ("clinicflow-events.fifo", "clinicflow-actions"):
+        assert queues[name]["RedrivePolicy"]["maxReceiveCount"] == 5
+    alarms = resources(template, "AWS::CloudWatch::Alarm")
+    assert {a["Properties"]["MetricName"] for a in alarms} >= {"ApproximateNumberOfMessagesVisible",
+                                                               "ExecutionsFailed"}
+    assert all(a["Properties"]["AlarmActions"] for a in alarms)
+
+
+def test_every_workflow_is_a_standard_state_machine_with_its_queue_substituted(template: dict[str, Any]) -> None:
+    machines = resources(template, "AWS::StepFunctions::StateMachine")
+    assert len(machines) == len(WORKFLOWS) == 2
+    for machine in machines:
+        props = machine["Properties"]
+        assert props["StateMachineType"] == "STANDARD"
+        assert "ActionsQueueUrl" in props["DefinitionSubstitutions"]
+        assert "${ActionsQueueUrl}" in json.dumps(props["DefinitionString"])
+
+
+def test_the_functions_report_partial_batch_failures(template: dict[str, Any]) -> None:
+    functions = {r["Properties"]["Handler"]: r["Properties"] for r in resources(template, "AWS::Serverless::Function")}
+    assert set(functions) == {"app.app", "app.events_consumer", "app.actions_consumer", "app.sweeper", "app.hourly"}
+    for handler in ("app.events_consumer", "app.actions_consumer"):
+        (event,) = functions[handler]["Events"].values()
+        assert event["Type"] == "SQS" and event["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    schedules = {e["Properties"]["Schedule"] for f in functions.values() for e in f.get("Events", {}).values()
+                 if e["Type"] == "Schedule"}
+    assert schedules == {"rate(5 minutes)", "rate(1 hour)"}
+    env = functions["app.app"]["Environment"]["Variables"]
+    assert {"TABLE_NAME", "SECRET_ID", "SEQUENCE_MACHINE_ARN", "WAITLIST_MACHINE_ARN", "SENDER_EMAIL"} <= set(env)
+
+
+def test_the_app_role_is_least_privilege(template: dict[str, Any]) -> None:
+    roles = {name for name, r in template["json"]["Resources"].items()
+             if r["Type"] == "AWS::IAM::Role" and name.startswith("AppRole")}
+    policies = [p for p in resources(template, "AWS::IAM::Policy")
+                if any(role.get("Ref") in roles for role in p["Properties"]["Roles"])]
+    statements = [s for p in policies for s in p["Properties"]["PolicyDocument"]["Statement"]]
+    actions = {a for s in statements for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
+    assert "dynamodb:Scan" not in actions and "dynamodb:*" not in actions and "*" not in actions
+    assert {"dynamodb:Query", "states:StartExecution", "states:SendTaskSuccess", "secretsmanager:GetSecretValue",
+            "ses:SendRawEmail", "sqs:SendMessage"} <= actions
+    for statement in statements:
+        assert statement["Resource"] != "*", statement
+
+
+def test_secret_ses_identity_and_log_retention(template: dict[str, Any]) -> None:
+    (secret,) = resources(template, "AWS::SecretsManager::Secret")
+    assert secret["Properties"]["GenerateSecretString"]["GenerateStringKey"] == "webhook_key"
+    (identity,) = resources(template, "AWS::SES::EmailIdentity")
+    assert identity["Properties"]["EmailIdentity"] == "digest@clinic.example"
+    groups = resources(template, "AWS::Logs::LogGroup")
+    assert len(groups) >= 7 and all(g["Properties"]["RetentionInDays"] == 30 for g in groups)
+
+
+def test_cfn_lint_is_clean(template: dict[str, Any]) -> None:
+    # W3005: CDK adds a DependsOn on a role it also references; redundant, not wrong.
+    cfn_lint = Path(sys.executable).parent / "cfn-lint"
+    result = subprocess.run([str(cfn_lint), "--ignore-checks", "W3005", "--", str(template["path"])],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("workflow", WORKFLOWS, ids=lambda p: p.name)
+def test_statelint_is_clean(workflow: Path) -> None:
+    statelint = Path(sys.executable).parent / "statelint"
+    result = subprocess.run([str(statelint), str(workflow)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
