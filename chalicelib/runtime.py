@@ -103,6 +103,7 @@ class Context:
     machines: Machines = field(default_factory=lambda: Machines("", ""))
     effects: list[Effect] = field(default_factory=list)
     _reads: dict[tuple[str, str], Any] = field(default_factory=dict)  # index partitions read by this unit
+    _records: dict[tuple[str, str], Any] = field(default_factory=dict)  # records read by this unit
 
     @property
     def clinic_id(self) -> str:
@@ -113,8 +114,25 @@ class Context:
         return self.clinic.settings
 
     def load(self, kind: type[R], record_id: str) -> R | None:
-        """A record as this unit sees it: its own pending change first, else the store."""
-        return self.work.saved(kind, record_id) or self.store.get(kind, self.clinic_id, record_id)
+        """A record as this unit sees it: its own pending change first, else the store (read once)."""
+        saved = self.work.saved(kind, record_id)
+        if saved is not None:
+            return saved
+        key = (kind.__name__, record_id)
+        if key not in self._records:
+            self._records[key] = self.store.get(kind, self.clinic_id, record_id)
+        found = self._records[key]
+        return found if isinstance(found, kind) else None
+
+    def prefetch(self, *wanted: tuple[type[Record], str | None]) -> None:
+        """Read the records an operation will need in one BatchGetItem instead of one GetItem each."""
+        missing = [(kind, rid) for kind, rid in wanted
+                   if rid and (kind.__name__, rid) not in self._records and self.work.saved(kind, rid) is None]
+        if len(missing) < 2:
+            return
+        found = self.store.get_several(self.clinic_id, missing)  # type: ignore[arg-type]
+        for kind, rid in missing:
+            self._records[(kind.__name__, rid)] = found.get((kind, rid))  # type: ignore[index]
 
     def load_or_new(self, kind: type[R], record_id: str, **fields: Any) -> R:
         found = self.load(kind, record_id)

@@ -14,7 +14,7 @@ from chalicelib.contract import (
 )
 from chalicelib.domain import merge
 from chalicelib.domain.facts import iso_z, stamp
-from chalicelib.domain.records import Appointment, Fact, Patient, SequenceRun, WaitlistEntry
+from chalicelib.domain.records import Appointment, Fact, Lead, Patient, SequenceRun, WaitlistEntry
 from chalicelib.domain.scenarios import (
     STOPPED_BY_BOOKING,
     confirmation_time,
@@ -31,6 +31,7 @@ STALE_AFTER = timedelta(days=7)  # facts older than this start no new sequence (
 
 def appointment_details(ctx: Context, event: AppointmentCreated | AppointmentRescheduled) -> None:
     info = event.data.appointment
+    ctx.prefetch((Appointment, info.id), (Patient, info.patient_id), (Lead, info.lead_id))
     appt = ctx.load_or_new(Appointment, info.id)
     merge.appointment_details(appt, info, event.occurred_at, created=event.type == "appointment.created")
     patient = ctx.load(Patient, info.patient_id)

@@ -8,7 +8,7 @@ from chalicelib import sequences
 from chalicelib.contract import CallCompleted, CallMissed, LeadCreated, LeadLost
 from chalicelib.domain import merge
 from chalicelib.domain.facts import earliest
-from chalicelib.domain.records import Call, CallTask, CallTaskEvent, Lead, SequenceRun
+from chalicelib.domain.records import Call, CallTask, CallTaskEvent, Lead, Patient, SequenceRun
 from chalicelib.domain.windows import next_contact_time
 from chalicelib.events.common import household_names, resolve_patients, single_patient
 from chalicelib.events.funnel import link_lead
@@ -25,6 +25,7 @@ FRESH_INQUIRY = timedelta(days=3)  # an older inquiry (a replayed history) start
 def lead_created(ctx: Context, event: LeadCreated) -> None:
     info = event.data.lead
     at = event.occurred_at
+    ctx.prefetch((Lead, info.id), (Patient, info.patient_id))
     lead = ctx.load_or_new(Lead, info.id)
     merge.lead_created(lead, info, at, after_hours=not ctx.calendar.is_open(at))
     lead.patient_ids = sorted(set(lead.patient_ids) | set(resolve_patients(ctx, info.phone, info.patient_id)))

@@ -21,6 +21,8 @@ FRESH = timedelta(days=7)
 def visit_completed(ctx: Context, event: VisitCompleted) -> None:
     info = event.data.visit
     at = event.occurred_at
+    ctx.prefetch((Visit, info.id), (Patient, info.patient_id), (Appointment, info.appointment_id),
+                 (TreatmentPlan, info.treatment_plan.id if info.treatment_plan else None))
     visit = ctx.load_or_new(Visit, info.id)
     merge.visit_completed(visit, info, at)
     patient = ctx.load_or_new(Patient, info.patient_id)

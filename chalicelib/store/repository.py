@@ -163,6 +163,21 @@ class Repository:
             raise _translate(exc) from exc
         return out
 
+    def get_several(self, clinic_id: str,
+                    wanted: list[tuple[type[Record], str]]) -> dict[tuple[type[Record], str], Record]:
+        """Records of different kinds in one BatchGetItem."""
+        by_key = {keys.primary_key(kind, clinic_id, rid): (kind, rid) for kind, rid in wanted}
+        out: dict[tuple[type[Record], str], Record] = {}
+        try:
+            for item in RecordItem.batch_get(list(by_key)):
+                record = self._to_record(item)
+                ident = by_key.get((item.pk, item.sk))
+                if ident and isinstance(record, ident[0]):
+                    out[ident] = record
+        except PynamoDBException as exc:
+            raise _translate(exc) from exc
+        return out
+
     def query(self, kind: type[R], index: str, partition: str, prefix: str | None = None,
               upto: str | None = None, limit: int | None = None, newest_first: bool = False) -> list[R]:
         """Records of one kind from an index partition, optionally by sort-key prefix or bound."""
