@@ -72,14 +72,17 @@ def authenticator() -> Authenticator:
 
 @lru_cache(maxsize=1)
 def channels() -> Registry:
-    """Real providers where the deployment has credentials, the local outbox elsewhere."""
+    """The local stack writes every channel to its outbox; a deployment has exactly the
+    channels it holds credentials for (a step with none of them is skipped, not faked)."""
     from chalicelib.channels.email import SesEmail
     from chalicelib.channels.http import SmsRu, TelegramBot, Twilio, WhatsAppCloud
     from chalicelib.channels.outbox import OutboxChannel
 
     settings = get_settings()
-    creds: dict[str, dict[str, str]] = {} if settings.outbox_only else dict(secrets().channels)
-    adapters: dict[str, Any] = {name: OutboxChannel(name) for name in ("whatsapp", "telegram", "sms", "email")}
+    if settings.outbox_only:
+        return Registry({name: OutboxChannel(name) for name in ("whatsapp", "telegram", "sms", "email")})
+    creds: dict[str, dict[str, str]] = dict(secrets().channels)
+    adapters: dict[str, Any] = {}
     if "whatsapp" in creds:
         conf = creds["whatsapp"]
         adapters["whatsapp"] = WhatsAppCloud(conf["token"], conf["phone_number_id"],

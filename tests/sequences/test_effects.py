@@ -1,0 +1,16 @@
+"""After-commit effects: a stale task token is expected, not an error (fake workflows)."""
+
+from __future__ import annotations
+
+from chalicelib.runtime import AnswerToken, Runtime, StopExecution
+from chalicelib.settings import get_settings
+from tests.fakes import FakeQueue, FakeWorkflows
+
+
+def test_a_stale_token_is_logged_and_the_rest_goes_on() -> None:
+    workflows = FakeWorkflows(stale={"old"})
+    rt = Runtime(get_settings(), store=None, workflows=workflows, actions=FakeQueue(), events=FakeQueue())  # type: ignore[arg-type]
+    rt.execute([AnswerToken("old", {"action": "done"}), AnswerToken("fresh", {"action": "done"}),
+                StopExecution("arn:aws:states:eu-central-1:1:stateMachine:m", "run-1", "booked")])
+    assert workflows.answers == [("fresh", {"action": "done"})]
+    assert workflows.stopped == ["arn:aws:states:eu-central-1:1:stateMachine:m:run-1"]
