@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from botocore.client import BaseClient
+from chalicelib.local.metering import observe
 
 WRITES = {"PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem"}
 READS = {"GetItem", "BatchGetItem", "Query", "Scan"}
@@ -87,21 +87,15 @@ _LOCK = threading.Lock()
 
 @contextmanager
 def recording() -> Iterator[Usage]:
+    """Calls and DynamoDB units of everything the app does in this block."""
     usage = Usage()
-    original = BaseClient._make_api_call
 
-    def record(self: Any, operation: str, params: dict[str, Any]) -> Any:
-        response = original(self, operation, params)
-        service = self.meta.service_model.service_name
+    def record(service: str, operation: str, params: dict[str, Any], response: dict[str, Any]) -> None:
         wru, rru = _units(operation, params, response) if service == "dynamodb" else (0.0, 0.0)
         with _LOCK:
             usage.calls[(service, operation)] += 1
             usage.wru += wru
             usage.rru += rru
-        return response
 
-    BaseClient._make_api_call = record  # type: ignore[method-assign]
-    try:
+    with observe(record):
         yield usage
-    finally:
-        BaseClient._make_api_call = original  # type: ignore[method-assign]

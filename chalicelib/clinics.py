@@ -47,7 +47,7 @@ def _save_new(rt: Runtime, clinic: Clinic) -> None:
 def issue_token(rt: Runtime, clinic_id: str, body: NewStaffToken) -> dict[str, Any]:
     token = new_token(body.role)
     token_id = secrets.token_hex(4)
-    rt.store.put_token(TokenItem(
+    rt.store.save(TokenItem(
         f"TOKEN#{token_hash(token)}", "TOKEN", clinic_id=clinic_id, role=body.role, token_id=token_id,
         admin_id=body.admin_id, name=body.name, created_at=rt.clock().isoformat(),
         gsi2pk=scoped(clinic_id, "STAFF"), gsi2sk=f"{body.role}#{token_id}"))

@@ -138,7 +138,7 @@ def _failed(rt: Runtime, clinic_id: str, event_id: str, exc: Exception) -> None:
     logger.exception("event failed to apply", extra={"event_id": item.pk.rsplit("#", 1)[-1],
                                                       "attempts": item.attempts})
     try:
-        rt.store.save_raw_event(item)
+        rt.store.save(item)
     except Exception:  # noqa: BLE001 - bookkeeping must not hide the original error
         logger.exception("could not record the failure")
 
@@ -163,7 +163,7 @@ def replay(rt: Runtime, clinic_id: str, include_applied: bool = False, since: da
             continue
         item.status, item.attempts = "pending", 0
         item.gsi1pk, item.gsi1sk = scoped(clinic_id, "PENDING"), f"{iso_z(rt.clock())}#{item.pk.rsplit('#', 1)[-1]}"
-        rt.store.save_raw_event(item)
+        rt.store.save(item)
         _enqueue(rt, clinic_id, item.pk.rsplit("#", 1)[-1])
         count += 1
     return count

@@ -74,7 +74,7 @@ def authenticator() -> Authenticator:
 def channels() -> Registry:
     """The local stack writes every channel to its outbox; a deployment has exactly the
     channels it holds credentials for (a step with none of them is skipped, not faked)."""
-    from chalicelib.channels.email import SesEmail
+    from chalicelib.channels.email import SesEmail, SesMailer
     from chalicelib.channels.http import SmsRu, TelegramBot, Twilio, WhatsAppCloud
     from chalicelib.channels.outbox import OutboxChannel
 
@@ -98,13 +98,13 @@ def channels() -> Registry:
         adapters["sms"] = Twilio(conf["account_sid"], conf["auth_token"], conf["sender"],
                                  conf.get("base_url", "https://api.twilio.com"))
     if "email" in creds:
-        adapters["email"] = SesEmail(client("ses"), creds["email"].get("sender", settings.sender_email))
+        adapters["email"] = SesEmail(SesMailer(client("ses"), creds["email"].get("sender", settings.sender_email)))
     return Registry(adapters)
 
 
 @lru_cache(maxsize=1)
 def mailer() -> Any:
-    from chalicelib.digest.delivery import SesMailer
+    from chalicelib.channels.email import SesMailer
 
     return SesMailer(client("ses"), get_settings().sender_email)
 

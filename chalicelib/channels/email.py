@@ -1,7 +1,11 @@
-"""Email to patients through Amazon SES."""
+"""Email through Amazon SES: the digest (HTML, text, inline chart) and plain messages to patients."""
 
 from __future__ import annotations
 
+from email.mime.image import MIMEImage
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.utils import formatdate, make_msgid
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -9,8 +13,8 @@ from botocore.exceptions import ClientError
 from chalicelib.ports import DeliveryError
 
 
-class SesEmail:
-    """Plain-text email via SES.
+class SesMailer:
+    """Raw MIME email through SES; recipients come from the headers (no Destinations, no doubles).
 
     Parameters
     ----------
@@ -20,17 +24,38 @@ class SesEmail:
         A verified SES identity.
     """
 
-    name, provider = "email", "ses"
-
     def __init__(self, client: Any, sender: str) -> None:
         self._ses, self._sender = client, sender
 
-    def send(self, to: str, text: str, subject: str | None = None) -> str:
+    def send(self, to: list[str], subject: str, html: str | None, text: str,
+             images: dict[str, bytes] | None = None) -> str:
+        message = MIMEMultipart("related")
+        message["Subject"], message["From"], message["To"] = subject, self._sender, ", ".join(to)
+        message["Date"], message["Message-ID"] = formatdate(localtime=False), make_msgid(domain="clinicflow")
+        alternative = MIMEMultipart("alternative")
+        alternative.attach(MIMEText(text, "plain", "utf-8"))
+        if html is not None:
+            alternative.attach(MIMEText(html, "html", "utf-8"))
+        message.attach(alternative)
+        for cid, data in (images or {}).items():
+            image = MIMEImage(data, "png")
+            image.add_header("Content-ID", f"<{cid}>")
+            image.add_header("Content-Disposition", "inline", filename=f"{cid}.png")
+            message.attach(image)
         try:
-            answer = self._ses.send_email(
-                Source=self._sender, Destination={"ToAddresses": [to]},
-                Message={"Subject": {"Data": subject or text.splitlines()[0][:80], "Charset": "UTF-8"},
-                         "Body": {"Text": {"Data": text, "Charset": "UTF-8"}}})
+            answer = self._ses.send_raw_email(RawMessage={"Data": message.as_bytes()})
         except ClientError as exc:
             raise DeliveryError(exc.response.get("Error", {}).get("Code", "SES error")) from exc
         return str(answer["MessageId"])
+
+
+class SesEmail:
+    """The patient email channel: a plain-text message."""
+
+    name, provider = "email", "ses"
+
+    def __init__(self, mailer: SesMailer) -> None:
+        self._mailer = mailer
+
+    def send(self, to: str, text: str, subject: str | None = None) -> str:
+        return self._mailer.send([to], subject or text.splitlines()[0][:80], None, text)

@@ -9,13 +9,7 @@ a quarter of an hour.
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from email.mime.image import MIMEImage
-from email.mime.multipart import MIMEMultipart
-from email.mime.text import MIMEText
-from email.utils import formatdate, make_msgid
 from typing import Any
-
-from botocore.exceptions import ClientError
 
 from chalicelib.digest import digest_pair
 from chalicelib.digest import render as rendering
@@ -28,40 +22,6 @@ from chalicelib.store.models import DeliveryItem, scoped
 
 STUCK_AFTER = timedelta(minutes=15)
 KEEP_DAYS = 90
-
-
-class SesMailer:
-    """HTML + text email with inline images through SES (raw MIME, recipients from the headers).
-
-    Parameters
-    ----------
-    client:
-        A boto3 `ses` client.
-    sender:
-        A verified SES identity.
-    """
-
-    def __init__(self, client: Any, sender: str) -> None:
-        self._ses, self._sender = client, sender
-
-    def send(self, to: list[str], subject: str, html: str, text: str, images: dict[str, bytes]) -> str:
-        message = MIMEMultipart("related")
-        message["Subject"], message["From"], message["To"] = subject, self._sender, ", ".join(to)
-        message["Date"], message["Message-ID"] = formatdate(localtime=False), make_msgid(domain="clinicflow")
-        alternative = MIMEMultipart("alternative")
-        alternative.attach(MIMEText(text, "plain", "utf-8"))
-        alternative.attach(MIMEText(html, "html", "utf-8"))
-        message.attach(alternative)
-        for cid, data in images.items():
-            image = MIMEImage(data, "png")
-            image.add_header("Content-ID", f"<{cid}>")
-            image.add_header("Content-Disposition", "inline", filename=f"{cid}.png")
-            message.attach(image)
-        try:
-            answer = self._ses.send_raw_email(RawMessage={"Data": message.as_bytes()})
-        except ClientError as exc:
-            raise DeliveryError(exc.response.get("Error", {}).get("Code", "SES error")) from exc
-        return str(answer["MessageId"])
 
 
 class SlackWebhook:
@@ -83,22 +43,16 @@ class SlackWebhook:
 
 def _claim(rt: Runtime, pk: str, channel: str, now: datetime) -> DeliveryItem | None:
     """The right to send on this channel now, or None when it is sent or being sent."""
-    previous = rt.store.get_delivery(pk, channel)
+    previous = rt.store.get_item(DeliveryItem, pk, channel)
     if previous is not None:
-        if previous.status == "sent":
-            return None
         stuck = previous.status == "sending" and previous.sent_at and \
             datetime.fromisoformat(previous.sent_at) < now - STUCK_AFTER
-        if previous.status == "sending" and not stuck:
+        if previous.status == "sent" or (previous.status == "sending" and not stuck):
             return None
     item = DeliveryItem(pk, channel, status="sending", attempts=(previous.attempts if previous else 0) + 1,
                         sent_at=now.isoformat(), expires_at=now + timedelta(days=KEEP_DAYS))
     condition = DeliveryItem.pk.does_not_exist() if previous is None else (DeliveryItem.attempts == previous.attempts)
-    try:
-        item.save(condition=condition)
-    except Exception:  # noqa: BLE001 - another tick took it first
-        return None
-    return item
+    return item if rt.store.put_once(item, condition) else None
 
 
 def _send_claimed(rt: Runtime, item: DeliveryItem, send: Any, now: datetime) -> str:
@@ -106,11 +60,11 @@ def _send_claimed(rt: Runtime, item: DeliveryItem, send: Any, now: datetime) -> 
         send()
     except DeliveryError as exc:
         item.status, item.error = "failed", str(exc)[:300]
-        rt.store.save_delivery(item)
+        rt.store.save(item)
         logger.warning("digest channel failed", extra={"channel": item.sk, "error": item.error})
         return "failed"
     item.status, item.sent_at, item.error = "sent", now.isoformat(), None
-    rt.store.save_delivery(item)
+    rt.store.save(item)
     return "sent"
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from chalicelib.contract import (
     AppointmentIn,
@@ -30,12 +31,15 @@ from chalicelib.domain.records import (
     Visit,
 )
 
+FactT = TypeVar("FactT", bound=Fact)
+
 
 def _fact(at: datetime, payload: object) -> Fact:
     return Fact(at=at, stamp=stamp(at, payload))
 
 
-def _later(current: Fact | None, candidate: Fact) -> Fact:
+def _later(current: FactT | None, candidate: FactT) -> FactT:
+    """Of two deliveries of a fact, the one with the later stamp."""
     return candidate if current is None or candidate.stamp > current.stamp else current
 
 
@@ -79,9 +83,7 @@ def lead_created(lead: Lead, info: LeadIn, at: datetime, after_hours: bool) -> L
 
 
 def lead_lost(lead: Lead, data: LeadLostData, at: datetime) -> Lead:
-    loss = LeadLoss(at=at, stamp=stamp(at, data), reason=data.reason, admin_id=data.admin_id)
-    if lead.lost is None or loss.stamp > lead.lost.stamp:
-        lead.lost = loss
+    lead.lost = _later(lead.lost, LeadLoss(at=at, stamp=stamp(at, data), reason=data.reason, admin_id=data.admin_id))
     return lead
 
 
@@ -156,9 +158,8 @@ def appointment_fact(appt: Appointment, name: str, at: datetime) -> Appointment:
 
 
 def appointment_cancelled(appt: Appointment, data: CancellationData, at: datetime) -> Appointment:
-    cancel = Cancellation(at=at, stamp=stamp(at, data), reason=data.reason, by=data.cancelled_by)
-    if appt.cancelled is None or cancel.stamp > appt.cancelled.stamp:
-        appt.cancelled = cancel
+    appt.cancelled = _later(appt.cancelled,
+                            Cancellation(at=at, stamp=stamp(at, data), reason=data.reason, by=data.cancelled_by))
     return appt
 
 

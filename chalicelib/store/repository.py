@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -20,7 +21,6 @@ from chalicelib.errors import ConcurrentUpdate
 from chalicelib.settings import get_settings
 from chalicelib.store import keys
 from chalicelib.store.models import (
-    DeliveryItem,
     KpiDayItem,
     LinkItem,
     RawEventItem,
@@ -31,6 +31,7 @@ from chalicelib.store.models import (
 )
 
 R = TypeVar("R", bound=Record)
+F = TypeVar("F", bound=Callable[..., Any])
 MAX_TRANSACTION_ITEMS = 100
 
 
@@ -122,6 +123,23 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def translated(method: F) -> F:
+    """Repository methods raise domain errors, never PynamoDB's."""
+
+    @functools.wraps(method)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(*args, **kwargs)
+        except PynamoDBException as exc:
+            raise _translate(exc) from exc
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _index(name: str) -> tuple[Any, Any]:
+    return (RecordItem.gsi1, RecordItem.gsi1sk) if name == "gsi1" else (RecordItem.gsi2, RecordItem.gsi2sk)
+
+
 class Repository:
     """Records of one table. Reads are key lookups and index queries, never scans."""
 
@@ -138,238 +156,153 @@ class Repository:
         doc["version"] = int(item.version or 0)
         return cls.model_validate(doc)
 
+    @translated
     def get(self, kind: type[R], clinic_id: str, record_id: str) -> R | None:
         pk, sk = keys.primary_key(kind, clinic_id, record_id)
         try:
-            item = RecordItem.get(pk, sk)
+            record = self._to_record(RecordItem.get(pk, sk))
         except RecordItem.DoesNotExist:
             return None
-        except PynamoDBException as exc:
-            raise _translate(exc) from exc
-        record = self._to_record(item)
         return record if isinstance(record, kind) else None
 
     def get_many(self, kind: type[R], clinic_id: str, ids: Iterable[str]) -> dict[str, R]:
-        wanted = [keys.primary_key(kind, clinic_id, i) for i in dict.fromkeys(ids)]
-        if not wanted:
-            return {}
-        out: dict[str, R] = {}
-        try:
-            for item in RecordItem.batch_get(wanted):
-                record = self._to_record(item)
-                if isinstance(record, kind):
-                    out[record.id] = record
-        except PynamoDBException as exc:
-            raise _translate(exc) from exc
-        return out
+        """Records of one kind by id, in one BatchGetItem."""
+        found = self.get_several(clinic_id, [(kind, i) for i in dict.fromkeys(ids)])
+        return {rid: record for (_, rid), record in found.items() if isinstance(record, kind)}
 
+    @translated
     def get_several(self, clinic_id: str,
                     wanted: list[tuple[type[Record], str]]) -> dict[tuple[type[Record], str], Record]:
         """Records of different kinds in one BatchGetItem."""
         by_key = {keys.primary_key(kind, clinic_id, rid): (kind, rid) for kind, rid in wanted}
         out: dict[tuple[type[Record], str], Record] = {}
-        try:
-            for item in RecordItem.batch_get(list(by_key)):
-                record = self._to_record(item)
-                ident = by_key.get((item.pk, item.sk))
-                if ident and isinstance(record, ident[0]):
-                    out[ident] = record
-        except PynamoDBException as exc:
-            raise _translate(exc) from exc
+        for item in RecordItem.batch_get(list(by_key)) if by_key else []:
+            record, ident = self._to_record(item), by_key.get((item.pk, item.sk))
+            if ident and isinstance(record, ident[0]):
+                out[ident] = record
         return out
 
+    @translated
     def query(self, kind: type[R], index: str, partition: str, prefix: str | None = None,
               upto: str | None = None, limit: int | None = None, newest_first: bool = False) -> list[R]:
         """Records of one kind from an index partition, optionally by sort-key prefix or bound."""
-        idx = RecordItem.gsi1 if index == "gsi1" else RecordItem.gsi2
-        sort_attr = RecordItem.gsi1sk if index == "gsi1" else RecordItem.gsi2sk
+        idx, sort_attr = _index(index)
         condition: Any = None
         if prefix is not None:
             condition = sort_attr.startswith(prefix)
         elif upto is not None:
             condition = sort_attr <= upto
-        try:
-            items = idx.query(partition, condition, limit=limit, scan_index_forward=not newest_first)
-            found = [self._to_record(i) for i in items]
-        except PynamoDBException as exc:
-            raise _translate(exc) from exc
+        found = [self._to_record(i)
+                 for i in idx.query(partition, condition, limit=limit, scan_index_forward=not newest_first)]
         return [r for r in found if isinstance(r, kind)][: limit or None]
 
+    @translated
     def index_records(self, index: str, partition: str) -> list[Record]:
         """Every record of an index partition, whatever its kind (a patient's whole subject)."""
-        idx = RecordItem.gsi1 if index == "gsi1" else RecordItem.gsi2
-        try:
-            return [self._to_record(i) for i in idx.query(partition)]
-        except PynamoDBException as exc:
-            raise _translate(exc) from exc
+        return [self._to_record(i) for i in _index(index)[0].query(partition)]
 
-    def count(self, index: str, partition: str, upto: str | None = None) -> int:
-        idx = RecordItem.gsi1 if index == "gsi1" else RecordItem.gsi2
-        sort_attr = RecordItem.gsi1sk if index == "gsi1" else RecordItem.gsi2sk
-        condition = sort_attr <= upto if upto is not None else None
-        try:
-            return int(idx.count(partition, condition))
-        except PynamoDBException as exc:
-            raise _translate(exc) from exc
-
+    @translated
     def records_under(self, kind: type[R], partition: str) -> list[R]:
         """Every record whose primary partition is `partition` (e.g. a clinic's waitlist)."""
-        try:
-            found = [self._to_record(i) for i in RecordItem.query(partition)]
-        except PynamoDBException as exc:
-            raise _translate(exc) from exc
-        return [r for r in found if isinstance(r, kind)]
+        return [r for r in (self._to_record(i) for i in RecordItem.query(partition)) if isinstance(r, kind)]
 
     # ---- phone links, timeline, KPI ----------------------------------------------------------
 
+    @translated
     def links(self, clinic_id: str, phone: str, prefix: str) -> list[Link]:
-        pk = scoped(clinic_id, "PH", phone)
-        try:
-            items = list(LinkItem.query(pk, LinkItem.sk.startswith(prefix) if prefix else None))
-        except PynamoDBException as exc:
-            raise _translate(exc) from exc
+        items = LinkItem.query(scoped(clinic_id, "PH", phone), LinkItem.sk.startswith(prefix) if prefix else None)
         return [Link(clinic_id, phone, i.sk, datetime.fromisoformat(i.at) if i.at else None, i.answered)
                 for i in items]
 
+    @translated
     def timeline(self, clinic_id: str, patient_id: str) -> list[TimelineEntry]:
-        pk = scoped(clinic_id, "P", patient_id)
-        try:
-            items = list(TimelineItem.query(pk, TimelineItem.sk.startswith("TL#")))
-        except PynamoDBException as exc:
-            raise _translate(exc) from exc
-        return [TimelineEntry(at=datetime.fromisoformat(i.at), kind=i.kind, detail=_plain(i.detail),
-                              key=i.sk) for i in items]
+        items = TimelineItem.query(scoped(clinic_id, "P", patient_id), TimelineItem.sk.startswith("TL#"))
+        return [TimelineEntry(at=datetime.fromisoformat(i.at), kind=i.kind, detail=_plain(i.detail), key=i.sk)
+                for i in items]
 
+    @translated
     def kpi_days(self, clinic_id: str, first: date, last: date) -> dict[date, dict[str, int]]:
         """Counters of the days from `first` to `last` inclusive, in one query."""
-        pk = scoped(clinic_id, "KPI")
-        try:
-            pages = KpiDayItem._get_connection().query(
-                pk, range_key_condition=KpiDayItem.sk.between(f"D#{first.isoformat()}", f"D#{last.isoformat()}"))
-        except PynamoDBException as exc:
-            raise _translate(exc) from exc
+        pages = KpiDayItem._get_connection().query(
+            scoped(clinic_id, "KPI"),
+            range_key_condition=KpiDayItem.sk.between(f"D#{first.isoformat()}", f"D#{last.isoformat()}"))
         out: dict[date, dict[str, int]] = {}
         for item in pages.get("Items", []):
-            day = date.fromisoformat(item["sk"]["S"][2:])
-            out[day] = {k: int(v["N"]) for k, v in item.items() if "N" in v}
+            out[date.fromisoformat(item["sk"]["S"][2:])] = {k: int(v["N"]) for k, v in item.items() if "N" in v}
         return out
+
+    @translated
+    def put_kpi_snapshot(self, clinic_id: str, day: date, values: dict[str, int]) -> None:
+        """Overwrite point-in-time figures (open and overdue tasks) on a day's counters."""
+        KpiDayItem(scoped(clinic_id, "KPI"), f"D#{day.isoformat()}").update(
+            actions=[Path([name]).set(value) for name, value in sorted(values.items())])
 
     # ---- staff tokens, raw events, digest deliveries ----------------------------------------
 
-    def put_token(self, item: TokenItem) -> None:
+    @translated
+    def save(self, item: Any) -> None:
+        """Write a non-record item (token, raw event, delivery) as it is."""
+        item.save()
+
+    @translated
+    def put_once(self, item: Any, condition: Any) -> bool:
+        """Write `item` only if `condition` holds: False when it does not (someone was first)."""
         try:
-            item.save()
-        except PynamoDBException as exc:
-            raise _translate(exc) from exc
+            item.save(condition=condition)
+        except PutError as exc:
+            if exc.cause_response_code == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    @translated
+    def get_item(self, model: Any, pk: str, sk: str) -> Any:
+        try:
+            return model.get(pk, sk)
+        except model.DoesNotExist:
+            return None
 
     def get_token(self, digest: str) -> TokenItem | None:
-        try:
-            return TokenItem.get(f"TOKEN#{digest}", "TOKEN")
-        except TokenItem.DoesNotExist:
-            return None
-        except PynamoDBException as exc:
-            raise _translate(exc) from exc
+        return self.get_item(TokenItem, f"TOKEN#{digest}", "TOKEN")  # type: ignore[no-any-return]
 
+    @translated
     def staff_tokens(self, clinic_id: str) -> list[TokenItem]:
-        try:
-            return list(TokenItem.gsi2.query(scoped(clinic_id, "STAFF")))
-        except PynamoDBException as exc:
-            raise _translate(exc) from exc
+        return list(TokenItem.gsi2.query(scoped(clinic_id, "STAFF")))
 
+    @translated
     def delete_token(self, digest: str) -> None:
-        try:
-            TokenItem(f"TOKEN#{digest}", "TOKEN").delete()
-        except PynamoDBException as exc:
-            raise _translate(exc) from exc
+        TokenItem(f"TOKEN#{digest}", "TOKEN").delete()
 
     def put_raw_event(self, item: RawEventItem) -> bool:
         """Store an inbound event once: False when its webhook id was seen before."""
-        try:
-            item.save(condition=RawEventItem.pk.does_not_exist())
-        except PutError as exc:
-            if exc.cause_response_code == "ConditionalCheckFailedException":
-                return False
-            raise _translate(exc) from exc
-        except PynamoDBException as exc:
-            raise _translate(exc) from exc
-        return True
+        return self.put_once(item, RawEventItem.pk.does_not_exist())
 
     def get_raw_event(self, clinic_id: str, event_id: str) -> RawEventItem | None:
-        try:
-            return RawEventItem.get(scoped(clinic_id, "E", event_id), "EVENT")
-        except RawEventItem.DoesNotExist:
-            return None
-        except PynamoDBException as exc:
-            raise _translate(exc) from exc
+        return self.get_item(RawEventItem, scoped(clinic_id, "E", event_id), "EVENT")  # type: ignore[no-any-return]
 
+    @translated
     def raw_events(self, clinic_id: str, state: str, upto: str | None = None) -> list[RawEventItem]:
         """Events PENDING or FAILED (gsi1, by receipt), or ALL of a clinic (gsi2, by occurrence)."""
-        try:
-            if state == "ALL":
-                return list(RawEventItem.gsi2.query(scoped(clinic_id, "EVENTS")))
-            condition = RawEventItem.gsi1sk <= upto if upto else None
-            return list(RawEventItem.gsi1.query(scoped(clinic_id, state), condition))
-        except PynamoDBException as exc:
-            raise _translate(exc) from exc
-
-    def save_raw_event(self, item: RawEventItem) -> None:
-        try:
-            item.save()
-        except PynamoDBException as exc:
-            raise _translate(exc) from exc
-
-    def claim_delivery(self, item: DeliveryItem) -> bool:
-        """Take the right to send one digest on one channel; False if already taken."""
-        try:
-            item.save(condition=DeliveryItem.pk.does_not_exist() | (DeliveryItem.status == "failed"))
-        except PutError as exc:
-            if exc.cause_response_code == "ConditionalCheckFailedException":
-                return False
-            raise _translate(exc) from exc
-        except PynamoDBException as exc:
-            raise _translate(exc) from exc
-        return True
-
-    def save_delivery(self, item: DeliveryItem) -> None:
-        try:
-            item.save()
-        except PynamoDBException as exc:
-            raise _translate(exc) from exc
-
-    def get_delivery(self, pk: str, channel: str) -> DeliveryItem | None:
-        try:
-            return DeliveryItem.get(pk, channel)
-        except DeliveryItem.DoesNotExist:
-            return None
-        except PynamoDBException as exc:
-            raise _translate(exc) from exc
-
-    def put_kpi_snapshot(self, clinic_id: str, day: date, values: dict[str, int]) -> None:
-        """Overwrite point-in-time figures (open and overdue tasks) on a day's counters."""
-        try:
-            KpiDayItem(scoped(clinic_id, "KPI"), f"D#{day.isoformat()}").update(
-                actions=[Path([name]).set(value) for name, value in sorted(values.items())])
-        except PynamoDBException as exc:
-            raise _translate(exc) from exc
+        if state == "ALL":
+            return list(RawEventItem.gsi2.query(scoped(clinic_id, "EVENTS")))
+        return list(RawEventItem.gsi1.query(scoped(clinic_id, state), RawEventItem.gsi1sk <= upto if upto else None))
 
     # ---- commit ----------------------------------------------------------------------------
 
+    @translated
     def commit(self, work: UnitOfWork, now: datetime) -> None:
         """Write a unit of work in one transaction (timeline overflow goes first, idempotently)."""
         operations = self._operations(work, now)
-        try:
-            if len(operations) > MAX_TRANSACTION_ITEMS:
-                overflow = [op for op in operations if op[0] == "timeline"]
-                operations = [op for op in operations if op[0] != "timeline"]
-                with TimelineItem.batch_write() as batch:
-                    for _, item in overflow:
-                        batch.save(item)
-            if operations:
-                with TransactWrite(connection=self._connection) as tx:
-                    for op, payload in operations:
-                        self._enqueue(tx, op, payload)
-        except PynamoDBException as exc:
-            raise _translate(exc) from exc
+        if len(operations) > MAX_TRANSACTION_ITEMS:
+            overflow = [op for op in operations if op[0] == "timeline"]
+            operations = [op for op in operations if op[0] != "timeline"]
+            with TimelineItem.batch_write() as batch:
+                for _, item in overflow:
+                    batch.save(item)
+        if operations:
+            with TransactWrite(connection=self._connection) as tx:
+                for op, payload in operations:
+                    self._enqueue(tx, op, payload)
         for record in work.records.values():
             record.version += 1
 
