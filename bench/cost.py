@@ -14,7 +14,7 @@ PRICES = json.loads((Path(__file__).parent / "prices.json").read_text())
 # A typical clinic month (the issue's brief): 40 visits/day, 15 leads/day, 300 recalls.
 DAYS = 30
 RECALLS = 300
-ADMINS, DESK_HOURS, DESK_POLLS_PER_HOUR = 2, 10, 240
+ADMINS, DESK_HOURS, DESK_POLLS_PER_HOUR = 2, 10, 120  # the desk refreshes every 30 s while visible
 LAMBDA_GB, LAMBDA_SECONDS = 0.5, 0.15  # 512 MB; an assumed 150 ms per invocation
 LOG_KB_PER_INVOCATION = 1.5
 
@@ -63,7 +63,9 @@ def bill(work: Workload, month: Month, transitions: dict[int, float]) -> list[tu
     wru += ticks * work.tick.wru + sweeps * work.sweep.wru
     events_total = sum(month.events.values())
     transitions_total = steps * per_step_transitions + sum(month.steps.values()) / 1.5 * base_transitions
-    invocations = events_total + steps + ticks + sweeps + polls + events_total / 10
+    # The schedules run once per deployment for every clinic: their invocations are shared (below);
+    # each clinic adds only the DynamoDB reads and writes its share of a tick or a sweep costs.
+    invocations = events_total + steps + polls + events_total / 10
     api_requests = events_total + polls
     sqs_requests = 3 * (events_total + steps)
     return [
@@ -85,5 +87,8 @@ def bill(work: Workload, month: Month, transitions: dict[int, float]) -> list[tu
 
 
 def shared_per_month() -> float:
-    """Per deployment, whatever the number of clinics: one secret, six alarms."""
-    return PRICES["secretsmanager_secret_month"] + 6 * PRICES["cloudwatch_alarm_month"]
+    """Per deployment, whatever the number of clinics: one secret, six alarms, the schedules' invocations."""
+    p = PRICES
+    schedule_invocations = DAYS * 24 * (1 + 12)
+    lambda_cost = schedule_invocations * (p["lambda_request"] + LAMBDA_GB * LAMBDA_SECONDS * p["lambda_gb_second"])
+    return p["secretsmanager_secret_month"] + 6 * p["cloudwatch_alarm_month"] + lambda_cost

@@ -15,11 +15,14 @@ _PERSONAL_KEYS = frozenset({"phone", "name", "full_name", "text", "email", "body
                             "sender", "to", "birth_date"})
 
 
+_STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None)))
+
+
 class _NoPersonalData(logging.Filter):
-    """Refuse to log personal fields by name, whoever adds them."""
+    """Refuse to log personal fields passed as `extra`, whoever adds them."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        for key in _PERSONAL_KEYS & set(vars(record)):
+        for key in (_PERSONAL_KEYS & set(vars(record))) - _STANDARD:
             setattr(record, key, "[redacted]")
         return True
 

@@ -4,7 +4,7 @@
   "use strict";
   const T = JSON.parse(document.getElementById("strings").textContent);
   const LANG = document.documentElement.lang || "ru";
-  const REFRESH_MS = 15000;
+  const REFRESH_MS = 30000;  // and at once after every outcome; never while the tab is hidden
   const COLUMNS = [
     ["missed_calls", "Missed calls"], ["new_leads", "New leads"], ["recalls", "Today's recalls"],
     ["confirmations", "Confirmations"], ["overdue", "Overdue"], ["reschedule", "Reschedule"], ["other", "Other"],
