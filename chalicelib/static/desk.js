@@ -251,6 +251,7 @@
         state.tasks = state.tasks.filter((x) => x.id !== task.id);
         render();
         setTimeout(refresh, 2000);  // the ladder's next step usually appears within seconds
+        setTimeout(refresh, 6000);
       } else {
         const node = cardOf(task);
         if (node) node.querySelector(".error").textContent = explain(status, body);

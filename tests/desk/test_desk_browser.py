@@ -53,9 +53,11 @@ def test_an_administrator_works_a_missed_call(page: Page, local_stack: LocalStac
     clinic = local_stack.new_clinic(open_all_day())
     local_stack.send(clinic, b.patient(name="Соколова Мария Ивановна"))
     local_stack.send(clinic, b.missed_call())
+    local_stack.wait(lambda: local_stack.call("GET", f"/v1/clinics/{clinic['clinic_id']}/tasks",
+                                              clinic["admin_token"])[1]["tasks"])
     sign_in(page, local_stack, clinic["admin_token"])
     missed = page.locator('section[data-column="missed_calls"] article')
-    expect(missed).to_have_count(1, timeout=20000)
+    expect(missed).to_have_count(1, timeout=5000)
     card = missed.first
     expect(card).to_contain_text("Соколова Мария Ивановна")
     expect(card.locator("a.phone")).to_have_attribute("href", "tel:+79161234567")
@@ -65,7 +67,7 @@ def test_an_administrator_works_a_missed_call(page: Page, local_stack: LocalStac
 
     card.get_by_role("button", name="Не ответил").click()
     mobile = page.locator("article", has_text="мобильного номера")
-    expect(mobile).to_have_count(1, timeout=20000)
+    expect(mobile).to_have_count(1, timeout=40000)
     expect(mobile).to_contain_text("Попытка 2 из 3")
     page.screenshot(path=str(output_dir / "2-mobile-line.png"), full_page=True)
 
@@ -99,6 +101,8 @@ def test_a_wrong_token_is_refused_and_nothing_leaks(page: Page, local_stack: Loc
 def test_english_and_a_phone_screen(browser: Browser, local_stack: LocalStack, output_dir: Any) -> None:
     clinic = local_stack.new_clinic(open_all_day())
     local_stack.send(clinic, b.lead(phone="+79165554433"))
+    local_stack.wait(lambda: local_stack.call("GET", f"/v1/clinics/{clinic['clinic_id']}/tasks",
+                                              clinic["admin_token"])[1]["tasks"])
     context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
     page = context.new_page()
     page.goto(f"{local_stack.url}/desk?lang=en#token={clinic['admin_token']}")
