@@ -64,7 +64,8 @@ def main() -> int:
                "| service | $ per clinic-month | quantity |", "|---|---:|---|"]
     section += [f"| {name} | {amount:.3f} | {quantity} |" for name, amount, quantity in lines]
     section += [f"| **total per clinic** | **{total:.2f}** | |", "",
-                f"Shared per deployment (secret, alarms, schedule invocations): ${shared:.2f}/month — ${total + shared:.2f} for a "
+                f"Shared per deployment (secret, alarms, schedule invocations): ${shared:.2f}/month — "
+                f"${total + shared:.2f} for a "
                 f"single-clinic deployment, ${total + shared / 50:.2f} per clinic with 50 clinics. "
                 "Peer SaaS charges $200–400 per clinic-month.", ""]
     print("\n".join(section), flush=True)
