@@ -127,7 +127,7 @@ def list_tasks(clinic_id: str) -> Any:
     rt = wiring.runtime()
     now = rt.clock()
     found = tasks.list_tasks(rt.store, clinic_id, _query("status") or "open", now)
-    return json_response({"tasks": [tasks.task_view(t, now) for t in found]})
+    return json_response([tasks.task_view(t, now) for t in found])
 
 
 @app.route("/v1/clinics/{clinic_id}/tasks/{task_id}/outcome", methods=["POST"])

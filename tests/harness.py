@@ -126,7 +126,7 @@ class Harness:
         response = self.request("GET", f"/v1/clinics/{clinic.clinic_id}/tasks?status={status}",
                                 token=clinic.admin_token)
         assert response.status == 200, response.body
-        return list(response.body["tasks"])
+        return list(response.body)
 
     def outcome(self, task_id: str, body: dict[str, Any], clinic: ClinicAccess | None = None) -> Response:
         clinic = clinic or self.clinic

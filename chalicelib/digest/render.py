@@ -98,10 +98,8 @@ def figures(today: dict[str, Any], week_ago: dict[str, Any], language: str) -> l
 
 
 def _names(mapping: dict[str, str], key: str) -> str:
-    for known, name in mapping.items():
-        if known.lower() == key:
-            return name
-    return key.upper() if key != "—" else key
+    """The name the clinic gave an id in its settings, else the id."""
+    return mapping.get(key, key)
 
 
 def view_model(clinic: Clinic, today: dict[str, Any], week_ago: dict[str, Any]) -> dict[str, Any]:

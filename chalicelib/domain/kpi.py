@@ -34,8 +34,8 @@ Contribution = dict[str, int]
 
 
 def _label(text: str | None, default: str = "—") -> str:
-    """A dimension value safe inside a metric name: trimmed, lower case, no separators."""
-    cleaned = re.sub(r"\s+", " ", (text or "").replace("|", "/")).strip().lower()
+    """A dimension value as given (ids verbatim, free text trimmed), safe inside a metric name."""
+    cleaned = re.sub(r"\s+", " ", (text or "").replace("|", "/")).strip()
     return cleaned[:80] or default
 
 

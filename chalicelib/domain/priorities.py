@@ -32,7 +32,7 @@ def priorities(digest: dict[str, Any], admins: dict[str, str], limit: int = 3) -
             continue
         rate = row["booked"] / row["leads"]
         if rate < 0.75 * clinic_rate or rate < 0.3:
-            name = _name(admins, admin_id)
+            name = admins.get(admin_id, admin_id)
             found.append(Priority("admin_conversion", row["booked"], 60 + 20 * (clinic_rate - rate),
                                   {"admin": name, "leads": row["leads"]}))
     median = leads["first_response_median_min"]
@@ -53,9 +53,3 @@ def priorities(digest: dict[str, Any], admins: dict[str, str], limit: int = 3) -
     found.sort(key=lambda p: -p.weight)
     return found[:limit]
 
-
-def _name(admins: dict[str, str], admin_id: str) -> str:
-    for key, name in admins.items():
-        if key.lower() == admin_id:
-            return name
-    return admin_id.upper()

@@ -109,7 +109,7 @@
     try {
       const { status, body } = await api(clinicPath("/tasks?status=open"));
       if (status !== 200) throw new Error(String(status));
-      state.tasks = body.tasks;
+      state.tasks = body;
       render();
       $("updated").textContent = `${t("Updated")} ${time(new Date().toISOString())}`;
     } catch (error) {

@@ -60,7 +60,7 @@ class Count:
             "leads": {
                 "new": len(leads),
                 "by_channel": dict(Counter(e["data"]["lead"]["channel"] for e in leads)),
-                "by_source": dict(Counter(e["data"]["lead"]["source"].lower() for e in leads)),
+                "by_source": dict(Counter(e["data"]["lead"]["source"] for e in leads)),
                 "missed_calls": len(missed),
                 "missed_not_returned": sum(1 for e in missed if not self.first_after(
                     e["data"]["call"]["phone"], _at(e["data"]["call"]["at"]))),
@@ -70,7 +70,7 @@ class Count:
             "appointments": {
                 "booked": len(on_day("appointment.created")),
                 "cancelled": len(on_day("appointment.cancelled")),
-                "cancel_reasons": dict(Counter(e["data"]["reason"].lower() for e in on_day("appointment.cancelled"))),
+                "cancel_reasons": dict(Counter(e["data"]["reason"] for e in on_day("appointment.cancelled"))),
                 "no_show": len(on_day("appointment.no_show")),
                 "confirmed": len(on_day("appointment.confirmed")),
             },
@@ -108,8 +108,8 @@ class Count:
                     stages.append("came")
             for stage in stages:
                 total[stage] += 1
-                rows["admin"][lead["admin_id"].lower()][stage] += 1
-                rows["source"][lead["source"].lower()][stage] += 1
+                rows["admin"][lead["admin_id"]][stage] += 1
+                rows["source"][lead["source"]][stage] += 1
 
         def pct(part: int, base: int) -> float | None:
             return round(100.0 * part / base, 1) if base else None
@@ -121,11 +121,11 @@ class Count:
         doctors: dict[str, Counter[str]] = defaultdict(Counter)
         for e in self.of("visit.completed"):
             if within(e["occurred_at"]) and e["data"]["visit"]["kind"] == "consultation":
-                doctors[e["data"]["visit"]["doctor_id"].lower()]["consultations"] += 1
+                doctors[e["data"]["visit"]["doctor_id"]]["consultations"] += 1
         for e in self.of("treatment_plan.accepted"):
             if within(e["occurred_at"]):
-                doctors[e["data"]["doctor_id"].lower()]["plans_accepted"] += 1
-        lost = Counter(e["data"]["reason"].lower() for e in self.of("lead.lost") if within(e["occurred_at"]))
+                doctors[e["data"]["doctor_id"]]["plans_accepted"] += 1
+        lost = Counter(e["data"]["reason"] for e in self.of("lead.lost") if within(e["occurred_at"]))
         return {
             "funnel_30d": {"leads": total["leads"], "booked": total["booked"], "came": total["came"],
                            "lead_to_chair_pct": pct(total["came"], total["leads"]),

@@ -12,7 +12,7 @@ from tests.local_stack import LocalStack
 def tasks(stack: LocalStack, clinic: dict[str, Any]) -> list[dict[str, Any]]:
     status, body = stack.call("GET", f"/v1/clinics/{clinic['clinic_id']}/tasks", clinic["admin_token"])
     assert status == 200
-    return list(body["tasks"])
+    return list(body)
 
 
 def timeline(stack: LocalStack, clinic: dict[str, Any], pid: str = "P-1") -> list[dict[str, Any]]:

@@ -22,8 +22,8 @@ def lead(**extra: object) -> Lead:
 def test_a_lead_counts_on_its_local_day_in_every_dimension() -> None:
     counts = lead_contribution(lead(), CAL)
     assert counts["2026-11-20|leads.new"] == 1
-    assert counts["2026-11-20|funnel|admin|u-2|leads"] == 1
-    assert counts["2026-11-20|funnel|source|yandex direct|leads"] == 1
+    assert counts["2026-11-20|funnel|admin|U-2|leads"] == 1
+    assert counts["2026-11-20|funnel|source|Yandex Direct|leads"] == 1
     assert not any("booked" in k for k in counts)
 
 
@@ -45,14 +45,14 @@ def test_digest_percentages_and_median() -> None:
     today = {"leads.new": 4, "leads.response_min|3": 2, "leads.response_min|10": 1, "leads.response_min|40": 1,
              "visits.revenue_kop": 540000}
     month = {"funnel|all||leads": 11, "funnel|all||booked": 4, "funnel|all||came": 2,
-             "funnel|admin|u-2|leads": 11, "funnel|admin|u-2|booked": 2,
-             "doctor|d-1|consultations": 3, "doctor|d-1|plans_accepted": 1, "lost|дорого": 2}
+             "funnel|admin|U-2|leads": 11, "funnel|admin|U-2|booked": 2,
+             "doctor|D-1|consultations": 3, "doctor|D-1|plans_accepted": 1, "lost|дорого": 2}
     digest = build_digest("c", date(2026, 11, 20), "Europe/Moscow", today, month, 5, 1)
     assert digest["leads"]["first_response_median_min"] == 6.5
     assert digest["visits"]["revenue"] == "5400.00"
     assert digest["funnel_30d"]["lead_to_chair_pct"] == 18.2
-    assert digest["funnel_30d"]["by_admin"]["u-2"] == {"leads": 11, "booked": 2, "came": 0, "pct": 0.0}
-    assert digest["doctors_30d"]["d-1"]["pct"] == 33.3
+    assert digest["funnel_30d"]["by_admin"]["U-2"] == {"leads": 11, "booked": 2, "came": 0, "pct": 0.0}
+    assert digest["doctors_30d"]["D-1"]["pct"] == 33.3
     assert digest["tasks"]["open"] == 5 and digest["tasks"]["overdue"] == 1
     empty = build_digest("c", date(2026, 11, 20), "Europe/Moscow", {}, {}, 0, 0)
     assert empty["funnel_30d"]["lead_to_chair_pct"] is None and empty["leads"]["first_response_median_min"] is None
