@@ -112,9 +112,12 @@ def _drive(ctx: Context, run: SequenceRun, task: CallTask, body: TaskOutcome) ->
     run.open_task = None
     if body.outcome in REACHED:
         run.reached_at = earliest(run.reached_at, ctx.now)
+    patient = ctx.load(Patient, run.patient_id) if run.patient_id else None
     if body.outcome == "booked":
         run.booked_at = earliest(run.booked_at, ctx.now)
-    patient = ctx.load(Patient, run.patient_id) if run.patient_id else None
+        if patient is not None:
+            patient.booked_by_call, patient.booked_by_call_at = run.id, ctx.now
+            ctx.save(patient)
     ladder = sequences.ladder_of(ctx, run, patient)
     plan = ladder.after_outcome(task.step, task.attempt, body.outcome, ctx.now, body.call_back_at)
     if plan.action == "done":

@@ -67,6 +67,8 @@ class Patient(Record):
     opted_in: Fact | None = None
     contacts: list[datetime] = Field(default_factory=list)  # automatic contacts, for the cap
     recall_started_for: date | None = None
+    booked_by_call: str | None = None  # a run an administrator booked; the MIS's appointment follows
+    booked_by_call_at: datetime | None = None
     feedback_visit: str | None = None  # the visit the last feedback request asked about
     feedback_asked_at: datetime | None = None
     open_offers: list[str] = Field(default_factory=list)  # appointment ids of slot offers

@@ -27,6 +27,7 @@ from chalicelib.runtime import Context, Subject
 from chalicelib.store.keys import subject_key
 
 STALE_AFTER = timedelta(days=7)  # facts older than this start no new sequence (a replayed history)
+CALL_BOOKING_WINDOW = timedelta(days=2)
 
 
 def appointment_details(ctx: Context, event: AppointmentCreated | AppointmentRescheduled) -> None:
@@ -81,7 +82,7 @@ def reconcile(ctx: Context, appt: Appointment, subject: Subject, patient: Patien
     runs = [r for r in subject.of(SequenceRun) if r.active]
     future = appt.details.starts_at > ctx.now
     if appt.is_active and future:
-        _booked(ctx, appt, runs)
+        _booked(ctx, appt, runs, patient)
     starts = iso_z(appt.details.starts_at)
     for run in runs:
         if run.scenario != "confirmation" or run.appointment_id != appt.id:
@@ -102,7 +103,7 @@ def reconcile(ctx: Context, appt: Appointment, subject: Subject, patient: Patien
         _start_for(ctx, appt, patient, "no_show", appt.no_show.at)  # type: ignore[union-attr]
 
 
-def _booked(ctx: Context, appt: Appointment, runs: list[SequenceRun]) -> None:
+def _booked(ctx: Context, appt: Appointment, runs: list[SequenceRun], patient: Patient | None) -> None:
     """A new booking ends the patient's win-back sequences and takes them off the waitlist."""
     if "booking" in appt.runs or appt.details is None:
         return
@@ -111,10 +112,26 @@ def _booked(ctx: Context, appt: Appointment, runs: list[SequenceRun]) -> None:
         if run.scenario in STOPPED_BY_BOOKING and run.appointment_id != appt.id:
             sequences.stop(ctx, run, "booked", booked=appt)
             appt.booked_by_run = appt.booked_by_run or run.id
+    _claim_call_booking(ctx, appt, patient)
     entry = ctx.load(WaitlistEntry, appt.details.patient_id)
     if entry is not None and entry.waiting:
         entry.removed = Fact(at=ctx.now, stamp=stamp(ctx.now, {"booked": appt.id}))
         ctx.save(entry)
+
+
+def _claim_call_booking(ctx: Context, appt: Appointment, patient: Patient | None) -> None:
+    """The appointment an administrator made during a sequence's call belongs to that run."""
+    if patient is None or not patient.booked_by_call or patient.booked_by_call_at is None:
+        return
+    if appt.booked_by_run or abs((appt.created_at or ctx.now) - patient.booked_by_call_at) > CALL_BOOKING_WINDOW:
+        return
+    run = ctx.load(SequenceRun, patient.booked_by_call)
+    if run is not None and run.booked_appointment is None:
+        run.booked_appointment = appt.id
+        ctx.save(run)
+        appt.booked_by_run = run.id
+    patient.booked_by_call, patient.booked_by_call_at = None, None
+    ctx.save(patient)
 
 
 def _confirmation(ctx: Context, appt: Appointment, patient: Patient | None) -> None:

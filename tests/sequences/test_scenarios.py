@@ -58,7 +58,9 @@ def test_recall_after_six_months_gives_a_call_task(stack: Harness) -> None:
     stack.signed(b.appointment("A-9", starts_in_hours=100))
     stack.settle(until=lambda: digest(stack)["recall"]["booked"] == 1)
     recall = digest(stack)["recall"]
-    assert recall["started"] == 1 and recall["reached"] == 1
+    assert recall["started"] == 1 and recall["reached"] == 1 and recall["came"] == 0
+    stack.signed(b.visit("V-9", appt_id="A-9"))
+    stack.settle(until=lambda: digest(stack)["recall"]["came"] == 1)
 
 
 def test_no_recall_without_consent_or_after_stop(stack: Harness) -> None:
