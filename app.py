@@ -157,6 +157,35 @@ def assign_task(clinic_id: str, task_id: str) -> Any:
     return json_response(tasks.task_view(task, rt.clock()))
 
 
+@app.route("/v1/clinics/{clinic_id}/waitlist", methods=["GET", "POST"])
+@handled
+def waitlist(clinic_id: str) -> Any:
+    from chalicelib import waitlist as waiting_list
+    from chalicelib import wiring
+    from chalicelib.contract import WaitlistData
+    from chalicelib.http import parse_body
+
+    wiring.authenticator().clinic_staff(_auth(), clinic_id, "admin")
+    rt = wiring.runtime()
+    if _request().method == "POST":
+        body = parse_body(WaitlistData, _body())
+        rt.unit(clinic_id, lambda ctx: waiting_list.change(ctx, body, added=True))
+    return json_response(waiting_list.waiting(rt.store, clinic_id), 201 if _request().method == "POST" else 200)
+
+
+@app.route("/v1/clinics/{clinic_id}/waitlist/{patient_id}", methods=["DELETE"])
+@handled
+def leave_waitlist(clinic_id: str, patient_id: str) -> Any:
+    from chalicelib import waitlist as waiting_list
+    from chalicelib import wiring
+    from chalicelib.contract import WaitlistData
+
+    wiring.authenticator().clinic_staff(_auth(), clinic_id, "admin")
+    rt = wiring.runtime()
+    rt.unit(clinic_id, lambda ctx: waiting_list.change(ctx, WaitlistData(patient_id=patient_id), added=False))
+    return json_response(waiting_list.waiting(rt.store, clinic_id))
+
+
 @app.route("/v1/me", methods=["GET"])
 @handled
 def whoami() -> Any:

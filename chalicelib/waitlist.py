@@ -11,8 +11,10 @@ who was offered hears it is taken.
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from chalicelib import sequences
+from chalicelib.contract import WaitlistAdded, WaitlistData, WaitlistRemoved
 from chalicelib.domain import consent
 from chalicelib.domain.facts import earliest
 from chalicelib.domain.ladder import done
@@ -23,6 +25,23 @@ from chalicelib.steps import StepRequest
 from chalicelib.store.models import scoped
 from chalicelib.tasks import open_manual_task
 from chalicelib.views import hint
+
+
+def waiting(store: Any, clinic_id: str) -> list[dict[str, Any]]:
+    """The clinic's waitlist, oldest first."""
+    entries = [e for e in store.records_under(WaitlistEntry, scoped(clinic_id, "WL")) if e.waiting]
+    entries.sort(key=lambda e: e.added.stamp if e.added else "")
+    return [{"patient_id": e.patient_id, "doctor_id": e.doctor_id, "kind": e.kind, "note": e.note,
+             "since": e.added.at.isoformat() if e.added else None} for e in entries]
+
+
+def change(ctx: Context, body: WaitlistData, added: bool) -> None:
+    """Put a patient on (or off) the waitlist from the desk: the same fact the MIS can send."""
+    from chalicelib.events.messages import waitlist_changed
+
+    event = (WaitlistAdded(type="waitlist.added", occurred_at=ctx.now, data=body) if added
+             else WaitlistRemoved(type="waitlist.removed", occurred_at=ctx.now, data=body))
+    waitlist_changed(ctx, event)
 
 
 def open_offer(ctx: Context, appt: Appointment) -> None:

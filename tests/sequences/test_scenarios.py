@@ -196,3 +196,14 @@ def test_an_inquiry_reply_from_an_unknown_number_lands_in_new_leads(stack: Harne
     stack.signed(b.message("Здравствуйте, сколько стоит чистка?", sender="+79998887766"))
     task = first_task(stack, kind="reply")
     assert task["context"]["column"] == "new_leads" and "сколько стоит чистка" in task["hint"]
+
+
+def test_the_desk_can_manage_the_waitlist(stack: Harness) -> None:
+    c = stack.clinic
+    added = stack.request("POST", f"/v1/clinics/{c.clinic_id}/waitlist",
+                          {"patient_id": "P-7", "doctor_id": "D-1", "note": "любое утро"}, token=c.admin_token)
+    assert added.status == 201 and added.body[0]["patient_id"] == "P-7" and added.body[0]["note"] == "любое утро"
+    assert stack.request("POST", f"/v1/clinics/{c.clinic_id}/waitlist", {"doctor_id": "D-1"},
+                         token=c.admin_token).status == 422
+    assert stack.request("DELETE", f"/v1/clinics/{c.clinic_id}/waitlist/P-7", token=c.admin_token).body == []
+    assert [e["kind"] for e in stack.patient("P-7")["timeline"]] == ["waitlist.added", "waitlist.removed"]
