@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Literal, Union
 
 from pydantic import (
     AfterValidator,
@@ -385,8 +385,3 @@ class NewStaffToken(Body):
     role: Literal["admin", "manager"]
     admin_id: Id | None = None
     name: Name | None = None
-
-
-def dump(model: BaseModel) -> dict[str, Any]:
-    """JSON-safe dict of a model, without unset optional noise."""
-    return model.model_dump(mode="json", by_alias=True, exclude_none=True)

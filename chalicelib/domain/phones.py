@@ -23,8 +23,3 @@ def display_phone(e164: str) -> str:
     except phonenumbers.NumberParseException:
         return e164
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
-
-
-def mask_phone(e164: str) -> str:
-    """A log-safe trace of a number: country code and last two digits."""
-    return f"{e164[:2]}***{e164[-2:]}" if len(e164) > 4 else "***"

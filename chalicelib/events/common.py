@@ -4,17 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel
-
 from chalicelib.domain.facts import fingerprint
 from chalicelib.domain.records import Patient
 from chalicelib.runtime import Context
-
-
-class EventLike(BaseModel):
-    """What every envelope has (for typing the helpers)."""
-
-    type: str
 
 
 def fact_key(event: Any) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -349,8 +349,3 @@ class Repository:
             tx.update(RawEventItem(pk, "EVENT"), actions=[
                 RawEventItem.status.set("applied"), RawEventItem.applied_at.set(now.isoformat()),
                 RawEventItem.gsi1pk.remove(), RawEventItem.gsi1sk.remove()])
-
-
-def chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
