@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import email
 import json
-import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -19,45 +17,30 @@ from chalicelib import schedules, wiring
 from chalicelib.local.metering import metered_items
 from chalicelib.store.models import KpiDayItem, scoped
 from tests import builders as b
+from tests.capture import CapturingServer
 from tests.harness import OPERATOR_TOKEN, Harness
 
 MSK = ZoneInfo("Europe/Moscow")
 
 
-class SlackCatcher:
-    """A local HTTP server standing in for Slack's incoming webhook."""
+class SlackCatcher(CapturingServer):
+    """Slack's incoming webhook, played locally."""
 
     def __init__(self) -> None:
-        self.payloads: list[dict[str, Any]] = []
-        self.fail_next = 0
-        catcher = self
+        super().__init__()
+        self.answer = (200, "ok")
+        self.url = f"{self.url}/services/T0/B0/x"
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                if catcher.fail_next:
-                    catcher.fail_next -= 1
-                    self.send_response(500)
-                    self.end_headers()
-                    return
-                catcher.payloads.append(json.loads(body))
-                self.send_response(200)
-                self.end_headers()
-                self.wfile.write(b"ok")
-
-            def log_message(self, *args: Any) -> None:
-                return
-
-        self.server = HTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/services/T0/B0/x"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+    @property
+    def payloads(self) -> list[dict[str, Any]]:
+        return self.json_bodies()
 
 
 @pytest.fixture
 def slack() -> Iterator[SlackCatcher]:
     catcher = SlackCatcher()
     yield catcher
-    catcher.server.shutdown()
+    catcher.close()
 
 
 def sent_mail() -> list[email.message.Message]:

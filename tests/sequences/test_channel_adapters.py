@@ -3,51 +3,24 @@
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, HTTPServer
-from typing import Any
 from urllib.parse import parse_qs
 
 import pytest
 
 from chalicelib.channels.http import SmsRu, TelegramBot, Twilio, WhatsAppCloud
 from chalicelib.ports import DeliveryError
-
-
-class Provider:
-    def __init__(self) -> None:
-        self.requests: list[dict[str, Any]] = []
-        self.answer: tuple[int, dict[str, Any]] = (200, {})
-        provider = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"])).decode()
-                headers = {k.lower(): v for k, v in self.headers.items()}
-                provider.requests.append({"path": self.path, "headers": headers, "body": body})
-                status, payload = provider.answer
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.end_headers()
-                self.wfile.write(json.dumps(payload).encode())
-
-            def log_message(self, *args: Any) -> None:
-                return
-
-        self.server = HTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+from tests.capture import CapturingServer
 
 
 @pytest.fixture
-def provider() -> Iterator[Provider]:
-    server = Provider()
+def provider() -> Iterator[CapturingServer]:
+    server = CapturingServer()
     yield server
-    server.server.shutdown()
+    server.close()
 
 
-def test_whatsapp_cloud_api(provider: Provider) -> None:
+def test_whatsapp_cloud_api(provider: CapturingServer) -> None:
     provider.answer = (200, {"messages": [{"id": "wamid.1"}]})
     channel = WhatsAppCloud("token-1", "1055", base_url=provider.url)
     assert channel.send("+79161234567", "Здравствуйте!") == "wamid.1"
@@ -57,14 +30,14 @@ def test_whatsapp_cloud_api(provider: Provider) -> None:
                                            "text": {"preview_url": False, "body": "Здравствуйте!"}}
 
 
-def test_telegram_bot_api(provider: Provider) -> None:
+def test_telegram_bot_api(provider: CapturingServer) -> None:
     provider.answer = (200, {"ok": True, "result": {"message_id": 77}})
     assert TelegramBot("123:abc", base_url=provider.url).send("4242", "Привет") == "77"
     assert provider.requests[0]["path"] == "/bot123:abc/sendMessage"
     assert json.loads(provider.requests[0]["body"]) == {"chat_id": "4242", "text": "Привет"}
 
 
-def test_sms_ru(provider: Provider) -> None:
+def test_sms_ru(provider: CapturingServer) -> None:
     provider.answer = (200, {"status": "OK", "sms": {"79161234567": {"status": "OK", "sms_id": "000-1"}}})
     assert SmsRu("api-key", sender="Ulybka", base_url=provider.url).send("+79161234567", "Текст") == "000-1"
     form = parse_qs(provider.requests[0]["body"])
@@ -74,7 +47,7 @@ def test_sms_ru(provider: Provider) -> None:
         SmsRu("api-key", base_url=provider.url).send("+79161234567", "Текст")
 
 
-def test_twilio(provider: Provider) -> None:
+def test_twilio(provider: CapturingServer) -> None:
     provider.answer = (201, {"sid": "SM1"})
     assert Twilio("AC1", "secret", "+15550001111", base_url=provider.url).send("+4915112345678", "Hi") == "SM1"
     request = provider.requests[0]
@@ -83,7 +56,7 @@ def test_twilio(provider: Provider) -> None:
     assert parse_qs(request["body"]) == {"To": ["+4915112345678"], "From": ["+15550001111"], "Body": ["Hi"]}
 
 
-def test_a_provider_error_is_a_delivery_error(provider: Provider) -> None:
+def test_a_provider_error_is_a_delivery_error(provider: CapturingServer) -> None:
     provider.answer = (400, {"error": {"message": "invalid recipient"}})
     with pytest.raises(DeliveryError, match="HTTP 400"):
         WhatsAppCloud("t", "1", base_url=provider.url).send("+79161234567", "x")
