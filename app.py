@@ -126,7 +126,7 @@ def list_tasks(clinic_id: str) -> Any:
     wiring.authenticator().clinic_staff(_auth(), clinic_id, "admin")
     rt = wiring.runtime()
     now = rt.clock()
-    found = tasks.list_tasks(rt.store, clinic_id, _query("status") or "open", now)
+    found = tasks.list_tasks(rt.store, clinic_id, _query("status") or "open")
     return json_response([tasks.task_view(t, now) for t in found])
 
 

@@ -53,7 +53,7 @@ def _stored_kb(table: str, key: dict[str, Any]) -> int:
     return max(1, math.ceil(item.size() / 1024)) if item else 1
 
 
-def _key(table: str, item: dict[str, Any]) -> dict[str, Any]:
+def _key(item: dict[str, Any]) -> dict[str, Any]:
     return {k: item[k] for k in ("pk", "sk") if k in item}
 
 
@@ -61,13 +61,13 @@ def _units(operation: str, params: dict[str, Any], response: dict[str, Any]) -> 
     import json
 
     if operation in ("PutItem", "UpdateItem", "DeleteItem"):
-        key = params.get("Key") or _key(params["TableName"], params.get("Item", {}))
+        key = params.get("Key") or _key(params.get("Item", {}))
         return float(_stored_kb(params["TableName"], key)), 0.0
     if operation == "TransactWriteItems":
         wru = 0.0
         for entry in params["TransactItems"]:
             (kind, body), = entry.items()
-            key = body.get("Key") or _key(body["TableName"], body.get("Item", {}))
+            key = body.get("Key") or _key(body.get("Item", {}))
             wru += 2 * _stored_kb(body["TableName"], key) if kind != "ConditionCheck" else 0
         return wru, 0.0
     if operation == "BatchWriteItem":

@@ -96,7 +96,7 @@ def measure(days: int = 4, leads: float = 15, visits: float = 40, missed: float 
             schedules.sweep_all(rt)
         result.sweep = usage
         with recording() as usage:
-            tasks.list_tasks(rt.store, clinic_id, "open", now)
+            tasks.list_tasks(rt.store, clinic_id, "open")
         result.desk_poll = usage
     result.seconds = time.monotonic() - started
     return result

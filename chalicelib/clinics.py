@@ -29,19 +29,11 @@ def create_clinic(rt: Runtime, webhook_secret: Any, body: NewClinic, clinic_id: 
     clinic_id = clinic_id or f"c_{secrets.token_hex(5)}"
     now = rt.clock()
     clinic = Clinic(clinic_id=clinic_id, id=clinic_id, name=body.name, settings=settings, created_at=now)
-    _save_new(rt, clinic)
+    rt.store.put_record(clinic, now)
     manager = issue_token(rt, clinic_id, NewStaffToken(role="manager", name="Manager"))
     admin = issue_token(rt, clinic_id, NewStaffToken(role="admin", name="Front desk"))
     return {"clinic_id": clinic_id, "webhook_secret": webhook_secret(clinic_id, clinic.secret_version),
             "manager_token": manager["token"], "admin_token": admin["token"]}
-
-
-def _save_new(rt: Runtime, clinic: Clinic) -> None:
-    from chalicelib.store.repository import UnitOfWork
-
-    work = UnitOfWork(clinic.id)
-    work.save(clinic)
-    rt.store.commit(work, rt.clock())
 
 
 def issue_token(rt: Runtime, clinic_id: str, body: NewStaffToken) -> dict[str, Any]:

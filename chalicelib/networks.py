@@ -10,7 +10,6 @@ from chalicelib.domain.clinic_settings import ClinicSettings
 from chalicelib.domain.records import Clinic, Network
 from chalicelib.errors import FieldError, InvalidInput, NotFound
 from chalicelib.runtime import Runtime
-from chalicelib.store.repository import UnitOfWork
 
 
 class NetworkBody(BaseModel):
@@ -42,9 +41,7 @@ def put_network(rt: Runtime, network_id: str, body: NetworkBody) -> dict[str, An
     current = rt.store.get(Network, network_id, network_id)
     network = Network(clinic_id=network_id, id=network_id, version=current.version if current else 0,
                       **body.model_dump())
-    work = UnitOfWork(network_id)
-    work.save(network)
-    rt.store.commit(work, rt.clock())
+    rt.store.put_record(network, rt.clock())
     return network.model_dump(mode="json", exclude={"kpi", "runs", "version", "clinic_id"})
 
 

@@ -43,10 +43,6 @@ class Settings:
     public_url: str
     outbox_only: bool
 
-    @property
-    def names(self) -> dict[str, str]:
-        return resource_names(self.prefix)
-
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

@@ -159,7 +159,7 @@ class StepHandler:
         appointments = ctx.subject(run.subject_key).of(Appointment)
         lead = ctx.load(Lead, run.lead_id) if run.lead_id else None
         appointment = ctx.load(Appointment, run.appointment_id) if run.appointment_id else None
-        reason = stop_reason(run, ctx.now, patient, appointments, lead, appointment)
+        reason = stop_reason(run, ctx.now, appointments, lead, appointment)
         call = ctx.load(Call, run.call_id) if run.call_id else None
         if reason is None and ((lead is not None and lead.reached_at) or (call is not None and call.reached_at)):
             reason = "answered"  # telephony saw the patient answer a call back

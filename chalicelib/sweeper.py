@@ -64,7 +64,7 @@ def _running(ctx: Context, run_id: str) -> None:
 def tend_open_tasks(rt: Runtime, clinic_id: str) -> tuple[int, list[CallTask]]:
     now = rt.clock()
     beats, escalated = 0, []
-    for task in list_tasks(rt.store, clinic_id, "open", now, limit=1000):
+    for task in list_tasks(rt.store, clinic_id, "open", limit=1000):
         if task.token:
             try:
                 rt.workflows.heartbeat(task.token)

@@ -13,7 +13,7 @@ from chalicelib.domain.merge import call_returned, first_response, lead_lost
 from chalicelib.domain.phones import display_phone
 from chalicelib.domain.records import Call, CallTask, CallTaskEvent, Lead, Patient, SequenceRun
 from chalicelib.domain.windows import add_working_minutes
-from chalicelib.errors import Conflict, NotFound
+from chalicelib.errors import Conflict, FieldError, InvalidInput, NotFound
 from chalicelib.runtime import AnswerToken, Context
 from chalicelib.store.models import scoped
 from chalicelib.store.repository import Repository
@@ -61,8 +61,13 @@ def task_view(task: CallTask, now: datetime) -> dict[str, Any]:
     }
 
 
-def list_tasks(store: Repository, clinic_id: str, status: str, now: datetime, limit: int = 200) -> list[CallTask]:
-    """Open tasks oldest due first; closed ones newest first."""
+TASK_LISTS = ("open", "done")
+
+
+def list_tasks(store: Repository, clinic_id: str, status: str, limit: int = 200) -> list[CallTask]:
+    """Open tasks oldest due first; closed ones (done, expired, cancelled) newest first."""
+    if status not in TASK_LISTS:
+        raise InvalidInput([FieldError("status", f"one of: {', '.join(TASK_LISTS)}")])
     if status == "open":
         return store.query(CallTask, "gsi1", scoped(clinic_id, "OPEN"), limit=limit)
     return store.query(CallTask, "gsi1", scoped(clinic_id, "DONE"), limit=limit, newest_first=True)

@@ -23,16 +23,23 @@ def local_today(clinic: Clinic, now: datetime) -> date:
     return now.astimezone(clinic.settings.zone).date()
 
 
+def _digest_of(store: Repository, clinic: Clinic, target: date, days: dict[date, dict[str, int]],
+               now: datetime) -> dict[str, Any]:
+    """The digest of `target` from already-read counters (today also counts open tasks live)."""
+    window = [v for k, v in days.items() if target - timedelta(days=FUNNEL_DAYS - 1) <= k <= target]
+    counters = days.get(target, {})
+    if target == local_today(clinic, now):
+        tasks_open, overdue = open_and_overdue(store, clinic.id, now)
+    else:
+        tasks_open, overdue = counters.get(SNAPSHOT_OPEN, 0), counters.get(SNAPSHOT_OVERDUE, 0)
+    return build_digest(clinic.id, target, clinic.settings.timezone, counters, sum_days(window), tasks_open,
+                        overdue)
+
+
 def digest(store: Repository, clinic: Clinic, day: date, now: datetime) -> dict[str, Any]:
     """One query for the 30 days ending on `day` (+ the open-task index when `day` is today)."""
     days = store.kpi_days(clinic.id, day - timedelta(days=FUNNEL_DAYS - 1), day)
-    today = days.get(day, {})
-    if day == local_today(clinic, now):
-        tasks_open, overdue = open_and_overdue(store, clinic.id, now)
-    else:
-        tasks_open, overdue = today.get(SNAPSHOT_OPEN, 0), today.get(SNAPSHOT_OVERDUE, 0)
-    return build_digest(clinic.id, day, clinic.settings.timezone, today, sum_days(days.values()),
-                        tasks_open, overdue)
+    return _digest_of(store, clinic, day, days, now)
 
 
 def digest_pair(store: Repository, clinic: Clinic, day: date,
@@ -40,17 +47,7 @@ def digest_pair(store: Repository, clinic: Clinic, day: date,
     """The digest of `day` and of the same weekday a week earlier, from one query."""
     week_ago = day - timedelta(days=7)
     days = store.kpi_days(clinic.id, week_ago - timedelta(days=FUNNEL_DAYS - 1), day)
-    out = []
-    for target in (day, week_ago):
-        window = [v for k, v in days.items() if target - timedelta(days=FUNNEL_DAYS - 1) <= k <= target]
-        counters = days.get(target, {})
-        if target == local_today(clinic, now):
-            tasks_open, overdue = open_and_overdue(store, clinic.id, now)
-        else:
-            tasks_open, overdue = counters.get(SNAPSHOT_OPEN, 0), counters.get(SNAPSHOT_OVERDUE, 0)
-        out.append(build_digest(clinic.id, target, clinic.settings.timezone, counters, sum_days(window),
-                                tasks_open, overdue))
-    return out[0], out[1]
+    return _digest_of(store, clinic, day, days, now), _digest_of(store, clinic, week_ago, days, now)
 
 
 def network_rows(rt: Any, network: Any, day: date, now: datetime) -> list[tuple[Clinic, dict[str, Any]]]:

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from chalicelib.domain.clinic_settings import ClinicSettings
-from chalicelib.domain.records import Appointment, Lead, Patient, SequenceRun, TreatmentPlan, WaitlistEntry
+from chalicelib.domain.records import Appointment, Lead, SequenceRun, TreatmentPlan, WaitlistEntry
 
 # Scenarios a new booking makes pointless: the patient is coming back.
 STOPPED_BY_BOOKING = frozenset({"lead", "missed_call", "recall", "cancelled", "no_show", "treatment_dropout"})
@@ -35,8 +35,8 @@ def upcoming(appointments: Iterable[Appointment], now: datetime, exclude: str | 
             if a.id != exclude and a.is_active and a.details and a.details.starts_at > now]
 
 
-def stop_reason(run: SequenceRun, now: datetime, patient: Patient | None, appointments: list[Appointment],
-                lead: Lead | None = None, appointment: Appointment | None = None) -> str | None:
+def stop_reason(run: SequenceRun, now: datetime, appointments: list[Appointment], lead: Lead | None = None,
+                appointment: Appointment | None = None) -> str | None:
     """Why a run must end before its next contact (None: go on)."""
     if run.scenario == "confirmation":
         if appointment is None or not appointment.is_active:

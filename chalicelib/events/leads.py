@@ -47,7 +47,7 @@ def lead_created(ctx: Context, event: LeadCreated) -> None:
                     trigger_at=at, not_before=at, key=("lead", lead.id), lead_id=lead.id,
                     context={"household": household_names(ctx, lead.patient_ids)})
     if lead.after_hours:
-        auto_reply(ctx, f"after-hours-lead-{lead.id}", patient.id if patient else None, info.phone, at)
+        auto_reply(ctx, f"after-hours-lead-{lead.id}", patient.id if patient else None, info.phone)
 
 
 def lead_lost(ctx: Context, event: LeadLost) -> None:
@@ -79,7 +79,7 @@ def call_missed(ctx: Context, event: CallMissed) -> None:
                         trigger_at=info.at, not_before=info.at, key=("call", call.id), call_id=call.id,
                         context={"calls": [call.id], "household": household_names(ctx, call.patient_ids)})
         if call.after_hours:
-            auto_reply(ctx, f"after-hours-call-{call.id}", patient.id if patient else None, info.phone, info.at,
+            auto_reply(ctx, f"after-hours-call-{call.id}", patient.id if patient else None, info.phone,
                        channel="sms")
     ctx.save(call)
 
@@ -111,7 +111,7 @@ def _joined_inquiry(ctx: Context, subject: Subject, lead: Lead | None = None, ca
     return True
 
 
-def auto_reply(ctx: Context, key: str, patient_id: str | None, phone: str | None, at: object,
+def auto_reply(ctx: Context, key: str, patient_id: str | None, phone: str | None,
                channel: str | None = None) -> None:
     """Out of hours: tell the patient when the clinic will call back."""
     if not ctx.settings.auto_reply or not phone:

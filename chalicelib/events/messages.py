@@ -142,7 +142,7 @@ def _needs_reply(ctx: Context, record: InboundMessage, patient: Patient | None, 
                      phone=phone, hint_text=hint(ctx, "message", patient, facts), column=column,
                      sla_minutes=ctx.settings.sla_minutes.lead, context={"channel": record.channel})
     if not ctx.calendar.is_open(record.at):
-        auto_reply(ctx, f"after-hours-msg-{record.id}", patient.id if patient else None, phone, record.at,
+        auto_reply(ctx, f"after-hours-msg-{record.id}", patient.id if patient else None, phone,
                    channel=record.channel if record.channel != "email" else None)
 
 

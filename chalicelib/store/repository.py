@@ -289,6 +289,12 @@ class Repository:
 
     # ---- commit ----------------------------------------------------------------------------
 
+    def put_record(self, record: Record, now: datetime) -> None:
+        """Save one record on its own (a new clinic, a network), guarded by its version like any other."""
+        work = UnitOfWork(record.clinic_id)
+        work.save(record)
+        self.commit(work, now)
+
     @translated
     def commit(self, work: UnitOfWork, now: datetime) -> None:
         """Write a unit of work in one transaction (timeline overflow goes first, idempotently)."""

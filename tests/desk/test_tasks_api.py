@@ -78,6 +78,12 @@ def test_a_task_of_another_clinic_is_404(stack: Harness) -> None:
     assert stack.tasks()[0]["id"] == task["id"]
 
 
+def test_an_unknown_task_list_is_422_naming_status(stack: Harness) -> None:
+    response = stack.request("GET", f"/v1/clinics/{stack.clinic.clinic_id}/tasks?status=lost",
+                             token=stack.clinic.admin_token)
+    assert response.status == 422 and response.body["errors"][0]["field"] == "status"
+
+
 def test_unknown_task_is_404(stack: Harness) -> None:
     assert stack.outcome("no-such-task", {"outcome": "booked"}).status == 404
 
