@@ -29,7 +29,8 @@ def sweep_all(rt: Runtime) -> dict[str, Any]:
 
             escalate(rt, clinic, result.escalated)
         report[clinic.id] = {"requeued": result.requeued, "started": result.started,
-                             "heartbeats": result.heartbeats, "escalated": len(result.escalated)}
+                             "heartbeats": result.heartbeats, "revived": result.revived, "ended": result.ended,
+                             "escalated": len(result.escalated)}
     return report
 
 

@@ -12,6 +12,8 @@ from chalicelib.domain.records import Appointment, Lead, SequenceRun, TreatmentP
 # Scenarios a new booking makes pointless: the patient is coming back.
 STOPPED_BY_BOOKING = frozenset({"lead", "missed_call", "recall", "cancelled", "no_show", "treatment_dropout"})
 SETTINGS_KEY = {"missed_call": "lead"}
+# Scenarios the patient set off by contacting us: answering them ends them.
+INQUIRIES = frozenset({"lead", "missed_call"})
 
 
 def run_id(scenario: str, *parts: str) -> str:

@@ -8,17 +8,18 @@ from chalicelib import sequences
 from chalicelib.contract import CallCompleted, CallMissed, LeadCreated, LeadLost
 from chalicelib.domain import merge
 from chalicelib.domain.facts import earliest
+from chalicelib.domain.ladder import done
 from chalicelib.domain.records import Call, CallTask, CallTaskEvent, Lead, Patient, SequenceRun
+from chalicelib.domain.scenarios import INQUIRIES
 from chalicelib.domain.windows import next_contact_time
 from chalicelib.events.common import household_names, resolve_patients, single_patient
 from chalicelib.events.funnel import link_lead
 from chalicelib.events.notes import call_notes, lead_notes
 from chalicelib.i18n import format_clock, format_day
-from chalicelib.runtime import Context, Subject
+from chalicelib.runtime import AnswerToken, Context, Subject
 from chalicelib.store.keys import subject_key
 from chalicelib.store.repository import Link
 
-INQUIRY_SCENARIOS = frozenset({"lead", "missed_call"})
 FRESH_INQUIRY = timedelta(days=3)  # an older inquiry (a replayed history) starts no callback
 
 
@@ -90,7 +91,7 @@ def _joined_inquiry(ctx: Context, subject: Subject, lead: Lead | None = None, ca
     assert trigger is not None
     if "callback" in trigger.runs:
         return True
-    active = [r for r in subject.of(SequenceRun) if r.active and r.scenario in INQUIRY_SCENARIOS]
+    active = [r for r in subject.of(SequenceRun) if r.active and r.scenario in INQUIRIES]
     if not active:
         return False
     run = active[0]
@@ -162,23 +163,30 @@ def _mark_returned(ctx: Context, phone: str, at: datetime, answered: bool) -> No
             ctx.save(lead)
 
 
+def _asked_since(task: CallTask, run: SequenceRun | None) -> datetime:
+    """From when a call answers the task: an inquiry from the moment it came in, however late the
+    telephony reports the call; any other task from its creation."""
+    if run is not None and run.scenario in INQUIRIES:
+        return run.trigger_at
+    return task.created_at
+
+
 def _close_matching_tasks(ctx: Context, call: Call, phone: str, at: datetime, answered: bool) -> None:
     """Telephony saw the administrator call this number: close (answered) or annotate its tasks."""
     keys = {subject_key(None, phone)} | {subject_key(p, None) for p in call.patient_ids}
     for key in keys:
         for task in ctx.subject(key).of(CallTask):
-            if task.status != "open" or task.phone != phone or task.created_at > at:
+            if task.status != "open" or task.phone != phone:
+                continue
+            run = ctx.load(SequenceRun, task.run_id) if task.run_id else None
+            if at < _asked_since(task, run):
                 continue
             if not answered:
                 task.history.append(CallTaskEvent(at=at, kind="no_answer", detail="outbound call, no answer"))
                 ctx.save(task)
                 continue
-            run = ctx.load(SequenceRun, task.run_id) if task.run_id else None
             if run is not None and run.open_task == task.id:
                 if task.token:
-                    from chalicelib.domain.ladder import done
-                    from chalicelib.runtime import AnswerToken
-
                     ctx.effect(AnswerToken(task.token, done(ctx.now, "answered").model_dump()))
                 run.open_task = None
                 sequences.close_task(ctx, task, "done", "answered")
