@@ -55,6 +55,8 @@ def test_queues_have_dead_letter_queues_and_alarms(template: dict[str, Any]) -> 
     assert set(queues) == {"clinicflow-events.fifo", "clinicflow-events-dlq.fifo", "clinicflow-actions",
                            "clinicflow-actions-dlq", "clinicflow-jobs", "clinicflow-jobs-dlq"}
     assert queues["clinicflow-events.fifo"]["FifoQueue"] is True
+    assert queues["clinicflow-events.fifo"]["FifoThroughputLimit"] == "perMessageGroupId"
+    assert queues["clinicflow-events.fifo"]["DeduplicationScope"] == "messageGroup"
     assert queues["clinicflow-jobs"]["VisibilityTimeout"] == 6 * 300
     for name in ("clinicflow-events.fifo", "clinicflow-actions", "clinicflow-jobs"):
         assert queues[name]["RedrivePolicy"]["maxReceiveCount"] == 5
