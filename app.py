@@ -7,12 +7,13 @@ from typing import Any
 from chalice import Chalice, ConvertToMiddleware, Rate
 from chalice.app import Request
 
-from chalicelib.http import handled, json_response
+from chalicelib.http import handled, json_response, problem_middleware
 from chalicelib.observability import logger
 from chalicelib.settings import get_settings
 
 app = Chalice(app_name="clinicflow")
 app.register_middleware(ConvertToMiddleware(logger.inject_lambda_context))
+app.register_middleware(problem_middleware, "http")
 _settings = get_settings()
 
 
@@ -148,10 +149,11 @@ def task_outcome(clinic_id: str, task_id: str) -> Any:
 @handled
 def assign_task(clinic_id: str, task_id: str) -> Any:
     from chalicelib import tasks, wiring
-    from chalicelib.http import json_document
+    from chalicelib.contract import TaskAssignment
+    from chalicelib.http import parse_body
 
     staff = wiring.authenticator().clinic_staff(_auth(), clinic_id, "admin")
-    admin = (json_document(_body() or b"{}") or {}).get("admin_id")
+    admin = parse_body(TaskAssignment, _body() or b"{}").admin_id
     rt = wiring.runtime()
     task = rt.unit(clinic_id, lambda ctx: tasks.assign(ctx, task_id, admin, staff))
     return json_response(tasks.task_view(task, rt.clock()))
