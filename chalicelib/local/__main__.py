@@ -54,10 +54,11 @@ def main() -> int:
     schedules.sweep_all(rt)
 
     from chalice.cli.factory import CLIFactory
-    from chalice.local import create_local_server
+
+    from chalicelib.local.server import create_server
 
     config = CLIFactory(str(PROJECT)).create_config_obj("dev")
-    server = create_local_server(application.app, config, host, port)
+    server = create_server(application.app, config, host, port)
     stop = threading.Event()
     sqs = session.client("sqs")
     workers = [
@@ -79,7 +80,12 @@ def main() -> int:
     workers.append(threading.Thread(target=save_periodically, daemon=True))
     for worker in workers:
         worker.start()
-    local_json = write_local_json(PROJECT, api_url, secret["operator_token"], demo)
+    previous_umask = os.umask(0o077)  # local.json holds the operator token: owner only (0600)
+    try:
+        local_json = write_local_json(PROJECT, api_url, secret["operator_token"], demo)
+        local_json.chmod(0o600)  # also when an older run left it 0644
+    finally:
+        os.umask(previous_umask)
     print(_banner(api_url, demo, local_json, state_dir, restored, resumed, time.monotonic() - started), flush=True)
 
     def shutdown(*_: object) -> None:

@@ -23,7 +23,10 @@ def free_port() -> int:
 
 
 def port_is_free(host: str, port: int) -> bool:
+    """Whether our server could listen there now. SO_REUSEADDR, as the server sets it: sockets
+    of a stopped run left in TIME-WAIT must not block an immediate restart on the same port."""
     with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
         except OSError:
