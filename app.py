@@ -65,6 +65,15 @@ def replay_events(clinic_id: str) -> Any:
     return json_response({"replayed": count}, 202)
 
 
+@app.route("/v1/clinics/{clinic_id}/events/failed", methods=["GET"])
+@handled
+def failed_events(clinic_id: str) -> Any:
+    from chalicelib import ingest, wiring
+
+    wiring.authenticator().clinic_staff(_auth(), clinic_id, "manager")
+    return json_response({"failed": ingest.failed_events(wiring.runtime(), clinic_id)})
+
+
 # ---- clinics, settings, staff ---------------------------------------------------------------
 
 @app.route("/v1/clinics", methods=["POST"])
