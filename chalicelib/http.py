@@ -124,7 +124,7 @@ _CHALICE_ERRORS = {400: "bad-request", 403: "forbidden", 404: "not-found", 405: 
 def problem_middleware(event: Any, get_response: Callable[[Any], Response]) -> Response:
     """Chalice's own answers (415 wrong content type, 405, its 500) become problem+json too."""
     response = get_response(event)
-    headers = {k.lower(): v for k, v in (response.headers or {}).items()}
+    headers = {k.lower(): str(v) for k, v in (response.headers or {}).items()}
     body = response.body
     if response.status_code < 400 or headers.get("content-type", "").startswith(PROBLEM_JSON) \
             or not isinstance(body, dict) or "Code" not in body:
