@@ -8,9 +8,13 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from chalicelib.local import stack
 from chalicelib.local.resources import PROJECT
+
+if TYPE_CHECKING:
+    from chalicelib.runtime import Runtime
 
 SWEEP_EVERY_S = float(os.environ.get("CLINICFLOW_SWEEP_SECONDS", "60"))
 HOURLY_EVERY_S = float(os.environ.get("CLINICFLOW_HOURLY_SECONDS", "300"))
@@ -31,7 +35,7 @@ def main() -> int:
 
     import boto3
 
-    from chalicelib.local.persist import export_table, import_table
+    from chalicelib.local import durable
     from chalicelib.local.resources import provision
 
     session = boto3.session.Session(region_name=stack.REGION)
@@ -39,9 +43,12 @@ def main() -> int:
     created = provision(session, "clinicflow", secret, sender="digest@clinicflow.local", visibility_timeout=30)
     os.environ["SEQUENCE_MACHINE_ARN"] = created["sequence_machine"]
     os.environ["WAITLIST_MACHINE_ARN"] = created["waitlist_machine"]
-    ddb = session.client("dynamodb")
-    data_file = state_dir / "dynamodb.jsonl"
-    restored = import_table(ddb, created["table"], data_file)
+    backend = durable.backend_of(stack.REGION)
+    restored, replayed, generation = durable.restore(backend, created["table"], state_dir)
+    wal = durable.WriteAheadLog(state_dir, generation)
+    durable.install(wal)  # from here on, every DynamoDB write is on disk before moto answers it
+    data_file = state_dir / durable.SNAPSHOT
+    print(f"Restored {restored} items ({replayed} writes replayed from the write-ahead log).", flush=True)
 
     import app as application
     from chalicelib import schedules, sweeper, wiring
@@ -52,6 +59,7 @@ def main() -> int:
     demo = ensure_demo(rt, wiring.webhook_secret, state_dir)
     resumed = sum(sweeper.resume_runs(rt, c.id) for c in schedules.clinics(rt))
     schedules.sweep_all(rt)
+    _requeue_after_restart(rt)
 
     from chalice.cli.factory import CLIFactory
 
@@ -75,7 +83,7 @@ def main() -> int:
 
     def save_periodically() -> None:
         while not stop.wait(SAVE_EVERY_S):
-            export_table(ddb, created["table"], data_file)
+            durable.snapshot(backend, created["table"], state_dir, wal)
 
     workers.append(threading.Thread(target=save_periodically, daemon=True))
     for worker in workers:
@@ -96,10 +104,21 @@ def main() -> int:
     stop.wait()
     print("\nSaving state…", flush=True)
     server.shutdown()
-    saved = export_table(ddb, created["table"], data_file)
+    saved = durable.snapshot(backend, created["table"], state_dir, wal)
+    wal.close()
     moto.stop()
     print(f"Saved {saved} items to {data_file}. Bye.", flush=True)
     return 0
+
+
+def _requeue_after_restart(rt: Runtime) -> None:
+    """The queues lived in the previous process: every pending event goes back on the queue now."""
+    from datetime import timedelta
+
+    from chalicelib import ingest, schedules
+
+    for clinic in schedules.clinics(rt):
+        ingest.requeue_pending(rt, clinic.id, older_than=timedelta(0))
 
 
 def _banner(api_url: str, demo: dict[str, str], local_json: Path, state_dir: Path, restored: int,
@@ -117,7 +136,8 @@ ClinicFlow is running (ready in {seconds:.1f} s) — embedded AWS (moto), no acc
   Manager token  {demo['manager_token']}
 
   Everything above is in {local_json}
-  Data folder    {state_dir} (restored {restored} items, resumed {resumed} sequences)
+  Data folder    {state_dir} (restored {restored} items, resumed {resumed} sequences; every write is
+                 logged to disk before it is acknowledged, so even kill -9 loses nothing)
 
 Send a signed event:  .venv/bin/python -m chalicelib.local.send call.missed
 Replay a clinic month: make simulate      Stop: Ctrl+C (data is saved)
