@@ -51,15 +51,12 @@ def main() -> int:
     print(f"Restored {restored} items ({replayed} writes replayed from the write-ahead log).", flush=True)
 
     import app as application
-    from chalicelib import schedules, sweeper, wiring
+    from chalicelib import wiring
     from chalicelib.local.demo import ensure_demo, write_local_json
     from chalicelib.local.pump import QueuePump, Schedule
 
     rt = wiring.runtime()
     demo = ensure_demo(rt, wiring.webhook_secret, state_dir)
-    resumed = sum(sweeper.resume_runs(rt, c.id) for c in schedules.clinics(rt))
-    schedules.sweep_all(rt)
-    _requeue_after_restart(rt)
 
     from chalice.cli.factory import CLIFactory
 
@@ -86,6 +83,7 @@ def main() -> int:
             durable.snapshot(backend, created["table"], state_dir, wal)
 
     workers.append(threading.Thread(target=save_periodically, daemon=True))
+    workers.append(threading.Thread(target=_recover, args=(rt,), name="recovery", daemon=True))
     for worker in workers:
         worker.start()
     previous_umask = os.umask(0o077)  # local.json holds the operator token: owner only (0600)
@@ -94,7 +92,7 @@ def main() -> int:
         local_json.chmod(0o600)  # also when an older run left it 0644
     finally:
         os.umask(previous_umask)
-    print(_banner(api_url, demo, local_json, state_dir, restored, resumed, time.monotonic() - started), flush=True)
+    print(_banner(api_url, demo, local_json, state_dir, restored, time.monotonic() - started), flush=True)
 
     def shutdown(*_: object) -> None:
         stop.set()
@@ -111,18 +109,26 @@ def main() -> int:
     return 0
 
 
-def _requeue_after_restart(rt: Runtime) -> None:
-    """The queues lived in the previous process: every pending event goes back on the queue now."""
+def _recover(rt: Runtime) -> None:
+    """While the API already serves: give in-flight runs new executions and put every pending
+    event back on the queue (queues and executions lived in the previous process)."""
     from datetime import timedelta
 
-    from chalicelib import ingest, schedules
+    from chalicelib import ingest, schedules, sweeper
+    from chalicelib.observability import logger
 
-    for clinic in schedules.clinics(rt):
-        ingest.requeue_pending(rt, clinic.id, older_than=timedelta(0))
+    try:
+        clinics = schedules.clinics(rt)
+        resumed = sum(sweeper.resume_runs(rt, c.id) for c in clinics)
+        requeued = sum(ingest.requeue_pending(rt, c.id, older_than=timedelta(0)) for c in clinics)
+        schedules.sweep_all(rt)
+        print(f"Recovered: resumed {resumed} sequences, requeued {requeued} pending events.", flush=True)
+    except Exception:  # noqa: BLE001 - the sweeper's next tick tries again
+        logger.exception("recovery after start failed")
 
 
 def _banner(api_url: str, demo: dict[str, str], local_json: Path, state_dir: Path, restored: int,
-            resumed: int, seconds: float) -> str:
+            seconds: float) -> str:
     clinic = demo["clinic_id"]
     return f"""
 ClinicFlow is running (ready in {seconds:.1f} s) — embedded AWS (moto), no account needed.
@@ -136,7 +142,7 @@ ClinicFlow is running (ready in {seconds:.1f} s) — embedded AWS (moto), no acc
   Manager token  {demo['manager_token']}
 
   Everything above is in {local_json}
-  Data folder    {state_dir} (restored {restored} items, resumed {resumed} sequences; every write is
+  Data folder    {state_dir} (restored {restored} items; in-flight sequences resume now; every write is
                  logged to disk before it is acknowledged, so even kill -9 loses nothing)
 
 Send a signed event:  .venv/bin/python -m chalicelib.local.send call.missed

@@ -150,7 +150,7 @@ def restore(backend: Any, table_name: str, folder: Path) -> tuple[int, int, int]
             if "__snapshot__" in row:
                 covers = int(row["__snapshot__"]["covers"])
                 continue
-            table.put_item(row, overwrite=True)
+            _load(table, row)
     replayed = 0
     generations = _generations(folder) if folder.exists() else []
     for generation in generations:
@@ -163,10 +163,25 @@ def restore(backend: Any, table_name: str, folder: Path) -> tuple[int, int, int]
                 hash_key, range_key = backend.get_keys_value(table, row["k"])
                 table.delete_item(hash_key, range_key)
             else:
-                table.put_item(row["i"], overwrite=True)
+                _load(table, row["i"])
             replayed += 1
     count = sum(len(v) if table.range_key_attr else 1 for v in list(table.items.values()))
     return count, replayed, max([covers, *generations]) + 1
+
+
+def _load(table: Any, attrs: dict[str, Any]) -> None:
+    """Put an item that was valid when it was written, without moto's per-put checks (fast start-up)."""
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
+
+    hash_value = DynamoType(attrs[table.hash_key_attr])
+    range_value = DynamoType(attrs[table.range_key_attr]) if table.range_key_attr else None
+    item = Item(hash_value, range_value, {})
+    # LimitedSizeDict re-measures the whole item on every attribute set (quadratic); dict.update does not
+    item.attrs = LimitedSizeDict({key: DynamoType(value) for key, value in attrs.items()})
+    if range_value is None:
+        table.items[hash_value] = item
+    else:
+        table.items[hash_value][range_value] = item
 
 
 def snapshot(backend: Any, table_name: str, folder: Path, wal: WriteAheadLog) -> int:
