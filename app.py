@@ -8,11 +8,13 @@ from chalice import Chalice, ConvertToMiddleware, Rate
 from chalice.app import Request
 
 from chalicelib.http import handled, json_response, problem_middleware
-from chalicelib.observability import logger
+from chalicelib.observability import logger, request_keys
 from chalicelib.settings import get_settings
 
 app = Chalice(app_name="clinicflow")
-app.register_middleware(ConvertToMiddleware(logger.inject_lambda_context))
+# clear_state: keys appended for one invocation (a clinic, an event) never leak into the next
+app.register_middleware(ConvertToMiddleware(logger.inject_lambda_context(clear_state=True)))
+app.register_middleware(request_keys, "http")
 app.register_middleware(problem_middleware, "http")
 _settings = get_settings()
 

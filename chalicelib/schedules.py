@@ -8,7 +8,7 @@ from typing import Any
 from chalicelib import recall, sweeper
 from chalicelib.digest import local_today, snapshot
 from chalicelib.domain.records import Clinic, Network
-from chalicelib.observability import logger
+from chalicelib.observability import clinic_scope, logger
 from chalicelib.runtime import Runtime
 
 
@@ -19,15 +19,16 @@ def clinics(rt: Runtime) -> list[Clinic]:
 def sweep_all(rt: Runtime) -> dict[str, Any]:
     report: dict[str, Any] = {}
     for clinic in clinics(rt):
-        try:
-            result = sweeper.sweep(rt, clinic.id)
-        except Exception:  # noqa: BLE001 - one clinic's trouble must not stop the others
-            logger.exception("sweep failed", extra={"clinic_id": clinic.id})
-            continue
-        if result.escalated:
-            from chalicelib.digest.delivery import escalate
+        with clinic_scope(clinic.id):
+            try:
+                result = sweeper.sweep(rt, clinic.id)
+            except Exception:  # noqa: BLE001 - one clinic's trouble must not stop the others
+                logger.exception("sweep failed", extra={"clinic_id": clinic.id})
+                continue
+            if result.escalated:
+                from chalicelib.digest.delivery import escalate
 
-            escalate(rt, clinic, result.escalated)
+                escalate(rt, clinic, result.escalated)
         report[clinic.id] = {"requeued": result.requeued, "started": result.started,
                              "heartbeats": result.heartbeats, "escalated": len(result.escalated)}
     return report
@@ -38,10 +39,11 @@ def hourly(rt: Runtime, now: datetime | None = None) -> dict[str, Any]:
     now = now or rt.clock()
     report: dict[str, Any] = {}
     for clinic in clinics(rt):
-        try:
-            report[clinic.id] = _tick(rt, clinic, now)
-        except Exception:  # noqa: BLE001 - one clinic's trouble must not stop the others
-            logger.exception("hourly tick failed", extra={"clinic_id": clinic.id})
+        with clinic_scope(clinic.id):
+            try:
+                report[clinic.id] = _tick(rt, clinic, now)
+            except Exception:  # noqa: BLE001 - one clinic's trouble must not stop the others
+                logger.exception("hourly tick failed", extra={"clinic_id": clinic.id})
     from chalicelib.digest.delivery import send_network_digest
 
     for network in rt.store.query(Network, "gsi1", "NETWORKS"):
