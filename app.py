@@ -134,12 +134,17 @@ def revoke_staff(clinic_id: str, token_id: str) -> Any:
 @handled
 def list_tasks(clinic_id: str) -> Any:
     from chalicelib import tasks, wiring
+    from chalicelib.paging import query_limit
 
     wiring.authenticator().clinic_staff(_auth(), clinic_id, "admin")
     rt = wiring.runtime()
-    now = rt.clock()
-    found = tasks.list_tasks(rt.store, clinic_id, _query("status") or "open")
-    return json_response([tasks.task_view(t, now) for t in found])
+    limit, status = query_limit(_query("limit"), 200, 500), _query("status") or "open"
+    found, cursor = tasks.task_page(rt.store, clinic_id, status, limit, _query("cursor"))
+    response = json_response([tasks.task_view(t, rt.clock()) for t in found])
+    if cursor:  # the body stays a list (the contract); the next page is named in headers
+        response.headers.update({"X-Next-Cursor": cursor, "Link": f'</v1/clinics/{clinic_id}/tasks?status={status}'
+                                 f'&limit={limit}&cursor={cursor}>; rel="next"'})
+    return response
 
 
 @app.route("/v1/clinics/{clinic_id}/tasks/{task_id}/outcome", methods=["POST"])
