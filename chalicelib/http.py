@@ -137,3 +137,18 @@ def problem_middleware(event: Any, get_response: Callable[[Any], Response]) -> R
     kept = {k: v for k, v in (response.headers or {}).items() if k.lower() != "content-type"}
     return Response(body=json.dumps(problem_body), status_code=status,
                     headers={**kept, "Content-Type": PROBLEM_JSON})
+
+
+def clinic_limits(event: Any, get_response: Callable[[Any], Response]) -> Response:
+    """HTTP middleware: 429 problem+json (with Retry-After) when a clinic exceeds its request rate."""
+    from chalicelib import limits
+
+    clinic_id = (getattr(event, "uri_params", None) or {}).get("clinic_id")
+    if clinic_id:
+        wait = limits.limiter().wait_for(clinic_id[:128], limits.api_of(getattr(event, "path", "") or ""))
+        if wait > 0:
+            body = {"type": PROBLEM_BASE + "throttled", "title": "Too many requests", "status": 429,
+                    "detail": "this clinic is sending faster than its limit; retry after the pause"}
+            return Response(body=json.dumps(body), status_code=429,
+                            headers={"Content-Type": PROBLEM_JSON, "Retry-After": limits.retry_after(wait)})
+    return get_response(event)

@@ -41,6 +41,9 @@ def point_at_endpoint(endpoint: str, moto_port: int, prefix: str, public_url: st
         "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION, "MOTO_PORT": str(moto_port),
         "CLINICFLOW_PREFIX": prefix, "CHANNELS_OUTBOX_ONLY": "1", "PUBLIC_URL": public_url,
         "POWERTOOLS_SERVICE_NAME": "clinicflow", "POWERTOOLS_LOG_LEVEL": os.environ.get("LOG_LEVEL", "WARNING"),
+        # one machine, one user: `make simulate` replays a month as fast as it can
+        "CLINIC_WEBHOOK_RATE": os.environ.get("CLINIC_WEBHOOK_RATE", "2000"),
+        "CLINIC_STAFF_RATE": os.environ.get("CLINIC_STAFF_RATE", "500"),
     })
 
 
