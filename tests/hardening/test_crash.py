@@ -26,7 +26,7 @@ from chalicelib.local.stack import free_port
 from tests.harness import load_event
 
 PROJECT = Path(__file__).resolve().parents[2]
-KILLS = 2
+KILLS = int(os.environ.get("CRASH_KILLS", "2"))
 
 
 class Stack:
