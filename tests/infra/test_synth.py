@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 PROJECT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.timeout(600)  # a cold synth packages the app; on two busy cores it passes 180 s
 WORKFLOWS = sorted((PROJECT / "workflows").glob("*.asl.json"))
 
 
