@@ -7,12 +7,16 @@ from typing import Any
 from chalice import Chalice, ConvertToMiddleware, Rate
 from chalice.app import Request
 
-from chalicelib.http import handled, json_response
-from chalicelib.observability import logger
+from chalicelib.http import clinic_limits, handled, json_response, problem_middleware
+from chalicelib.observability import logger, request_keys
 from chalicelib.settings import get_settings
 
 app = Chalice(app_name="clinicflow")
-app.register_middleware(ConvertToMiddleware(logger.inject_lambda_context))
+# clear_state: keys appended for one invocation (a clinic, an event) never leak into the next
+app.register_middleware(ConvertToMiddleware(logger.inject_lambda_context(clear_state=True)))
+app.register_middleware(request_keys, "http")
+app.register_middleware(problem_middleware, "http")
+app.register_middleware(clinic_limits, "http")
 _settings = get_settings()
 
 
@@ -62,6 +66,15 @@ def replay_events(clinic_id: str) -> Any:
     wiring.authenticator().clinic_staff(_auth(), clinic_id, "manager")
     count = ingest.replay(wiring.runtime(), clinic_id, include_applied=_query("all") == "1")
     return json_response({"replayed": count}, 202)
+
+
+@app.route("/v1/clinics/{clinic_id}/events/failed", methods=["GET"])
+@handled
+def failed_events(clinic_id: str) -> Any:
+    from chalicelib import ingest, wiring
+
+    wiring.authenticator().clinic_staff(_auth(), clinic_id, "manager")
+    return json_response({"failed": ingest.failed_events(wiring.runtime(), clinic_id)})
 
 
 # ---- clinics, settings, staff ---------------------------------------------------------------
@@ -122,12 +135,17 @@ def revoke_staff(clinic_id: str, token_id: str) -> Any:
 @handled
 def list_tasks(clinic_id: str) -> Any:
     from chalicelib import tasks, wiring
+    from chalicelib.paging import query_limit
 
     wiring.authenticator().clinic_staff(_auth(), clinic_id, "admin")
     rt = wiring.runtime()
-    now = rt.clock()
-    found = tasks.list_tasks(rt.store, clinic_id, _query("status") or "open")
-    return json_response([tasks.task_view(t, now) for t in found])
+    limit, status = query_limit(_query("limit"), 200, 500), _query("status") or "open"
+    found, cursor = tasks.task_page(rt.store, clinic_id, status, limit, _query("cursor"))
+    response = json_response([tasks.task_view(t, rt.clock()) for t in found])
+    if cursor:  # the body stays a list (the contract); the next page is named in headers
+        response.headers.update({"X-Next-Cursor": cursor, "Link": f'</v1/clinics/{clinic_id}/tasks?status={status}'
+                                 f'&limit={limit}&cursor={cursor}>; rel="next"'})
+    return response
 
 
 @app.route("/v1/clinics/{clinic_id}/tasks/{task_id}/outcome", methods=["POST"])
@@ -148,10 +166,11 @@ def task_outcome(clinic_id: str, task_id: str) -> Any:
 @handled
 def assign_task(clinic_id: str, task_id: str) -> Any:
     from chalicelib import tasks, wiring
-    from chalicelib.http import json_document
+    from chalicelib.contract import TaskAssignment
+    from chalicelib.http import parse_body
 
     staff = wiring.authenticator().clinic_staff(_auth(), clinic_id, "admin")
-    admin = (json_document(_body() or b"{}") or {}).get("admin_id")
+    admin = parse_body(TaskAssignment, _body() or b"{}").admin_id
     rt = wiring.runtime()
     task = rt.unit(clinic_id, lambda ctx: tasks.assign(ctx, task_id, admin, staff))
     return json_response(tasks.task_view(task, rt.clock()))

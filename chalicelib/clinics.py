@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 from typing import Any
 
@@ -80,7 +81,7 @@ def replace_settings(rt: Runtime, clinic_id: str, document: Any) -> dict[str, An
 
         raise InvalidInput([FieldError("body", "the settings document must be a JSON object")])
     try:
-        settings = ClinicSettings.model_validate(document)
+        settings = ClinicSettings.model_validate_json(json.dumps(document), strict=True)  # no "yes" for true
     except ValidationError as exc:
         raise invalid_input(exc) from exc
 

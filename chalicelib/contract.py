@@ -44,6 +44,18 @@ Money = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2),
 Email = Annotated[str, StringConstraints(strip_whitespace=True, max_length=254,
                                          pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
 Line = Literal["city", "mobile"]
+
+
+def _sane_year(value: date) -> date:
+    """Dates and times at the boundary stay within years 1900..2200 (no overflow downstream)."""
+    if not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
+        raise ValueError(f"must be between the years {EARLIEST_YEAR} and {LATEST_YEAR}")
+    return value
+
+
+EARLIEST_YEAR, LATEST_YEAR = 1900, 2200
+Instant = Annotated[AwareDatetime, AfterValidator(_sane_year)]  # RFC 3339 with an offset, in a sane range
+Day = Annotated[date, AfterValidator(_sane_year)]
 AppointmentKind = Literal["consultation", "treatment", "hygiene", "control"]
 ContactChannel = Literal["call", "whatsapp", "telegram", "sms", "email"]
 
@@ -78,7 +90,7 @@ class PatientIn(Body):
     full_name: Name
     phones: list[PhoneIn] = Field(default_factory=list, max_length=10)
     email: Email | None = None
-    birth_date: date | None = None
+    birth_date: Day | None = None
     messengers: Messengers = Field(default_factory=Messengers)
     consent: Consent = Field(default_factory=Consent)
     preferred_channel: ContactChannel | None = None
@@ -101,7 +113,7 @@ class CallIn(Body):
     id: Id
     phone: Phone
     line: Line = "city"
-    at: AwareDatetime
+    at: Instant
 
 
 class CompletedCallIn(CallIn):
@@ -118,8 +130,8 @@ class AppointmentIn(Body):
     admin_id: Id | None = None
     kind: AppointmentKind
     service: Text | None = None
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime | None = None
+    starts_at: Instant
+    ends_at: Instant | None = None
     lead_id: Id | None = None
     source: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = None
 
@@ -169,7 +181,7 @@ class MessageIn(Body):
     sender: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=64)] = Field(
         alias="from")
     text: Annotated[str, StringConstraints(max_length=4096)]
-    at: AwareDatetime
+    at: Instant
 
 
 # ---- event data -------------------------------------------------------------------------------
@@ -229,7 +241,7 @@ class MessageData(Body):
 class MessageStatusData(Body):
     message_id: Id
     status: Literal["delivered", "read", "failed"]
-    at: AwareDatetime
+    at: Instant
 
 
 class WaitlistData(Body):
@@ -244,7 +256,7 @@ class WaitlistData(Body):
 # ---- envelopes --------------------------------------------------------------------------------
 
 class _Envelope(Body):
-    occurred_at: AwareDatetime
+    occurred_at: Instant
 
 
 class PatientUpserted(_Envelope):
@@ -362,7 +374,7 @@ Outcome = Literal["booked", "no_answer", "declined", "wrong_number", "call_back"
 class TaskOutcome(Body):
     outcome: Outcome
     reason: Text | None = Field(None, validate_default=True)
-    call_back_at: AwareDatetime | None = Field(None, validate_default=True)
+    call_back_at: Instant | None = Field(None, validate_default=True)
     note: Text | None = None
     admin_id: Id | None = None
 
@@ -385,3 +397,9 @@ class NewStaffToken(Body):
     role: Literal["admin", "manager"]
     admin_id: Id | None = None
     name: Name | None = None
+
+
+class TaskAssignment(Body):
+    """`POST …/tasks/{task_id}/assign`: who works the task (default: the caller)."""
+
+    admin_id: Id | None = None

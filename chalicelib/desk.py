@@ -112,7 +112,8 @@ def page(language: str) -> str:
 @lru_cache(maxsize=4)
 def asset(name: str) -> tuple[str, str]:
     """A static file of the page and its content type (KeyError for anything else)."""
-    return (STATIC / name).read_text(encoding="utf-8"), ASSETS[name]
+    content_type = ASSETS[name]  # only the listed files: never a path like ".." or "../app.py"
+    return (STATIC / name).read_text(encoding="utf-8"), content_type
 
 
 def me(rt: Runtime, staff: Staff) -> dict[str, Any]:

@@ -28,6 +28,13 @@ class NetworkBody(BaseModel):
     def _zone(cls, value: str) -> str:
         return str(ClinicSettings.model_validate({"timezone": value}).timezone)
 
+    @field_validator("slack_webhook_url")
+    @classmethod
+    def _slack(cls, value: str | None) -> str | None:
+        from chalicelib.outbound import check_slack_webhook
+
+        return check_slack_webhook(value) if value else None
+
     @field_validator("emails")
     @classmethod
     def _emails(cls, value: list[str]) -> list[str]:

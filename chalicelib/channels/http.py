@@ -18,6 +18,12 @@ class _Http:
         self._pool = pool or urllib3.PoolManager(timeout=_TIMEOUT, retries=urllib3.Retry(2, backoff_factor=0.3))
 
     def request(self, method: str, url: str, **kwargs: Any) -> dict[str, Any]:
+        from chalicelib.outbound import OutboundRefused, check_public_https
+
+        try:
+            check_public_https(url, resolve=True)
+        except OutboundRefused as exc:
+            raise DeliveryError(f"refused URL: {exc}") from None
         try:
             response = self._pool.request(method, url, **kwargs)
         except urllib3.exceptions.HTTPError as exc:

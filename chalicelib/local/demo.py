@@ -52,7 +52,9 @@ def local_json_path(project: Path) -> Path:
     """`.clinicflow/local.json` (CLINICFLOW_LOCAL_JSON moves it, e.g. for a second stack in tests)."""
     import os
 
-    return Path(os.environ.get("CLINICFLOW_LOCAL_JSON") or project / ".clinicflow" / "local.json")
+    state = os.environ.get("CLINICFLOW_STATE")  # the data folder holds it when one is named
+    return Path(os.environ.get("CLINICFLOW_LOCAL_JSON") or (Path(state) if state else project / ".clinicflow")
+                / "local.json")
 
 
 def write_local_json(project: Path, api_url: str, operator_token: str, demo: dict[str, Any]) -> Path:

@@ -197,6 +197,15 @@ class Repository:
         return [r for r in found if isinstance(r, kind)][: limit or None]
 
     @translated
+    def query_page(self, kind: type[R], index: str, partition: str, limit: int, start: dict[str, Any] | None = None,
+                   newest_first: bool = False) -> tuple[list[R], dict[str, Any] | None]:
+        """One page of an index partition and the key to resume after it (None at the end)."""
+        idx, _ = _index(index)
+        result = idx.query(partition, limit=limit, scan_index_forward=not newest_first, last_evaluated_key=start)
+        found = [self._to_record(i) for i in result]
+        return [r for r in found if isinstance(r, kind)], result.last_evaluated_key
+
+    @translated
     def index_records(self, index: str, partition: str) -> list[Record]:
         """Every record of an index partition, whatever its kind (a patient's whole subject)."""
         return [self._to_record(i) for i in _index(index)[0].query(partition)]
