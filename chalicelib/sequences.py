@@ -8,7 +8,7 @@ from typing import Any
 from chalicelib.domain import consent
 from chalicelib.domain.facts import earliest
 from chalicelib.domain.ladder import Ladder, done
-from chalicelib.domain.records import Appointment, CallTask, Patient, Record, SequenceRun
+from chalicelib.domain.records import Appointment, CallTask, Patient, Plan, Record, SequenceRun
 from chalicelib.domain.scenarios import enabled, ladder_settings, run_id
 from chalicelib.domain.windows import PatientPreferences
 from chalicelib.runtime import AnswerToken, Context, MarkRunning, StartExecution, StopExecution
@@ -97,6 +97,19 @@ def stop(ctx: Context, run: SequenceRun, outcome: str, booked: Appointment | Non
     ctx.effect(StopExecution(ctx.machines.for_scenario(run.scenario), run.execution, outcome))
     if token:  # AWS already dropped it (a no-op); a local endpoint frees the waiting step
         ctx.effect(AnswerToken(token, done(ctx.now, outcome).model_dump()))
+
+
+def replan(ctx: Context, run: SequenceRun, plan: Plan) -> None:
+    """Give a waiting run a new execution that starts from `plan` (the old one is stopped)."""
+    arn = ctx.machines.for_scenario(run.scenario)
+    ctx.effect(StopExecution(arn, run.execution, plan.reason or "replanned"))
+    run.restarts += 1
+    run.plan, run.step, run.attempt = plan, plan.step, plan.attempt
+    ctx.save(run)
+    ctx.note(run.patient_id, ctx.now, "sequence.replanned", key=f"{run.execution}:replanned", scenario=run.scenario,
+             run_id=run.id, reason=plan.reason, next_contact_at=plan.at)
+    ctx.effect(StartExecution(arn, run.execution, {"run": {"clinic_id": ctx.clinic_id, "run_id": run.id},
+                                                   "plan": plan.model_dump()}))
 
 
 def finish(ctx: Context, run: SequenceRun, outcome: str) -> None:

@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import BaseModel, Field
 
 from chalicelib import sequences
-from chalicelib.channels import Registry, candidates
+from chalicelib.channels import Registry, candidates, provider_key
 from chalicelib.domain import consent
 from chalicelib.domain.facts import iso_z
 from chalicelib.domain.ladder import done
@@ -38,6 +38,7 @@ from chalicelib.messages import compose
 from chalicelib.observability import logger
 from chalicelib.ports import DeliveryError
 from chalicelib.runtime import AnswerToken, Context, Runtime
+from chalicelib.store.repository import Link
 from chalicelib.views import hint, run_facts
 
 COLUMN = {"missed_call": "missed_calls", "lead": "new_leads", "recall": "recalls",
@@ -373,6 +374,7 @@ def record_delivery(ctx: Context, message: OutboundMessage, delivery: Delivery |
     if delivery is not None:
         message.status, message.channel, message.to = "sent", delivery.channel, delivery.to
         message.provider_id = delivery.provider_id
+        ctx.work.link(Link(ctx.clinic_id, provider_key(delivery.provider_id), f"OM#{message.id}"))
         ctx.note(message.patient_id, ctx.now, "message.sent", key=f"{message.id}:sent", message_id=message.id,
                  channel=delivery.channel, provider=delivery.provider, purpose=message.purpose, text=message.text)
         if count_contact and patient is not None and patient.profile is not None:
