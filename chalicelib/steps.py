@@ -212,7 +212,9 @@ class StepHandler:
             ctx.save(existing)
             return existing
         step = run.steps[req.plan.step]
-        line = step.get("line") or "city"
+        # A missed call is first returned from the line the patient dialled (the number they know).
+        called = run.context.get("line") if run.scenario == "missed_call" and req.plan.step == 0 else None
+        line = called or step.get("line") or "city"
         facts = run_facts(ctx, run, patient)
         sla = _sla_minutes(ctx, run.scenario)
         profile = patient.profile if patient else None

@@ -77,7 +77,8 @@ def call_missed(ctx: Context, event: CallMissed) -> None:
     if fresh and call.returned_at is None and not _joined_inquiry(ctx, subject, call=call):
         sequences.start(ctx, "missed_call", trigger=call, purpose="callback", patient=patient, phone=info.phone,
                         trigger_at=info.at, not_before=info.at, key=("call", call.id), call_id=call.id,
-                        context={"calls": [call.id], "household": household_names(ctx, call.patient_ids)})
+                        context={"calls": [call.id], "household": household_names(ctx, call.patient_ids),
+                                 "line": info.line})
         if call.after_hours:
             auto_reply(ctx, f"after-hours-call-{call.id}", patient.id if patient else None, info.phone,
                        channel="sms")
