@@ -49,7 +49,7 @@ def main() -> int:
     from chalicelib.local.pump import QueuePump, Schedule
 
     rt = wiring.runtime()
-    demo = ensure_demo(rt, wiring.webhook_secret, state_dir)
+    demo = ensure_demo(rt, wiring.webhook_secret, state_dir, wiring.settings_saved)
     resumed = sum(sweeper.resume_runs(rt, c.id) for c in schedules.clinics(rt))
     schedules.sweep_all(rt)
 
@@ -114,6 +114,8 @@ ClinicFlow is running (ready in {seconds:.1f} s) — embedded AWS (moto), no acc
   Data folder    {state_dir} (restored {restored} items, resumed {resumed} sequences)
 
 Send a signed event:  .venv/bin/python -m chalicelib.local.send call.missed
+Vendors' own webhooks: {api_url}/v1/clinics/{clinic}/connectors/<whatsapp|telegram|zadarma|mango|smsru>
+  e.g.                 .venv/bin/python -m chalicelib.local.send zadarma.missed   (list: send --help)
 Replay a clinic month: make simulate      Stop: Ctrl+C (data is saved)
 """
 
