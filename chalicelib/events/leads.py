@@ -168,7 +168,8 @@ def _close_matching_tasks(ctx: Context, call: Call, phone: str, at: datetime, an
     keys = {subject_key(None, phone)} | {subject_key(p, None) for p in call.patient_ids}
     for key in keys:
         for task in ctx.subject(key).of(CallTask):
-            if task.status != "open" or task.phone != phone or task.created_at > at:
+            # Telephony reports whole seconds: a call in the task's own second is not before it.
+            if task.status != "open" or task.phone != phone or task.created_at.replace(microsecond=0) > at:
                 continue
             if not answered:
                 task.history.append(CallTaskEvent(at=at, kind="no_answer", detail="outbound call, no answer"))

@@ -52,7 +52,7 @@ def test_missed_call_opens_a_task_on_the_called_line_and_the_call_back_closes_it
     assert len(stored) == 1
 
     back = fixture_form("zadarma_notify_out_end.form", destination=PATIENT, caller_id=MOBILE_LINE,
-                        call_start=_moscow_now(2), pbx_call_id="out_1732097100.77",
+                        call_start=_moscow_now(), pbx_call_id="out_1732097100.77",
                         call_id_with_rec="1732097100.77", is_recorded="1", disposition="answered")
     assert zadarma(stack, back).status == 200
     stack.settle(until=lambda: stack.tasks() == [])
