@@ -77,6 +77,57 @@ def failed_events(clinic_id: str) -> Any:
     return json_response({"failed": ingest.failed_events(wiring.runtime(), clinic_id)})
 
 
+# ---- connectors: vendors' own webhooks (telephony, messengers) ------------------------------
+
+_VENDOR_TYPES = ["application/json", "application/x-www-form-urlencoded", "text/plain", "multipart/form-data"]
+
+
+@app.route("/v1/clinics/{clinic_id}/connectors/{vendor}", methods=["GET", "POST"], content_types=_VENDOR_TYPES)
+@handled
+def connector(clinic_id: str, vendor: str) -> Any:
+    return _connector(clinic_id, vendor, "")
+
+
+@app.route("/v1/clinics/{clinic_id}/connectors/{vendor}/events/{name}", methods=["GET", "POST"],
+           content_types=_VENDOR_TYPES)
+@handled
+def connector_event(clinic_id: str, vendor: str, name: str) -> Any:
+    return _connector(clinic_id, vendor, f"events/{name}")
+
+
+def _connector(clinic_id: str, vendor: str, path: str) -> Any:
+    from chalice import Response
+
+    from chalicelib import connectors, wiring
+    from chalicelib.connectors.base import VendorRequest
+
+    req = _request()
+    request = VendorRequest(req.method, _body(), {k.lower(): v for k, v in req.headers.items()},
+                            dict(req.query_params or {}), path)
+    answer = connectors.receive(wiring.runtime(), clinic_id, vendor, request)
+    return Response(body=answer.body, status_code=answer.status, headers={"Content-Type": answer.content_type})
+
+
+@app.route("/v1/clinics/{clinic_id}/connectors", methods=["GET"])
+@handled
+def connectors_status(clinic_id: str) -> Any:
+    from chalicelib import wiring
+    from chalicelib.connectors.telegram_links import connector_status
+
+    wiring.authenticator().clinic_staff(_auth(), clinic_id, "manager")
+    return json_response(connector_status(wiring.runtime(), clinic_id))
+
+
+@app.route("/v1/clinics/{clinic_id}/patients/{patient_id}/telegram-link", methods=["GET"])
+@handled
+def telegram_link(clinic_id: str, patient_id: str) -> Any:
+    from chalicelib import wiring
+    from chalicelib.connectors.telegram_links import invite_link
+
+    wiring.authenticator().clinic_staff(_auth(), clinic_id, "admin")
+    return json_response(invite_link(wiring.runtime(), clinic_id, patient_id))
+
+
 # ---- clinics, settings, staff ---------------------------------------------------------------
 
 @app.route("/v1/clinics", methods=["POST"])
@@ -101,7 +152,7 @@ def clinic_settings(clinic_id: str) -> Any:
     if _request().method == "GET":
         return json_response(clinics.settings_document(wiring.runtime(), clinic_id))
     document = json_document(_body())
-    return json_response(clinics.replace_settings(wiring.runtime(), clinic_id, document))
+    return json_response(clinics.replace_settings(wiring.runtime(), clinic_id, document, wiring.settings_saved))
 
 
 @app.route("/v1/clinics/{clinic_id}/staff", methods=["GET", "POST"])

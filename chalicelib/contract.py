@@ -109,11 +109,19 @@ class LeadIn(Body):
     admin_id: Id | None = None
 
 
+class RecordingRef(Body):
+    """Extension: where the telephony keeps the call's recording (e.g. Zadarma's call_id_with_rec)."""
+
+    vendor: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]
+    id: Id
+
+
 class CallIn(Body):
     id: Id
     phone: Phone
     line: Line = "city"
     at: Instant
+    recording: RecordingRef | None = None
 
 
 class CompletedCallIn(CallIn):
@@ -244,6 +252,15 @@ class MessageStatusData(Body):
     at: Instant
 
 
+class MessengerLinkData(Body):
+    """Extension: a patient opened the clinic's invite link in a messenger (`/start <code>`)."""
+
+    channel: Literal["telegram"]
+    code: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+    chat_id: Id
+    at: Instant
+
+
 class WaitlistData(Body):
     """Extension: the MIS puts a patient on (or off) the clinic's waitlist."""
 
@@ -344,12 +361,17 @@ class WaitlistRemoved(_Envelope):
     data: WaitlistData
 
 
+class MessengerLinked(_Envelope):
+    type: Literal["messenger.linked"]
+    data: MessengerLinkData
+
+
 InboundEvent = Annotated[
     Union[
         PatientUpserted, LeadCreated, LeadLost, CallMissed, CallCompleted, AppointmentCreated,
         AppointmentRescheduled, AppointmentConfirmed, AppointmentCancelled, AppointmentNoShow,
         VisitCompleted, PlanAccepted, PlanDeclined, MessageReceived, MessageStatus,
-        WaitlistAdded, WaitlistRemoved,
+        WaitlistAdded, WaitlistRemoved, MessengerLinked,
     ],
     Field(discriminator="type"),
 ]

@@ -102,7 +102,12 @@ def receive(rt: Runtime, webhook_secret: Any, clinic_id: str, raw: bytes, header
     webhook_id = headers.get("webhook-id", "")
     if not _WEBHOOK_ID.match(webhook_id):
         raise InvalidInput([FieldError("webhook-id", "1-200 characters of letters, digits and _.:-")])
-    event = parse(raw, clinic.settings.phone_region)
+    return accept(rt, clinic_id, webhook_id, raw, clinic.settings.phone_region)
+
+
+def accept(rt: Runtime, clinic_id: str, webhook_id: str, raw: bytes, region: str) -> Receipt:
+    """Validate, store once under `webhook_id` (a retry is a duplicate), enqueue for the applier."""
+    event = parse(raw, region)
     now = rt.clock()
     item = RawEventItem(
         scoped(clinic_id, "E", webhook_id), "EVENT", event_type=event.type, body=raw.decode("utf-8"),
@@ -120,6 +125,20 @@ def receive(rt: Runtime, webhook_secret: Any, clinic_id: str, raw: bytes, header
 
 
 MAX_INLINE_BODY = 200 * 1024  # SQS takes 256 KiB; a bigger body is read back from the table
+
+
+def record_unhandled(rt: Runtime, clinic_id: str, key: str, label: str, raw: bytes) -> bool:
+    """Keep a payload we acknowledge but do not act on (status `ignored`, never applied or replayed)."""
+    now = rt.clock()
+    item = RawEventItem(
+        scoped(clinic_id, "E", key), "EVENT", event_type=label[:100],
+        body=raw[:MAX_INLINE_BODY].decode("utf-8", "replace"), occurred_at=now.isoformat(),
+        received_at=now.isoformat(), status="ignored", gsi1pk=scoped(clinic_id, "IGNORED"),
+        gsi1sk=f"{iso_z(now)}#{key}")
+    stored = rt.store.put_raw_event(item)
+    if stored:
+        logger.info("payload recorded, not handled", extra={"clinic_id": clinic_id, "event_id": key, "type": label})
+    return stored
 
 
 def _enqueue(rt: Runtime, clinic_id: str, event_id: str, body: str | None = None, dedup: str | None = None) -> None:

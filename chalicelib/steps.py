@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import BaseModel, Field
 
 from chalicelib import sequences
-from chalicelib.channels import Registry, candidates
+from chalicelib.channels import Registry, candidates, provider_key
 from chalicelib.domain import consent
 from chalicelib.domain.facts import iso_z
 from chalicelib.domain.ladder import done
@@ -33,6 +33,7 @@ from chalicelib.messages import compose
 from chalicelib.observability import logger
 from chalicelib.ports import DeliveryError
 from chalicelib.runtime import AnswerToken, Context, Runtime
+from chalicelib.store.repository import Link
 from chalicelib.views import hint, run_facts
 
 COLUMN = {"missed_call": "missed_calls", "lead": "new_leads", "recall": "recalls",
@@ -190,7 +191,9 @@ class StepHandler:
             ctx.save(existing)
             return existing
         step = run.steps[req.plan.step]
-        line = step.get("line") or "city"
+        # A missed call is first returned from the line the patient dialled (the number they know).
+        called = run.context.get("line") if run.scenario == "missed_call" and req.plan.step == 0 else None
+        line = called or step.get("line") or "city"
         facts = run_facts(ctx, run, patient)
         sla = _sla_minutes(ctx, run.scenario)
         profile = patient.profile if patient else None
@@ -352,6 +355,7 @@ def record_delivery(ctx: Context, message: OutboundMessage, delivery: Delivery |
     if delivery is not None:
         message.status, message.channel, message.to = "sent", delivery.channel, delivery.to
         message.provider_id = delivery.provider_id
+        ctx.work.link(Link(ctx.clinic_id, provider_key(delivery.provider_id), f"OM#{message.id}"))
         ctx.note(message.patient_id, ctx.now, "message.sent", key=f"{message.id}:sent", message_id=message.id,
                  channel=delivery.channel, provider=delivery.provider, purpose=message.purpose, text=message.text)
         if count_contact and patient is not None and patient.profile is not None:

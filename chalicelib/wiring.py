@@ -104,6 +104,25 @@ def channels() -> Registry:
 
 
 @lru_cache(maxsize=1)
+def telegram_webhooks() -> Any:
+    """Who calls Telegram's setWebhook for a clinic's bot: the Bot API, or the local outbox."""
+    from chalicelib.channels.http import TelegramBot
+    from chalicelib.channels.outbox import OutboxWebhooks
+
+    if get_settings().outbox_only:
+        return OutboxWebhooks()
+    base = dict(secrets().channels).get("telegram", {}).get("base_url", "https://api.telegram.org")
+    return TelegramBot("", base)
+
+
+def settings_saved(clinic_id: str, before: Any, after: Any) -> None:
+    """What follows a manager's PUT settings: the clinic's Telegram bot is pointed at its URL."""
+    from chalicelib.connectors.telegram_links import register_webhook
+
+    register_webhook(runtime(), telegram_webhooks(), clinic_id, before, after)
+
+
+@lru_cache(maxsize=1)
 def mailer() -> Any:
     from chalicelib.channels.email import SesMailer
 
@@ -126,7 +145,8 @@ def step_handler() -> Any:
 
 def reset() -> None:
     """Forget every built adapter (tests, and the local runner after it sets the environment)."""
-    for cached in (_session, _clients, runtime, authenticator, channels, mailer, chat, step_handler):
+    for cached in (_session, _clients, runtime, authenticator, channels, mailer, chat, step_handler,
+                   telegram_webhooks):
         cached.cache_clear()
     from chalicelib.settings import get_settings as settings_cache
 

@@ -75,6 +75,15 @@ class TelegramBot(_Http):
                  pool: urllib3.PoolManager | None = None) -> None:
         super().__init__(pool)
         self._url = f"{base_url.rstrip('/')}/bot{bot_token}/sendMessage"
+        self._base = base_url.rstrip("/")
+
+    def set_webhook(self, bot_token: str, url: str, secret_token: str) -> None:
+        """setWebhook (https://core.telegram.org/bots/api#setwebhook) for a clinic's own bot."""
+        fields = {"url": url, "secret_token": secret_token, "allowed_updates": ["message"]}
+        answer = self.request("POST", f"{self._base}/bot{bot_token}/setWebhook", body=json.dumps(fields),
+                              headers={"Content-Type": "application/json"})
+        if not answer.get("ok"):
+            raise DeliveryError(f"Telegram refused setWebhook: {answer.get('error_code')}")
 
     def send(self, to: str, text: str, subject: str | None = None) -> str:
         answer = self.request("POST", self._url, body=json.dumps({"chat_id": to, "text": text}),

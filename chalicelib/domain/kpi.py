@@ -170,6 +170,10 @@ def message_contribution(message: OutboundMessage, calendar: ClinicCalendar) -> 
     b.add(message.sent_at, f"messages.sent|{message.channel}")
     if message.status == "failed":
         b.add(message.sent_at, "messages.failed")
+    if message.status in ("delivered", "read"):  # as the provider reported it (message.status)
+        b.add(message.sent_at, "messages.delivered")
+    if message.status == "read":
+        b.add(message.sent_at, "messages.read")
     return b.out
 
 
@@ -266,7 +270,8 @@ def build_digest(clinic_id: str, day: date, timezone: str, today: Mapping[str, i
         },
         "doctors_30d": dict(sorted(doctors.items())),
         "lost_reasons_30d": dict(sorted(_with("lost|", last_30).items(), key=lambda kv: -kv[1])),
-        "messages": {"sent": sum(_with("messages.sent|", t).values()), "failed": t.get("messages.failed", 0)},
+        "messages": {"sent": sum(_with("messages.sent|", t).values()), "failed": t.get("messages.failed", 0),
+                     "delivered": t.get("messages.delivered", 0), "read": t.get("messages.read", 0)},
         "waitlist": {"filled": t.get("waitlist.filled", 0)},
         "feedback": {"count": t.get("feedback.count", 0),
                      "average": round(t["feedback.sum"] / t["feedback.count"], 1)

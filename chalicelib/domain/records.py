@@ -72,6 +72,9 @@ class Patient(Record):
     feedback_visit: str | None = None  # the visit the last feedback request asked about
     feedback_asked_at: datetime | None = None
     open_offers: list[str] = Field(default_factory=list)  # appointment ids of slot offers
+    telegram_chat: str | None = None  # the chat the patient bound with the clinic's invite link
+    telegram_chat_stamp: str | None = None
+    telegram_invite: str | None = None  # the patient's invite code (see TelegramInvite)
 
     @property
     def name(self) -> str:
@@ -322,6 +325,22 @@ class InboundMessage(Record):
     at: datetime
     patient_ids: list[str] = Field(default_factory=list)
     meaning: str = "other"
+
+
+class TelegramInvite(Record):
+    """An invite code (`t.me/<bot>?start=<code>`): the key that finds its patient."""
+
+    patient_id: str
+    created_at: datetime
+
+
+class ConnectorState(Record):
+    """What ClinicFlow last did with a vendor for this clinic (e.g. Telegram's setWebhook)."""
+
+    webhook_url: str | None = None
+    registered_at: datetime | None = None
+    provider: str | None = None
+    error: str | None = None
 
 
 class WaitlistEntry(Record):

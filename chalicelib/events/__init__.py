@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from chalicelib.events import appointments, leads, messages, patients, visits
+from chalicelib.events import appointments, leads, messages, messengers, patients, visits
 from chalicelib.runtime import Context
 
 APPLIERS: dict[str, Callable[[Context, Any], None]] = {
@@ -26,6 +26,7 @@ APPLIERS: dict[str, Callable[[Context, Any], None]] = {
     "message.status": messages.message_status,
     "waitlist.added": messages.waitlist_changed,
     "waitlist.removed": messages.waitlist_changed,
+    "messenger.linked": messengers.messenger_linked,
 }
 
 

@@ -78,7 +78,8 @@ def call_missed(ctx: Context, event: CallMissed) -> None:
     if fresh and call.returned_at is None and not _joined_inquiry(ctx, subject, call=call):
         sequences.start(ctx, "missed_call", trigger=call, purpose="callback", patient=patient, phone=info.phone,
                         trigger_at=info.at, not_before=info.at, key=("call", call.id), call_id=call.id,
-                        context={"calls": [call.id], "household": household_names(ctx, call.patient_ids)})
+                        context={"calls": [call.id], "household": household_names(ctx, call.patient_ids),
+                                 "line": info.line})
         if call.after_hours:
             auto_reply(ctx, f"after-hours-call-{call.id}", patient.id if patient else None, info.phone,
                        channel="sms")
@@ -168,7 +169,7 @@ def _asked_since(task: CallTask, run: SequenceRun | None) -> datetime:
     telephony reports the call; any other task from its creation."""
     if run is not None and run.scenario in INQUIRIES:
         return run.trigger_at
-    return task.created_at
+    return task.created_at.replace(microsecond=0)  # telephony reports whole seconds: the task's own second counts
 
 
 def _close_matching_tasks(ctx: Context, call: Call, phone: str, at: datetime, answered: bool) -> None:

@@ -56,7 +56,7 @@ def main() -> int:
     from chalicelib.local.pump import QueuePump, Schedule
 
     rt = wiring.runtime()
-    demo = ensure_demo(rt, wiring.webhook_secret, state_dir)
+    demo = ensure_demo(rt, wiring.webhook_secret, state_dir, wiring.settings_saved)
 
     from chalice.cli.factory import CLIFactory
 
@@ -148,6 +148,8 @@ ClinicFlow is running (ready in {seconds:.1f} s) — embedded AWS (moto), no acc
                  logged to disk before it is acknowledged, so even kill -9 loses nothing)
 
 Send a signed event:  .venv/bin/python -m chalicelib.local.send call.missed
+Vendors' own webhooks: {api_url}/v1/clinics/{clinic}/connectors/<whatsapp|telegram|zadarma|mango|smsru>
+  e.g.                 .venv/bin/python -m chalicelib.local.send zadarma.missed   (list: send --help)
 Replay a clinic month: make simulate      Stop: Ctrl+C (data is saved)
 """
 

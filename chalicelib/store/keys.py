@@ -13,6 +13,7 @@ KINDS: dict[str, type[r.Record]] = {
     "appointment": r.Appointment, "visit": r.Visit, "plan": r.TreatmentPlan,
     "task": r.CallTask, "run": r.SequenceRun, "message": r.OutboundMessage,
     "inbound": r.InboundMessage, "waitlist": r.WaitlistEntry, "offer": r.SlotOffer, "network": r.Network,
+    "invite": r.TelegramInvite, "connector": r.ConnectorState,
 }
 KIND_OF: dict[type[r.Record], str] = {cls: name for name, cls in KINDS.items()}
 _TAGS: dict[str, tuple[str, str]] = {
@@ -20,6 +21,7 @@ _TAGS: dict[str, tuple[str, str]] = {
     "appointment": ("A", "APPT"), "visit": ("V", "VISIT"), "plan": ("PLAN", "PLAN"),
     "task": ("T", "TASK"), "run": ("R", "RUN"), "message": ("M", "MESSAGE"),
     "inbound": ("IN", "INBOUND"), "offer": ("OFFER", "OFFER"),
+    "invite": ("INV", "INVITE"), "connector": ("CONN", "CONNECTOR"),
 }
 
 
