@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import time
+from datetime import date, time, timedelta
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -169,6 +169,37 @@ class Sla(_Doc):
     task_expires_hours: int = Field(72, ge=1, le=24 * 30)
 
 
+class SpecialDays(_Doc):
+    """Dates with other hours than the weekday's: open on holidays (3–8 January), or closed."""
+
+    start: date
+    end: date
+    hours: tuple[str, str] | None = None  # None: closed on these dates
+    note: str = Field("", max_length=80)
+
+    @field_validator("hours")
+    @classmethod
+    def _span(cls, value: tuple[str, str] | None) -> tuple[str, str] | None:
+        if value is not None:
+            start, end = value
+            if not (_HHMM.match(start) and _HHMM.match(end)):
+                raise ValueError("times are HH:MM")
+            if parse_hhmm(start) >= parse_hhmm(end):
+                raise ValueError("opening must be before closing")
+        return value
+
+    @model_validator(mode="after")
+    def _order(self) -> SpecialDays:
+        if self.end < self.start:
+            raise ValueError("the last date must not be before the first")
+        if self.end - self.start > timedelta(days=62):
+            raise ValueError("at most 62 days in one entry")
+        return self
+
+    def dates(self) -> list[date]:
+        return [self.start + timedelta(days=n) for n in range((self.end - self.start).days + 1)]
+
+
 def _default_hours() -> dict[Weekday, tuple[str, str] | None]:
     return {"mon": ("09:00", "21:00"), "tue": ("09:00", "21:00"), "wed": ("09:00", "21:00"),
             "thu": ("09:00", "21:00"), "fri": ("09:00", "21:00"), "sat": ("10:00", "18:00"), "sun": None}
@@ -182,6 +213,7 @@ class ClinicSettings(_Doc):
     phone_region: str = Field("RU", pattern=r"^[A-Z]{2}$")
     working_hours: dict[Weekday, tuple[str, str] | None] = Field(default_factory=_default_hours)
     holidays_country: str | None = "RU"
+    special_days: list[SpecialDays] = Field(default_factory=list, max_length=50)
     lines: Lines = Field(default_factory=Lines)
     digest: DigestSettings = Field(default_factory=DigestSettings)
     sequences: Sequences = Field(default_factory=Sequences)
@@ -191,6 +223,8 @@ class ClinicSettings(_Doc):
     currency: str = Field("RUB", pattern=r"^[A-Z]{3}$")
     doctors: dict[str, str] = Field(default_factory=dict)  # MIS doctor id -> name patients know
     admins: dict[str, str] = Field(default_factory=dict)  # MIS administrator id -> name
+    source_names: dict[str, str] = Field(default_factory=dict)  # lead source code -> name the manager reads
+    channel_names: dict[str, str] = Field(default_factory=dict)  # lead channel code -> name
 
     @field_validator("timezone")
     @classmethod
