@@ -6,7 +6,7 @@ the validation context (`{"region": "RU"}`), so a bad number is a 422 naming it.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal, Union
 
@@ -385,3 +385,13 @@ class NewStaffToken(Body):
     role: Literal["admin", "manager"]
     admin_id: Id | None = None
     name: Name | None = None
+
+
+class LadderPreview(Body):
+    """`POST …/settings/preview`: when each step of a ladder would happen for a sample patient."""
+
+    scenario: Literal["lead", "recall", "cancelled", "no_show", "treatment_dropout", "confirmation", "feedback"]
+    start: datetime  # without an offset: the clinic's local time
+    settings: dict[str, object] | None = None  # the form as it stands; the stored settings when absent
+    preferred_time: Literal["morning", "afternoon", "evening"] | None = None
+    preferred_days: list[Weekday] = Field(default_factory=list)
