@@ -107,9 +107,10 @@ def dashboard(store: Repository, clinic: Clinic, first: date, last: date, now: d
             "funnel": funnel, "doctors": figures.pop("doctors_30d"),
             "lost_reasons": figures.pop("lost_reasons_30d"),
             "admins": _admin_rows(counters, funnel["by_admin"]),
-            "by_day": [{"date": d.isoformat(), "leads": c.get("leads.new", 0),
-                        "booked": c.get("appointments.booked", 0), "visits": c.get("visits.completed", 0)}
-                       for d, c in sorted(days.items())]}
+            "by_day": [{"date": d.isoformat(), "leads": days.get(d, {}).get("leads.new", 0),
+                        "booked": days.get(d, {}).get("appointments.booked", 0),
+                        "visits": days.get(d, {}).get("visits.completed", 0)}
+                       for d in (first + timedelta(days=n) for n in range((last - first).days + 1))]}
 
 
 def tables(board: dict[str, Any], clinic: Clinic, language: str) -> list[dict[str, Any]]:

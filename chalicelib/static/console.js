@@ -154,7 +154,9 @@
   async function loadDashboard() {
     const query = `?from=${$("from").value}&to=${$("to").value}&lang=${LANG}`;
     const { status, body } = await api(clinicPath(`/dashboard${query}`));
+    if (state.view !== "dashboard") return;
     const target = $("board");
+    if (!target) return;  // the manager moved on before the answer came
     if (status !== 200) {
       target.replaceChildren(el("p", { class: "error", role: "alert" }, problemText(body)));
       return;
@@ -172,7 +174,7 @@
       el("div", { class: "tiles" }, tiles.map(([label, value]) => el("div", { class: "tile" },
         el("div", { class: "tile-value" }, value), el("div", { class: "tile-label" }, label)))),
       el("div", { class: "charts" }, funnelChart(f), dayChart(body.by_day)),
-      body.tables.map(tableView));
+      ...body.tables.map(tableView));
   }
 
   function funnelChart(f) {
@@ -187,9 +189,13 @@
 
   function dayChart(days) {
     const max = Math.max(1, ...days.map((d) => d.leads));
+    const day = (iso) => new Intl.DateTimeFormat(LANG, { day: "numeric", month: "short", timeZone: "UTC" })
+      .format(new Date(`${iso}T00:00:00Z`));
     return el("figure", { class: "panel chart" }, el("figcaption", {}, t("Leads by day")),
-      el("div", { class: "vbars" }, days.map((d) => el("span", { class: "vbar", title: `${d.date}: ${d.leads}`,
-        dataset: { h: String(d.leads / max) } }))));
+      el("div", { class: "vbars" }, days.map((d) => el("span", { class: "vbar", title: `${day(d.date)}: ${number(d.leads)}`,
+        dataset: { h: String(d.leads / max) } }))),
+      days.length ? el("div", { class: "axis" }, el("span", {}, day(days[0].date)), el("span", {}, day(days[days.length - 1].date)))
+        : null);
   }
 
   function sizeBars() {  // widths set through the CSSOM: the style-src policy forbids inline style attributes
@@ -200,6 +206,7 @@
 
   function cell(column, value) {
     if (value === null || value === undefined) return "—";
+    if (typeof value === "string" && /^-?\d+\.\d\d$/.test(value)) return money(value);  // money comes as a decimal string
     if (column.key === "pct" || column.key === "plan_pct") return pct(value);
     if (typeof value === "number") return number(value);
     return value;
@@ -212,9 +219,10 @@
         el("button", { type: "button", onclick: () => download("csv") }, "CSV"),
         el("button", { type: "button", onclick: () => download("xlsx") }, "XLSX")),
       table.rows.length === 0 ? el("p", { class: "muted" }, t("Nothing in this period"))
-        : el("table", {}, el("thead", {}, el("tr", {}, table.columns.map((c) => el("th", {}, c.label)))),
+        : el("table", {}, el("thead", {}, el("tr", {}, table.columns.map((c, i) => el("th", {
+          class: i > 0 && table.rows.every((r) => r[i] === null || typeof r[i] === "number") ? "num" : null }, c.label)))),
           el("tbody", {}, table.rows.map((row) => el("tr", {}, row.map((v, i) => el("td", {
-            class: typeof v === "number" ? "num" : null }, cell(table.columns[i], v))))))));
+            class: typeof v === "number" || /^-?\d+\.\d\d$/.test(String(v)) ? "num" : null }, cell(table.columns[i], v))))))));
   }
 
   async function exportTable(id, format) {
@@ -350,8 +358,9 @@
         steps.push({ action: "call", line: "mobile", channel: null, delay_minutes: 60 }); rerender(); } }, t("Add step")),
       el("div", { class: "preview" }, el("h3", {}, t("When each step would happen")),
         el("label", {}, t("The scenario starts at"), el("input", { type: "datetime-local", id: "preview-start",
-          value: `${isoDay(now)}T${String(now.getHours()).padStart(2, "0")}:${String(now.getMinutes()).padStart(2, "0")}`,
-          onchange: schedulePreview })),
+          value: state.previewStart
+            || `${isoDay(now)}T${String(now.getHours()).padStart(2, "0")}:${String(now.getMinutes()).padStart(2, "0")}`,
+          onchange: (e) => { state.previewStart = e.target.value; schedulePreview(); } })),
         el("p", { class: "muted" }, t("For a patient with no preferred time who does not answer: each step waits its delay, then for working hours.")),
         el("ol", { id: "preview" })));
   }
@@ -475,7 +484,7 @@
       el("section", { class: "panel table" }, el("table", { id: "staff" },
         el("thead", {}, el("tr", {}, [t("Name"), t("Role"), t("Administrator in the MIS"), t("Issued"), ""].map((h) => el("th", {}, h)))),
         el("tbody", {}, body.staff.map((s) => el("tr", { dataset: { tokenId: s.token_id } }, el("td", {}, s.name || "—"),
-          el("td", {}, t(`role:${s.role}`)), el("td", {}, s.admin_id ? `${admins[s.admin_id] || s.admin_id}` : "—"),
+          el("td", {}, t(`role:${s.role}`)), el("td", {}, s.admin_id ? (admins[s.admin_id] ? `${admins[s.admin_id]} (${s.admin_id})` : s.admin_id) : "—"),
           el("td", {}, s.created_at ? when(s.created_at) : ""),
           el("td", {}, el("button", { type: "button", class: "link", onclick: async () => {
             await api(clinicPath(`/staff/${encodeURIComponent(s.token_id)}`), { method: "DELETE" });
