@@ -1,0 +1,48 @@
+"""Administrators' KPIs for a bonus plan: exact counters, kept in the same transaction as the records."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests import builders as b
+from tests.harness import Harness
+
+
+def outbound(call_id: str, phone: str, admin: str, answered: bool) -> dict[str, Any]:
+    return b.event("call.completed", {"call": {"id": call_id, "direction": "outbound", "phone": phone,
+                                               "line": "city", "at": b.iso(), "answered": answered,
+                                               "duration_s": 60 if answered else 0, "admin_id": admin}})
+
+
+def admins(stack: Harness) -> dict[str, Any]:
+    response = stack.request("GET", f"/v1/clinics/{stack.clinic.clinic_id}/dashboard",
+                             token=stack.clinic.manager_token)
+    assert response.status == 200, response.body
+    return dict(response.body["admins"])
+
+
+def test_tasks_calls_and_bookings_are_counted_per_administrator(stack: Harness) -> None:
+    stack.signed(b.lead("L-1", phone="+79160000001", admin_id="U-1"))
+    stack.signed(b.lead("L-2", phone="+79160000002"))
+    stack.settle(lambda: len(stack.tasks()) == 2)
+    by_phone = {t["patient"]["phone"]: t for t in stack.tasks()}
+    assert stack.outcome(by_phone["+79160000001"]["id"], {"outcome": "booked", "admin_id": "U-1"}).status == 200
+    assert stack.outcome(by_phone["+79160000002"]["id"], {"outcome": "no_answer", "admin_id": "U-2"}).status == 200
+    stack.signed(outbound("O-1", "+79160000003", "U-2", answered=False))
+    stack.signed(outbound("O-2", "+79160000003", "U-2", answered=True))
+    stack.settle()
+
+    rows = admins(stack)
+    assert rows["U-1"]["tasks_done"] == 1 and rows["U-1"]["reached"] == 1 and rows["U-1"]["booked"] == 1
+    assert rows["U-1"]["overdue"] == 0 and rows["U-1"]["response_avg_min"] is not None
+    assert rows["U-2"]["tasks_done"] == 1 and rows["U-2"]["reached"] == 0 and rows["U-2"]["booked"] == 0
+    assert rows["U-2"]["calls"] == 2 and rows["U-2"]["calls_answered"] == 1
+
+    # the same outcome sent again changes nothing: the counters hold each record's contribution once
+    assert stack.outcome(by_phone["+79160000001"]["id"], {"outcome": "booked", "admin_id": "U-1"}).status == 200
+    stack.signed(outbound("O-2", "+79160000003", "U-2", answered=True))
+    stack.settle()
+    assert admins(stack) == rows
+    table = next(t for t in stack.request("GET", f"/v1/clinics/{stack.clinic.clinic_id}/dashboard",
+                                          token=stack.clinic.manager_token).body["tables"] if t["id"] == "admins")
+    assert {row[0] for row in table["rows"]} >= {"Ольга", "Марина"}
