@@ -155,3 +155,31 @@ def test_the_console_in_english(browser: Browser, local_stack: LocalStack, outpu
 
 def _next_monday(today: date) -> date:
     return today + timedelta(days=7 - today.weekday())
+
+
+def test_the_digest_email_as_rendered(browser: Browser, local_stack: LocalStack,  # noqa: F811
+                                      output_dir: Any) -> None:
+    clinic = local_stack.new_clinic({**open_all_day(), "admins": {"U-1": "Ольга", "U-2": "Марина", "U-3": "Ирина"},
+                                     "doctors": {"D-1": "Смирнова Е. В.", "D-2": "Петров А. С.",
+                                                 "D-3": "Ким О. Л."}})
+    cid, manager = clinic["clinic_id"], clinic["manager_token"]
+    day = date.today() - timedelta(days=1)
+    events = ClinicMonth(seed=8, days=10, leads_per_day=2, visits_per_day=1.5, missed_per_day=1,
+                         end=day).generate()
+    for event in events:
+        assert local_stack.send(clinic, event) == 202
+    leads = sum(1 for e in events if e["type"] == "lead.created")
+    local_stack.wait(lambda: local_stack.call("GET", f"/v1/clinics/{cid}/dashboard?from={day - timedelta(days=9)}"
+                                              f"&to={day}", manager)[1]["leads"]["new"] == leads, timeout=60)
+    context = browser.new_context(viewport={"width": 760, "height": 1000}, locale="ru-RU",
+                                  extra_http_headers={"Authorization": f"Bearer {manager}"})
+    page = context.new_page()
+    page.goto(f"{local_stack.url}/v1/clinics/{cid}/digest?date={day}&format=html")
+    body = page.locator("body")
+    expect(body).to_contain_text("Итоги дня")
+    text = body.inner_text()
+    for code in ("yandex_direct", "maps", "referral", "U-1", "D-1", "(а)", "так и не перезвонили"):
+        assert code not in text, code
+    assert "\u00a0%" in text and "." not in text.split("Процент доведения")[1][:12]
+    page.screenshot(path=str(output_dir / "digest-email.png"), full_page=True)
+    context.close()
