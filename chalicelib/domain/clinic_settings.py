@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, time, timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
@@ -17,6 +17,7 @@ Language = Literal["ru", "en"]
 Line = Literal["city", "mobile"]
 MessageChannel = Literal["whatsapp", "telegram", "sms", "email"]
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$")
+MASKED = "***"  # how GET shows a secret
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -136,6 +137,9 @@ class DigestSettings(_Doc):
     hour: int = Field(21, ge=0, le=23)
     emails: list[str] = Field(default_factory=list, max_length=20)
     slack_webhook_url: str | None = None
+    # A Telegram chat (id, or @channel) the clinic's bot (connectors.telegram.bot_token) posts the digest and
+    # escalations to; the bot must be a member of that chat.
+    telegram_chat_id: str | None = Field(None, pattern=r"^(-?\d{1,20}|@[A-Za-z][A-Za-z0-9_]{4,31})$")
 
     @field_validator("emails")
     @classmethod
@@ -276,3 +280,16 @@ class ClinicSettings(_Doc):
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def telegram_bot_token(self) -> str | None:
+        """The clinic's bot token from `connectors.telegram` (typed model or plain document), if set."""
+        connectors = getattr(self, "connectors", None)
+        if connectors is None:
+            connectors = (self.model_extra or {}).get("connectors")
+        telegram = connectors.get("telegram") if isinstance(connectors, dict) else getattr(connectors, "telegram", None)
+        token: Any = telegram.get("bot_token") if isinstance(telegram, dict) else getattr(telegram, "bot_token", None)
+        if token is not None and hasattr(token, "get_secret_value"):
+            token = token.get_secret_value()
+        masked = token == MASKED
+        return token if isinstance(token, str) and token and not masked else None

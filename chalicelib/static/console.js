@@ -415,7 +415,10 @@
         field("digest.emails", t("Emails, one per line"), el("textarea", { rows: 3, onchange: (e) => {
           d.emails = e.target.value.split(/\s*[\n,;]\s*/).filter(Boolean); } }, d.emails.join("\n"))),
         field("digest.slack_webhook_url", t("Slack incoming webhook URL"),
-          input("digest.slack_webhook_url", d.slack_webhook_url, { placeholder: "https://hooks.slack.com/…" }))));
+          input("digest.slack_webhook_url", d.slack_webhook_url, { placeholder: "https://hooks.slack.com/…" })),
+        field("digest.telegram_chat_id", t("Telegram chat id for the digest and escalations"),
+          input("digest.telegram_chat_id", d.telegram_chat_id, { placeholder: "-1001234567890" }),
+          t("The clinic's bot (Connectors → Telegram) must be a member of the chat."))));
   }
 
   function clearErrors() {
