@@ -5,6 +5,7 @@ from __future__ import annotations
 from chalicelib.i18n import N_
 
 SCRIPT_STRINGS = (
+    N_('Calls by hour'),
     N_('Telegram chat id for the digest and escalations'),
     N_("The clinic's bot (Connectors → Telegram) must be a member of the chat."),
     N_('7 days'),

@@ -28,15 +28,19 @@ COLUMN_NAMES = {
     "plans_accepted": N_("Plans accepted"), "plan_pct": N_("Accepted, %"), "tasks_done": N_("Tasks done"),
     "calls": N_("Calls made"), "calls_answered": N_("Calls answered"), "reached": N_("Reached"),
     "gaps_filled": N_("Gaps filled"), "response_avg_min": N_("Response, min"), "overdue": N_("Done late"),
-    "reason": N_("Reason"), "metric": N_("Figure"), "value": N_("Value"),
+    "reason": N_("Reason"), "metric": N_("Figure"), "value": N_("Value"), "hour": N_("Hour"),
+    "weekday": N_("Weekday"),
 }
 TABLE_TITLES = {
     "funnel_admin": N_("Lead to chair by administrator"), "funnel_source": N_("Lead to chair by source"),
     "funnel_channel": N_("Lead to chair by channel"), "funnel_service": N_("Lead to chair by service"),
     "doctors": N_("Doctors: consultations and accepted plans"), "admins": N_("Administrators' KPIs"),
     "cancel_reasons": N_("Cancellations by reason"), "lost_reasons": N_("Why leads were lost"),
-    "summary": N_("Figures of the period"),
+    "summary": N_("Figures of the period"), "calls_by_hour": N_("Inbound calls by hour"),
+    "calls_by_weekday": N_("Inbound calls by weekday"),
 }
+WEEKDAY_NAMES = (N_("Monday"), N_("Tuesday"), N_("Wednesday"), N_("Thursday"), N_("Friday"), N_("Saturday"),
+                 N_("Sunday"))
 SUMMARY = (
     ("leads", "new", N_("New leads")), ("leads", "missed_calls", N_("Missed calls")),
     ("leads", "missed_not_returned", N_("Missed calls not returned")),
@@ -107,6 +111,8 @@ def dashboard(store: Repository, clinic: Clinic, first: date, last: date, now: d
             "funnel": funnel, "doctors": figures.pop("doctors_30d"),
             "lost_reasons": figures.pop("lost_reasons_30d"),
             "admins": _admin_rows(counters, funnel["by_admin"]),
+            "calls_by_hour": {f"{h:02d}": counters.get(f"load.calls.hour|{h:02d}", 0) for h in range(24)},
+            "calls_by_weekday": [counters.get(f"load.calls.weekday|{d}", 0) for d in range(7)],
             "by_day": [{"date": d.isoformat(), "leads": days.get(d, {}).get("leads.new", 0),
                         "booked": days.get(d, {}).get("appointments.booked", 0),
                         "visits": days.get(d, {}).get("visits.completed", 0)}
@@ -140,5 +146,9 @@ def tables(board: dict[str, Any], clinic: Clinic, language: str) -> list[dict[st
     out.append(table("cancel_reasons", ("reason", "count"),
                      sorted(([k, v] for k, v in board["appointments"]["cancel_reasons"].items()),
                             key=lambda r: -r[1])))
+    out.append(table("calls_by_hour", ("hour", "count"),
+                     [[f"{h}:00", n] for h, n in board["calls_by_hour"].items() if n]))
+    out.append(table("calls_by_weekday", ("weekday", "count"),
+                     [[_(WEEKDAY_NAMES[d]), n] for d, n in enumerate(board["calls_by_weekday"])]))
     out.append(table("lost_reasons", ("reason", "count"), [[k, v] for k, v in board["lost_reasons"].items()]))
     return out

@@ -91,10 +91,20 @@ def lead_is_booked(lead: Lead) -> bool:
     return lead.booked.at <= lead.created_at + LEAD_BOOKING_WINDOW
 
 
+def _load(b: _Builder, at: datetime) -> None:
+    """Inbound call load by the clinic's local hour and weekday (0 = Monday)."""
+    local = at.astimezone(b.calendar.zone)
+    b.add(at, f"load.calls.hour|{local.hour:02d}")
+    b.add(at, f"load.calls.weekday|{local.weekday()}")
+
+
 def call_contribution(call: Call, calendar: ClinicCalendar) -> Contribution:
     b = _Builder(calendar)
+    if call.completed and call.completed.direction == "inbound":
+        _load(b, call.completed.at)
     if call.missed:
         at = call.missed.at
+        _load(b, at)
         b.add(at, "leads.missed_calls")
         b.add(at, "leads.missed_not_returned", int(call.returned_at is None))
         b.add(at, "leads.missed_after_hours", int(call.after_hours))

@@ -173,7 +173,7 @@
     target.replaceChildren(
       el("div", { class: "tiles" }, tiles.map(([label, value]) => el("div", { class: "tile" },
         el("div", { class: "tile-value" }, value), el("div", { class: "tile-label" }, label)))),
-      el("div", { class: "charts" }, funnelChart(f), dayChart(body.by_day)),
+      el("div", { class: "charts" }, funnelChart(f), dayChart(body.by_day), hourChart(body.calls_by_hour)),
       ...body.tables.map(tableView));
   }
 
@@ -198,6 +198,15 @@
         : null);
   }
 
+  function hourChart(hours) {
+    const entries = Object.entries(hours);
+    const max = Math.max(1, ...entries.map(([, n]) => n));
+    return el("figure", { class: "panel chart" }, el("figcaption", {}, t("Calls by hour")),
+      el("div", { class: "vbars" }, entries.map(([h, n]) => el("span", { class: "vbar", title: `${h}:00 — ${number(n)}`,
+        dataset: { h: String(n / max) } }))),
+      el("div", { class: "axis" }, ["00", "06", "12", "18", "23"].map((h) => el("span", {}, `${h}:00`))));
+  }
+
   function sizeBars() {  // widths set through the CSSOM: the style-src policy forbids inline style attributes
     for (const fill of document.querySelectorAll(".hbar-fill")) fill.style.width = `${Number(fill.dataset.w) * 100}%`;
     for (const bar of document.querySelectorAll(".vbar")) bar.style.height = `${Math.max(2, Number(bar.dataset.h) * 100)}%`;
@@ -220,7 +229,8 @@
         el("button", { type: "button", onclick: () => download("xlsx") }, "XLSX")),
       table.rows.length === 0 ? el("p", { class: "muted" }, t("Nothing in this period"))
         : el("table", {}, el("thead", {}, el("tr", {}, table.columns.map((c, i) => el("th", {
-          class: i > 0 && table.rows.every((r) => r[i] === null || typeof r[i] === "number") ? "num" : null }, c.label)))),
+          class: i > 0 && table.rows.every((r) => r[i] === null || typeof r[i] === "number"
+            || /^-?\d+\.\d\d$/.test(String(r[i]))) ? "num" : null }, c.label)))),
           el("tbody", {}, table.rows.map((row) => el("tr", {}, row.map((v, i) => el("td", {
             class: typeof v === "number" || /^-?\d+\.\d\d$/.test(String(v)) ? "num" : null }, cell(table.columns[i], v))))))));
   }

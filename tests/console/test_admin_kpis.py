@@ -46,3 +46,28 @@ def test_tasks_calls_and_bookings_are_counted_per_administrator(stack: Harness) 
     table = next(t for t in stack.request("GET", f"/v1/clinics/{stack.clinic.clinic_id}/dashboard",
                                           token=stack.clinic.manager_token).body["tables"] if t["id"] == "admins")
     assert {row[0] for row in table["rows"]} >= {"Ольга", "Марина"}
+
+
+def test_inbound_call_load_by_local_hour_and_weekday(stack: Harness) -> None:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    missed = b.missed_call("C-9", phone="+79160000009")
+    answered = b.event("call.completed", {"call": {"id": "C-10", "direction": "inbound", "phone": "+79160000010",
+                                                   "line": "city", "at": b.iso(), "answered": True,
+                                                   "duration_s": 90}})
+    outgoing = outbound("O-9", "+79160000009", "U-1", answered=True)
+    for event in (missed, answered, outgoing):
+        assert stack.signed(event).status == 202
+    stack.settle()
+    board = stack.request("GET", f"/v1/clinics/{stack.clinic.clinic_id}/dashboard",
+                          token=stack.clinic.manager_token).body
+    zone = ZoneInfo("Europe/Moscow")
+    expected: dict[str, int] = {}
+    weekdays = [0] * 7
+    for event in (missed, answered):
+        local = datetime.fromisoformat(event["data"]["call"]["at"]).astimezone(zone)
+        expected[f"{local.hour:02d}"] = expected.get(f"{local.hour:02d}", 0) + 1
+        weekdays[local.weekday()] += 1
+    assert {h: n for h, n in board["calls_by_hour"].items() if n} == expected
+    assert board["calls_by_weekday"] == weekdays
