@@ -20,6 +20,7 @@ def test_no_production_path_scans(stack: Harness) -> None:
             event["occurred_at"] = now.isoformat()
             if name.startswith("appointment.created"):
                 event["data"]["appointment"]["starts_at"] = soon
+                event["data"]["appointment"]["ends_at"] = (now + timedelta(hours=31)).isoformat()
             assert stack.signed(event).status == 202
         stack.settle()
         for task in stack.tasks():
