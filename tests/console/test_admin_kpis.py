@@ -71,3 +71,20 @@ def test_inbound_call_load_by_local_hour_and_weekday(stack: Harness) -> None:
         weekdays[local.weekday()] += 1
     assert {h: n for h, n in board["calls_by_hour"].items() if n} == expected
     assert board["calls_by_weekday"] == weekdays
+
+
+def test_a_long_range_reads_every_page_of_counters(stack: Harness) -> None:
+    from datetime import date, timedelta
+
+    from chalicelib.store.models import scoped
+
+    table = stack.session.resource("dynamodb").Table(stack.resources["table"])
+    last = date.today() - timedelta(days=1)
+    padding = {f"padding.metric.{n:05d}": 1 for n in range(3000)}  # ~70 KB a day: 40 days pass the 1 MB page
+    for n in range(40):
+        day = last - timedelta(days=n)
+        table.put_item(Item={"pk": scoped(stack.clinic.clinic_id, "KPI"), "sk": f"D#{day.isoformat()}",
+                             "leads.new": 1, **padding})
+    board = stack.request("GET", f"/v1/clinics/{stack.clinic.clinic_id}/dashboard?from={last - timedelta(days=39)}"
+                          f"&to={last}", token=stack.clinic.manager_token).body
+    assert board["leads"]["new"] == 40 and sum(d["leads"] for d in board["by_day"]) == 40
