@@ -251,6 +251,19 @@ def settings_preview(clinic_id: str) -> Any:
     return json_response(console.preview(wiring.runtime().clinic(clinic_id), body))
 
 
+@app.route("/v1/clinics/{clinic_id}/settings/messages/preview", methods=["POST"])
+@handled
+def message_preview(clinic_id: str) -> Any:
+    from chalicelib import console, wiring
+    from chalicelib.contract import MessagePreview
+    from chalicelib.http import parse_body
+
+    wiring.authenticator().clinic_staff(_auth(), clinic_id, "manager")
+    rt = wiring.runtime()
+    body = parse_body(MessagePreview, _body())
+    return json_response(console.message_preview(rt.clinic(clinic_id), body, rt.clock()))
+
+
 @app.route("/v1/clinics/{clinic_id}/dashboard", methods=["GET"])
 @handled
 def dashboard(clinic_id: str) -> Any:

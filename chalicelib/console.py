@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from chalicelib import dashboard as board
 from chalicelib.console_strings import KEYED_STRINGS, SCRIPT_STRINGS
-from chalicelib.contract import LadderPreview
+from chalicelib.contract import LadderPreview, MessagePreview
 from chalicelib.desk import SECURITY_HEADERS, language_of
 from chalicelib.domain.clinic_settings import ClinicSettings
 from chalicelib.domain.names import DEFAULT_CHANNELS, DEFAULT_SOURCES
@@ -49,6 +49,38 @@ def preview(clinic: Clinic, body: LadderPreview) -> dict[str, Any]:
     start = body.start if body.start.tzinfo else body.start.replace(tzinfo=settings.zone)
     return {"scenario": body.scenario, "start": start.astimezone(settings.zone).isoformat(timespec="minutes"),
             "steps": ladder_preview(settings, body.scenario, start, prefs)}
+
+
+SAMPLE_PATIENT = {"ru": "Иванова Анна Петровна", "en": "Anna Smith"}
+
+
+def message_preview(clinic: Clinic, body: MessagePreview, now: datetime) -> dict[str, Any]:
+    """The text a sample patient would get for `purpose` on `channel`, with its length and SMS parts."""
+    from datetime import timedelta
+
+    from chalicelib.contract import PatientIn
+    from chalicelib.domain.records import Patient
+    from chalicelib.domain.sms import sms_parts
+    from chalicelib.messages import compose, when_text
+
+    if body.settings is not None:
+        try:
+            clinic = clinic.model_copy(update={"settings": ClinicSettings.model_validate(body.settings)})
+        except ValidationError as exc:
+            raise invalid_input(exc) from exc
+    language = clinic.settings.language
+    patient = Patient(clinic_id=clinic.id, id="sample", profile=PatientIn.model_validate(
+        {"id": "sample", "full_name": SAMPLE_PATIENT[language]}))
+    local = now.astimezone(clinic.settings.zone)
+    at = (local + timedelta(days=2)).replace(hour=10, minute=0, second=0, microsecond=0)
+    doctor = next(iter(clinic.settings.doctors), None)
+    subject, text = compose(body.purpose, clinic, patient, body.channel, at=at, doctor_id=doctor,
+                            months=clinic.settings.sequences.recall.after_days // 30, done=2, total=4,
+                            minutes=clinic.settings.sequences.waitlist.offer_minutes,
+                            opens=when_text(at, clinic),
+                            interest=None, service=None, low=False)
+    return {"purpose": body.purpose, "channel": body.channel, "subject": subject, "text": text,
+            "characters": len(text), "sms_parts": sms_parts(text)}
 
 
 def dashboard(store: Repository, clinic: Clinic, first: str | None, last: str | None, now: datetime,

@@ -5,6 +5,11 @@ from __future__ import annotations
 from chalicelib.i18n import N_
 
 SCRIPT_STRINGS = (
+    N_('Messages to patients'),
+    N_("What a patient receives, with your clinic's names and hours. "
+       "An SMS is a short version that fits in two parts."),
+    N_('%(chars)s characters · SMS parts: %(parts)s'),
+    N_('%(chars)s characters'),
     N_('Calls by hour'),
     N_('Telegram chat id for the digest and escalations'),
     N_("The clinic's bot (Connectors → Telegram) must be a member of the chat."),
@@ -89,6 +94,20 @@ SCRIPT_STRINGS = (
     N_('Sign out'),
 )
 KEYED_STRINGS = {
+    'purpose:lead': N_('New lead not reached'),
+    'purpose:missed_call': N_('Missed call not reached'),
+    'purpose:recall': N_('Check-up recall'),
+    'purpose:cancelled': N_('Cancelled visit'),
+    'purpose:no_show': N_('Did not come'),
+    'purpose:treatment_dropout': N_('Unfinished treatment'),
+    'purpose:confirmation': N_('Confirm the visit'),
+    'purpose:feedback': N_('Feedback'),
+    'purpose:feedback_thanks': N_('Thanks for the rating'),
+    'purpose:waitlist_offer': N_('Waitlist: a slot has opened'),
+    'purpose:waitlist_taken': N_('Waitlist: the slot is taken'),
+    'purpose:waitlist_yours': N_('Waitlist: the slot is yours'),
+    'purpose:after_hours': N_('Reply out of hours'),
+    'purpose:opted_out': N_('Unsubscribe confirmation'),
     'day:mon': N_('Mon'),
     'day:tue': N_('Tue'),
     'day:wed': N_('Wed'),

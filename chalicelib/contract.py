@@ -395,3 +395,13 @@ class LadderPreview(Body):
     settings: dict[str, object] | None = None  # the form as it stands; the stored settings when absent
     preferred_time: Literal["morning", "afternoon", "evening"] | None = None
     preferred_days: list[Weekday] = Field(default_factory=list)
+
+
+class MessagePreview(Body):
+    """`POST …/settings/messages/preview`: a patient message as a sample patient would get it."""
+
+    purpose: Literal["lead", "missed_call", "recall", "cancelled", "no_show", "treatment_dropout", "confirmation",
+                     "feedback", "feedback_thanks", "waitlist_offer", "waitlist_taken", "waitlist_yours",
+                     "after_hours", "opted_out"]
+    channel: Literal["whatsapp", "telegram", "sms", "email"] = "sms"
+    settings: dict[str, object] | None = None

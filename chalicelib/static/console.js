@@ -276,10 +276,11 @@
     app.append(
       el("section", { class: "panel" }, el("h1", {}, t("Settings")),
         el("p", { class: "muted" }, t("Changes apply after Save; ladders already running keep their plan."))),
-      hoursPanel(s), specialPanel(s), ladderPanel(s), peoplePanel(s), digestPanel(s),
+      hoursPanel(s), specialPanel(s), ladderPanel(s), messagesPanel(), peoplePanel(s), digestPanel(s),
       el("div", { class: "savebar" }, el("button", { type: "button", class: "primary", id: "save", onclick: save },
         t("Save")), el("span", { id: "saved", role: "status" })));
     schedulePreview();
+    showMessage();
   }
 
   function hoursPanel(s) {
@@ -368,11 +369,17 @@
         steps.push({ action: "call", line: "mobile", channel: null, delay_minutes: 60 }); rerender(); } }, t("Add step")),
       el("div", { class: "preview" }, el("h3", {}, t("When each step would happen")),
         el("label", {}, t("The scenario starts at"), el("input", { type: "datetime-local", id: "preview-start",
-          value: state.previewStart
-            || `${isoDay(now)}T${String(now.getHours()).padStart(2, "0")}:${String(now.getMinutes()).padStart(2, "0")}`,
+          value: state.previewStart || clinicNow(now),
           onchange: (e) => { state.previewStart = e.target.value; schedulePreview(); } })),
         el("p", { class: "muted" }, t("For a patient with no preferred time who does not answer: each step waits its delay, then for working hours.")),
         el("ol", { id: "preview" })));
+  }
+
+  function clinicNow(now) {  // "YYYY-MM-DDTHH:MM" on the clinic's clock, whatever the browser's time zone
+    const parts = Object.fromEntries(new Intl.DateTimeFormat("en-GB", { timeZone: state.settings.timezone, hourCycle: "h23",
+      year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit" })
+      .formatToParts(now).map((p) => [p.type, p.value]));
+    return `${parts.year}-${parts.month}-${parts.day}T${parts.hour}:${parts.minute}`;
   }
 
   function schedulePreview() {
@@ -391,6 +398,30 @@
     list.replaceChildren(...body.steps.map((step) => el("li", { dataset: { at: step.at } },
       el("strong", {}, step.action === "call" ? t(`call:${step.line}`) : t(`send:${step.channel}`)), " — ",
       el("time", { datetime: step.at }, when(step.at)))));
+  }
+
+  const PURPOSES = ["lead", "missed_call", "recall", "cancelled", "no_show", "treatment_dropout", "confirmation",
+                    "feedback", "feedback_thanks", "waitlist_offer", "waitlist_taken", "waitlist_yours", "after_hours", "opted_out"];
+
+  function messagesPanel() {
+    const purpose = el("select", { id: "message-purpose", "aria-label": t("Message"), onchange: showMessage },
+      PURPOSES.map((p) => el("option", { value: p }, t(`purpose:${p}`))));
+    const channel = el("select", { id: "message-channel", "aria-label": t("Channel"), onchange: showMessage },
+      ["sms", "whatsapp", "telegram", "email"].map((c) => el("option", { value: c }, t(`msg:${c}`))));
+    return el("section", { class: "panel", id: "messages" }, el("h2", {}, t("Messages to patients")),
+      el("p", { class: "muted" }, t("What a patient receives, with your clinic's names and hours. An SMS is a short version that fits in two parts.")),
+      el("div", { class: "row" }, purpose, channel),
+      el("pre", { id: "message-text", class: "message" }), el("p", { id: "message-size", class: "muted" }));
+  }
+
+  async function showMessage() {
+    const { status, body } = await api(clinicPath("/settings/messages/preview"), { method: "POST",
+      body: JSON.stringify({ purpose: $("message-purpose").value, channel: $("message-channel").value, settings: state.settings }) });
+    if (status !== 200 || !$("message-text")) return;
+    $("message-text").textContent = body.text;
+    $("message-size").textContent = body.channel === "sms"
+      ? t("%(chars)s characters · SMS parts: %(parts)s", { chars: number(body.characters), parts: number(body.sms_parts) })
+      : t("%(chars)s characters", { chars: number(body.characters) });
   }
 
   function peoplePanel(s) {

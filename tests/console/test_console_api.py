@@ -178,3 +178,22 @@ def test_the_console_page_is_served_with_a_strict_policy(stack: Harness) -> None
     assert stack.request("GET", "/console/nope.js").status == 404
 
 
+
+
+def test_every_message_preview_as_the_patient_gets_it(month: Any) -> None:
+    harness, clinic = month
+    purposes = ("lead", "missed_call", "recall", "cancelled", "no_show", "treatment_dropout", "confirmation",
+                "feedback", "feedback_thanks", "waitlist_offer", "waitlist_taken", "waitlist_yours", "after_hours",
+                "opted_out")
+    for purpose in purposes:
+        sms = harness.request("POST", f"/v1/clinics/{clinic.clinic_id}/settings/messages/preview",
+                              {"purpose": purpose, "channel": "sms"}, token=clinic.manager_token)
+        assert sms.status == 200, sms.body
+        assert 1 <= sms.body["sms_parts"] <= 2 and sms.body["characters"] == len(sms.body["text"])
+        assert "{{" not in sms.body["text"] and "%(" not in sms.body["text"]
+    whatsapp = harness.request("POST", f"/v1/clinics/{clinic.clinic_id}/settings/messages/preview",
+                               {"purpose": "recall", "channel": "whatsapp"}, token=clinic.manager_token).body
+    assert whatsapp["text"].startswith("Здравствуйте, Анна Петровна!")
+    wrong = harness.request("POST", f"/v1/clinics/{clinic.clinic_id}/settings/messages/preview",
+                            {"purpose": "spam"}, token=clinic.manager_token)
+    assert wrong.status == 422 and wrong.body["errors"][0]["field"] == "purpose"

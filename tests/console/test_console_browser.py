@@ -149,6 +149,14 @@ def test_the_console_in_english(browser: Browser, local_stack: LocalStack, outpu
     expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
     page.get_by_role("button", name="Settings").click()
     expect(page.get_by_role("heading", name="Working hours")).to_be_visible()
+    expect(page.locator("#preview li")).to_have_count(3)
+    page.locator("#message-purpose").select_option("recall")
+    # the page speaks English; patients get the clinic's language (Russian here): Cyrillic SMS is UCS-2
+    expect(page.locator("#message-text")).to_contain_text("пора на профосмотр")
+    expect(page.locator("#message-size")).to_contain_text("SMS parts: 2")
+    page.locator("#message-channel").select_option("whatsapp")
+    expect(page.locator("#message-text")).to_contain_text("Здравствуйте, Анна Петровна!")
+    expect(page.locator("#message-size")).not_to_contain_text("SMS")
     page.screenshot(path=str(output_dir / "settings-en.png"), full_page=True)
     context.close()
 
