@@ -10,7 +10,7 @@
                           feedback: "after_hours" };
   const CHANNELS = ["preferred", "whatsapp", "telegram", "sms", "email"];
   const state = { token: null, me: null, settings: null, ladder: "lead", view: "dashboard", board: null,
-                  previewTimer: null, staff: [] };
+                  previewTimer: null, staff: [], boardAsked: 0 };
 
   const t = (key, params = {}) => (T[key] || key).replace(/%\((\w+)\)s/g, (_, k) => (k in params ? params[k] : ""));
   const $ = (id) => document.getElementById(id);
@@ -153,8 +153,9 @@
 
   async function loadDashboard() {
     const query = `?from=${$("from").value}&to=${$("to").value}&lang=${LANG}`;
+    const asked = ++state.boardAsked;  // only the latest range is drawn, whatever order the answers come in
     const { status, body } = await api(clinicPath(`/dashboard${query}`));
-    if (state.view !== "dashboard") return;
+    if (state.view !== "dashboard" || asked !== state.boardAsked) return;
     const target = $("board");
     if (!target) return;  // the manager moved on before the answer came
     if (status !== 200) {
