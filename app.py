@@ -17,6 +17,7 @@ app.register_middleware(ConvertToMiddleware(logger.inject_lambda_context(clear_s
 app.register_middleware(request_keys, "http")
 app.register_middleware(problem_middleware, "http")
 app.register_middleware(clinic_limits, "http")
+app.api.binary_types.append("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 _settings = get_settings()
 
 
@@ -288,6 +289,75 @@ def desk_asset(asset: str) -> Any:
         raise NotFound(f"no asset {asset}") from None
     return Response(body=body, headers={"Content-Type": content_type, "Cache-Control": "public, max-age=300",
                                         **desk.SECURITY_HEADERS})
+
+
+# ---- the manager's console ------------------------------------------------------------------
+
+@app.route("/console", methods=["GET"])
+def console_page() -> Any:
+    from chalicelib import console
+    from chalicelib.http import html_response
+
+    response = html_response(console.page(console.language_of(_query("lang"))))
+    response.headers.update(console.SECURITY_HEADERS)
+    return response
+
+
+@app.route("/console/{asset}", methods=["GET"])
+@handled
+def console_asset(asset: str) -> Any:
+    return desk_asset(asset)
+
+
+@app.route("/v1/clinics/{clinic_id}/settings/preview", methods=["POST"])
+@handled
+def settings_preview(clinic_id: str) -> Any:
+    from chalicelib import console, wiring
+    from chalicelib.contract import LadderPreview
+    from chalicelib.http import parse_body
+
+    wiring.authenticator().clinic_staff(_auth(), clinic_id, "manager")
+    body = parse_body(LadderPreview, _body())
+    return json_response(console.preview(wiring.runtime().clinic(clinic_id), body))
+
+
+@app.route("/v1/clinics/{clinic_id}/settings/messages/preview", methods=["POST"])
+@handled
+def message_preview(clinic_id: str) -> Any:
+    from chalicelib import console, wiring
+    from chalicelib.contract import MessagePreview
+    from chalicelib.http import parse_body
+
+    wiring.authenticator().clinic_staff(_auth(), clinic_id, "manager")
+    rt = wiring.runtime()
+    body = parse_body(MessagePreview, _body())
+    return json_response(console.message_preview(rt.clinic(clinic_id), body, rt.clock()))
+
+
+@app.route("/v1/clinics/{clinic_id}/dashboard", methods=["GET"])
+@handled
+def dashboard(clinic_id: str) -> Any:
+    from chalicelib import console, wiring
+
+    wiring.authenticator().clinic_staff(_auth(), clinic_id, "manager")
+    rt = wiring.runtime()
+    return json_response(console.dashboard(rt.store, rt.clinic(clinic_id), _query("from"), _query("to"), rt.clock(),
+                                           console.language_of(_query("lang"))))
+
+
+@app.route("/v1/clinics/{clinic_id}/dashboard/export", methods=["GET"])
+@handled
+def dashboard_export(clinic_id: str) -> Any:
+    from chalice import Response
+
+    from chalicelib import console, wiring
+
+    wiring.authenticator().clinic_staff(_auth(), clinic_id, "manager")
+    rt = wiring.runtime()
+    body, content_type, name = console.export(rt.store, rt.clinic(clinic_id), _query("from"), _query("to"), rt.clock(),
+                                              console.language_of(_query("lang")), _query("table"), _query("format"))
+    return Response(body=body, headers={"Content-Type": content_type, "Cache-Control": "no-store",
+                                        "Content-Disposition": f'attachment; filename="{name}"'})
 
 
 @app.route("/v1/clinics/{clinic_id}/patients/{patient_id}", methods=["GET"])

@@ -6,7 +6,7 @@ the validation context (`{"region": "RU"}`), so a bad number is a 422 naming it.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal, Union
 
@@ -425,3 +425,23 @@ class TaskAssignment(Body):
     """`POST …/tasks/{task_id}/assign`: who works the task (default: the caller)."""
 
     admin_id: Id | None = None
+
+
+class LadderPreview(Body):
+    """`POST …/settings/preview`: when each step of a ladder would happen for a sample patient."""
+
+    scenario: Literal["lead", "recall", "cancelled", "no_show", "treatment_dropout", "confirmation", "feedback"]
+    start: datetime  # without an offset: the clinic's local time
+    settings: dict[str, object] | None = None  # the form as it stands; the stored settings when absent
+    preferred_time: Literal["morning", "afternoon", "evening"] | None = None
+    preferred_days: list[Weekday] = Field(default_factory=list)
+
+
+class MessagePreview(Body):
+    """`POST …/settings/messages/preview`: a patient message as a sample patient would get it."""
+
+    purpose: Literal["lead", "missed_call", "recall", "cancelled", "no_show", "treatment_dropout", "confirmation",
+                     "feedback", "feedback_thanks", "waitlist_offer", "waitlist_taken", "waitlist_yours",
+                     "after_hours", "opted_out"]
+    channel: Literal["whatsapp", "telegram", "sms", "email"] = "sms"
+    settings: dict[str, object] | None = None

@@ -47,8 +47,18 @@ def when_text(at: datetime, clinic: Clinic) -> str:
     return f"{format_day(at, language, zone)}, {format_clock(at, language, zone)}"
 
 
-def compose(purpose: str, clinic: Clinic, patient: Patient | None, **params: Any) -> tuple[str, str]:
-    """The (subject, text) of a message for `purpose`, personalised for the patient."""
+def template_for(purpose: str, channel: str | None) -> str:
+    """An SMS has its own short text (two parts at most) where the purpose has one."""
+    from chalicelib.i18n import _TEMPLATES
+
+    if channel == "sms" and (_TEMPLATES / "messages" / "sms" / f"{purpose}.txt").exists():
+        return f"messages/sms/{purpose}.txt"
+    return f"messages/{purpose}.txt"
+
+
+def compose(purpose: str, clinic: Clinic, patient: Patient | None, channel: str | None = None,
+            **params: Any) -> tuple[str, str]:
+    """The (subject, text) of a message for `purpose`, personalised for the patient (shorter as an SMS)."""
     settings = clinic.settings
     doctor_id = params.pop("doctor_id", None)
     values: dict[str, Any] = {
@@ -62,6 +72,6 @@ def compose(purpose: str, clinic: Clinic, patient: Patient | None, **params: Any
     if isinstance(at, datetime):
         values["when"] = when_text(at, clinic)
     values.update(params)
-    text = render_lines(f"messages/{purpose}.txt", settings.language, **values)
+    text = render_lines(template_for(purpose, channel), settings.language, **values)
     subject = gettext_for(settings.language)(SUBJECTS.get(purpose, "ClinicFlow"))
     return f"{clinic.name}: {subject}", text

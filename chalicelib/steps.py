@@ -271,7 +271,7 @@ class StepHandler:
             return None
         if self._cap_postpone(ctx, req, run, patient):
             return None
-        subject, text = compose(run.scenario, ctx.clinic, patient, **run_facts(ctx, run, patient))
+        subject, text = compose(run.scenario, ctx.clinic, patient, options[0][0], **run_facts(ctx, run, patient))
         ctx.save(OutboundMessage(clinic_id=ctx.clinic_id, id=message_id, channel=options[0][0], to=options[0][1],
                                  text=text, purpose=run.scenario, patient_id=run.patient_id, run_id=run.id,
                                  sent_at=ctx.now, status="sending"))
@@ -333,7 +333,7 @@ class StepHandler:
         options = candidates(note.channel, patient, note.phone, self._channels().available)
         if not options:
             return None
-        subject, text = compose(note.purpose, ctx.clinic, patient, **_params(note.params))
+        subject, text = compose(note.purpose, ctx.clinic, patient, options[0][0], **_params(note.params))
         ctx.save(OutboundMessage(clinic_id=ctx.clinic_id, id=note.key, channel=options[0][0], to=options[0][1],
                                  text=text, purpose=note.purpose, patient_id=note.patient_id, sent_at=ctx.now,
                                  status="sending"))

@@ -137,6 +137,13 @@ def chat() -> Any:
 
 
 @lru_cache(maxsize=1)
+def manager_bot() -> Any:
+    from chalicelib.digest.delivery import TelegramManagerBot
+
+    return TelegramManagerBot()
+
+
+@lru_cache(maxsize=1)
 def step_handler() -> Any:
     from chalicelib.steps import StepHandler
 
@@ -145,8 +152,8 @@ def step_handler() -> Any:
 
 def reset() -> None:
     """Forget every built adapter (tests, and the local runner after it sets the environment)."""
-    for cached in (_session, _clients, runtime, authenticator, channels, mailer, chat, step_handler,
-                   telegram_webhooks):
+    for cached in (_session, _clients, runtime, authenticator, channels, mailer, chat, manager_bot,
+                   step_handler, telegram_webhooks):
         cached.cache_clear()
     from chalicelib.settings import get_settings as settings_cache
 

@@ -1,4 +1,4 @@
-"""Sending digests: SES email and Slack, each channel exactly once per clinic and day.
+"""Sending digests: SES email, Slack and Telegram, each channel exactly once per clinic and day.
 
 A channel's delivery is claimed with a conditional write before sending. A
 failed channel is retried by the next hourly tick of the same evening and never
@@ -16,7 +16,7 @@ from chalicelib.digest import render as rendering
 from chalicelib.domain.records import CallTask, Clinic, Network
 from chalicelib.i18n import gettext_for
 from chalicelib.observability import logger
-from chalicelib.ports import ChatWebhook, DeliveryError, Mailer
+from chalicelib.ports import ChatWebhook, DeliveryError, Mailer, ManagerBot
 from chalicelib.runtime import Runtime
 from chalicelib.store.models import DeliveryItem, scoped
 
@@ -47,6 +47,21 @@ class SlackWebhook:
             raise DeliveryError(f"Slack answered {response.status_code}")
 
 
+class TelegramManagerBot:
+    """The Bot API's sendMessage with the clinic's own bot token (tests point `base_url` at a local server)."""
+
+    def __init__(self, base_url: str = "https://api.telegram.org") -> None:
+        self._base = base_url
+
+    def send(self, bot_token: str, chat_id: str, text: str) -> None:
+        from chalicelib.channels.http import TelegramBot
+
+        TelegramBot(bot_token, self._base).send(chat_id, text[:TELEGRAM_LIMIT])
+
+
+TELEGRAM_LIMIT = 4096
+
+
 def _claim(rt: Runtime, pk: str, channel: str, now: datetime) -> DeliveryItem | None:
     """The right to send on this channel now, or None when it is sent or being sent."""
     previous = rt.store.get_item(DeliveryItem, pk, channel)
@@ -74,7 +89,8 @@ def _send_claimed(rt: Runtime, item: DeliveryItem, send: Any, now: datetime) -> 
     return "sent"
 
 
-def deliver(rt: Runtime, clinic: Clinic, day: date, now: datetime, mailer: Mailer, chat: ChatWebhook) -> dict[str, str]:
+def deliver(rt: Runtime, clinic: Clinic, day: date, now: datetime, mailer: Mailer, chat: ChatWebhook,
+            telegram: ManagerBot | None = None) -> dict[str, str]:
     """Send the digest of `day` on every configured channel not yet sent."""
     settings = clinic.settings.digest
     today, week_ago = digest_pair(rt.store, clinic, day, now)
@@ -96,11 +112,22 @@ def deliver(rt: Runtime, clinic: Clinic, day: date, now: datetime, mailer: Maile
             text, blocks = rendering.slack(clinic, today, week_ago)
             url = settings.slack_webhook_url
             result["slack"] = _send_claimed(rt, item, lambda: chat.post(url, text, blocks), now)
+    token, chat_id = clinic.settings.telegram_bot_token, settings.telegram_chat_id
+    if token and chat_id:
+        item = _claim(rt, pk, "telegram", now)
+        if item is None:
+            result["telegram"] = "already"
+        else:
+            from chalicelib import wiring
+
+            bot = telegram or wiring.manager_bot()
+            message = rendering.email(clinic, today, week_ago).text
+            result["telegram"] = _send_claimed(rt, item, lambda: bot.send(token, chat_id, message), now)
     return result
 
 
 def send_due_digest(rt: Runtime, clinic: Clinic, now: datetime, mailer: Mailer | None = None,
-                    chat: ChatWebhook | None = None) -> dict[str, str]:
+                    chat: ChatWebhook | None = None, telegram: ManagerBot | None = None) -> dict[str, str]:
     """From the clinic's digest hour until midnight (its time), send what is not sent yet."""
     settings = clinic.settings.digest
     local = now.astimezone(clinic.settings.zone)
@@ -108,11 +135,14 @@ def send_due_digest(rt: Runtime, clinic: Clinic, now: datetime, mailer: Mailer |
         return {}
     from chalicelib import wiring
 
-    return deliver(rt, clinic, local.date(), now, mailer or wiring.mailer(), chat or wiring.chat())
+    return deliver(rt, clinic, local.date(), now, mailer or wiring.mailer(), chat or wiring.chat(), telegram)
 
 
-def escalate(rt: Runtime, clinic: Clinic, tasks: list[CallTask], chat: ChatWebhook | None = None) -> None:
-    """Tell the manager (Slack) about tasks overdue for an hour. No patient data leaves the desk."""
+def escalate(rt: Runtime, clinic: Clinic, tasks: list[CallTask], chat: ChatWebhook | None = None,
+             telegram: ManagerBot | None = None) -> None:
+    """Tell the manager (Slack, Telegram) about tasks overdue for an hour. No patient data leaves the desk."""
+    if tasks:
+        _escalate_telegram(rt, clinic, tasks, telegram)
     url = clinic.settings.digest.slack_webhook_url
     if not url or not tasks:
         return
@@ -129,6 +159,22 @@ def escalate(rt: Runtime, clinic: Clinic, tasks: list[CallTask], chat: ChatWebho
         (chat or wiring.chat()).post(url, text, blocks)
     except DeliveryError:
         logger.warning("escalation not delivered", extra={"clinic_id": clinic.id})
+
+
+def _escalate_telegram(rt: Runtime, clinic: Clinic, tasks: list[CallTask], telegram: ManagerBot | None) -> None:
+    token, chat_id = clinic.settings.telegram_bot_token, clinic.settings.digest.telegram_chat_id
+    if not token or not chat_id:
+        return
+    from chalicelib import wiring
+
+    _ = gettext_for(clinic.settings.language)
+    text = _("%(clinic)s: %(count)s tasks are overdue by more than an hour") % {
+        "clinic": clinic.name, "count": len(tasks)}
+    text += f"\n{_('Open the desk')}: {rt.settings.public_url}/desk"
+    try:
+        (telegram or wiring.manager_bot()).send(token, chat_id, text)
+    except DeliveryError:
+        logger.warning("escalation not delivered to Telegram", extra={"clinic_id": clinic.id})
 
 
 def send_network_digest(rt: Runtime, network: Network, now: datetime, mailer: Mailer | None = None,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import time
+from datetime import date, time, timedelta
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -136,6 +136,9 @@ class DigestSettings(_Doc):
     hour: int = Field(21, ge=0, le=23)
     emails: list[str] = Field(default_factory=list, max_length=20)
     slack_webhook_url: str | None = None
+    # A Telegram chat (id, or @channel) the clinic's bot (connectors.telegram.bot_token) posts the digest and
+    # escalations to; the bot must be a member of that chat.
+    telegram_chat_id: str | None = Field(None, pattern=r"^(-?\d{1,20}|@[A-Za-z][A-Za-z0-9_]{4,31})$")
 
     @field_validator("emails")
     @classmethod
@@ -273,6 +276,37 @@ def keep_secrets(document: dict[str, Any], stored: ClinicSettings) -> list[str]:
     return missing
 
 
+class SpecialDays(_Doc):
+    """Dates with other hours than the weekday's: open on holidays (3–8 January), or closed."""
+
+    start: date
+    end: date
+    hours: tuple[str, str] | None = None  # None: closed on these dates
+    note: str = Field("", max_length=80)
+
+    @field_validator("hours")
+    @classmethod
+    def _span(cls, value: tuple[str, str] | None) -> tuple[str, str] | None:
+        if value is not None:
+            start, end = value
+            if not (_HHMM.match(start) and _HHMM.match(end)):
+                raise ValueError("times are HH:MM")
+            if parse_hhmm(start) >= parse_hhmm(end):
+                raise ValueError("opening must be before closing")
+        return value
+
+    @model_validator(mode="after")
+    def _order(self) -> SpecialDays:
+        if self.end < self.start:
+            raise ValueError("the last date must not be before the first")
+        if self.end - self.start > timedelta(days=62):
+            raise ValueError("at most 62 days in one entry")
+        return self
+
+    def dates(self) -> list[date]:
+        return [self.start + timedelta(days=n) for n in range((self.end - self.start).days + 1)]
+
+
 def _default_hours() -> dict[Weekday, tuple[str, str] | None]:
     return {"mon": ("09:00", "21:00"), "tue": ("09:00", "21:00"), "wed": ("09:00", "21:00"),
             "thu": ("09:00", "21:00"), "fri": ("09:00", "21:00"), "sat": ("10:00", "18:00"), "sun": None}
@@ -286,6 +320,7 @@ class ClinicSettings(_Doc):
     phone_region: str = Field("RU", pattern=r"^[A-Z]{2}$")
     working_hours: dict[Weekday, tuple[str, str] | None] = Field(default_factory=_default_hours)
     holidays_country: str | None = "RU"
+    special_days: list[SpecialDays] = Field(default_factory=list, max_length=50)
     lines: Lines = Field(default_factory=Lines)
     digest: DigestSettings = Field(default_factory=DigestSettings)
     sequences: Sequences = Field(default_factory=Sequences)
@@ -296,6 +331,8 @@ class ClinicSettings(_Doc):
     doctors: dict[str, str] = Field(default_factory=dict)  # MIS doctor id -> name patients know
     admins: dict[str, str] = Field(default_factory=dict)  # MIS administrator id -> name
     connectors: Connectors = Field(default_factory=Connectors)
+    source_names: dict[str, str] = Field(default_factory=dict)  # lead source code -> name the manager reads
+    channel_names: dict[str, str] = Field(default_factory=dict)  # lead channel code -> name
 
     @field_validator("timezone")
     @classmethod
@@ -347,3 +384,9 @@ class ClinicSettings(_Doc):
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def telegram_bot_token(self) -> str | None:
+        """The clinic's bot token from `connectors.telegram`, if the clinic connected its bot."""
+        telegram = self.connectors.telegram
+        return telegram.bot_token if telegram is not None and telegram.bot_token != SECRET_MASK else None

@@ -76,6 +76,16 @@ def format_number(value: float | int, language: str) -> str:
     return str(format_decimal(value, locale=language))
 
 
+def format_percent(value: float | None, language: str) -> str:
+    """A 0–100 figure in the locale's percent style: `33,3 %` in Russian, `33.3%` in English; `—` for none."""
+    if value is None:
+        return "—"
+    from babel.numbers import format_percent as babel_percent
+
+    share = Decimal(str(round(value, 1))) / 100
+    return str(babel_percent(share, locale=language, decimal_quantization=False))
+
+
 @lru_cache(maxsize=4)
 def environment(language: str) -> Any:
     """A jinja2 environment with gettext installed for `language`."""
@@ -92,6 +102,7 @@ def environment(language: str) -> Any:
     env.filters["clock"] = lambda v, zone=None: format_clock(v, language, zone)
     env.filters["money"] = lambda v, currency="RUB": format_money(v, language, currency)
     env.filters["number"] = lambda v: format_number(v, language)
+    env.filters["percent"] = lambda v: format_percent(v, language)
     env.globals["language"] = language
     return env
 

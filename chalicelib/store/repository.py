@@ -231,14 +231,18 @@ class Repository:
 
     @translated
     def kpi_days(self, clinic_id: str, first: date, last: date) -> dict[date, dict[str, int]]:
-        """Counters of the days from `first` to `last` inclusive, in one query."""
-        pages = KpiDayItem._get_connection().query(
-            scoped(clinic_id, "KPI"),
-            range_key_condition=KpiDayItem.sk.between(f"D#{first.isoformat()}", f"D#{last.isoformat()}"))
+        """Counters of the days from `first` to `last` inclusive, in one query (more pages past 1 MB)."""
         out: dict[date, dict[str, int]] = {}
-        for item in pages.get("Items", []):
-            out[date.fromisoformat(item["sk"]["S"][2:])] = {k: int(v["N"]) for k, v in item.items() if "N" in v}
-        return out
+        start: Any = None
+        while True:
+            page = KpiDayItem._get_connection().query(
+                scoped(clinic_id, "KPI"), exclusive_start_key=start,
+                range_key_condition=KpiDayItem.sk.between(f"D#{first.isoformat()}", f"D#{last.isoformat()}"))
+            for item in page.get("Items", []):
+                out[date.fromisoformat(item["sk"]["S"][2:])] = {k: int(v["N"]) for k, v in item.items() if "N" in v}
+            start = page.get("LastEvaluatedKey")
+            if not start:
+                return out
 
     @translated
     def put_kpi_snapshot(self, clinic_id: str, day: date, values: dict[str, int]) -> None:
