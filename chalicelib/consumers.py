@@ -18,7 +18,7 @@ from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 from pydantic import BaseModel, Json
 
 from chalicelib import ingest, wiring
-from chalicelib.observability import bind
+from chalicelib.observability import bind, logger
 from chalicelib.schedules import Job, run_job
 from chalicelib.steps import Action, Notify
 
@@ -69,7 +69,11 @@ def consume_actions(event: dict[str, Any], context: Any) -> dict[str, Any]:
 def _run_job(record: JobRecord) -> None:
     job = record.body
     bind(clinic_id=job.target, job=job.job)
-    run_job(wiring.runtime(), job)
+    try:
+        run_job(wiring.runtime(), job)
+    except Exception:
+        logger.exception("job failed")  # the queue retries it, then parks it in the DLQ
+        raise
 
 
 def consume_jobs(event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -142,6 +142,11 @@ class StepHandler:
         if run.status == "starting":
             run.status = "running"
             ctx.save(run)
+        if _behind(req.plan, run.plan):
+            # The run moved on while this execution could not hear it (an outcome recorded while a
+            # revived execution had not yet handed its step over): catch the execution up.
+            ctx.effect(AnswerToken(req.token, run.plan.model_dump()))  # type: ignore[union-attr]
+            return None
         patient = ctx.load(Patient, run.patient_id) if run.patient_id else None
         reason = sequences.why_stop(ctx, run)
         if reason:
@@ -338,6 +343,12 @@ class StepHandler:
                                  text=text, purpose=note.purpose, patient_id=note.patient_id, sent_at=ctx.now,
                                  status="sending"))
         return Outgoing(note.key, options, subject, text)
+
+
+def _behind(handed: Plan, recorded: Plan | None) -> bool:
+    """The execution hands over a step the run has already left."""
+    return recorded is not None and (handed.step, handed.attempt, handed.action) != (
+        recorded.step, recorded.attempt, recorded.action)
 
 
 def _params(raw: dict[str, Any]) -> dict[str, Any]:

@@ -23,7 +23,7 @@ def _read(stream: io.StringIO) -> list[dict[str, Any]]:
 def test_interleaved_clinics_each_line_names_its_own(stack: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
     a, b = stack.clinic, stack.new_clinic("Клиника Б")
     failing = {b.clinic_id}
-    original_tick = schedules._tick
+    original_tick = schedules.tick_clinic
 
     def tick(rt: Any, clinic: Any, now: Any) -> Any:
         logger.info("tick")
@@ -31,7 +31,7 @@ def test_interleaved_clinics_each_line_names_its_own(stack: Harness, monkeypatch
             raise RuntimeError("digest delivery broke")
         return original_tick(rt, clinic, now)
 
-    monkeypatch.setattr(schedules, "_tick", tick)
+    monkeypatch.setattr(schedules, "tick_clinic", tick)
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
     handler.setFormatter(logger.registered_formatter)
@@ -43,6 +43,7 @@ def test_interleaved_clinics_each_line_names_its_own(stack: Harness, monkeypatch
             failing.add(second.clinic_id)
             _ingest(stack, first, f"ev-{round_}-{first.clinic_id}")
             stack.app.hourly(scheduled_event("hourly", "eu-central-1"), LambdaContext("hourly", 512))
+            stack.settle()  # the schedule fans out; the jobs consumer runs each clinic's tick
             _ingest(stack, second, f"ev-{round_}-{second.clinic_id}")
     finally:
         logger.setLevel("WARNING")
@@ -52,12 +53,12 @@ def test_interleaved_clinics_each_line_names_its_own(stack: Harness, monkeypatch
     assert len(accepted) == 6
     for record in accepted:  # the webhook request's lines name the clinic of its path
         assert record["event_id"].endswith(record["clinic_id"])
-    ticks = [r for r in records if r["message"] in ("tick", "hourly tick failed")]
+    ticks = [r for r in records if r["message"] in ("tick", "job failed")]
     assert {r["clinic_id"] for r in ticks} == {a.clinic_id, b.clinic_id}
-    for record in ticks:  # schedule lines: the clinic of the loop, and no event of an earlier consumer call
+    for record in ticks:  # job lines: the job's clinic, and no event of an earlier consumer call
         assert "event_id" not in record, record
-    failures = [r for r in records if r["message"] == "hourly tick failed"]
-    assert [r["clinic_id"] for r in failures] == [b.clinic_id, a.clinic_id, b.clinic_id]
+    failures = [r for r in records if r["message"] == "job failed"]
+    assert {r["clinic_id"] for r in failures} == {a.clinic_id, b.clinic_id}
 
 
 def _ingest(stack: Harness, clinic: ClinicAccess, event_id: str) -> None:
