@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
+from decimal import Decimal
 from typing import TypeVar
 
 from chalicelib.contract import (
@@ -18,6 +19,7 @@ from chalicelib.contract import (
     VisitIn,
 )
 from chalicelib.domain.facts import earliest, newer, stamp
+from chalicelib.domain.imports import ImportedPatient
 from chalicelib.domain.records import (
     Appointment,
     BookingLink,
@@ -30,6 +32,7 @@ from chalicelib.domain.records import (
     TreatmentPlan,
     Visit,
 )
+from chalicelib.domain.segments import MANY, UNKNOWN_COUNT, visit_days
 
 FactT = TypeVar("FactT", bound=Fact)
 
@@ -208,3 +211,50 @@ def last_contact(contacts: list[datetime], at: datetime, keep_days: int = 7) -> 
     return sorted({c for c in contacts if c >= horizon} | {at})
 
 
+def patient_plan(patient: Patient, total: Decimal | None, done: Decimal | None, declined: bool, at: datetime,
+                 payload: object) -> Patient:
+    """The patient's latest plan fact (an export's amounts or a plan decision): later stamp wins."""
+    s = stamp(at, payload)
+    if newer(s, patient.plan_stamp):
+        patient.plan_total, patient.plan_done, patient.plan_declined, patient.plan_stamp = total, done, declined, s
+    return patient
+
+
+def patient_imported(patient: Patient, row: ImportedPatient, present: set[str], as_of: datetime, zone: tzinfo,
+                     default_recall_days: int) -> Patient:
+    """One row of the MIS export as facts: the profile as of the upload, the last visit, the plan.
+
+    Columns the export lacks keep what is known; a later webhook wins where it is newer.
+    A recall date is set only when it is still ahead: imported history starts nothing.
+    """
+    current = patient.profile
+    keep = current.model_dump() if current else {}
+    consent = dict(keep.get("consent") or {})
+    for purpose in ("recall", "marketing"):
+        if f"consent_{purpose}" in present:
+            consent[purpose] = getattr(row, f"consent_{purpose}")
+    profile = PatientIn.model_validate({
+        **keep, "id": row.patient_id, "full_name": row.full_name, "consent": consent,
+        "phones": [{"number": row.phone}] if row.phone else keep.get("phones") or [],
+        "birth_date": row.birth_date if "birth_date" in present else keep.get("birth_date")})
+    patient_profile(patient, profile, as_of)
+    visit_at = row.visit_at.replace(tzinfo=zone) if row.visit_at else None
+    if visit_at is not None and (patient.last_visit_at is None or visit_at > patient.last_visit_at):
+        patient.last_visit_at, patient.last_doctor_id = visit_at, row.doctor_id or patient.last_doctor_id
+        due = (visit_at + timedelta(days=default_recall_days)).date()
+        ahead = due > as_of.astimezone(zone).date()
+        if ahead and (patient.recall_due is None or due > patient.recall_due):
+            patient.recall_due, patient.recall_basis = due, f"import:{row.last_visit_date}"
+    if row.last_visit_date is not None:
+        count = row.visits if "visits" in present else None
+        days = [row.last_visit_date.isoformat()]
+        if count is None:
+            days.append(UNKNOWN_COUNT)
+        elif count > 1:
+            days.append(MANY)
+        patient.visit_days = visit_days(patient.visit_days, days)
+    if {"plan_total", "plan_done", "plan_declined"} & present:
+        patient_plan(patient, row.plan_total, row.plan_done, row.plan_declined, as_of,
+                     {"import": row.patient_id, "total": row.plan_total, "done": row.plan_done,
+                      "declined": row.plan_declined})
+    return patient

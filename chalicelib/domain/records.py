@@ -72,6 +72,14 @@ class Patient(Record):
     feedback_visit: str | None = None  # the visit the last feedback request asked about
     feedback_asked_at: datetime | None = None
     open_offers: list[str] = Field(default_factory=list)  # appointment ids of slot offers
+    # Lost-patient segments (see domain/segments.py): what the MIS export and the events say.
+    booked_until: datetime | None = None  # start of the latest active appointment
+    visit_days: list[str] = Field(default_factory=list)  # distinct visit days, the first two (markers: ?, many)
+    plan_total: Decimal | None = None
+    plan_done: Decimal | None = None
+    plan_declined: bool = False
+    plan_stamp: str | None = None
+    segments: dict[str, str] = Field(default_factory=dict)  # segment -> "version|fingerprint" of its entry
 
     @property
     def name(self) -> str:
@@ -375,3 +383,46 @@ class Network(Record):
         from zoneinfo import ZoneInfo
 
         return ZoneInfo(self.timezone)
+
+
+class SegmentEntry(Record):
+    """A patient's place in one lost-patient segment: a sparse index entry with what the list shows."""
+
+    patient_id: str
+    segment: str
+    member: bool = False
+    sort: str = ""  # the last visit's local date (ISO), or "0000-00-00"
+    name: str = ""
+    phone: str | None = None
+    last_visit: date | None = None
+    plan_total: Decimal | None = None
+    plan_done: Decimal | None = None
+    value: Decimal = Decimal("0")
+    booked_until: datetime | None = None
+
+
+class ImportJob(Record):
+    """An uploaded export: stored in parts, split into chunks on the queue, applied as facts."""
+
+    content_type: str
+    size: int
+    parts: int
+    received_at: datetime  # the moment the export's facts are stamped with
+    split: bool = False
+    rows: int = 0
+    chunks: int = 0
+    columns: list[str] = Field(default_factory=list)
+    header_row: int = 1
+
+
+class ImportPart(Record):
+    """Up to 256 KB of an upload (base64), stored before the 202."""
+
+    data: str
+
+
+class ImportChunk(Record):
+    """What one chunk of rows did, written once when it has been applied."""
+
+    imported: int = 0
+    rejected: list[dict[str, Any]] = Field(default_factory=list)

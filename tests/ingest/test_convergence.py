@@ -79,6 +79,7 @@ def state(harness: Harness, clinic: ClinicAccess) -> dict[str, Any]:
             if "doc" in clean:
                 clean["doc"]["M"].pop("runs", None)
                 clean["doc"]["M"].pop("version", None)
+                clean["doc"]["M"].pop("segments", None)  # versions of the patient's segment entries
             out[key] = json.dumps(clean, sort_keys=True).replace(clinic.clinic_id, "<clinic>")
     return out
 
