@@ -80,6 +80,11 @@ class Patient(Record):
     plan_declined: bool = False
     plan_stamp: str | None = None
     segments: dict[str, str] = Field(default_factory=dict)  # segment -> "version|fingerprint" of its entry
+    # The MIS export's profile fields, each a stamped fact; `profile` is the MIS document with the newer
+    # ones applied, and `mis_profile` keeps that document while they differ.
+    imported: dict[str, Any] = Field(default_factory=dict)
+    imported_stamps: dict[str, str] = Field(default_factory=dict)
+    mis_profile: PatientIn | None = None
 
     @property
     def name(self) -> str:
