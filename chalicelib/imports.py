@@ -36,6 +36,8 @@ from chalicelib.store.repository import Link
 MAX_UPLOAD_BYTES = 4 * 1024 * 1024
 PART_BYTES = 240 * 1024  # base64 of a part stays under DynamoDB's 400 KB item limit
 CHUNK_ROWS = 200
+CHUNK_CHARS = 150_000  # a chunk message also ends before this much cell text (SQS takes 256 KB)
+MAX_CELL_CHARS = 500  # longer than any column allows: such a cell is still rejected, by its length
 ROWS_PER_UNIT = 12  # patient + phone link + segment entries per row: one transaction stays under 100 items
 MAX_REJECTED_SHOWN = 1000
 
@@ -124,22 +126,24 @@ def split(rt: Runtime, clinic_id: str, import_id: str) -> int:
     rows = export.table_rows(upload(rt, job), job.content_type)
     header_row, header = export.find_header(rows)
     columns = sorted({c for c in header if c})
-    count, chunk = 0, 0
+    count, chunk, size = 0, 0, 0
     pending: list[tuple[int, dict[str, str]]] = []
 
     def flush() -> None:
-        nonlocal chunk, pending
+        nonlocal chunk, pending, size
         rt.actions.send(ImportRows(action="import.chunk", clinic_id=clinic_id, import_id=import_id, chunk=chunk,
                                    as_of=job.received_at, columns=columns, rows=pending).model_dump(mode="json"))
-        chunk, pending = chunk + 1, []
+        chunk, pending, size = chunk + 1, [], 0
 
     for number, row in rows:
         cells = export.row_cells(header, row)
         if cells is None:
             continue
         count += 1
+        cells = {name: text[:MAX_CELL_CHARS] for name, text in cells.items()}
         pending.append((number, cells))
-        if len(pending) >= CHUNK_ROWS:
+        size += sum(len(name) + len(text) + 8 for name, text in cells.items())
+        if len(pending) >= CHUNK_ROWS or size >= CHUNK_CHARS:
             flush()
     if pending:
         flush()
