@@ -138,7 +138,7 @@ def report(bench: ImportBench) -> list[str]:
     total = sum(amount for _, amount, _ in lines)
     measured = "measured" if scale == 1 else f"measured on {bench.rows:,} rows, extrapolated ×{scale:g}"
     out = [f"## 5. Importing a patient base of {TARGET_ROWS:,} rows ({measured})", "",
-           f"{bench.rows:,} generated rows (cp1251, `;`, 4 % bad) in {bench.files} files of ≤ 4 MiB: "
+           f"{bench.rows:,} generated rows (cp1251, `;`, 4 % bad) in {bench.files} file(s) of ≤ 4 MiB: "
            f"{bench.imported:,} imported, {bench.rejected:,} rejected with their row numbers, in "
            f"{bench.seconds:,.0f} s — **{bench.rows_per_second:,.0f} rows/s** through moto in-process on this machine "
            "(one consumer; Lambda runs chunks in parallel).",
@@ -151,8 +151,8 @@ def report(bench: ImportBench) -> list[str]:
             "| segment | patients | read requests | RRU | RRU per patient |", "|---|---:|---:|---:|---:|"]
     for name, (size, reads, rru) in bench.segments.items():
         out.append(f"| {name} | {size:,} | {reads} | {rru:.1f} | {rru / max(size, 1):.3f} |")
-    out += ["", "The cost follows the segment's size, not the base's: no Scan, and a segment of 0 costs one "
-                "0.5 RRU query.", ""]
+    out += ["", "The cost follows the segment's size, not the base's: no Scan; an empty segment costs one 0.5 RRU "
+                "query (plus the clinic's settings, cached for 30 s). Read requests are pages of 1 MB.", ""]
     return out
 
 
