@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 
 PROJECT = Path(__file__).resolve().parents[2]
+# A cold `chalice package` (after requirements.txt changes) downloads every runtime dependency first.
+pytestmark = pytest.mark.timeout(900)
 WORKFLOWS = sorted((PROJECT / "workflows").glob("*.asl.json"))
 
 
