@@ -411,6 +411,50 @@ def network(network_id: str) -> Any:
     return json_response(networks.put_network(wiring.runtime(), network_id, body))
 
 
+# ---- patient base: imports and lost-patient segments ---------------------------------------
+
+IMPORT_TYPES = ["text/csv", "application/csv", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"]
+app.api.binary_types.extend(t for t in IMPORT_TYPES if t not in app.api.binary_types)  # cp1251 bytes pass intact
+
+
+@app.route("/v1/clinics/{clinic_id}/imports", methods=["POST"], content_types=IMPORT_TYPES)
+@handled
+def create_import(clinic_id: str) -> Any:
+    from chalicelib import imports, wiring
+
+    wiring.authenticator().clinic_staff(_auth(), clinic_id, "manager")
+    receipt = imports.receive(wiring.runtime(), clinic_id, _body(), _request().headers.get("content-type"))
+    return json_response(receipt, 202)
+
+
+@app.route("/v1/clinics/{clinic_id}/imports/{import_id}", methods=["GET"])
+@handled
+def import_status(clinic_id: str, import_id: str) -> Any:
+    from chalicelib import imports, wiring
+
+    wiring.authenticator().clinic_staff(_auth(), clinic_id, "manager")
+    return json_response(imports.status(wiring.runtime(), clinic_id, import_id))
+
+
+@app.route("/v1/clinics/{clinic_id}/segments", methods=["GET"])
+@handled
+def segment_counts(clinic_id: str) -> Any:
+    from chalicelib import segments, wiring
+
+    wiring.authenticator().clinic_staff(_auth(), clinic_id, "manager")
+    return json_response(segments.counts(wiring.runtime(), clinic_id, segments.months_param(_query("months"))))
+
+
+@app.route("/v1/clinics/{clinic_id}/segments/{name}", methods=["GET"])
+@handled
+def segment_patients(clinic_id: str, name: str) -> Any:
+    from chalicelib import segments, wiring
+
+    wiring.authenticator().clinic_staff(_auth(), clinic_id, "manager")
+    months = segments.months_param(_query("months"))
+    return json_response(segments.segment_view(wiring.runtime(), clinic_id, name, months))
+
+
 # ---- queues and schedules -------------------------------------------------------------------
 
 @app.on_sqs_message(queue=_settings.events_queue_name, batch_size=10, name="events_consumer")

@@ -54,6 +54,7 @@ SCRIPT_STRINGS = (
     N_("evening"),
     N_("History"),
     N_("Last visit"),
+    N_("At stake"),
     N_("Doctor"),
     N_("Appointment"),
     N_("Reason given"),

@@ -232,6 +232,7 @@ class Runtime:
             ctx = Context(self.store, clinic, ClinicCalendar.from_settings(clinic.settings), self.clock(),
                           UnitOfWork(clinic_id), self.timing, self.machines)
             result = operation(ctx)
+            _settle_segments(ctx)
             _settle_kpi(ctx)
             try:
                 if not ctx.work.empty:
@@ -270,6 +271,13 @@ def _mark_running(ctx: Context, run_id: str) -> None:
     if run is not None and run.status == "starting":
         run.status = "running"
         ctx.save(run)
+
+
+def _settle_segments(ctx: Context) -> None:
+    """Add to the unit the segment entries of every patient it changed (see segments.py)."""
+    from chalicelib import segments
+
+    segments.settle(ctx)
 
 
 def _settle_kpi(ctx: Context) -> None:

@@ -382,7 +382,7 @@ def record_delivery(ctx: Context, message: OutboundMessage, delivery: Delivery |
 
 def _task_context(facts: dict[str, Any], run: SequenceRun, column: str) -> dict[str, Any]:
     out: dict[str, Any] = {"column": column}
-    for key in ("doctor_id", "reason", "interest", "service", "done", "total", "calls"):
+    for key in ("doctor_id", "reason", "interest", "service", "done", "total", "calls", "value"):
         if facts.get(key) not in (None, ""):
             out[key] = facts[key]
     for key in ("at", "last_visit"):

@@ -75,6 +75,19 @@ class Patient(Record):
     telegram_chat: str | None = None  # the chat the patient bound with the clinic's invite link
     telegram_chat_stamp: str | None = None
     telegram_invite: str | None = None  # the patient's invite code (see TelegramInvite)
+    # Lost-patient segments (see domain/segments.py): what the MIS export and the events say.
+    booked_until: datetime | None = None  # start of the latest active appointment
+    visit_days: list[str] = Field(default_factory=list)  # distinct visit days, the first two (markers: ?, many)
+    plan_total: Decimal | None = None
+    plan_done: Decimal | None = None
+    plan_declined: bool = False
+    plan_stamp: str | None = None
+    segments: dict[str, str] = Field(default_factory=dict)  # segment -> "version|fingerprint" of its entry
+    # The MIS export's profile fields, each a stamped fact; `profile` is the MIS document with the newer
+    # ones applied, and `mis_profile` keeps that document while they differ.
+    imported: dict[str, Any] = Field(default_factory=dict)
+    imported_stamps: dict[str, str] = Field(default_factory=dict)
+    mis_profile: PatientIn | None = None
 
     @property
     def name(self) -> str:
@@ -394,3 +407,46 @@ class Network(Record):
         from zoneinfo import ZoneInfo
 
         return ZoneInfo(self.timezone)
+
+
+class SegmentEntry(Record):
+    """A patient's place in one lost-patient segment: a sparse index entry with what the list shows."""
+
+    patient_id: str
+    segment: str
+    member: bool = False
+    sort: str = ""  # the last visit's local date (ISO), or "0000-00-00"
+    name: str = ""
+    phone: str | None = None
+    last_visit: date | None = None
+    plan_total: Decimal | None = None
+    plan_done: Decimal | None = None
+    value: Decimal = Decimal("0")
+    booked_until: datetime | None = None
+
+
+class ImportJob(Record):
+    """An uploaded export: stored in parts, split into chunks on the queue, applied as facts."""
+
+    content_type: str
+    size: int
+    parts: int
+    received_at: datetime  # the moment the export's facts are stamped with
+    split: bool = False
+    rows: int = 0
+    chunks: int = 0
+    columns: list[str] = Field(default_factory=list)
+    header_row: int = 1
+
+
+class ImportPart(Record):
+    """Up to 256 KB of an upload (base64), stored before the 202."""
+
+    data: str
+
+
+class ImportChunk(Record):
+    """What one chunk of rows did, written once when it has been applied."""
+
+    imported: int = 0
+    rejected: list[dict[str, Any]] = Field(default_factory=list)

@@ -24,6 +24,7 @@ from chalicelib.domain.scenarios import (
 from chalicelib.events.funnel import link_appointment
 from chalicelib.events.notes import appointment_notes
 from chalicelib.runtime import Context, Subject
+from chalicelib.segments import track_booking
 from chalicelib.store.keys import subject_key
 
 STALE_AFTER = timedelta(days=7)  # facts older than this start no new sequence (a replayed history)
@@ -79,6 +80,7 @@ def reconcile(ctx: Context, appt: Appointment, subject: Subject, patient: Patien
     """Start and stop what the appointment's current state calls for, each at most once."""
     if appt.details is None:
         return
+    track_booking(ctx, appt, subject, patient)
     runs = [r for r in subject.of(SequenceRun) if r.active]
     future = appt.details.starts_at > ctx.now
     if appt.is_active and future:

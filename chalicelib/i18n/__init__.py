@@ -48,13 +48,14 @@ def ngettext_for(language: str) -> Any:
     return translations(language).ngettext
 
 
-def format_day(value: date | datetime, language: str, zone: Any = None) -> str:
-    """`20 ноября` / `20 November` (`weekday, 20 November` for datetimes)."""
+def format_day(value: date | datetime, language: str, zone: Any = None, today: date | None = None) -> str:
+    """`20 ноября` / `20 November`; with the year (`26 ноября 2025`) when `today` is in another year."""
     from babel.dates import format_date
 
     if isinstance(value, datetime):
         value = value.astimezone(zone).date() if zone else value.date()
-    return str(format_date(value, format="d MMMM", locale=language))
+    pattern = "d MMMM y" if today is not None and value.year != today.year else "d MMMM"
+    return str(format_date(value, format=pattern, locale=language))
 
 
 def format_clock(value: datetime, language: str, zone: Any = None) -> str:
