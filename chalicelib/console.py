@@ -104,7 +104,7 @@ def export(store: Repository, clinic: Clinic, first: str | None, last: str | Non
     if fmt == "xlsx":
         return files.to_xlsx(table), files.XLSX, f"{name}.xlsx"
     if fmt in (None, "", "csv"):
-        return files.to_csv(table, language), "text/csv; charset=utf-8", f"{name}.csv"
+        return files.to_csv(table, language).encode(), "text/csv; charset=utf-8", f"{name}.csv"  # CSV is binary here
     raise InvalidInput([FieldError("format", "csv or xlsx")])
 
 

@@ -54,7 +54,7 @@ def test_a_manager_sets_the_clinic_up_and_reads_last_month(page: Page, local_sta
                                               manager)[1]["leads"]["new"] == leads, timeout=60)
 
     sign_in(page, local_stack, manager)
-    expect(page.get_by_role("heading", name="Показатели")).to_be_visible()
+    expect(page.get_by_role("heading", name="Показатели", exact=True)).to_be_visible()
 
     # working hours: Monday closes at 18:00, and the lead ladder's second call waits 45 minutes
     page.get_by_role("button", name="Настройки").click()
