@@ -195,9 +195,11 @@ class Runtime:
     """Ports and policies shared by every service."""
 
     def __init__(self, settings: Settings, store: Repository, workflows: Workflows, actions: Queue,
-                 events: Queue, jobs: Queue, clock: Clock = utcnow, timing: Timing | None = None) -> None:
+                 events: Queue, jobs: Queue, clock: Clock = utcnow, timing: Timing | None = None,
+                 settlers: tuple[Callable[[Context], None], ...] = ()) -> None:
         self.settings = settings
         self.store = store
+        self.settlers = settlers  # derived records a unit keeps current before it commits (segments)
         self.workflows = workflows
         self.actions = actions
         self.events = events
@@ -232,7 +234,8 @@ class Runtime:
             ctx = Context(self.store, clinic, ClinicCalendar.from_settings(clinic.settings), self.clock(),
                           UnitOfWork(clinic_id), self.timing, self.machines)
             result = operation(ctx)
-            _settle_segments(ctx)
+            for settle in self.settlers:
+                settle(ctx)
             _settle_kpi(ctx)
             try:
                 if not ctx.work.empty:
@@ -271,13 +274,6 @@ def _mark_running(ctx: Context, run_id: str) -> None:
     if run is not None and run.status == "starting":
         run.status = "running"
         ctx.save(run)
-
-
-def _settle_segments(ctx: Context) -> None:
-    """Add to the unit the segment entries of every patient it changed (see segments.py)."""
-    from chalicelib import segments
-
-    segments.settle(ctx)
 
 
 def _settle_kpi(ctx: Context) -> None:

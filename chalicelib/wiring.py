@@ -33,13 +33,14 @@ def _clients(service: str) -> Any:
 def runtime() -> Runtime:
     from chalicelib.adapters.sqs import SqsQueue
     from chalicelib.adapters.stepfunctions import StepFunctionsWorkflows
+    from chalicelib.segments import settle as settle_segments
     from chalicelib.store.repository import Repository
 
     settings = get_settings()
     return Runtime(settings, Repository(), StepFunctionsWorkflows(client("stepfunctions")),
                    actions=SqsQueue(client("sqs"), settings.actions_queue_name),
                    events=SqsQueue(client("sqs"), settings.events_queue_name), timing=_timing(),
-                   jobs=SqsQueue(client("sqs"), settings.jobs_queue_name))
+                   jobs=SqsQueue(client("sqs"), settings.jobs_queue_name), settlers=(settle_segments,))
 
 
 def _timing() -> Any:
