@@ -211,7 +211,9 @@ def test_staff_api_never_answers_5xx(stack: Harness) -> None:
             method = data.draw(st.sampled_from(["GET", "POST", "PUT", "DELETE", "PATCH"]))
         ident = data.draw(st.sampled_from([*task_ids, "P-1", "U-1", "desk.js", "nope", "x" * 300, "\x01",
                                            "..", "CLINIC#c", "%2F"]) | st.text(
-            st.characters(blacklist_characters="/?#", blacklist_categories=["Cs"]), min_size=1, max_size=20))
+            # ";" is left out: Chalice's local gateway cuts the path at it (urlparse's ;params) and answers its
+            # own 403 for the shortened path; API Gateway keeps it in the id (-> 422 naming the path id).
+            st.characters(blacklist_characters="/?#;", blacklist_categories=["Cs"]), min_size=1, max_size=20))
         clinic = data.draw(st.sampled_from([stack.clinic.clinic_id] * 6 + ["c_other", "x" * 300]))
         path = template.replace("{clinic}", clinic).replace("{id}", ident.replace("#", "%23"))  # not a fragment
         pairs = data.draw(st.lists(st.tuples(st.sampled_from(QUERY_KEYS), st.sampled_from(QUERY_VALUES)),
