@@ -12,7 +12,8 @@ from chalicelib.i18n import LANGUAGES, N_, environment, gettext_for
 from chalicelib.runtime import Runtime
 
 STATIC = Path(__file__).parent / "static"
-ASSETS = {"desk.js": "application/javascript; charset=utf-8", "desk.css": "text/css; charset=utf-8",
+ASSETS = {"session.js": "application/javascript; charset=utf-8",  # sign-in and API, shared by both pages
+          "desk.js": "application/javascript; charset=utf-8", "desk.css": "text/css; charset=utf-8",
           "console.js": "application/javascript; charset=utf-8", "console.css": "text/css; charset=utf-8"}
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
