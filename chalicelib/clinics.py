@@ -11,7 +11,7 @@ from chalicelib.auth import Staff, new_token, token_hash
 from chalicelib.contract import NewClinic, NewStaffToken
 from chalicelib.domain.clinic_settings import ClinicSettings
 from chalicelib.domain.records import Clinic
-from chalicelib.errors import NotFound
+from chalicelib.errors import FieldError, InvalidInput, NotFound
 from chalicelib.runtime import Runtime
 from chalicelib.store.models import TokenItem, scoped
 from chalicelib.validation import invalid_input
@@ -76,7 +76,6 @@ def settings_document(rt: Runtime, clinic_id: str) -> dict[str, Any]:
 def replace_settings(rt: Runtime, clinic_id: str, document: Any) -> dict[str, Any]:
     """Validate and store a whole settings document (missing keys take their defaults)."""
     if not isinstance(document, dict):
-        from chalicelib.errors import FieldError, InvalidInput
 
         raise InvalidInput([FieldError("body", "the settings document must be a JSON object")])
     try:

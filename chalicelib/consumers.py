@@ -18,8 +18,8 @@ from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 from pydantic import BaseModel, Json
 
 from chalicelib import ingest, wiring
+from chalicelib.actions import Action, Notify
 from chalicelib.observability import bind
-from chalicelib.steps import Action, Notify
 
 
 class EventRef(BaseModel):

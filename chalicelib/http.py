@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable
+from datetime import date
 from typing import Any, TypeVar
 
 from chalice import Response
@@ -65,8 +66,6 @@ def parse_body(model: type[M], raw: bytes | None) -> M:
 
 def query_date(raw: str | None, clinic: Any, now: Any) -> Any:
     """`?date=YYYY-MM-DD`, defaulting to the clinic's local today; 422 naming `date` otherwise."""
-    from datetime import date
-
     if not raw:
         return now.astimezone(clinic.settings.zone).date()
     try:

@@ -9,15 +9,8 @@ from chalicelib.domain.phones import display_phone
 from chalicelib.domain.records import Clinic, Patient
 from chalicelib.i18n import N_, format_clock, format_day, gettext_for, render_lines
 
-SUBJECTS = {
-    "lead": N_("Your request"),
-    "missed_call": N_("We missed your call"),
-    "recall": N_("Time for your check-up"),
-    "cancelled": N_("Your cancelled appointment"),
-    "no_show": N_("We missed you"),
-    "treatment_dropout": N_("Your treatment plan"),
-    "confirmation": N_("Please confirm your visit"),
-    "feedback": N_("How was your visit?"),
+# One-off notices (a scenario's own messages take their subject from the scenario).
+NOTICES = {
     "waitlist_offer": N_("A slot has opened"),
     "waitlist_taken": N_("The slot is taken"),
     "waitlist_yours": N_("The slot is yours"),
@@ -47,8 +40,14 @@ def when_text(at: datetime, clinic: Clinic) -> str:
     return f"{format_day(at, language, zone)}, {format_clock(at, language, zone)}"
 
 
-def compose(purpose: str, clinic: Clinic, patient: Patient | None, **params: Any) -> tuple[str, str]:
-    """The (subject, text) of a message for `purpose`, personalised for the patient."""
+def notice(purpose: str, clinic: Clinic, patient: Patient | None, **params: Any) -> tuple[str, str]:
+    """The (subject, text) of a one-off notice (auto-reply, opt-out receipt, waitlist news)."""
+    return compose(purpose, NOTICES.get(purpose, "ClinicFlow"), clinic, patient, **params)
+
+
+def compose(template: str, subject: str, clinic: Clinic, patient: Patient | None,
+            **params: Any) -> tuple[str, str]:
+    """The (subject, text) of messages/<template>.txt, personalised for the patient."""
     settings = clinic.settings
     doctor_id = params.pop("doctor_id", None)
     values: dict[str, Any] = {
@@ -62,6 +61,5 @@ def compose(purpose: str, clinic: Clinic, patient: Patient | None, **params: Any
     if isinstance(at, datetime):
         values["when"] = when_text(at, clinic)
     values.update(params)
-    text = render_lines(f"messages/{purpose}.txt", settings.language, **values)
-    subject = gettext_for(settings.language)(SUBJECTS.get(purpose, "ClinicFlow"))
-    return f"{clinic.name}: {subject}", text
+    text = render_lines(f"messages/{template}.txt", settings.language, **values)
+    return f"{clinic.name}: {gettext_for(settings.language)(subject)}", text

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from chalicelib import recall, sweeper
+from chalicelib import recall, sweeper, wiring
 from chalicelib.digest import local_today, snapshot
+from chalicelib.digest.delivery import escalate, send_due_digest, send_network_digest
 from chalicelib.domain.records import Clinic, Network
 from chalicelib.observability import logger
 from chalicelib.runtime import Runtime
@@ -25,9 +26,7 @@ def sweep_all(rt: Runtime) -> dict[str, Any]:
             logger.exception("sweep failed", extra={"clinic_id": clinic.id})
             continue
         if result.escalated:
-            from chalicelib.digest.delivery import escalate
-
-            escalate(rt, clinic, result.escalated)
+            escalate(rt, clinic, result.escalated, wiring.chat())
         report[clinic.id] = {"requeued": result.requeued, "started": result.started,
                              "heartbeats": result.heartbeats, "escalated": len(result.escalated)}
     return report
@@ -42,21 +41,17 @@ def hourly(rt: Runtime, now: datetime | None = None) -> dict[str, Any]:
             report[clinic.id] = _tick(rt, clinic, now)
         except Exception:  # noqa: BLE001 - one clinic's trouble must not stop the others
             logger.exception("hourly tick failed", extra={"clinic_id": clinic.id})
-    from chalicelib.digest.delivery import send_network_digest
-
     for network in rt.store.query(Network, "gsi1", "NETWORKS"):
         try:
-            report[f"network:{network.id}"] = send_network_digest(rt, network, now)
+            report[f"network:{network.id}"] = send_network_digest(rt, network, now, wiring.mailer(), wiring.chat())
         except Exception:  # noqa: BLE001 - same for networks
             logger.exception("network digest failed", extra={"network": network.id})
     return report
 
 
 def _tick(rt: Runtime, clinic: Clinic, now: datetime) -> dict[str, Any]:
-    from chalicelib.digest.delivery import send_due_digest
-
     today = local_today(clinic, now)
     result: dict[str, Any] = {"recall": recall.run_recalls(rt, clinic.id, today)}
     snapshot(rt.store, clinic, now)
-    result["digest"] = send_due_digest(rt, clinic, now)
+    result["digest"] = send_due_digest(rt, clinic, now, wiring.mailer(), wiring.chat())
     return result

@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+import hashlib
 
+from chalicelib import scenarios
 from chalicelib.domain import consent
 from chalicelib.domain.facts import earliest
 from chalicelib.domain.ladder import Ladder, done
 from chalicelib.domain.records import Appointment, CallTask, Patient, Record, SequenceRun
-from chalicelib.domain.scenarios import enabled, ladder_settings, run_id
 from chalicelib.domain.windows import PatientPreferences
 from chalicelib.runtime import AnswerToken, Context, MarkRunning, StartExecution, StopExecution
+from chalicelib.scenarios.base import Scenario, Start
 from chalicelib.store.keys import subject_key
+
+
+def run_id(scenario: str, *parts: str) -> str:
+    """Deterministic execution name: a retried trigger never starts a second run."""
+    digest = hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
+    return f"{scenario.replace('_', '-')}-{digest}"
+
+
+def machine(ctx: Context, run: SequenceRun) -> str:
+    """The state machine a run's scenario runs on: a ladder, or a slot offer."""
+    return ctx.machines.for_kind(scenarios.get(run.scenario).kind)
 
 
 def preferences(patient: Patient | None) -> PatientPreferences:
@@ -25,35 +36,36 @@ def ladder_of(ctx: Context, run: SequenceRun, patient: Patient | None) -> Ladder
     return Ladder(run.steps, ctx.calendar, preferences(patient), ctx.timing)
 
 
-def start(ctx: Context, scenario: str, *, trigger: Record, purpose: str, patient: Patient | None,
-          phone: str | None, trigger_at: datetime, not_before: datetime, key: tuple[str, ...],
-          context: dict[str, Any] | None = None, **links: str | None) -> SequenceRun | None:
-    """Start `scenario` once per trigger: the trigger record remembers it under `purpose`."""
-    if purpose in trigger.runs or not enabled(ctx.settings, scenario):
+def start(ctx: Context, scenario: Scenario, begin: Start, *, trigger: Record,
+          patient: Patient | None) -> SequenceRun | None:
+    """Start `scenario` once per trigger: the trigger record remembers it under the start's purpose."""
+    purpose, key = begin.purpose, begin.key
+    if purpose in trigger.runs or not scenario.enabled(ctx.settings):
         return None
     patient_id = patient.id if patient else None
-    # A waitlist run offers a slot to many patients; their consent is checked one by one.
-    refusal = consent.refusal(scenario, patient) if scenario != "waitlist" else None
+    # An offer goes to many patients; their consent is checked one by one.
+    refusal = consent.refusal(scenario, patient) if scenario.kind == "ladder" else None
     if refusal:
         trigger.runs[purpose] = f"skipped:{refusal}"
-        ctx.note(patient_id, ctx.now, "sequence.skipped", key=f"{scenario}:{'|'.join(key)}:skipped",
-                 scenario=scenario, reason=refusal)
+        ctx.note(patient_id, ctx.now, "sequence.skipped", key=f"{scenario.name}:{'|'.join(key)}:skipped",
+                 scenario=scenario.name, reason=refusal)
         return None
-    rid = run_id(scenario, ctx.clinic_id, *key)
-    steps = ladder_settings(ctx.settings, scenario)
+    rid = run_id(scenario.name, ctx.clinic_id, *key)
     run = SequenceRun(
-        clinic_id=ctx.clinic_id, id=rid, scenario=scenario,  # type: ignore[arg-type]
-        subject_key=subject_key(patient_id, phone), patient_id=patient_id, phone=phone,
-        steps=steps, trigger_at=trigger_at, started_at=ctx.now, context=context or {}, **links)
-    plan = (ctx.timing.plan("offer", max(not_before, ctx.now), 0, 1) if scenario == "waitlist"
-            else ladder_of(ctx, run, patient).first(max(not_before, ctx.now)))
+        clinic_id=ctx.clinic_id, id=rid, scenario=scenario.name,
+        subject_key=subject_key(patient_id, begin.phone), patient_id=patient_id, phone=begin.phone,
+        steps=scenario.ladder(ctx.settings), trigger_at=begin.trigger_at, started_at=ctx.now,
+        context=dict(begin.context), **begin.links())
+    not_before = max(begin.not_before, ctx.now)
+    plan = (ctx.timing.plan("offer", not_before, 0, 1) if scenario.kind == "offer"
+            else ladder_of(ctx, run, patient).first(not_before))
     run.plan, run.step = plan, plan.step
     trigger.runs[purpose] = rid
     ctx.save(run)
-    ctx.note(patient_id, ctx.now, "sequence.started", key=f"{rid}:started", scenario=scenario,
+    ctx.note(patient_id, ctx.now, "sequence.started", key=f"{rid}:started", scenario=scenario.name,
              run_id=rid, first_contact_at=plan.at)
     payload = {"run": {"clinic_id": ctx.clinic_id, "run_id": rid}, "plan": plan.model_dump()}
-    ctx.effect(StartExecution(ctx.machines.for_scenario(scenario), rid, payload))
+    ctx.effect(StartExecution(ctx.machines.for_kind(scenario.kind), rid, payload))
     ctx.effect(MarkRunning(ctx.clinic_id, rid))
     return run
 
@@ -94,7 +106,7 @@ def stop(ctx: Context, run: SequenceRun, outcome: str, booked: Appointment | Non
         run.booked_at = earliest(run.booked_at, booked.created_at or ctx.now)
         run.booked_appointment = run.booked_appointment or booked.id
     token = _end(ctx, run, "stopped", outcome)
-    ctx.effect(StopExecution(ctx.machines.for_scenario(run.scenario), run.execution, outcome))
+    ctx.effect(StopExecution(machine(ctx, run), run.execution, outcome))
     if token:  # AWS already dropped it (a no-op); a local endpoint frees the waiting step
         ctx.effect(AnswerToken(token, done(ctx.now, outcome).model_dump()))
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal, Union
+from datetime import datetime
+from typing import Any
 
-from pydantic import BaseModel, Field
-
-from chalicelib import sequences
+from chalicelib import offers, scenarios, sequences
+from chalicelib.actions import Notify, StepRequest
 from chalicelib.channels import Registry, candidates
 from chalicelib.domain import consent
 from chalicelib.domain.facts import iso_z
@@ -32,47 +32,13 @@ from chalicelib.domain.records import (
     SequenceRun,
     TreatmentPlan,
 )
-from chalicelib.domain.scenarios import stop_reason
 from chalicelib.domain.windows import add_working_minutes
-from chalicelib.messages import compose
+from chalicelib.messages import compose, notice
 from chalicelib.observability import logger
 from chalicelib.ports import DeliveryError
 from chalicelib.runtime import AnswerToken, Context, Runtime
+from chalicelib.scenarios.base import Standing
 from chalicelib.views import hint, run_facts
-
-COLUMN = {"missed_call": "missed_calls", "lead": "new_leads", "recall": "recalls",
-          "treatment_dropout": "recalls", "confirmation": "confirmations", "cancelled": "reschedule",
-          "no_show": "reschedule", "waitlist": "reschedule"}
-
-
-class RunRef(BaseModel):
-    clinic_id: str
-    run_id: str
-
-
-class StepRequest(BaseModel):
-    """A state machine handing the app a step, with the token that resumes it."""
-
-    action: Literal["call", "message", "expired", "offer"]
-    run: RunRef
-    plan: Plan
-    token: str
-
-
-class Notify(BaseModel):
-    """A one-off message (auto-reply, opt-out receipt, waitlist notice), idempotent by `key`."""
-
-    action: Literal["notify"]
-    clinic_id: str
-    purpose: str
-    key: str
-    patient_id: str | None = None
-    phone: str | None = None
-    channel: str | None = None
-    params: dict[str, Any] = Field(default_factory=dict)
-
-
-Action = Annotated[Union[StepRequest, Notify], Field(discriminator="action")]
 
 
 @dataclass(frozen=True)
@@ -101,11 +67,6 @@ def advance(ctx: Context, run: SequenceRun, plan: Plan, token: str) -> None:
     ctx.effect(AnswerToken(token, plan.model_dump()))
 
 
-def _sla_minutes(ctx: Context, scenario: str) -> int:
-    sla = ctx.settings.sla_minutes
-    return {"missed_call": sla.missed_call, "lead": sla.lead}.get(scenario, sla.default)
-
-
 class StepHandler:
     """Consumes the actions queue.
 
@@ -127,9 +88,7 @@ class StepHandler:
         elif action.action == "message":
             self._message(action)
         elif action.action == "offer":
-            from chalicelib.waitlist import offer_step
-
-            self.rt.unit(action.run.clinic_id, lambda ctx: offer_step(ctx, action))
+            self.rt.unit(action.run.clinic_id, lambda ctx: offers.offer_step(ctx, action))
         elif action.action == "expired":
             self.rt.unit(action.run.clinic_id, lambda ctx: self._expired(ctx, action))
         else:
@@ -159,7 +118,7 @@ class StepHandler:
         appointments = ctx.subject(run.subject_key).of(Appointment)
         lead = ctx.load(Lead, run.lead_id) if run.lead_id else None
         appointment = ctx.load(Appointment, run.appointment_id) if run.appointment_id else None
-        reason = stop_reason(run, ctx.now, appointments, lead, appointment)
+        reason = scenarios.get(run.scenario).stop_reason(Standing(run, ctx.now, appointments, lead, appointment))
         call = ctx.load(Call, run.call_id) if run.call_id else None
         if reason is None and ((lead is not None and lead.reached_at) or (call is not None and call.reached_at)):
             reason = "answered"  # telephony saw the patient answer a call back
@@ -171,7 +130,7 @@ class StepHandler:
         return reason
 
     def _cap_postpone(self, ctx: Context, req: StepRequest, run: SequenceRun, patient: Patient | None) -> bool:
-        if patient is None or run.scenario not in consent.UNSOLICITED | {"cancelled", "no_show"}:
+        if patient is None or not scenarios.get(run.scenario).capped:
             return False
         verdict = consent.within_cap(patient.contacts, ctx.now, ctx.settings.contact_cap)
         if verdict.allowed or verdict.retry_at is None:
@@ -213,7 +172,8 @@ class StepHandler:
         step = run.steps[req.plan.step]
         line = step.get("line") or "city"
         facts = run_facts(ctx, run, patient)
-        sla = _sla_minutes(ctx, run.scenario)
+        scenario = scenarios.get(run.scenario)
+        sla = scenario.sla(ctx.settings.sla_minutes)
         profile = patient.profile if patient else None
         task = CallTask(
             clinic_id=ctx.clinic_id, id=task_id, scenario=run.scenario, run_id=run.id, step=req.plan.step,
@@ -224,8 +184,8 @@ class StepHandler:
             preferred_time=profile.preferred_time if profile else None,
             created_at=ctx.now, due_at=ctx.now, overdue_at=add_working_minutes(ctx.now, sla, ctx.calendar),
             token=req.token,
-            hint=hint(ctx, run.scenario, patient, facts), subject_key=run.subject_key,
-            context=_task_context(facts, run, COLUMN.get(run.scenario, "other")))
+            hint=hint(ctx, scenario.script, patient, facts), subject_key=run.subject_key,
+            context=_task_context(facts, run, scenario.column))
         if req.plan.reason == "call_back":
             task.history.append(CallTaskEvent(at=ctx.now, kind="call_back", detail="agreed call back"))
         ctx.save(task)
@@ -289,7 +249,9 @@ class StepHandler:
             return None
         if self._cap_postpone(ctx, req, run, patient):
             return None
-        subject, text = compose(run.scenario, ctx.clinic, patient, **run_facts(ctx, run, patient))
+        scenario = scenarios.get(run.scenario)
+        subject, text = compose(scenario.message, scenario.subject, ctx.clinic, patient,
+                                **run_facts(ctx, run, patient))
         ctx.save(OutboundMessage(clinic_id=ctx.clinic_id, id=message_id, channel=options[0][0], to=options[0][1],
                                  text=text, purpose=run.scenario, patient_id=run.patient_id, run_id=run.id,
                                  sent_at=ctx.now, status="sending"))
@@ -316,7 +278,8 @@ class StepHandler:
             return
         patient = ctx.load(Patient, run.patient_id) if run.patient_id else None
         record_delivery(ctx, message, delivery, patient)
-        if delivery is not None and patient is not None and run.scenario == "feedback" and run.visit_id:
+        if delivery is not None and patient is not None and scenarios.get(run.scenario).awaits_rating \
+                and run.visit_id:
             patient.feedback_visit, patient.feedback_asked_at = run.visit_id, ctx.now
             ctx.save(patient)
         if run.active:
@@ -351,7 +314,7 @@ class StepHandler:
         options = candidates(note.channel, patient, note.phone, self._channels().available)
         if not options:
             return None
-        subject, text = compose(note.purpose, ctx.clinic, patient, **_params(note.params))
+        subject, text = notice(note.purpose, ctx.clinic, patient, **_params(note.params))
         ctx.save(OutboundMessage(clinic_id=ctx.clinic_id, id=note.key, channel=options[0][0], to=options[0][1],
                                  text=text, purpose=note.purpose, patient_id=note.patient_id, sent_at=ctx.now,
                                  status="sending"))
@@ -359,8 +322,6 @@ class StepHandler:
 
 
 def _params(raw: dict[str, Any]) -> dict[str, Any]:
-    from datetime import datetime
-
     out = dict(raw)
     if isinstance(out.get("at"), str):
         out["at"] = datetime.fromisoformat(out["at"])

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
 
-from chalicelib import ingest
+from chalicelib import ingest, scenarios
 from chalicelib.domain.facts import iso_z
 from chalicelib.domain.records import CallTask, SequenceRun
 from chalicelib.errors import StaleToken
@@ -49,7 +49,7 @@ def ensure_started(rt: Runtime, clinic_id: str) -> int:
     upto = iso_z(rt.clock() - STARTING_GRACE) + "~"
     runs = rt.store.query(SequenceRun, "gsi1", scoped(clinic_id, "STARTING"), upto=upto)
     for run in runs:
-        rt.workflows.start(rt.machines.for_scenario(run.scenario), run.execution, run_payload(run))
+        rt.workflows.start(rt.machines.for_kind(scenarios.get(run.scenario).kind), run.execution, run_payload(run))
         rt.unit(clinic_id, partial(_running, run_id=run.id))
     return len(runs)
 
@@ -100,7 +100,7 @@ def resume_runs(rt: Runtime, clinic_id: str) -> int:
         for run in rt.store.query(SequenceRun, "gsi1", scoped(clinic_id, state)):
             restarted = rt.unit(clinic_id, partial(_bump, run_id=run.id))
             if restarted is not None:
-                rt.workflows.start(rt.machines.for_scenario(restarted.scenario), restarted.execution,
+                rt.workflows.start(rt.machines.for_kind(scenarios.get(restarted.scenario).kind), restarted.execution,
                                    run_payload(restarted))
                 resumed += 1
     return resumed

@@ -15,6 +15,7 @@ from chalicelib.domain.records import Call, CallTask, CallTaskEvent, Lead, Patie
 from chalicelib.domain.windows import add_working_minutes
 from chalicelib.errors import Conflict, FieldError, InvalidInput, NotFound
 from chalicelib.runtime import AnswerToken, Context
+from chalicelib.store.keys import subject_key
 from chalicelib.store.models import scoped
 from chalicelib.store.repository import Repository
 
@@ -153,8 +154,6 @@ def open_manual_task(ctx: Context, *, task_id: str, scenario: str, kind: str, pa
     """A task outside any ladder (reply to a message, a low rating, a waitlist booking)."""
     if ctx.load(CallTask, task_id) is not None:
         return None
-    from chalicelib.store.keys import subject_key
-
     task = CallTask(
         clinic_id=ctx.clinic_id, id=task_id, kind=kind, scenario=scenario,  # type: ignore[arg-type]
         patient_id=patient.id if patient else None, patient_name=patient.name if patient else "",

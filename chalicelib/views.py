@@ -10,9 +10,6 @@ from chalicelib.i18n import format_day, render_lines
 from chalicelib.messages import greeting_name, when_text
 from chalicelib.runtime import Context
 
-_SCRIPTED = {"lead", "missed_call", "recall", "cancelled", "no_show", "treatment_dropout", "confirmation",
-             "feedback", "waitlist", "message"}
-
 
 def run_facts(ctx: Context, run: SequenceRun, patient: Patient | None) -> dict[str, Any]:
     """Personal details of a run: appointment, doctor, reason, interest, last visit."""
@@ -34,17 +31,15 @@ def run_facts(ctx: Context, run: SequenceRun, patient: Patient | None) -> dict[s
     return facts
 
 
-def hint(ctx: Context, scenario: str, patient: Patient | None, facts: dict[str, Any]) -> str:
-    """The script an administrator reads before calling, in the clinic's language."""
-    if scenario not in _SCRIPTED:
-        return ""
+def hint(ctx: Context, script: str, patient: Patient | None, facts: dict[str, Any]) -> str:
+    """The script (scripts/<script>.txt) an administrator reads before calling, in the clinic's language."""
     settings = ctx.settings
     at = facts.get("at")
     last_visit = facts.get("last_visit")
     doctor_id = facts.get("doctor_id")
     name = greeting_name(patient.name, settings.language) if patient and patient.name else (facts.get("name") or "")
     return render_lines(
-        f"scripts/{scenario}.txt", settings.language, clinic=ctx.clinic.name, name=name,
+        f"scripts/{script}.txt", settings.language, clinic=ctx.clinic.name, name=name,
         when=when_text(at, ctx.clinic) if isinstance(at, datetime) else "",
         last_visit=format_day(last_visit, settings.language, settings.zone) if last_visit else "",
         doctor=settings.doctors.get(doctor_id, doctor_id) if doctor_id else "",

@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from typing import Any
 
+from chalicelib.adapters.secrets import load_secrets
+from chalicelib.adapters.sqs import SqsQueue
+from chalicelib.adapters.stepfunctions import StepFunctionsWorkflows
 from chalicelib.auth import Authenticator
 from chalicelib.channels import Registry
+from chalicelib.channels.http import SmsRu, TelegramBot, Twilio, WhatsAppCloud
+from chalicelib.channels.outbox import OutboxChannel
+from chalicelib.channels.slack import SlackWebhook
+from chalicelib.clinics import staff_of_token
+from chalicelib.domain.ladder import Timing
 from chalicelib.runtime import Runtime
 from chalicelib.settings import get_settings
+from chalicelib.store.repository import Repository
 
 
 @lru_cache(maxsize=1)
 def _session() -> Any:
-    import boto3
+    import boto3  # ~190 ms on a cold start; the health route and the desk page never need it
 
     return boto3.session.Session(region_name=get_settings().region)
 
@@ -24,37 +34,27 @@ def client(service: str) -> Any:
 
 @lru_cache(maxsize=16)
 def _clients(service: str) -> Any:
-    from botocore.config import Config
+    from botocore.config import Config  # comes with boto3 (above), on first use
 
     return _session().client(service, config=Config(retries={"max_attempts": 4, "mode": "standard"}))
 
 
 @lru_cache(maxsize=1)
 def runtime() -> Runtime:
-    from chalicelib.adapters.sqs import SqsQueue
-    from chalicelib.adapters.stepfunctions import StepFunctionsWorkflows
-    from chalicelib.store.repository import Repository
-
     settings = get_settings()
     return Runtime(settings, Repository(), StepFunctionsWorkflows(client("stepfunctions")),
                    actions=SqsQueue(client("sqs"), settings.actions_queue_name),
                    events=SqsQueue(client("sqs"), settings.events_queue_name), timing=_timing())
 
 
-def _timing() -> Any:
+def _timing() -> Timing:
     """Step timeouts; tests and the local stack may shorten them through the environment."""
-    import os
-
-    from chalicelib.domain.ladder import Timing
-
     overrides = {name: int(os.environ[f"TIMING_{name.upper()}"]) for name in Timing.__dataclass_fields__
                  if os.environ.get(f"TIMING_{name.upper()}")}
     return Timing(**overrides)
 
 
 def secrets() -> Any:
-    from chalicelib.adapters.secrets import load_secrets
-
     return load_secrets(get_settings().secret_id)
 
 
@@ -64,8 +64,6 @@ def webhook_secret(clinic_id: str, version: int) -> str:
 
 @lru_cache(maxsize=1)
 def authenticator() -> Authenticator:
-    from chalicelib.clinics import staff_of_token
-
     return Authenticator(lambda digest: staff_of_token(runtime(), digest),
                          lambda: secrets().operator_token_hashes)
 
@@ -74,9 +72,7 @@ def authenticator() -> Authenticator:
 def channels() -> Registry:
     """The local stack writes every channel to its outbox; a deployment has exactly the
     channels it holds credentials for (a step with none of them is skipped, not faked)."""
-    from chalicelib.channels.email import SesEmail, SesMailer
-    from chalicelib.channels.http import SmsRu, TelegramBot, Twilio, WhatsAppCloud
-    from chalicelib.channels.outbox import OutboxChannel
+    from chalicelib.channels.email import SesEmail, SesMailer  # botocore's errors: ~180 ms cold, actions only
 
     settings = get_settings()
     if settings.outbox_only:
@@ -104,21 +100,19 @@ def channels() -> Registry:
 
 @lru_cache(maxsize=1)
 def mailer() -> Any:
-    from chalicelib.channels.email import SesMailer
+    from chalicelib.channels.email import SesMailer  # ~180 ms cold: only the hourly digest needs it
 
     return SesMailer(client("ses"), get_settings().sender_email)
 
 
 @lru_cache(maxsize=1)
 def chat() -> Any:
-    from chalicelib.digest.delivery import SlackWebhook
-
     return SlackWebhook()
 
 
 @lru_cache(maxsize=1)
 def step_handler() -> Any:
-    from chalicelib.steps import StepHandler
+    from chalicelib.steps import StepHandler  # ~90 ms cold (templates, channels): the actions queue only
 
     return StepHandler(runtime(), channels)
 
@@ -127,6 +121,4 @@ def reset() -> None:
     """Forget every built adapter (tests, and the local runner after it sets the environment)."""
     for cached in (_session, _clients, runtime, authenticator, channels, mailer, chat, step_handler):
         cached.cache_clear()
-    from chalicelib.settings import get_settings as settings_cache
-
-    settings_cache.cache_clear()
+    get_settings.cache_clear()

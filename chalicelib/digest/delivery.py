@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from chalicelib.digest import digest_pair
+from chalicelib.digest import digest_pair, network_rows
 from chalicelib.digest import render as rendering
 from chalicelib.domain.records import CallTask, Clinic, Network
 from chalicelib.i18n import gettext_for
@@ -22,23 +22,6 @@ from chalicelib.store.models import DeliveryItem, scoped
 
 STUCK_AFTER = timedelta(minutes=15)
 KEEP_DAYS = 90
-
-
-class SlackWebhook:
-    """Slack incoming webhooks through slack-sdk, with its retry handlers."""
-
-    def post(self, url: str, text: str, blocks: list[dict[str, Any]]) -> None:
-        from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
-        from slack_sdk.webhook import WebhookClient
-
-        client = WebhookClient(url, timeout=10, retry_handlers=[ConnectionErrorRetryHandler(max_retry_count=2),
-                                                                RateLimitErrorRetryHandler(max_retry_count=2)])
-        try:
-            response = client.send(text=text, blocks=blocks)
-        except Exception as exc:
-            raise DeliveryError(type(exc).__name__) from exc
-        if response.status_code >= 300:
-            raise DeliveryError(f"Slack answered {response.status_code}")
 
 
 def _claim(rt: Runtime, pk: str, channel: str, now: datetime) -> DeliveryItem | None:
@@ -93,25 +76,21 @@ def deliver(rt: Runtime, clinic: Clinic, day: date, now: datetime, mailer: Maile
     return result
 
 
-def send_due_digest(rt: Runtime, clinic: Clinic, now: datetime, mailer: Mailer | None = None,
-                    chat: ChatWebhook | None = None) -> dict[str, str]:
+def send_due_digest(rt: Runtime, clinic: Clinic, now: datetime, mailer: Mailer,
+                    chat: ChatWebhook) -> dict[str, str]:
     """From the clinic's digest hour until midnight (its time), send what is not sent yet."""
     settings = clinic.settings.digest
     local = now.astimezone(clinic.settings.zone)
     if not settings.enabled or local.hour < settings.hour:
         return {}
-    from chalicelib import wiring
-
-    return deliver(rt, clinic, local.date(), now, mailer or wiring.mailer(), chat or wiring.chat())
+    return deliver(rt, clinic, local.date(), now, mailer, chat)
 
 
-def escalate(rt: Runtime, clinic: Clinic, tasks: list[CallTask], chat: ChatWebhook | None = None) -> None:
+def escalate(rt: Runtime, clinic: Clinic, tasks: list[CallTask], chat: ChatWebhook) -> None:
     """Tell the manager (Slack) about tasks overdue for an hour. No patient data leaves the desk."""
     url = clinic.settings.digest.slack_webhook_url
     if not url or not tasks:
         return
-    from chalicelib import wiring
-
     _ = gettext_for(clinic.settings.language)
     text = _("%(clinic)s: %(count)s tasks are overdue by more than an hour") % {
         "clinic": clinic.name, "count": len(tasks)}
@@ -120,20 +99,17 @@ def escalate(rt: Runtime, clinic: Clinic, tasks: list[CallTask], chat: ChatWebho
     desk = f"{rt.settings.public_url}/desk"
     blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": f"*{text}*\n{lines}\n<{desk}|{open_desk}>"}}]
     try:
-        (chat or wiring.chat()).post(url, text, blocks)
+        chat.post(url, text, blocks)
     except DeliveryError:
         logger.warning("escalation not delivered", extra={"clinic_id": clinic.id})
 
 
-def send_network_digest(rt: Runtime, network: Network, now: datetime, mailer: Mailer | None = None,
-                        chat: ChatWebhook | None = None) -> dict[str, str]:
+def send_network_digest(rt: Runtime, network: Network, now: datetime, mailer: Mailer,
+                        chat: ChatWebhook) -> dict[str, str]:
     """One message for an owner of several clinics: a row per clinic."""
     local = now.astimezone(network.zone)
     if local.hour < network.hour:
         return {}
-    from chalicelib import wiring
-    from chalicelib.digest import network_rows
-
     day = local.date()
     rows = network_rows(rt, network, day, now)
     pk = f"NETWORK#{network.id}#DIGEST#{day.isoformat()}"
@@ -142,13 +118,12 @@ def send_network_digest(rt: Runtime, network: Network, now: datetime, mailer: Ma
         item = _claim(rt, pk, "email", now)
         if item is not None:
             mail = rendering.network_email(network, day, rows)
-            sender = mailer or wiring.mailer()
             result["email"] = _send_claimed(
-                rt, item, lambda: sender.send(network.emails, mail.subject, mail.html, mail.text, {}), now)
+                rt, item, lambda: mailer.send(network.emails, mail.subject, mail.html, mail.text, {}), now)
     if network.slack_webhook_url:
         item = _claim(rt, pk, "slack", now)
         if item is not None:
             text, blocks = rendering.network_slack(network, day, rows)
-            url, poster = network.slack_webhook_url, chat or wiring.chat()
-            result["slack"] = _send_claimed(rt, item, lambda: poster.post(url, text, blocks), now)
+            url = network.slack_webhook_url
+            result["slack"] = _send_claimed(rt, item, lambda: chat.post(url, text, blocks), now)
     return result

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -201,8 +202,6 @@ def network_slack(network: Any, day: date, rows: list[tuple[Clinic, dict[str, An
 
 def preview_html(rendered: Rendered) -> str:
     """The email as a browser shows it: inline images become data URIs."""
-    import base64
-
     html = rendered.html
     for cid, data in rendered.images.items():
         html = html.replace(f"cid:{cid}", "data:image/png;base64," + base64.b64encode(data).decode())

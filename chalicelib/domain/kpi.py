@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from chalicelib import scenarios
 from chalicelib.domain.records import (
     Appointment,
     Call,
@@ -153,13 +154,8 @@ def task_contribution(task: CallTask, calendar: ClinicCalendar) -> Contribution:
 def run_contribution(run: SequenceRun, calendar: ClinicCalendar) -> Contribution:
     b = _Builder(calendar)
     b.add(run.started_at, f"sequences.started|{run.scenario}")
-    if run.scenario == "recall":
-        b.add(run.started_at, "recall.started")
-        b.add(run.reached_at, "recall.reached")
-        b.add(run.booked_at, "recall.booked")
-        b.add(run.came_at, "recall.came")
-    if run.scenario == "waitlist" and run.booked_at:
-        b.add(run.booked_at, "waitlist.filled")
+    for at, metric in scenarios.get(run.scenario).metrics(run):
+        b.add(at, metric)
     return b.out
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -24,10 +25,6 @@ from chalicelib.contract import (
 )
 from chalicelib.domain.clinic_settings import ClinicSettings
 
-Scenario = Literal[
-    "lead", "missed_call", "recall", "cancelled", "no_show", "treatment_dropout",
-    "confirmation", "feedback", "waitlist",
-]
 RunStatus = Literal["starting", "running", "finished", "stopped"]
 TaskStatus = Literal["open", "done", "expired", "cancelled"]
 
@@ -221,7 +218,7 @@ class CallTask(Record):
     """A call (or reply, or review) an administrator has to make."""
 
     kind: Literal["call", "reply", "review", "waitlist"] = "call"
-    scenario: Scenario | Literal["message", "feedback_review", "manual"]
+    scenario: str  # a scenario's name, or a task outside any ladder: message, feedback_review, manual
     run_id: str | None = None
     step: int = 0
     steps_total: int = 1
@@ -266,7 +263,7 @@ class Plan(BaseModel):
 
 
 class SequenceRun(Record):
-    scenario: Scenario
+    scenario: str  # the name of one of chalicelib.scenarios
     subject_key: str
     patient_id: str | None = None
     phone: str | None = None
@@ -372,6 +369,4 @@ class Network(Record):
 
     @property
     def zone(self) -> Any:
-        from zoneinfo import ZoneInfo
-
         return ZoneInfo(self.timezone)

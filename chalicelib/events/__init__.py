@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from chalicelib.events import appointments, leads, messages, patients, visits
+from chalicelib.events import appointments, leads, messages, patients, visits, waitlist
 from chalicelib.runtime import Context
 
 APPLIERS: dict[str, Callable[[Context, Any], None]] = {
@@ -24,8 +24,8 @@ APPLIERS: dict[str, Callable[[Context, Any], None]] = {
     "treatment_plan.declined": visits.plan_decision,
     "message.received": messages.message_received,
     "message.status": messages.message_status,
-    "waitlist.added": messages.waitlist_changed,
-    "waitlist.removed": messages.waitlist_changed,
+    "waitlist.added": waitlist.waitlist_changed,
+    "waitlist.removed": waitlist.waitlist_changed,
 }
 
 

@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 from chalicelib.domain.clinic_settings import ClinicSettings
 from chalicelib.domain.ladder import Ladder, Timing
-from chalicelib.domain.scenarios import ladder_settings
 from chalicelib.domain.windows import ClinicCalendar, PatientPreferences
+from chalicelib.scenarios import ladder_settings
 
 MSK = ZoneInfo("Europe/Moscow")
 NOON = datetime(2026, 11, 24, 12, 0, tzinfo=MSK)

@@ -1,0 +1,29 @@
+"""A missed call: call back from the line it came to; the `lead` ladder of the settings."""
+
+from __future__ import annotations
+
+from chalicelib.domain.clinic_settings import Sla
+from chalicelib.domain.records import Call
+from chalicelib.i18n import N_
+from chalicelib.scenarios.base import FRESH_INQUIRY, Occasion, Scenario, Start
+
+
+def _starts(on: Occasion) -> Start | None:
+    call = on.record
+    if not isinstance(call, Call) or call.missed is None or call.returned_at is not None:
+        return None
+    at = call.missed.at
+    if on.now - at > FRESH_INQUIRY:
+        return None
+    return Start(purpose="callback", key=("call", call.id), trigger_at=at, not_before=at, phone=call.missed.phone,
+                 call_id=call.id, context={"calls": [call.id]})
+
+
+def _sla(sla: Sla) -> int:
+    return sla.missed_call
+
+
+SCENARIO = Scenario(
+    name="missed_call", label=N_("Missed call"), subject=N_("We missed your call"), triggers=("call.missed",),
+    starts=_starts, purpose=None, unsolicited=False, stopped_by_booking=True, column="missed_calls",
+    settings_key="lead", inquiry=True, sla=_sla)
