@@ -6,7 +6,7 @@ import hashlib
 
 from chalicelib import scenarios
 from chalicelib.domain import consent
-from chalicelib.domain.facts import earliest
+from chalicelib.domain.facts import earliest, iso_z
 from chalicelib.domain.ladder import Ladder, done
 from chalicelib.domain.records import Appointment, CallTask, Patient, Record, SequenceRun
 from chalicelib.domain.windows import PatientPreferences
@@ -55,7 +55,7 @@ def start(ctx: Context, scenario: Scenario, begin: Start, *, trigger: Record,
         clinic_id=ctx.clinic_id, id=rid, scenario=scenario.name,
         subject_key=subject_key(patient_id, begin.phone), patient_id=patient_id, phone=begin.phone,
         steps=scenario.ladder(ctx.settings), trigger_at=begin.trigger_at, started_at=ctx.now,
-        context=dict(begin.context), **begin.links())
+        context=begin.context.model_copy(deep=True), **begin.links())
     not_before = max(begin.not_before, ctx.now)
     plan = (ctx.timing.plan("offer", not_before, 0, 1) if scenario.kind == "offer"
             else ladder_of(ctx, run, patient).first(not_before))
@@ -63,7 +63,7 @@ def start(ctx: Context, scenario: Scenario, begin: Start, *, trigger: Record,
     trigger.runs[purpose] = rid
     ctx.save(run)
     ctx.note(patient_id, ctx.now, "sequence.started", key=f"{rid}:started", scenario=scenario.name,
-             run_id=rid, first_contact_at=plan.at)
+             run_id=rid, first_contact_at=iso_z(plan.at))
     payload = {"run": {"clinic_id": ctx.clinic_id, "run_id": rid}, "plan": plan.model_dump()}
     ctx.effect(StartExecution(ctx.machines.for_kind(scenario.kind), rid, payload))
     ctx.effect(MarkRunning(ctx.clinic_id, rid))

@@ -30,6 +30,7 @@ from chalicelib.domain.records import (
     Patient,
     Plan,
     SequenceRun,
+    TaskContext,
     TreatmentPlan,
 )
 from chalicelib.domain.windows import add_working_minutes
@@ -122,7 +123,7 @@ class StepHandler:
         call = ctx.load(Call, run.call_id) if run.call_id else None
         if reason is None and ((lead is not None and lead.reached_at) or (call is not None and call.reached_at)):
             reason = "answered"  # telephony saw the patient answer a call back
-        plan_id = run.context.get("plan_id")
+        plan_id = run.context.plan_id
         if reason is None and plan_id:
             plan = ctx.load(TreatmentPlan, plan_id)
             if plan is not None and plan.decision == "declined":
@@ -170,7 +171,7 @@ class StepHandler:
             ctx.save(existing)
             return existing
         step = run.steps[req.plan.step]
-        line = step.get("line") or "city"
+        line = step.line or "city"
         facts = run_facts(ctx, run, patient)
         scenario = scenarios.get(run.scenario)
         sla = scenario.sla(ctx.settings.sla_minutes)
@@ -179,7 +180,7 @@ class StepHandler:
             clinic_id=ctx.clinic_id, id=task_id, scenario=run.scenario, run_id=run.id, step=req.plan.step,
             steps_total=len(run.steps), attempt=req.plan.attempt, patient_id=run.patient_id,
             patient_name=(patient.name if patient else facts.get("name")) or "", phone=self._phone(run, patient),
-            household=run.context.get("household", []), line=line,
+            household=run.context.household or [], line=line,
             line_number=getattr(ctx.settings.lines, line, None),
             preferred_time=profile.preferred_time if profile else None,
             created_at=ctx.now, due_at=ctx.now, overdue_at=add_working_minutes(ctx.now, sla, ctx.calendar),
@@ -240,7 +241,7 @@ class StepHandler:
             return None
         refusal = consent.refusal(run.scenario, patient, "message")
         step = run.steps[req.plan.step]
-        options = candidates(step.get("channel"), patient, run.phone, self._channels().available)
+        options = candidates(step.channel, patient, run.phone, self._channels().available)
         if refusal or not options:
             why = refusal or "no_channel"
             ctx.note(run.patient_id, ctx.now, "message.skipped", key=f"{message_id}:skipped", reason=why,
@@ -347,7 +348,7 @@ def record_delivery(ctx: Context, message: OutboundMessage, delivery: Delivery |
     ctx.save(message)
 
 
-def _task_context(facts: dict[str, Any], run: SequenceRun, column: str) -> dict[str, Any]:
+def _task_context(facts: dict[str, Any], run: SequenceRun, column: str) -> TaskContext:
     out: dict[str, Any] = {"column": column}
     for key in ("doctor_id", "reason", "interest", "service", "done", "total", "calls"):
         if facts.get(key) not in (None, ""):
@@ -359,4 +360,4 @@ def _task_context(facts: dict[str, Any], run: SequenceRun, column: str) -> dict[
         out["lead_id"] = run.lead_id
     if run.appointment_id:
         out["appointment_id"] = run.appointment_id
-    return out
+    return TaskContext.model_validate(out)

@@ -14,7 +14,7 @@ from functools import partial
 
 from chalicelib import ingest, scenarios
 from chalicelib.domain.facts import iso_z
-from chalicelib.domain.records import CallTask, SequenceRun
+from chalicelib.domain.records import CallTask, Plan, SequenceRun
 from chalicelib.errors import StaleToken
 from chalicelib.observability import logger
 from chalicelib.runtime import Context, Runtime
@@ -112,7 +112,7 @@ def _bump(ctx: Context, run_id: str) -> SequenceRun | None:
         return None
     run.restarts += 1
     run.status = "running"
-    if run.plan.at < iso_z(ctx.now):
-        run.plan = run.plan.model_copy(update={"at": iso_z(ctx.now)})
+    if run.plan.at < ctx.now:
+        run.plan = Plan.model_validate({**run.plan.model_dump(), "at": ctx.now})
     ctx.save(run)
     return run

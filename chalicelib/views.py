@@ -13,7 +13,9 @@ from chalicelib.runtime import Context
 
 def run_facts(ctx: Context, run: SequenceRun, patient: Patient | None) -> dict[str, Any]:
     """Personal details of a run: appointment, doctor, reason, interest, last visit."""
-    facts: dict[str, Any] = {k: v for k, v in run.context.items() if k in ("doctor_id", "done", "total")}
+    context = run.context
+    facts: dict[str, Any] = {k: v for k, v in (("doctor_id", context.doctor_id), ("done", context.done),
+                                                ("total", context.total)) if v is not None}
     appt = ctx.load(Appointment, run.appointment_id) if run.appointment_id else None
     if appt and appt.details:
         facts.update(at=appt.details.starts_at, doctor_id=appt.details.doctor_id, service=appt.details.service)
@@ -27,7 +29,7 @@ def run_facts(ctx: Context, run: SequenceRun, patient: Patient | None) -> dict[s
     if patient and patient.last_visit_at:
         facts["months"] = max(1, round((ctx.now - patient.last_visit_at).days / 30.4))
         facts["last_visit"] = patient.last_visit_at
-    facts["calls"] = len(run.context.get("calls", [])) or 1
+    facts["calls"] = len(context.calls or []) or 1
     return facts
 
 

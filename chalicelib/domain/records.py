@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator
 
 from chalicelib.contract import (
     AppointmentIn,
@@ -23,7 +23,8 @@ from chalicelib.contract import (
     PatientIn,
     VisitIn,
 )
-from chalicelib.domain.clinic_settings import ClinicSettings
+from chalicelib.domain.clinic_settings import ClinicSettings, Step
+from chalicelib.domain.facts import iso_z, utc
 
 RunStatus = Literal["starting", "running", "finished", "stopped"]
 TaskStatus = Literal["open", "done", "expired", "cancelled"]
@@ -214,6 +215,32 @@ class CallTaskEvent(BaseModel):
     detail: str = ""
 
 
+class TaskContext(BaseModel):
+    """What the desk shows beside a task: its column and the facts of its run, as the API returns them."""
+
+    model_config = ConfigDict(extra="allow")
+
+    column: str = "other"
+    doctor_id: str | None = None
+    reason: str | None = None
+    interest: str | None = None
+    service: str | None = None
+    done: int | None = None
+    total: int | None = None
+    calls: int | None = None  # how many inquiries the callback answers
+    at: str | None = None  # the appointment, ISO UTC
+    last_visit: str | None = None
+    lead_id: str | None = None
+    appointment_id: str | None = None
+    rating: int | None = None
+    visit_id: str | None = None
+    offer: str | None = None
+    channel: str | None = None
+
+    def view(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", exclude_none=True)
+
+
 class CallTask(Record):
     """A call (or reply, or review) an administrator has to make."""
 
@@ -243,16 +270,16 @@ class CallTask(Record):
     escalated_at: datetime | None = None
     token: str | None = None
     hint: str = ""
-    context: dict[str, Any] = Field(default_factory=dict)
+    context: TaskContext = Field(default_factory=TaskContext)
     history: list[CallTaskEvent] = Field(default_factory=list)
     subject_key: str = ""
 
 
 class Plan(BaseModel):
-    """What a sequence does next, as handed to its state machine."""
+    """What a sequence does next, as handed to its state machine (`at` travels as ISO UTC with Z)."""
 
     action: Literal["call", "message", "offer", "done"]
-    at: str  # ISO UTC with Z
+    at: datetime
     step: int = 0
     attempt: int = 1
     timeout_s: int = 3600
@@ -260,6 +287,35 @@ class Plan(BaseModel):
     ack_timeout_s: int = 3600  # how long the app may take to report an expired call
     ack_heartbeat_s: int = 1800
     reason: str = ""
+
+    @field_validator("at")
+    @classmethod
+    def _whole_seconds(cls, value: datetime) -> datetime:
+        """UTC to the second: the precision a state machine's wait has."""
+        return utc(value).replace(microsecond=0)
+
+    @field_serializer("at")
+    def _iso_z(self, value: datetime) -> str:
+        return iso_z(value)
+
+
+class RunContext(BaseModel):
+    """The facts a run was started with, and the inquiries it answers."""
+
+    model_config = ConfigDict(extra="allow")
+
+    doctor_id: str | None = None
+    calls: list[str] | None = None  # missed calls a callback answers
+    household: list[str] | None = None  # names of the patients sharing the phone
+    plan_id: str | None = None
+    done: int | None = None  # treatment stages done and planned
+    total: int | None = None
+    starts_at: datetime | None = None  # the appointment a confirmation or an offer is about
+    due: str | None = None  # the recall due date it was started for
+
+    @field_serializer("starts_at")
+    def _keep_offset(self, value: datetime | None) -> str | None:
+        return value.isoformat() if value else None
 
 
 class SequenceRun(Record):
@@ -272,7 +328,7 @@ class SequenceRun(Record):
     appointment_id: str | None = None
     visit_id: str | None = None
     status: RunStatus = "starting"
-    steps: list[dict[str, Any]] = Field(default_factory=list)
+    steps: list[Step] = Field(default_factory=list)
     step: int = 0
     attempt: int = 1
     plan: Plan | None = None
@@ -291,7 +347,7 @@ class SequenceRun(Record):
     booked_at: datetime | None = None
     booked_appointment: str | None = None
     came_at: datetime | None = None
-    context: dict[str, Any] = Field(default_factory=dict)
+    context: RunContext = Field(default_factory=RunContext)
 
     @property
     def active(self) -> bool:

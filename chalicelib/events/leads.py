@@ -84,7 +84,7 @@ def _callback(ctx: Context, on: Occasion, subject: Subject, lead: Lead | None = 
         trigger = lead or call
         assert trigger is not None
         household = household_names(ctx, trigger.patient_ids)
-        begin = replace(start, context={**start.context, "household": household})
+        begin = replace(start, context=start.context.model_copy(update={"household": household}))
         opened = sequences.start(ctx, scenario, begin, trigger=trigger, patient=on.patient) is not None or opened
     return opened
 
@@ -103,7 +103,7 @@ def _joined_inquiry(ctx: Context, subject: Subject, kind: str, lead: Lead | None
     trigger.runs["callback"] = run.id
     if call is not None:
         call.run_id = run.id
-        run.context["calls"] = sorted({*run.context.get("calls", []), call.id})
+        run.context.calls = sorted({*(run.context.calls or []), call.id})
     if lead is not None and run.lead_id is None:
         run.lead_id = lead.id
     ctx.save(run)
@@ -111,7 +111,7 @@ def _joined_inquiry(ctx: Context, subject: Subject, kind: str, lead: Lead | None
     if task is not None and task.status == "open":
         at = call.missed.at if call and call.missed else ctx.now
         task.history.append(CallTaskEvent(at=at, kind=kind, detail="repeat inquiry"))
-        task.context["calls"] = len(run.context.get("calls", [])) or task.context.get("calls", 1)
+        task.context.calls = len(run.context.calls or []) or task.context.calls or 1
         ctx.save(task)
     return True
 

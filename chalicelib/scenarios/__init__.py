@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from chalicelib.domain.clinic_settings import ClinicSettings
+from chalicelib.domain.clinic_settings import ClinicSettings, Step
 from chalicelib.scenarios import (
     cancelled,
     confirmation,
@@ -44,6 +42,6 @@ def triggered(on: Occasion) -> list[tuple[Scenario, Start]]:
     return out
 
 
-def ladder_settings(settings: ClinicSettings, name: str) -> list[dict[str, Any]]:
+def ladder_settings(settings: ClinicSettings, name: str) -> list[Step]:
     """The steps of a scenario's ladder (a waitlist offer has batches, not steps)."""
     return get(name).ladder(settings)

@@ -10,10 +10,19 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Literal
 
-from chalicelib.domain.clinic_settings import ClinicSettings, Sla
-from chalicelib.domain.records import Appointment, Fact, Lead, Patient, Record, SequenceRun, TreatmentPlan
+from chalicelib.domain.clinic_settings import ClinicSettings, Sla, Step
+from chalicelib.domain.records import (
+    Appointment,
+    Fact,
+    Lead,
+    Patient,
+    Record,
+    RunContext,
+    SequenceRun,
+    TreatmentPlan,
+)
 
 STALE_AFTER = timedelta(days=7)  # facts older than this start no new sequence (a replayed history)
 FRESH_INQUIRY = timedelta(days=3)  # an older inquiry (a replayed history) starts no callback
@@ -41,7 +50,7 @@ class Start:
     key: tuple[str, ...]
     trigger_at: datetime
     not_before: datetime
-    context: dict[str, Any] = field(default_factory=dict)
+    context: RunContext = field(default_factory=RunContext)
     phone: str | None = None
     lead_id: str | None = None
     call_id: str | None = None
@@ -139,10 +148,10 @@ class Scenario:
             if not getattr(self, name):
                 object.__setattr__(self, name, self.name)
 
-    def ladder(self, settings: ClinicSettings) -> list[dict[str, Any]]:
+    def ladder(self, settings: ClinicSettings) -> list[Step]:
         """The steps of its ladder in the clinic's settings (an offer has batches, not steps)."""
         sequence = getattr(settings.sequences, self.settings_key)
-        return [step.model_dump(exclude_none=True) for step in getattr(sequence, "steps", [])]
+        return [step.model_copy() for step in getattr(sequence, "steps", [])]
 
     def enabled(self, settings: ClinicSettings) -> bool:
         return bool(getattr(settings.sequences, self.settings_key).enabled)

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from chalicelib.domain.clinic_settings import ClinicSettings
 from chalicelib.domain.facts import iso_z
-from chalicelib.domain.records import Appointment, SequenceRun
+from chalicelib.domain.records import Appointment, RunContext, SequenceRun
 from chalicelib.i18n import N_
 from chalicelib.scenarios.base import Occasion, Scenario, Standing, Start
 
@@ -31,7 +31,7 @@ def _starts(on: Occasion) -> Start | None:
     starts = iso_z(appt.details.starts_at)
     return Start(purpose=f"confirmation@{starts}", key=("confirmation", appt.id, starts),
                  trigger_at=appt.created_at or on.now, not_before=when, appointment_id=appt.id,
-                 context={"starts_at": starts, "doctor_id": appt.details.doctor_id})
+                 context=RunContext(starts_at=appt.details.starts_at, doctor_id=appt.details.doctor_id))
 
 
 def _stop(standing: Standing) -> str | None:
@@ -50,7 +50,8 @@ def _on_appointment(run: SequenceRun, appt: Appointment, now: datetime) -> str |
     if appt.details is None:
         return None
     booked_ahead = appt.status == "booked" and appt.details.starts_at > now
-    if booked_ahead and run.context.get("starts_at") == iso_z(appt.details.starts_at):
+    asked_about = run.context.starts_at
+    if booked_ahead and asked_about is not None and iso_z(asked_about) == iso_z(appt.details.starts_at):
         return None
     return appt.status if appt.status != "booked" else "rescheduled"
 

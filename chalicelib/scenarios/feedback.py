@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from chalicelib.domain.records import Visit
+from chalicelib.domain.records import RunContext, Visit
 from chalicelib.i18n import N_
 from chalicelib.scenarios.base import Occasion, Scenario, Standing, Start, fresh_visit
 
@@ -16,7 +16,7 @@ def _starts(on: Occasion) -> Start | None:
     hours = on.settings.sequences.feedback.after_hours
     return Start(purpose="feedback", key=("feedback", visit.id), trigger_at=visit.at,
                  not_before=visit.at + timedelta(hours=hours), visit_id=visit.id,
-                 context={"doctor_id": visit.data.doctor_id})
+                 context=RunContext(doctor_id=visit.data.doctor_id))
 
 
 def _never_stops(standing: Standing) -> str | None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from chalicelib.domain.clinic_settings import Sla
-from chalicelib.domain.records import Call
+from chalicelib.domain.records import Call, RunContext
 from chalicelib.i18n import N_
 from chalicelib.scenarios.base import FRESH_INQUIRY, Occasion, Scenario, Start
 
@@ -16,7 +16,7 @@ def _starts(on: Occasion) -> Start | None:
     if on.now - at > FRESH_INQUIRY:
         return None
     return Start(purpose="callback", key=("call", call.id), trigger_at=at, not_before=at, phone=call.missed.phone,
-                 call_id=call.id, context={"calls": [call.id]})
+                 call_id=call.id, context=RunContext(calls=[call.id]))
 
 
 def _sla(sla: Sla) -> int:

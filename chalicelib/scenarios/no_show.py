@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from chalicelib.domain.records import Appointment
+from chalicelib.domain.records import Appointment, RunContext
 from chalicelib.i18n import N_
 from chalicelib.scenarios.base import Occasion, Scenario, Start, fresh
 
@@ -14,7 +14,7 @@ def _starts(on: Occasion) -> Start | None:
     if not fresh(appt.no_show, on.now) or on.others:
         return None
     return Start(purpose="no_show", key=("no_show", appt.id), trigger_at=appt.no_show.at,
-                 not_before=on.now, appointment_id=appt.id, context={"doctor_id": appt.details.doctor_id})
+                 not_before=on.now, appointment_id=appt.id, context=RunContext(doctor_id=appt.details.doctor_id))
 
 
 SCENARIO = Scenario(

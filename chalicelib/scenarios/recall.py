@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from chalicelib.domain.records import Patient, SequenceRun
+from chalicelib.domain.records import Patient, RunContext, SequenceRun
 from chalicelib.i18n import N_
 from chalicelib.scenarios.base import Metric, Occasion, Scenario, Start
 
@@ -15,7 +15,7 @@ def _starts(on: Occasion) -> Start | None:
         return None
     due = patient.recall_due.isoformat()
     return Start(purpose=f"recall@{due}", key=("recall", patient.id, due), trigger_at=on.now, not_before=on.now,
-                 context={"doctor_id": patient.last_doctor_id, "due": due})
+                 context=RunContext(doctor_id=patient.last_doctor_id, due=due))
 
 
 def _metrics(run: SequenceRun) -> list[Metric]:

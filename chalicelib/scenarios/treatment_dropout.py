@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from chalicelib.domain.clinic_settings import ClinicSettings
-from chalicelib.domain.records import TreatmentPlan, Visit
+from chalicelib.domain.records import RunContext, TreatmentPlan, Visit
 from chalicelib.i18n import N_
 from chalicelib.scenarios.base import Occasion, Scenario, Start, fresh_visit
 
@@ -31,8 +31,8 @@ def _starts(on: Occasion) -> Start | None:
     if when is None or progress is None:
         return None
     return Start(purpose="dropout", key=("dropout", plan.id, visit.id), trigger_at=visit.at, not_before=when,
-                 visit_id=visit.id, context={"plan_id": plan.id, "doctor_id": visit.data.doctor_id,
-                                             "done": progress.stages_done, "total": progress.stages_total})
+                 visit_id=visit.id, context=RunContext(plan_id=plan.id, doctor_id=visit.data.doctor_id,
+                                                    done=progress.stages_done, total=progress.stages_total))
 
 
 SCENARIO = Scenario(

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from chalicelib.domain.clinic_settings import ClinicSettings
-from chalicelib.domain.records import Appointment, SequenceRun, WaitlistEntry
+from chalicelib.domain.records import Appointment, RunContext, SequenceRun, WaitlistEntry
 from chalicelib.i18n import N_
 from chalicelib.scenarios.base import Metric, Occasion, Scenario, Start, fresh
 
@@ -42,7 +42,7 @@ def _starts(on: Occasion) -> Start | None:
         return None
     return Start(purpose="waitlist", key=("waitlist", appt.id), trigger_at=on.now, not_before=on.now,
                  appointment_id=appt.id,
-                 context={"doctor_id": appt.details.doctor_id, "starts_at": appt.details.starts_at.isoformat()})
+                 context=RunContext(doctor_id=appt.details.doctor_id, starts_at=appt.details.starts_at))
 
 
 def _metrics(run: SequenceRun) -> list[Metric]:

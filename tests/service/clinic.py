@@ -142,7 +142,7 @@ class Clinic:
         for name, execution in self.executions.items():
             if execution.token or execution.plan.action == "done" or self._stopped(name):
                 continue
-            if execution.plan.at > self.clock.now.strftime("%Y-%m-%dT%H:%M:%SZ"):
+            if execution.plan.at > self.clock.now:
                 continue
             execution.steps += 1
             execution.token = f"{name}#{execution.steps}"

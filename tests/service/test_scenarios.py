@@ -55,7 +55,7 @@ def test_a_lead_is_called_from_the_city_line_then_the_mobile_then_written_to() -
     clinic.send(event(clinic, "lead.created", {"lead": {"id": "L-1", "channel": "form", "source": "maps",
                                                         "phone": PHONE, "name": "Анна", "interest": "имплант"}}))
     first = only_task(clinic)
-    assert (first.scenario, first.line, first.context["column"]) == ("lead", "city", "new_leads")
+    assert (first.scenario, first.line, first.context.column) == ("lead", "city", "new_leads")
     clinic.outcome(first.id, "no_answer")
     second = only_task(clinic)
     assert second.line == "mobile"
@@ -71,7 +71,7 @@ def test_a_missed_call_is_returned_and_a_repeat_call_joins_it() -> None:
         clinic.send(event(clinic, "call.missed", {"call": {"id": call_id, "phone": PHONE, "line": "city",
                                                            "at": at(clinic)}}))
     task = only_task(clinic)
-    assert task.scenario == "missed_call" and task.context["column"] == "missed_calls" and task.context["calls"] == 2
+    assert task.scenario == "missed_call" and task.context.column == "missed_calls" and task.context.calls == 2
     clinic.outcome(task.id, "booked")
     assert clinic.runs()[0].outcome == "booked" and clinic.tasks() == []
 
@@ -83,7 +83,7 @@ def test_a_cancellation_gets_a_rescheduling_call_that_a_new_booking_stops() -> N
     clinic.send(event(clinic, "appointment.cancelled", {"appointment_id": "A-1", "reason": "заболела",
                                                         "cancelled_by": "patient"}))
     task = next(t for t in clinic.tasks() if t.scenario == "cancelled")
-    assert task.context["reason"] == "заболела" and task.context["column"] == "reschedule"
+    assert task.context.reason == "заболела" and task.context.column == "reschedule"
     clinic.send(appointment(clinic, "A-2", hours=200))
     assert not [t for t in clinic.tasks() if t.scenario == "cancelled"]
     assert next(r for r in clinic.runs() if r.scenario == "cancelled").outcome == "booked"
@@ -107,7 +107,7 @@ def test_a_recall_is_planned_once_and_reached() -> None:
     assert clinic.recalls(day)["started"] == 1
     assert clinic.recalls(day)["started"] == 0
     task = only_task(clinic)
-    assert task.scenario == "recall" and task.context["column"] == "recalls"
+    assert task.scenario == "recall" and task.context.column == "recalls"
     clinic.outcome(task.id, "booked")
     run = clinic.runs()[0]
     assert run.reached_at is not None and run.booked_at is not None
@@ -121,7 +121,7 @@ def test_a_treatment_plan_left_unfinished_is_followed_up() -> None:
     assert [t.scenario for t in clinic.tasks()] == []
     clinic.later(days=10, minutes=1)
     task = next(t for t in clinic.tasks() if t.scenario == "treatment_dropout")
-    assert (task.context["done"], task.context["total"]) == (1, 3)
+    assert (task.context.done, task.context.total) == (1, 3)
 
 
 def test_a_confirmation_is_asked_the_day_before_and_yes_confirms() -> None:
@@ -143,7 +143,7 @@ def test_feedback_is_asked_after_a_visit_and_a_low_rating_reaches_the_manager() 
     assert len(clinic.sent()) == 1
     clinic.send(reply(clinic, "2"))
     review = only_task(clinic)
-    assert review.scenario == "feedback_review" and review.context["rating"] == 2
+    assert review.scenario == "feedback_review" and review.context.rating == 2
 
 
 def test_a_freed_slot_goes_to_the_waitlist_and_the_first_yes_takes_it() -> None:
