@@ -21,9 +21,9 @@ from chalicelib.domain.records import Appointment, Patient, SequenceRun, SlotOff
 from chalicelib.runtime import AnswerToken, Context
 from chalicelib.scenarios.base import Scenario, Start
 from chalicelib.scenarios.waitlist import NOTICES, OFFER_SCRIPT, SCENARIO, waitlist_candidates
+from chalicelib.scripts import hint
 from chalicelib.store.models import scoped
 from chalicelib.tasks import open_manual_task
-from chalicelib.views import hint
 
 
 def open_offer(ctx: Context, scenario: Scenario, start: Start, appt: Appointment) -> None:

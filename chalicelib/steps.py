@@ -16,6 +16,7 @@ from typing import Any
 from chalicelib import offers, scenarios, sequences
 from chalicelib.actions import Notify, StepRequest
 from chalicelib.channels import Registry, candidates
+from chalicelib.compose import compose, notice
 from chalicelib.domain import consent
 from chalicelib.domain.facts import iso_z
 from chalicelib.domain.ladder import done
@@ -34,12 +35,11 @@ from chalicelib.domain.records import (
     TreatmentPlan,
 )
 from chalicelib.domain.windows import add_working_minutes
-from chalicelib.messages import compose, notice
 from chalicelib.observability import logger
 from chalicelib.ports import DeliveryError
 from chalicelib.runtime import AnswerToken, Context, Runtime
 from chalicelib.scenarios.base import Standing
-from chalicelib.views import hint, run_facts
+from chalicelib.scripts import hint, run_facts
 
 
 @dataclass(frozen=True)

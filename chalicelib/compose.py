@@ -1,4 +1,4 @@
-"""Patient messages: personal texts (name, doctor, reason) in the clinic's language."""
+"""Composing patient messages: personal texts (name, doctor, reason) in the clinic's language."""
 
 from __future__ import annotations
 

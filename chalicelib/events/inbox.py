@@ -1,4 +1,4 @@
-"""message.received, message.status and waitlist events: what patients write back."""
+"""message.received and message.status: what patients write back, and what providers report."""
 
 from __future__ import annotations
 
@@ -25,9 +25,9 @@ from chalicelib.events.patients import handle_key
 from chalicelib.runtime import Context
 from chalicelib.scenarios.cancelled import SCENARIO as CANCELLED
 from chalicelib.scenarios.feedback import SCENARIO as FEEDBACK
+from chalicelib.scripts import hint
 from chalicelib.store.keys import subject_key
 from chalicelib.tasks import open_manual_task
-from chalicelib.views import hint
 
 FEEDBACK_WINDOW = timedelta(days=7)
 _STATUS_RANK = {"sent": 0, "delivered": 1, "read": 2, "failed": 3}

@@ -1,13 +1,13 @@
-"""What administrators and patients are told about a run: script hints and message params."""
+"""What administrators read before a call: call scripts, filled with the facts of the run."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
+from chalicelib.compose import greeting_name, when_text
 from chalicelib.domain.records import Appointment, Lead, Patient, SequenceRun
 from chalicelib.i18n import format_day, render_lines
-from chalicelib.messages import greeting_name, when_text
 from chalicelib.runtime import Context
 
 
