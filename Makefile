@@ -7,17 +7,23 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: run test lint typecheck unit browser-deps simulate digest bench synth deploy destroy clean
+.PHONY: run test lint typecheck unit any-date browser-deps simulate digest bench synth deploy destroy clean
 
 ## run: install, start the whole product locally (moto + Chalice + pollers + schedules)
 run: $(VENV)/.local
 	$(BIN)/python -m chalicelib.local
 
-## test: install, lint, type-check and run every test
-test: $(VENV)/.dev browser-deps lint typecheck unit
+## test: install, lint, type-check and run every test (and the in-process tiers a year ahead and back)
+test: $(VENV)/.dev browser-deps lint typecheck unit any-date
 
 unit: $(VENV)/.dev
 	$(BIN)/python -m pytest
+
+## any-date: the date-sensitive in-process tests with the calendar shifted a year ahead and a year back
+ANY_DATE_TESTS := tests/unit tests/sequences tests/digest
+any-date: $(VENV)/.dev
+	CLINICFLOW_SHIFT_DAYS=365 $(BIN)/python -m pytest $(ANY_DATE_TESTS)
+	CLINICFLOW_SHIFT_DAYS=-365 $(BIN)/python -m pytest $(ANY_DATE_TESTS)
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import time
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+
+from cachetools import TTLCache
 
 from chalicelib.errors import Forbidden, NotFound, Unauthorized
 
 RANK = {"admin": 1, "manager": 2}
 _CACHE_SECONDS = 60.0
+_CACHE_SIZE = 4096  # tokens remembered by a warm function; garbage tokens cannot grow it past this
 
 
 @dataclass(frozen=True)
@@ -47,7 +50,8 @@ class Authenticator:
     def __init__(self, lookup: Callable[[str], Staff | None], operator_hashes: Callable[[], frozenset[str]]) -> None:
         self._lookup = lookup
         self._operators = operator_hashes
-        self._cache: dict[str, tuple[float, Staff | None]] = {}
+        self._cache: TTLCache[str, Staff | None] = TTLCache(maxsize=_CACHE_SIZE, ttl=_CACHE_SECONDS)
+        self._lock = threading.Lock()
 
     def staff(self, authorization: str | None) -> Staff:
         scheme, _, token = (authorization or "").partition(" ")
@@ -56,13 +60,16 @@ class Authenticator:
         digest = token_hash(token.strip())
         if digest in self._operators():
             return Staff(role="operator", token_id="operator")  # noqa: S106 - a label, not a secret
-        cached = self._cache.get(digest)
-        if cached is None or time.monotonic() - cached[0] > _CACHE_SECONDS:
-            cached = (time.monotonic(), self._lookup(digest))
-            self._cache[digest] = cached
-        if cached[1] is None:
+        with self._lock:
+            known = digest in self._cache
+            staff = self._cache.get(digest)
+        if not known:
+            staff = self._lookup(digest)
+            with self._lock:
+                self._cache[digest] = staff
+        if staff is None:
             raise Unauthorized("unknown or revoked token")
-        return cached[1]
+        return staff
 
     def clinic_staff(self, authorization: str | None, clinic_id: str, role: str) -> Staff:
         """Staff of `clinic_id` with at least `role`; another clinic's token sees 404."""
@@ -80,4 +87,10 @@ class Authenticator:
         return staff
 
     def forget(self, digest: str) -> None:
-        self._cache.pop(digest, None)
+        with self._lock:
+            self._cache.pop(digest, None)
+
+    @property
+    def cached(self) -> int:
+        """How many tokens the cache holds now (bounded by its size)."""
+        return len(self._cache)

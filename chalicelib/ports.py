@@ -76,6 +76,9 @@ class Workflows(Protocol):
     def execution_arn(self, machine_arn: str, name: str) -> str:
         """The ARN an execution of that name has (or will have)."""
 
+    def status(self, execution_arn: str) -> str:
+        """RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED, or MISSING when there is no such execution."""
+
 
 class Queue(Protocol):
     """A message queue the app feeds itself through."""

@@ -8,12 +8,15 @@ race, and only then carries out the effects.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any, TypeVar
+
+from cachetools import TTLCache
 
 from chalicelib.domain import kpi
 from chalicelib.domain.ladder import Timing
@@ -31,6 +34,7 @@ T = TypeVar("T")
 R = TypeVar("R", bound=Record)
 Clock = Callable[[], datetime]
 _CLINIC_CACHE_SECONDS = 30.0
+_CLINIC_CACHE_SIZE = 1024
 
 
 def utcnow() -> datetime:
@@ -198,20 +202,25 @@ class Runtime:
         self.clock = clock
         self.timing = timing or Timing()
         self.machines = Machines(settings.sequence_machine_arn, settings.waitlist_machine_arn)
-        self._clinics: dict[str, tuple[float, Clinic]] = {}
+        self._clinics: TTLCache[str, Clinic] = TTLCache(maxsize=_CLINIC_CACHE_SIZE, ttl=_CLINIC_CACHE_SECONDS)
+        self._lock = threading.Lock()
 
     def clinic(self, clinic_id: str, fresh: bool = False) -> Clinic:
-        cached = self._clinics.get(clinic_id)
-        if cached and not fresh and time.monotonic() - cached[0] < _CLINIC_CACHE_SECONDS:
-            return cached[1]
+        """A clinic by id, cached briefly; unknown ids are not cached, so they cannot grow the cache."""
+        with self._lock:
+            cached = None if fresh else self._clinics.get(clinic_id)
+        if cached is not None:
+            return cached
         clinic = self.store.get(Clinic, clinic_id, clinic_id)
         if clinic is None:
             raise NotFound(f"no clinic {clinic_id}")
-        self._clinics[clinic_id] = (time.monotonic(), clinic)
+        with self._lock:
+            self._clinics[clinic_id] = clinic
         return clinic
 
     def forget_clinic(self, clinic_id: str) -> None:
-        self._clinics.pop(clinic_id, None)
+        with self._lock:
+            self._clinics.pop(clinic_id, None)
 
     def unit(self, clinic_id: str, operation: Callable[[Context], T], attempts: int = 6) -> T:
         """Run `operation` and commit what it changed; on a lost race, reload and run again."""

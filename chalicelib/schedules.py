@@ -28,7 +28,8 @@ def sweep_all(rt: Runtime) -> dict[str, Any]:
         if result.escalated:
             escalate(rt, clinic, result.escalated, wiring.chat())
         report[clinic.id] = {"requeued": result.requeued, "started": result.started,
-                             "heartbeats": result.heartbeats, "escalated": len(result.escalated)}
+                             "heartbeats": result.heartbeats, "revived": result.revived, "ended": result.ended,
+                             "escalated": len(result.escalated)}
     return report
 
 

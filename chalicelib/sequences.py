@@ -8,10 +8,19 @@ from chalicelib import scenarios
 from chalicelib.domain import consent
 from chalicelib.domain.facts import earliest, iso_z
 from chalicelib.domain.ladder import Ladder, done
-from chalicelib.domain.records import Appointment, CallTask, Patient, Record, SequenceRun
+from chalicelib.domain.records import (
+    Appointment,
+    Call,
+    CallTask,
+    Lead,
+    Patient,
+    Record,
+    SequenceRun,
+    TreatmentPlan,
+)
 from chalicelib.domain.windows import PatientPreferences
 from chalicelib.runtime import AnswerToken, Context, MarkRunning, StartExecution, StopExecution
-from chalicelib.scenarios.base import Scenario, Start
+from chalicelib.scenarios.base import Scenario, Standing, Start
 from chalicelib.store.keys import subject_key
 
 
@@ -115,3 +124,82 @@ def finish(ctx: Context, run: SequenceRun, outcome: str) -> None:
     """End a run from within: its execution ends when its token is answered `done`."""
     if run.active:
         _end(ctx, run, "finished", outcome)
+
+
+def appointments_of(ctx: Context, run: SequenceRun) -> list[Appointment]:
+    """The run's patient's appointments; for a run on a shared or unknown number, everyone's on it."""
+    found = ctx.subject(run.subject_key).of(Appointment)
+    if run.patient_id is None and run.phone:
+        for owner in _owners(ctx, run.phone):
+            found.extend(ctx.subject(subject_key(owner, None)).of(Appointment))
+    return found
+
+
+def why_stop(ctx: Context, run: SequenceRun) -> str | None:
+    """Why a run must end before its next contact, whatever order the facts came in (None: go on)."""
+    lead = ctx.load(Lead, run.lead_id) if run.lead_id else None
+    appointment = ctx.load(Appointment, run.appointment_id) if run.appointment_id else None
+    scenario = scenarios.get(run.scenario)
+    reason = scenario.stop_reason(Standing(run, ctx.now, appointments_of(ctx, run), lead, appointment))
+    if reason is None and scenario.inquiry:
+        reason = _answered(ctx, run, lead)
+    plan_id = run.context.plan_id
+    if reason is None and plan_id:
+        plan = ctx.load(TreatmentPlan, plan_id)
+        if plan is not None and plan.decision == "declined":
+            reason = "plan_declined"
+    return reason
+
+
+def _answered(ctx: Context, run: SequenceRun, lead: Lead | None) -> str | None:
+    """Telephony saw the patient answer a call back (to the lead, or to any call the run joined)."""
+    if lead is not None and lead.reached_at:
+        return "answered"
+    for call_id in answered_calls(run):
+        call = ctx.load(Call, call_id)
+        if call is not None and call.reached_at:
+            return "answered"
+    return None
+
+
+def recheck_phone(ctx: Context, phone: str, booked: Appointment | None = None) -> None:
+    """Runs opened for a number before its patient was known: pin them on the patient, stop the unwanted.
+
+    Called whenever a number gets linked to a patient or one of its patients books, so the
+    order in which the MIS and the telephony report facts never leaves a pointless contact.
+    """
+    owners = _owners(ctx, phone)
+    for run in [r for r in ctx.subject(subject_key(None, phone)).of(SequenceRun) if r.active]:
+        patient = ctx.load(Patient, owners[0]) if len(owners) == 1 else None
+        if patient is not None:
+            _pin(ctx, run, patient)
+        if booked is not None and scenarios.get(run.scenario).inquiry:
+            stop(ctx, run, "booked", booked=booked)
+            continue
+        reason = why_stop(ctx, run)
+        if reason:
+            stop(ctx, run, reason)
+
+
+def answered_calls(run: SequenceRun) -> list[str]:
+    """The missed calls a callback answers (runs stored before calls were listed name only their own)."""
+    if run.context.calls is not None:
+        return run.context.calls
+    return [run.call_id] if run.call_id else []
+
+
+def _owners(ctx: Context, phone: str) -> list[str]:
+    return sorted(link.target[2:] for link in ctx.links(phone, "P#"))
+
+
+def _pin(ctx: Context, run: SequenceRun, patient: Patient) -> None:
+    """The number turned out to be this patient's: the run and its open task are theirs now."""
+    run.patient_id, run.subject_key = patient.id, subject_key(patient.id, None)
+    ctx.save(run)
+    task = ctx.load(CallTask, run.open_task) if run.open_task else None
+    if task is not None and task.status == "open":
+        task.patient_id, task.subject_key = patient.id, run.subject_key
+        task.patient_name = patient.name or task.patient_name
+        ctx.save(task)
+    ctx.note(patient.id, run.started_at, "sequence.started", key=f"{run.id}:started", scenario=run.scenario,
+             run_id=run.id, pinned_at=ctx.now.isoformat())

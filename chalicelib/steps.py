@@ -22,23 +22,18 @@ from chalicelib.domain.facts import iso_z
 from chalicelib.domain.ladder import done
 from chalicelib.domain.merge import last_contact
 from chalicelib.domain.records import (
-    Appointment,
-    Call,
     CallTask,
     CallTaskEvent,
-    Lead,
     OutboundMessage,
     Patient,
     Plan,
     SequenceRun,
     TaskContext,
-    TreatmentPlan,
 )
 from chalicelib.domain.windows import add_working_minutes
 from chalicelib.observability import logger
 from chalicelib.ports import DeliveryError
 from chalicelib.runtime import AnswerToken, Context, Runtime
-from chalicelib.scenarios.base import Standing
 from chalicelib.scripts import hint, run_facts
 
 
@@ -107,28 +102,12 @@ class StepHandler:
             run.status = "running"
             ctx.save(run)
         patient = ctx.load(Patient, run.patient_id) if run.patient_id else None
-        reason = self._stop_reason(ctx, run, patient)
+        reason = sequences.why_stop(ctx, run)
         if reason:
             sequences.finish(ctx, run, reason)
             ctx.effect(AnswerToken(req.token, done(ctx.now, reason).model_dump()))
             return None
         return run, patient
-
-    @staticmethod
-    def _stop_reason(ctx: Context, run: SequenceRun, patient: Patient | None) -> str | None:
-        appointments = ctx.subject(run.subject_key).of(Appointment)
-        lead = ctx.load(Lead, run.lead_id) if run.lead_id else None
-        appointment = ctx.load(Appointment, run.appointment_id) if run.appointment_id else None
-        reason = scenarios.get(run.scenario).stop_reason(Standing(run, ctx.now, appointments, lead, appointment))
-        call = ctx.load(Call, run.call_id) if run.call_id else None
-        if reason is None and ((lead is not None and lead.reached_at) or (call is not None and call.reached_at)):
-            reason = "answered"  # telephony saw the patient answer a call back
-        plan_id = run.context.plan_id
-        if reason is None and plan_id:
-            plan = ctx.load(TreatmentPlan, plan_id)
-            if plan is not None and plan.decision == "declined":
-                reason = "plan_declined"
-        return reason
 
     def _cap_postpone(self, ctx: Context, req: StepRequest, run: SequenceRun, patient: Patient | None) -> bool:
         if patient is None or not scenarios.get(run.scenario).capped:

@@ -105,8 +105,7 @@ def _credit_response(ctx: Context, run: SequenceRun, body: TaskOutcome) -> None:
             if body.outcome == "declined" and body.reason:
                 lead_lost(lead, LeadLostData(lead_id=lead.id, reason=body.reason, admin_id=body.admin_id), ctx.now)
             ctx.save(lead)
-    calls = run.context.calls if run.context.calls is not None else [run.call_id] if run.call_id else []
-    for call_id in calls:
+    for call_id in sequences.answered_calls(run):
         call = ctx.load(Call, call_id)
         if call is not None:
             call_returned(call, ctx.now)

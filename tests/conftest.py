@@ -11,6 +11,24 @@ from chalicelib.local.inprocess import testing_environment
 testing_environment()
 os.environ.update({"TIMING_CALL_TIMEOUT_S": "600", "TIMING_CALL_HEARTBEAT_S": "300"})
 
+
+def _shift_the_calendar() -> None:
+    """CLINICFLOW_SHIFT_DAYS=N runs the suite N days from today (`make test` runs it a year ahead and back).
+
+    The clock keeps ticking and threads still wait in real time, so moto's Wait states work
+    (libfaketime hangs them). Subprocess stacks are not shifted: run in-process tiers this way.
+    """
+    days = os.environ.get("CLINICFLOW_SHIFT_DAYS")
+    if days:
+        from datetime import UTC, datetime, timedelta
+
+        import time_machine
+
+        time_machine.travel(datetime.now(UTC) + timedelta(days=int(days)), tick=True).start()
+
+
+_shift_the_calendar()
+
 from collections.abc import Iterator  # noqa: E402
 
 import pytest  # noqa: E402

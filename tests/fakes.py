@@ -37,6 +37,11 @@ class FakeWorkflows:
     def stop(self, execution_arn: str, cause: str) -> None:
         self.stopped.append(execution_arn)
 
+    def status(self, execution_arn: str) -> str:
+        if execution_arn in self.stopped:
+            return "ABORTED"
+        return "RUNNING" if any(execution_arn.endswith(f":{n}") for n in self.started) else "MISSING"
+
     def succeed(self, token: str, output: dict[str, Any]) -> None:
         if token in self.stale:
             raise StaleToken("TaskTimedOut")

@@ -44,6 +44,14 @@ class StepFunctionsWorkflows:
             if _code(exc) not in ("ExecutionDoesNotExist", "InvalidArn"):
                 raise
 
+    def status(self, execution_arn: str) -> str:
+        try:
+            return str(self._sfn.describe_execution(executionArn=execution_arn)["status"])
+        except ClientError as exc:
+            if _code(exc) == "ExecutionDoesNotExist":
+                return "MISSING"
+            raise
+
     def succeed(self, token: str, output: dict[str, Any]) -> None:
         try:
             self._sfn.send_task_success(taskToken=token, output=json.dumps(output))

@@ -30,6 +30,8 @@ class Timing:
     ack_heartbeat_s: int = 1800
 
     def plan(self, action: str, at: datetime, step: int, attempt: int, reason: str = "") -> Plan:
+        if at.microsecond:  # plans have whole seconds: round up, never contact before the allowed moment
+            at = at.replace(microsecond=0) + timedelta(seconds=1)
         if action == "call":
             timeout, heartbeat = self.call_timeout_s, self.call_heartbeat_s
         else:

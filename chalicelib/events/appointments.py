@@ -97,6 +97,8 @@ def _booked(ctx: Context, appt: Appointment, runs: list[SequenceRun], patient: P
             sequences.stop(ctx, run, "booked", booked=appt)
             appt.booked_by_run = appt.booked_by_run or run.id
     _claim_call_booking(ctx, appt, patient)
+    for phone in patient.phones if patient is not None else []:
+        sequences.recheck_phone(ctx, phone, booked=appt)  # a callback still running for the number
     entry = ctx.load(WaitlistEntry, appt.details.patient_id)
     if entry is not None and entry.waiting:
         entry.removed = Fact(at=ctx.now, stamp=stamp(ctx.now, {"booked": appt.id}))

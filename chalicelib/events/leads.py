@@ -167,18 +167,28 @@ def _mark_returned(ctx: Context, phone: str, at: datetime, answered: bool) -> No
             ctx.save(lead)
 
 
+def _asked_since(task: CallTask, run: SequenceRun | None) -> datetime:
+    """From when a call answers the task: an inquiry from the moment it came in, however late the
+    telephony reports the call; any other task from its creation."""
+    if run is not None and scenarios.get(run.scenario).inquiry:
+        return run.trigger_at
+    return task.created_at
+
+
 def _close_matching_tasks(ctx: Context, call: Call, phone: str, at: datetime, answered: bool) -> None:
     """Telephony saw the administrator call this number: close (answered) or annotate its tasks."""
     keys = {subject_key(None, phone)} | {subject_key(p, None) for p in call.patient_ids}
     for key in keys:
         for task in ctx.subject(key).of(CallTask):
-            if task.status != "open" or task.phone != phone or task.created_at > at:
+            if task.status != "open" or task.phone != phone:
+                continue
+            run = ctx.load(SequenceRun, task.run_id) if task.run_id else None
+            if at < _asked_since(task, run):
                 continue
             if not answered:
                 task.history.append(CallTaskEvent(at=at, kind="no_answer", detail="outbound call, no answer"))
                 ctx.save(task)
                 continue
-            run = ctx.load(SequenceRun, task.run_id) if task.run_id else None
             if run is not None and run.open_task == task.id:
                 if task.token:
                     ctx.effect(AnswerToken(task.token, done(ctx.now, "answered").model_dump()))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from chalicelib import sequences
 from chalicelib.contract import PatientIn, PatientUpserted
 from chalicelib.domain import merge
 from chalicelib.domain.records import Call, Lead, Patient
@@ -67,3 +68,4 @@ def _adopt_inquiries(ctx: Context, patient: Patient, phone: str) -> None:
                 call.patient_ids = sorted(set(call.patient_ids) | set(owners))
                 ctx.save(call)
                 call_notes(ctx, call)
+    sequences.recheck_phone(ctx, phone)

@@ -69,7 +69,9 @@ def index_keys(record: r.Record) -> dict[str, Any]:
                 closed = record.closed_at or record.created_at
                 keys.update(gsi1pk=scoped(c, "DONE"), gsi1sk=f"{iso_z(closed)}#{record.id}")
         case r.SequenceRun() if record.active:
-            state = "STARTING" if record.status == "starting" else "RUNNING"
-            keys.update(gsi1pk=scoped(c, state), gsi1sk=f"{iso_z(record.started_at)}#{record.id}",
+            # Running runs sort by their next step's time, so the sweeper reads only the ones due.
+            state, since = ("STARTING", iso_z(record.started_at)) if record.status == "starting" else (
+                "RUNNING", iso_z(record.plan.at) if record.plan else iso_z(record.started_at))
+            keys.update(gsi1pk=scoped(c, state), gsi1sk=f"{since}#{record.id}",
                         gsi2pk=scoped(c, record.subject_key), gsi2sk=f"R#{record.id}")
     return keys

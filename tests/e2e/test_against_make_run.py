@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tests import builders as b
@@ -52,7 +53,8 @@ def test_no_recall_without_consent_or_after_stop(local_stack: LocalStack) -> Non
         local_stack.send(clinic, event)
     local_stack.send(clinic, b.message("СТОП", sender="+79161112233"))
     local_stack.wait(lambda: any(e["kind"] == "message.received" for e in timeline(local_stack, clinic, "P-2")))
-    status, result = local_stack.call("POST", f"/v1/clinics/{clinic['clinic_id']}/recall/run?date=2030-01-01",
+    day = (datetime.now(UTC) + timedelta(days=30)).date().isoformat()
+    status, result = local_stack.call("POST", f"/v1/clinics/{clinic['clinic_id']}/recall/run?date={day}",
                                       clinic["manager_token"])
     assert status == 200 and result["started"] == 0
     assert set(result["skipped"]) == {"skipped:no_consent_recall", "skipped:opted_out"}

@@ -12,21 +12,23 @@ from tests.harness import Harness, load_event
 
 def test_no_production_path_scans(stack: Harness) -> None:
     now = datetime.now(UTC)
-    soon = (now + timedelta(hours=30)).isoformat()
+    soon, soon_ends = now + timedelta(hours=30), now + timedelta(hours=31)
+    recall_day = (now + timedelta(days=730)).date().isoformat()
     c = stack.clinic
     with metered() as calls:
         for name in sorted(EVENT_TYPES):
             event = load_event(name)
             event["occurred_at"] = now.isoformat()
             if name.startswith("appointment.created"):
-                event["data"]["appointment"]["starts_at"] = soon
+                event["data"]["appointment"]["starts_at"] = soon.isoformat()
+                event["data"]["appointment"]["ends_at"] = soon_ends.isoformat()
             assert stack.signed(event).status == 202
         stack.settle()
         for task in stack.tasks():
             stack.outcome(task["id"], {"outcome": "no_answer"})
         stack.settle()
         stack.request("GET", f"/v1/clinics/{c.clinic_id}/digest", token=c.manager_token)
-        stack.request("POST", f"/v1/clinics/{c.clinic_id}/recall/run?date=2027-12-31", token=c.manager_token)
+        stack.request("POST", f"/v1/clinics/{c.clinic_id}/recall/run?date={recall_day}", token=c.manager_token)
         stack.request("GET", f"/v1/clinics/{c.clinic_id}/patients/P-1", token=c.admin_token)
         stack.request("GET", f"/v1/clinics/{c.clinic_id}/settings", token=c.manager_token)
         schedules.sweep_all(wiring.runtime())

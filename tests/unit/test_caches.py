@@ -1,0 +1,75 @@
+"""A warm Lambda's caches stay bounded whatever strings clients present as tokens or clinic ids."""
+
+from __future__ import annotations
+
+import secrets
+import tracemalloc
+
+import pytest
+
+from chalicelib.auth import _CACHE_SIZE, Authenticator, Staff, token_hash
+from chalicelib.errors import NotFound, Unauthorized
+from chalicelib.runtime import Runtime
+from chalicelib.settings import get_settings
+from tests.fakes import FakeQueue, FakeWorkflows
+
+MANAGER = Staff(role="manager", clinic_id="c1", token_id="t1")
+
+
+def authenticator(lookups: list[int]) -> Authenticator:
+    known = {token_hash("good-token"): MANAGER}
+
+    def lookup(digest: str) -> Staff | None:
+        lookups[0] += 1
+        return known.get(digest)
+
+    return Authenticator(lookup, lambda: frozenset())
+
+
+def garbage(count: int, auth: Authenticator) -> None:
+    for _ in range(count):
+        with pytest.raises(Unauthorized):
+            auth.staff(f"Bearer {secrets.token_urlsafe(32)}")
+
+
+def test_random_tokens_cannot_grow_the_token_cache() -> None:
+    lookups = [0]
+    auth = authenticator(lookups)
+    tracemalloc.start()
+    garbage(_CACHE_SIZE, auth)
+    full, _ = tracemalloc.get_traced_memory()
+    garbage(3 * _CACHE_SIZE, auth)
+    later, _ = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    grown = later - full
+    assert auth.cached <= _CACHE_SIZE
+    # Three times more garbage after the cache filled up costs less than a third of the fill itself
+    # (an unbounded dict would have cost three times as much).
+    assert grown < full / 3, f"memory grew by {grown} bytes after the cache was full ({full} bytes)"
+    assert lookups[0] == 4 * _CACHE_SIZE  # each unknown token was looked up, none served from thin air
+
+
+def test_a_known_token_is_served_from_the_cache_and_forgotten_on_revocation() -> None:
+    lookups = [0]
+    auth = authenticator(lookups)
+    assert auth.staff("Bearer good-token") == MANAGER
+    assert auth.staff("Bearer good-token") == MANAGER
+    assert lookups[0] == 1
+    auth.forget(token_hash("good-token"))
+    auth.staff("Bearer good-token")
+    assert lookups[0] == 2
+
+
+class NoClinics:
+    """A store that knows no clinic (what random clinic ids in URLs find)."""
+
+    def get(self, kind: object, clinic_id: str, record_id: str) -> None:
+        return None
+
+
+def test_unknown_clinic_ids_are_not_cached() -> None:
+    rt = Runtime(get_settings(), NoClinics(), FakeWorkflows(), FakeQueue(), FakeQueue())  # type: ignore[arg-type]
+    for _ in range(5000):
+        with pytest.raises(NotFound):
+            rt.clinic(secrets.token_hex(8))
+    assert len(rt._clinics) == 0
