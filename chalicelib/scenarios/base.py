@@ -30,7 +30,12 @@ FRESH_INQUIRY = timedelta(days=3)  # an older inquiry (a replayed history) start
 
 @dataclass(frozen=True)
 class Occasion:
-    """What an applier knows when a scenario may start: the record that changed and its patient."""
+    """What an applier knows when a scenario may start: the record that changed and its patient.
+
+    `event` names the occasion: an inbound event type (`lead.created`, `call.missed`,
+    `visit.completed`), an appointment's state after a fact (`appointment.booked`,
+    `appointment.cancelled`, `appointment.no_show`), or the recall planner's `recall.due`.
+    """
 
     event: str
     now: datetime
@@ -87,6 +92,17 @@ def fresh(fact: Fact | None, now: datetime) -> bool:
 
 def fresh_visit(on: Occasion) -> bool:
     return on.now - on.at < STALE_AFTER
+
+
+def win_back_start(on: Occasion, fact: Fact | None, purpose: str) -> Start | None:
+    """A fresh cancellation or no-show with nothing else booked: call to win the patient back."""
+    appt = on.record
+    if not isinstance(appt, Appointment) or appt.details is None or fact is None:
+        return None
+    if not fresh(fact, on.now) or on.others:
+        return None
+    return Start(purpose=purpose, key=(purpose, appt.id), trigger_at=fact.at, not_before=on.now,
+                 appointment_id=appt.id, context=RunContext(doctor_id=appt.details.doctor_id))
 
 
 def win_back_stop(standing: Standing, stopped_by_booking: bool) -> str | None:

@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-from chalicelib.domain.records import Appointment, RunContext
+from chalicelib.domain.records import Appointment
 from chalicelib.i18n import N_
-from chalicelib.scenarios.base import Occasion, Scenario, Start, fresh
+from chalicelib.scenarios.base import Occasion, Scenario, Start, win_back_start
 
 
 def _starts(on: Occasion) -> Start | None:
     appt = on.record
-    if not isinstance(appt, Appointment) or appt.details is None or appt.no_show is None:
-        return None
-    if not fresh(appt.no_show, on.now) or on.others:
-        return None
-    return Start(purpose="no_show", key=("no_show", appt.id), trigger_at=appt.no_show.at,
-                 not_before=on.now, appointment_id=appt.id, context=RunContext(doctor_id=appt.details.doctor_id))
+    return win_back_start(on, appt.no_show if isinstance(appt, Appointment) else None, "no_show")
 
 
 SCENARIO = Scenario(
