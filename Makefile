@@ -7,7 +7,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: run test lint typecheck unit any-date browser-deps simulate digest bench synth deploy destroy clean
+.PHONY: run test lint typecheck unit any-date browser-deps simulate digest bench bench-scale synth deploy destroy clean
 
 ## run: install, start the whole product locally (moto + Chalice + pollers + schedules)
 run: $(VENV)/.local
@@ -42,6 +42,10 @@ digest: $(VENV)/.local
 ## bench: print DynamoDB requests per event, transitions per run, monthly cost, import time
 bench: $(VENV)/.dev
 	$(BIN)/python -m bench
+
+## bench-scale: one deployment, 1,000 clinics: fan-out measured, peak load, hot keys, what breaks at 10,000
+bench-scale: $(VENV)/.dev
+	$(BIN)/python -m bench.scale
 
 ## synth / deploy / destroy: the AWS stack in infra/ (needs AWS credentials and `npm i -g aws-cdk`)
 synth: $(VENV)/.dev

@@ -287,15 +287,22 @@ def actions_consumer(event: Any) -> dict[str, Any]:
     return consumers.consume_actions(event.to_dict(), event.context)
 
 
+@app.on_sqs_message(queue=_settings.jobs_queue_name, batch_size=1, name="jobs_consumer")
+def jobs_consumer(event: Any) -> dict[str, Any]:
+    from chalicelib import consumers
+
+    return consumers.consume_jobs(event.to_dict(), event.context)
+
+
 @app.schedule(Rate(5, unit=Rate.MINUTES), name="sweeper")
 def sweeper(event: Any) -> dict[str, Any]:
     from chalicelib import schedules, wiring
 
-    return schedules.sweep_all(wiring.runtime())
+    return {"jobs": schedules.fan_out(wiring.runtime(), "sweep")}
 
 
 @app.schedule(Rate(1, unit=Rate.HOURS), name="hourly")
 def hourly(event: Any) -> dict[str, Any]:
     from chalicelib import schedules, wiring
 
-    return schedules.hourly(wiring.runtime())
+    return {"jobs": schedules.fan_out(wiring.runtime(), "tick")}

@@ -6,6 +6,7 @@ Printed as Markdown (and saved to bench/results.md for the README).
 
 from __future__ import annotations
 
+import json
 import platform
 import sys
 from datetime import UTC, datetime
@@ -70,6 +71,7 @@ def main() -> int:
                 "Peer SaaS charges $200–400 per clinic-month.", ""]
     print("\n".join(section), flush=True)
     out += section
+    (Path(__file__).parent / "results.json").write_text(json.dumps({"per_clinic": total, "shared": shared}))
     cold, warm = startup.import_ms()
     zipped, unzipped, archive = startup.package()
     section = ["## 4. Start-up and package", "",

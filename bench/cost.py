@@ -63,11 +63,12 @@ def bill(work: Workload, month: Month, transitions: dict[int, float]) -> list[tu
     wru += ticks * work.tick.wru + sweeps * work.sweep.wru
     events_total = sum(month.events.values())
     transitions_total = steps * per_step_transitions + sum(month.steps.values()) / 1.5 * base_transitions
-    # The schedules run once per deployment for every clinic: their invocations are shared (below);
-    # each clinic adds only the DynamoDB reads and writes its share of a tick or a sweep costs.
-    invocations = events_total + steps + polls + events_total / 10
+    # The schedules fan out: each clinic's sweep (every 5 minutes) and tick (hourly) is a job of its own
+    # on the jobs queue, one Lambda invocation each; the schedule invocations themselves are shared (below).
+    jobs = ticks + sweeps
+    invocations = events_total + steps + polls + events_total / 10 + jobs
     api_requests = events_total + polls
-    sqs_requests = 3 * (events_total + steps)
+    sqs_requests = 3 * (events_total + steps + jobs)
     return [
         ("DynamoDB writes", wru * p["dynamodb_write_request_unit"], f"{wru:,.0f} WRU"),
         ("DynamoDB reads", rru * p["dynamodb_read_request_unit"], f"{rru:,.0f} RRU"),

@@ -1,4 +1,4 @@
-"""SQS consumers: the events queue (FIFO, a group per clinic) and the actions queue.
+"""SQS consumers: the events queue (FIFO, a group per clinic), the actions queue and the jobs queue.
 
 Both report partial batch failures (Powertools batch processors); `infra/`
 turns on ReportBatchItemFailures for their event source mappings.
@@ -20,6 +20,7 @@ from pydantic import BaseModel, Json
 from chalicelib import ingest, wiring
 from chalicelib.actions import Action, Notify
 from chalicelib.observability import bind
+from chalicelib.schedules import Job, run_job
 
 
 class EventRef(BaseModel):
@@ -34,6 +35,10 @@ class EventRecord(SqsRecordModel):
 
 class ActionRecord(SqsRecordModel):
     body: Json[Action]  # type: ignore[assignment]
+
+
+class JobRecord(SqsRecordModel):
+    body: Json[Job]  # type: ignore[assignment]
 
 
 def _apply_event(record: EventRecord) -> None:
@@ -58,4 +63,17 @@ def consume_events(event: dict[str, Any], context: Any) -> dict[str, Any]:
 def consume_actions(event: dict[str, Any], context: Any) -> dict[str, Any]:
     processor = BatchProcessor(event_type=EventType.SQS, model=ActionRecord)
     return dict(process_partial_response(event=event, record_handler=_handle_action, processor=processor,
+                                         context=context))
+
+
+def _run_job(record: JobRecord) -> None:
+    job = record.body
+    bind(clinic_id=job.target, job=job.job)
+    run_job(wiring.runtime(), job)
+
+
+def consume_jobs(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """One clinic's scheduled work per message: a failure is retried alone, then parked in the DLQ."""
+    processor = BatchProcessor(event_type=EventType.SQS, model=JobRecord)
+    return dict(process_partial_response(event=event, record_handler=_run_job, processor=processor,
                                          context=context))

@@ -86,6 +86,9 @@ class Queue(Protocol):
     def send(self, body: dict[str, Any], group: str | None = None, dedup: str | None = None) -> None:
         """Send one JSON message (group and dedup id for FIFO queues)."""
 
+    def send_many(self, bodies: list[dict[str, Any]]) -> None:
+        """Send JSON messages in as few requests as the queue allows (standard queues)."""
+
 
 class Channel(Protocol):
     """A way to write to a patient: WhatsApp, Telegram, SMS, email, or the local outbox."""

@@ -193,12 +193,13 @@ class Runtime:
     """Ports and policies shared by every service."""
 
     def __init__(self, settings: Settings, store: Repository, workflows: Workflows, actions: Queue,
-                 events: Queue, clock: Clock = utcnow, timing: Timing | None = None) -> None:
+                 events: Queue, jobs: Queue, clock: Clock = utcnow, timing: Timing | None = None) -> None:
         self.settings = settings
         self.store = store
         self.workflows = workflows
         self.actions = actions
         self.events = events
+        self.jobs = jobs
         self.clock = clock
         self.timing = timing or Timing()
         self.machines = Machines(settings.sequence_machine_arn, settings.waitlist_machine_arn)

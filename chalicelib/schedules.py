@@ -1,45 +1,98 @@
-"""What the schedules do for every clinic: the sweeper and the hourly tick."""
+"""What the schedules do, one clinic at a time.
+
+In production the 5-minute and hourly schedules only fan out: one message per
+clinic (and per network) on the jobs queue, whose consumer does that clinic's
+work with its own timeout and retries, so a slow or failing clinic delays no
+other. `sweep_all` and `hourly` run the same per-clinic jobs in this process
+(tests, benchmarks, the local stack's start-up).
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import BaseModel
 
 from chalicelib import recall, sweeper, wiring
 from chalicelib.digest import local_today, snapshot
 from chalicelib.digest.delivery import escalate, send_due_digest, send_network_digest
 from chalicelib.domain.records import Clinic, Network
+from chalicelib.errors import NotFound
 from chalicelib.observability import logger
 from chalicelib.runtime import Runtime
+
+
+class Job(BaseModel):
+    """One clinic's (or network's) share of a schedule's work, as it travels on the jobs queue."""
+
+    job: Literal["sweep", "tick", "network_digest"]
+    target: str  # a clinic id, or a network id for network digests
+    at: datetime
 
 
 def clinics(rt: Runtime) -> list[Clinic]:
     return rt.store.query(Clinic, "gsi1", "CLINICS")
 
 
+def fan_out(rt: Runtime, kind: Literal["sweep", "tick"], now: datetime | None = None) -> int:
+    """Enqueue the schedule's work: one job per clinic (and, hourly, per network)."""
+    now = now or rt.clock()
+    jobs = [Job(job=kind, target=c.id, at=now) for c in clinics(rt)]
+    if kind == "tick":
+        jobs += [Job(job="network_digest", target=n.id, at=now)
+                 for n in rt.store.query(Network, "gsi1", "NETWORKS")]
+    rt.jobs.send_many([j.model_dump(mode="json") for j in jobs])
+    return len(jobs)
+
+
+def run_job(rt: Runtime, job: Job) -> dict[str, Any]:
+    """Do one job; errors propagate so the queue retries it (and parks it in the DLQ at last)."""
+    if job.job == "sweep":
+        return sweep_clinic(rt, job.target)
+    if job.job == "tick":
+        return tick_clinic(rt, rt.clinic(job.target), job.at)
+    network = rt.store.get(Network, job.target, job.target)
+    if network is None:
+        raise NotFound(f"no network {job.target}")
+    return send_network_digest(rt, network, job.at, wiring.mailer(), wiring.chat())
+
+
+def sweep_clinic(rt: Runtime, clinic_id: str) -> dict[str, Any]:
+    result = sweeper.sweep(rt, clinic_id)
+    if result.escalated:
+        escalate(rt, rt.clinic(clinic_id), result.escalated, wiring.chat())
+    return {"requeued": result.requeued, "started": result.started, "heartbeats": result.heartbeats,
+            "revived": result.revived, "ended": result.ended, "escalated": len(result.escalated)}
+
+
+def tick_clinic(rt: Runtime, clinic: Clinic, now: datetime) -> dict[str, Any]:
+    """Recall planner, task snapshot, and the digest at the clinic's local evening hour."""
+    today = local_today(clinic, now)
+    result: dict[str, Any] = {"recall": recall.run_recalls(rt, clinic.id, today)}
+    snapshot(rt.store, clinic, now)
+    result["digest"] = send_due_digest(rt, clinic, now, wiring.mailer(), wiring.chat())
+    return result
+
+
 def sweep_all(rt: Runtime) -> dict[str, Any]:
+    """Every clinic's sweep in this process (one clinic's trouble does not stop the others)."""
     report: dict[str, Any] = {}
     for clinic in clinics(rt):
         try:
-            result = sweeper.sweep(rt, clinic.id)
+            report[clinic.id] = sweep_clinic(rt, clinic.id)
         except Exception:  # noqa: BLE001 - one clinic's trouble must not stop the others
             logger.exception("sweep failed", extra={"clinic_id": clinic.id})
-            continue
-        if result.escalated:
-            escalate(rt, clinic, result.escalated, wiring.chat())
-        report[clinic.id] = {"requeued": result.requeued, "started": result.started,
-                             "heartbeats": result.heartbeats, "revived": result.revived, "ended": result.ended,
-                             "escalated": len(result.escalated)}
     return report
 
 
 def hourly(rt: Runtime, now: datetime | None = None) -> dict[str, Any]:
-    """Recall planner, task snapshot, and the digest at each clinic's local evening hour."""
+    """Every clinic's hourly tick, and every network's digest, in this process."""
     now = now or rt.clock()
     report: dict[str, Any] = {}
     for clinic in clinics(rt):
         try:
-            report[clinic.id] = _tick(rt, clinic, now)
+            report[clinic.id] = tick_clinic(rt, clinic, now)
         except Exception:  # noqa: BLE001 - one clinic's trouble must not stop the others
             logger.exception("hourly tick failed", extra={"clinic_id": clinic.id})
     for network in rt.store.query(Network, "gsi1", "NETWORKS"):
@@ -48,11 +101,3 @@ def hourly(rt: Runtime, now: datetime | None = None) -> dict[str, Any]:
         except Exception:  # noqa: BLE001 - same for networks
             logger.exception("network digest failed", extra={"network": network.id})
     return report
-
-
-def _tick(rt: Runtime, clinic: Clinic, now: datetime) -> dict[str, Any]:
-    today = local_today(clinic, now)
-    result: dict[str, Any] = {"recall": recall.run_recalls(rt, clinic.id, today)}
-    snapshot(rt.store, clinic, now)
-    result["digest"] = send_due_digest(rt, clinic, now, wiring.mailer(), wiring.chat())
-    return result

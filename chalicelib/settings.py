@@ -21,6 +21,8 @@ def resource_names(prefix: str) -> dict[str, str]:
         "events_dlq": f"{prefix}-events-dlq.fifo",
         "actions_queue": f"{prefix}-actions",
         "actions_dlq": f"{prefix}-actions-dlq",
+        "jobs_queue": f"{prefix}-jobs",
+        "jobs_dlq": f"{prefix}-jobs-dlq",
         "secret": f"{prefix}/master",
         "sequence_machine": f"{prefix}-contact-sequence",
         "waitlist_machine": f"{prefix}-waitlist-offer",
@@ -36,6 +38,7 @@ class Settings:
     table_name: str
     events_queue_name: str
     actions_queue_name: str
+    jobs_queue_name: str
     secret_id: str
     sequence_machine_arn: str
     waitlist_machine_arn: str
@@ -58,6 +61,7 @@ def get_settings() -> Settings:
         table_name=env.get("TABLE_NAME", names["table"]),
         events_queue_name=names["events_queue"],
         actions_queue_name=names["actions_queue"],
+        jobs_queue_name=names["jobs_queue"],
         secret_id=env.get("SECRET_ID", names["secret"]),
         sequence_machine_arn=env.get(
             "SEQUENCE_MACHINE_ARN", f"{account_arn}:stateMachine:{names['sequence_machine']}"

@@ -44,7 +44,8 @@ def runtime() -> Runtime:
     settings = get_settings()
     return Runtime(settings, Repository(), StepFunctionsWorkflows(client("stepfunctions")),
                    actions=SqsQueue(client("sqs"), settings.actions_queue_name),
-                   events=SqsQueue(client("sqs"), settings.events_queue_name), timing=_timing())
+                   events=SqsQueue(client("sqs"), settings.events_queue_name), timing=_timing(),
+                   jobs=SqsQueue(client("sqs"), settings.jobs_queue_name))
 
 
 def _timing() -> Timing:

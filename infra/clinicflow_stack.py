@@ -48,9 +48,11 @@ from chalicelib.store.schema import INDEXES, PARTITION_KEY, SORT_KEY, TTL_ATTRIB
 
 PROJECT = Path(__file__).resolve().parents[1]
 WORKFLOWS = {"sequence_machine": "contact_sequence.asl.json", "waitlist_machine": "waitlist_offer.asl.json"}
-FUNCTIONS = ("APIHandler", "EventsConsumer", "ActionsConsumer", "Sweeper", "Hourly")
-SQS_CONSUMERS = {"EventsConsumer": "EventsConsumerSqsEventSource", "ActionsConsumer": "ActionsConsumerSqsEventSource"}
+FUNCTIONS = ("APIHandler", "EventsConsumer", "ActionsConsumer", "JobsConsumer", "Sweeper", "Hourly")
+SQS_CONSUMERS = {"EventsConsumer": "EventsConsumerSqsEventSource", "ActionsConsumer": "ActionsConsumerSqsEventSource",
+                 "JobsConsumer": "JobsConsumerSqsEventSource"}
 LAMBDA_TIMEOUT_S = 30
+JOBS_TIMEOUT_S = 300  # one clinic's sweep or hourly tick (digest rendered and sent) per invocation
 AT_LEAST = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD
 
 
@@ -67,6 +69,7 @@ class ClinicFlowStack(cdk.Stack):
             self.alarms.add_subscription(subscriptions.EmailSubscription(alarm_email))
         self.events_queue = self._queue(names["events_queue"], names["events_dlq"], fifo=True)
         self.actions_queue = self._queue(names["actions_queue"], names["actions_dlq"], fifo=False)
+        self.jobs_queue = self._queue(names["jobs_queue"], names["jobs_dlq"], fifo=False, timeout_s=JOBS_TIMEOUT_S)
         self.machines = {key: self._machine(key, names[key]) for key in WORKFLOWS}
         self.secret = secretsmanager.Secret(
             self, "Secret", secret_name=names["secret"],
@@ -88,6 +91,7 @@ class ClinicFlowStack(cdk.Stack):
             },
         })
         self._report_partial_batch_failures()
+        self.chalice.sam_template.get_resource("JobsConsumer").add_property_override("Timeout", JOBS_TIMEOUT_S)
         self._log_retention()
         api = self.chalice.sam_template.get_resource("RestAPI")
         cdk.CfnOutput(self, "ApiUrl", value=cdk.Fn.sub(
@@ -111,14 +115,19 @@ class ClinicFlowStack(cdk.Stack):
                 sort_key=dynamodb.Attribute(name=sk, type=string), projection_type=dynamodb.ProjectionType.ALL)
         return table
 
-    def _queue(self, name: str, dlq_name: str, fifo: bool) -> sqs.Queue:
-        visibility = cdk.Duration.seconds(LAMBDA_TIMEOUT_S * 6)  # AWS's advice for Lambda consumers
+    def _queue(self, name: str, dlq_name: str, fifo: bool, timeout_s: int = LAMBDA_TIMEOUT_S) -> sqs.Queue:
+        visibility = cdk.Duration.seconds(timeout_s * 6)  # AWS's advice for Lambda consumers
         fifo_props: dict[str, Any] = {"fifo": True, "content_based_deduplication": False} if fifo else {}
         dlq = sqs.Queue(self, f"{name}-dlq", queue_name=dlq_name, retention_period=cdk.Duration.days(14),
                         encryption=sqs.QueueEncryption.SQS_MANAGED, enforce_ssl=True, **fifo_props)
+        # High-throughput FIFO: ordering and deduplication per message group (a clinic), so the queue is not
+        # held to 300 sends/s in all (see bench/scale.py).
+        high: dict[str, Any] = {"deduplication_scope": sqs.DeduplicationScope.MESSAGE_GROUP,
+                "fifo_throughput_limit": sqs.FifoThroughputLimit.PER_MESSAGE_GROUP_ID} if fifo else {}
         queue = sqs.Queue(self, name, queue_name=name, visibility_timeout=visibility,
                           encryption=sqs.QueueEncryption.SQS_MANAGED, enforce_ssl=True,
-                          dead_letter_queue=sqs.DeadLetterQueue(queue=dlq, max_receive_count=5), **fifo_props)
+                          dead_letter_queue=sqs.DeadLetterQueue(queue=dlq, max_receive_count=5), **fifo_props,
+                          **high)
         alarm = cloudwatch.Alarm(
             self, f"{dlq_name}-depth", metric=dlq.metric_approximate_number_of_messages_visible(
                 period=cdk.Duration.minutes(5)),
@@ -155,7 +164,7 @@ class ClinicFlowStack(cdk.Stack):
                      "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem",
                      "dynamodb:ConditionCheckItem", "dynamodb:DescribeTable"],
             resources=[self.table.table_arn, f"{self.table.table_arn}/index/*"]))
-        for queue in (self.events_queue, self.actions_queue):
+        for queue in (self.events_queue, self.actions_queue, self.jobs_queue):
             queue.grant_send_messages(role)
             queue.grant_consume_messages(role)
             role.add_to_policy(iam.PolicyStatement(actions=["sqs:GetQueueUrl"], resources=[queue.queue_arn]))

@@ -59,6 +59,9 @@ class FakeQueue:
     def send(self, body: dict[str, Any], group: str | None = None, dedup: str | None = None) -> None:
         self.sent.append(body)
 
+    def send_many(self, bodies: list[dict[str, Any]]) -> None:
+        self.sent.extend(bodies)
+
 
 @dataclass
 class FakeChannel:

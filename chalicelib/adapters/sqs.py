@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+_BATCH = 10  # SQS SendMessageBatch takes at most ten entries
+
 
 class SqsQueue:
     """One queue, its URL looked up once.
@@ -35,3 +37,11 @@ class SqsQueue:
             if dedup:
                 kwargs["MessageDeduplicationId"] = dedup[:128]
         self._sqs.send_message(**kwargs)
+
+    def send_many(self, bodies: list[dict[str, Any]]) -> None:
+        for start in range(0, len(bodies), _BATCH):
+            entries = [{"Id": str(i), "MessageBody": json.dumps(body, default=str)}
+                       for i, body in enumerate(bodies[start:start + _BATCH])]
+            failed = self._sqs.send_message_batch(QueueUrl=self.url, Entries=entries).get("Failed", [])
+            if failed:
+                raise RuntimeError(f"{len(failed)} of {len(entries)} messages not sent: {failed[0].get('Code')}")

@@ -66,6 +66,8 @@ def main() -> int:
                                           "events_consumer", stack.REGION).run, args=(stop,), daemon=True),
         threading.Thread(target=QueuePump(sqs, created["actions_queue"], application.actions_consumer,
                                           "actions_consumer", stack.REGION).run, args=(stop,), daemon=True),
+        threading.Thread(target=QueuePump(sqs, created["jobs_queue"], application.jobs_consumer,
+                                          "jobs_consumer", stack.REGION).run, args=(stop,), daemon=True),
         threading.Thread(target=Schedule(application.sweeper, "sweeper", SWEEP_EVERY_S, stack.REGION).run,
                          args=(stop,), daemon=True),
         threading.Thread(target=Schedule(application.hourly, "hourly", HOURLY_EVERY_S, stack.REGION).run,

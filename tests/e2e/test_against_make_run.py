@@ -58,3 +58,17 @@ def test_no_recall_without_consent_or_after_stop(local_stack: LocalStack) -> Non
                                       clinic["manager_token"])
     assert status == 200 and result["started"] == 0
     assert set(result["skipped"]) == {"skipped:no_consent_recall", "skipped:opted_out"}
+
+
+def test_an_unknown_caller_who_then_books_gets_no_more_calls(local_stack: LocalStack) -> None:
+    clinic = local_stack.new_clinic(open_all_day())
+    assert local_stack.send(clinic, b.missed_call()) == 202
+    task = local_stack.wait(lambda: next(iter(tasks(local_stack, clinic)), None), timeout=20)
+    assert task["patient"]["id"] is None
+    assert local_stack.send(clinic, b.appointment()) == 202  # the MIS books a patient it has not sent yet
+    assert local_stack.send(clinic, b.patient()) == 202  # ...whose phone is the caller's
+    local_stack.wait(lambda: not tasks(local_stack, clinic), timeout=30)
+    status, _ = local_stack.call("POST", f"/v1/clinics/{clinic['clinic_id']}/tasks/{task['id']}/outcome",
+                                 clinic["admin_token"], {"outcome": "no_answer"})
+    assert status == 409  # closed as booked: "no answer" can no longer produce a mobile-line call
+    assert any(e["kind"] == "sequence.stopped" for e in timeline(local_stack, clinic))

@@ -9,7 +9,8 @@ from tests.fakes import FakeQueue, FakeWorkflows
 
 def test_a_stale_token_is_logged_and_the_rest_goes_on() -> None:
     workflows = FakeWorkflows(stale={"old"})
-    rt = Runtime(get_settings(), store=None, workflows=workflows, actions=FakeQueue(), events=FakeQueue())  # type: ignore[arg-type]
+    rt = Runtime(get_settings(), store=None, workflows=workflows,  # type: ignore[arg-type]
+                 actions=FakeQueue(), events=FakeQueue(), jobs=FakeQueue())
     rt.execute([AnswerToken("old", {"action": "done"}), AnswerToken("fresh", {"action": "done"}),
                 StopExecution("arn:aws:states:eu-central-1:1:stateMachine:m", "run-1", "booked")])
     assert workflows.answers == [("fresh", {"action": "done"})]

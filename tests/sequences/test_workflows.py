@@ -29,7 +29,7 @@ class Machine:
         return str(self.sfn.start_execution(stateMachineArn=self.arn, name=name, input=json.dumps(payload))[
             "executionArn"])
 
-    def next_step(self, timeout: float = 10) -> dict[str, Any]:
+    def next_step(self, timeout: float = 30) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             messages = self.sqs.receive_message(QueueUrl=self.queue, WaitTimeSeconds=1).get("Messages", [])
@@ -41,7 +41,7 @@ class Machine:
     def answer(self, step: dict[str, Any], plan: dict[str, Any]) -> None:
         self.sfn.send_task_success(taskToken=step["token"], output=json.dumps(plan))
 
-    def finished(self, arn: str, timeout: float = 10) -> dict[str, Any]:
+    def finished(self, arn: str, timeout: float = 30) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             execution = self.sfn.describe_execution(executionArn=arn)

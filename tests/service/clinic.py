@@ -62,7 +62,7 @@ class Clinic:
     _sent: int = 0
 
     def __post_init__(self) -> None:
-        self.rt = Runtime(get_settings(), self.store, self.workflows, self.actions, FakeQueue(),  # type: ignore[arg-type]
+        self.rt = Runtime(get_settings(), self.store, self.workflows, self.actions, FakeQueue(), FakeQueue(),  # type: ignore[arg-type]
                           clock=self.clock)
         self.channels = {name: FakeChannel(name) for name in ("whatsapp", "telegram", "sms", "email")}
         self.handler = StepHandler(self.rt, lambda: Registry(dict(self.channels)))

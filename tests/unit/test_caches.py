@@ -68,7 +68,7 @@ class NoClinics:
 
 
 def test_unknown_clinic_ids_are_not_cached() -> None:
-    rt = Runtime(get_settings(), NoClinics(), FakeWorkflows(), FakeQueue(), FakeQueue())  # type: ignore[arg-type]
+    rt = Runtime(get_settings(), NoClinics(), FakeWorkflows(), FakeQueue(), FakeQueue(), FakeQueue())  # type: ignore[arg-type]
     for _ in range(5000):
         with pytest.raises(NotFound):
             rt.clinic(secrets.token_hex(8))
