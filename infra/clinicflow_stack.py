@@ -123,7 +123,7 @@ class ClinicFlowStack(cdk.Stack):
         # High-throughput FIFO: ordering and deduplication per message group (a clinic), so the queue is not
         # held to 300 sends/s in all (see bench/scale.py).
         high: dict[str, Any] = {"deduplication_scope": sqs.DeduplicationScope.MESSAGE_GROUP,
-                "fifo_throughput_limit": sqs.FifoThroughputLimit.PER_MESSAGE_GROUP_ID} if fifo else {}
+                                "fifo_throughput_limit": sqs.FifoThroughputLimit.PER_MESSAGE_GROUP_ID} if fifo else {}
         queue = sqs.Queue(self, name, queue_name=name, visibility_timeout=visibility,
                           encryption=sqs.QueueEncryption.SQS_MANAGED, enforce_ssl=True,
                           dead_letter_queue=sqs.DeadLetterQueue(queue=dlq, max_receive_count=5), **fifo_props,
