@@ -47,7 +47,8 @@ bench: $(VENV)/.dev
 bench-scale: $(VENV)/.dev
 	$(BIN)/python -m bench.scale
 
-## synth / deploy / destroy: the AWS stack in infra/ (needs AWS credentials and `npm i -g aws-cdk`)
+## synth: the AWS stack as CloudFormation in infra/cdk.out (offline: no AWS account or region needed)
+## deploy / destroy: the AWS stack in infra/ (needs AWS credentials and `npm i -g aws-cdk`)
 synth: $(VENV)/.dev
 	cd infra && ../$(BIN)/python cdk_app.py
 

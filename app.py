@@ -7,12 +7,17 @@ from typing import Any
 from chalice import Chalice, ConvertToMiddleware, Rate
 from chalice.app import Request
 
-from chalicelib.http import handled, json_response
-from chalicelib.observability import logger
+from chalicelib.http import clinic_limits, handled, json_response, problem_middleware
+from chalicelib.observability import logger, request_keys
 from chalicelib.settings import get_settings
 
 app = Chalice(app_name="clinicflow")
-app.register_middleware(ConvertToMiddleware(logger.inject_lambda_context))
+# clear_state: keys appended for one invocation (a clinic, an event) never leak into the next
+app.register_middleware(ConvertToMiddleware(logger.inject_lambda_context(clear_state=True)))
+app.register_middleware(request_keys, "http")
+app.register_middleware(problem_middleware, "http")
+app.register_middleware(clinic_limits, "http")
+app.api.binary_types.append("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 _settings = get_settings()
 
 
@@ -64,6 +69,66 @@ def replay_events(clinic_id: str) -> Any:
     return json_response({"replayed": count}, 202)
 
 
+@app.route("/v1/clinics/{clinic_id}/events/failed", methods=["GET"])
+@handled
+def failed_events(clinic_id: str) -> Any:
+    from chalicelib import ingest, wiring
+
+    wiring.authenticator().clinic_staff(_auth(), clinic_id, "manager")
+    return json_response({"failed": ingest.failed_events(wiring.runtime(), clinic_id)})
+
+
+# ---- connectors: vendors' own webhooks (telephony, messengers) ------------------------------
+
+_VENDOR_TYPES = ["application/json", "application/x-www-form-urlencoded", "text/plain", "multipart/form-data"]
+
+
+@app.route("/v1/clinics/{clinic_id}/connectors/{vendor}", methods=["GET", "POST"], content_types=_VENDOR_TYPES)
+@handled
+def connector(clinic_id: str, vendor: str) -> Any:
+    return _connector(clinic_id, vendor, "")
+
+
+@app.route("/v1/clinics/{clinic_id}/connectors/{vendor}/events/{name}", methods=["GET", "POST"],
+           content_types=_VENDOR_TYPES)
+@handled
+def connector_event(clinic_id: str, vendor: str, name: str) -> Any:
+    return _connector(clinic_id, vendor, f"events/{name}")
+
+
+def _connector(clinic_id: str, vendor: str, path: str) -> Any:
+    from chalice import Response
+
+    from chalicelib import connectors, wiring
+    from chalicelib.connectors.base import VendorRequest
+
+    req = _request()
+    request = VendorRequest(req.method, _body(), {k.lower(): v for k, v in req.headers.items()},
+                            dict(req.query_params or {}), path)
+    answer = connectors.receive(wiring.runtime(), clinic_id, vendor, request)
+    return Response(body=answer.body, status_code=answer.status, headers={"Content-Type": answer.content_type})
+
+
+@app.route("/v1/clinics/{clinic_id}/connectors", methods=["GET"])
+@handled
+def connectors_status(clinic_id: str) -> Any:
+    from chalicelib import wiring
+    from chalicelib.connectors.telegram_links import connector_status
+
+    wiring.authenticator().clinic_staff(_auth(), clinic_id, "manager")
+    return json_response(connector_status(wiring.runtime(), clinic_id))
+
+
+@app.route("/v1/clinics/{clinic_id}/patients/{patient_id}/telegram-link", methods=["GET"])
+@handled
+def telegram_link(clinic_id: str, patient_id: str) -> Any:
+    from chalicelib import wiring
+    from chalicelib.connectors.telegram_links import invite_link
+
+    wiring.authenticator().clinic_staff(_auth(), clinic_id, "admin")
+    return json_response(invite_link(wiring.runtime(), clinic_id, patient_id))
+
+
 # ---- clinics, settings, staff ---------------------------------------------------------------
 
 @app.route("/v1/clinics", methods=["POST"])
@@ -88,7 +153,7 @@ def clinic_settings(clinic_id: str) -> Any:
     if _request().method == "GET":
         return json_response(clinics.settings_document(wiring.runtime(), clinic_id))
     document = json_document(_body())
-    return json_response(clinics.replace_settings(wiring.runtime(), clinic_id, document))
+    return json_response(clinics.replace_settings(wiring.runtime(), clinic_id, document, wiring.settings_saved))
 
 
 @app.route("/v1/clinics/{clinic_id}/staff", methods=["GET", "POST"])
@@ -122,12 +187,17 @@ def revoke_staff(clinic_id: str, token_id: str) -> Any:
 @handled
 def list_tasks(clinic_id: str) -> Any:
     from chalicelib import tasks, wiring
+    from chalicelib.paging import query_limit
 
     wiring.authenticator().clinic_staff(_auth(), clinic_id, "admin")
     rt = wiring.runtime()
-    now = rt.clock()
-    found = tasks.list_tasks(rt.store, clinic_id, _query("status") or "open")
-    return json_response([tasks.task_view(t, now) for t in found])
+    limit, status = query_limit(_query("limit"), 200, 500), _query("status") or "open"
+    found, cursor = tasks.task_page(rt.store, clinic_id, status, limit, _query("cursor"))
+    response = json_response([tasks.task_view(t, rt.clock()) for t in found])
+    if cursor:  # the body stays a list (the contract); the next page is named in headers
+        response.headers.update({"X-Next-Cursor": cursor, "Link": f'</v1/clinics/{clinic_id}/tasks?status={status}'
+                                 f'&limit={limit}&cursor={cursor}>; rel="next"'})
+    return response
 
 
 @app.route("/v1/clinics/{clinic_id}/tasks/{task_id}/outcome", methods=["POST"])
@@ -148,10 +218,11 @@ def task_outcome(clinic_id: str, task_id: str) -> Any:
 @handled
 def assign_task(clinic_id: str, task_id: str) -> Any:
     from chalicelib import tasks, wiring
-    from chalicelib.http import json_document
+    from chalicelib.contract import TaskAssignment
+    from chalicelib.http import parse_body
 
     staff = wiring.authenticator().clinic_staff(_auth(), clinic_id, "admin")
-    admin = (json_document(_body() or b"{}") or {}).get("admin_id")
+    admin = parse_body(TaskAssignment, _body() or b"{}").admin_id
     rt = wiring.runtime()
     task = rt.unit(clinic_id, lambda ctx: tasks.assign(ctx, task_id, admin, staff))
     return json_response(tasks.task_view(task, rt.clock()))
@@ -220,6 +291,75 @@ def desk_asset(asset: str) -> Any:
                                         **desk.SECURITY_HEADERS})
 
 
+# ---- the manager's console ------------------------------------------------------------------
+
+@app.route("/console", methods=["GET"])
+def console_page() -> Any:
+    from chalicelib import console
+    from chalicelib.http import html_response
+
+    response = html_response(console.page(console.language_of(_query("lang"))))
+    response.headers.update(console.SECURITY_HEADERS)
+    return response
+
+
+@app.route("/console/{asset}", methods=["GET"])
+@handled
+def console_asset(asset: str) -> Any:
+    return desk_asset(asset)
+
+
+@app.route("/v1/clinics/{clinic_id}/settings/preview", methods=["POST"])
+@handled
+def settings_preview(clinic_id: str) -> Any:
+    from chalicelib import console, wiring
+    from chalicelib.contract import LadderPreview
+    from chalicelib.http import parse_body
+
+    wiring.authenticator().clinic_staff(_auth(), clinic_id, "manager")
+    body = parse_body(LadderPreview, _body())
+    return json_response(console.preview(wiring.runtime().clinic(clinic_id), body))
+
+
+@app.route("/v1/clinics/{clinic_id}/settings/messages/preview", methods=["POST"])
+@handled
+def message_preview(clinic_id: str) -> Any:
+    from chalicelib import console, wiring
+    from chalicelib.contract import MessagePreview
+    from chalicelib.http import parse_body
+
+    wiring.authenticator().clinic_staff(_auth(), clinic_id, "manager")
+    rt = wiring.runtime()
+    body = parse_body(MessagePreview, _body())
+    return json_response(console.message_preview(rt.clinic(clinic_id), body, rt.clock()))
+
+
+@app.route("/v1/clinics/{clinic_id}/dashboard", methods=["GET"])
+@handled
+def dashboard(clinic_id: str) -> Any:
+    from chalicelib import console, wiring
+
+    wiring.authenticator().clinic_staff(_auth(), clinic_id, "manager")
+    rt = wiring.runtime()
+    return json_response(console.dashboard(rt.store, rt.clinic(clinic_id), _query("from"), _query("to"), rt.clock(),
+                                           console.language_of(_query("lang"))))
+
+
+@app.route("/v1/clinics/{clinic_id}/dashboard/export", methods=["GET"])
+@handled
+def dashboard_export(clinic_id: str) -> Any:
+    from chalice import Response
+
+    from chalicelib import console, wiring
+
+    wiring.authenticator().clinic_staff(_auth(), clinic_id, "manager")
+    rt = wiring.runtime()
+    body, content_type, name = console.export(rt.store, rt.clinic(clinic_id), _query("from"), _query("to"), rt.clock(),
+                                              console.language_of(_query("lang")), _query("table"), _query("format"))
+    return Response(body=body, headers={"Content-Type": content_type, "Cache-Control": "no-store",
+                                        "Content-Disposition": f'attachment; filename="{name}"'})
+
+
 @app.route("/v1/clinics/{clinic_id}/patients/{patient_id}", methods=["GET"])
 @handled
 def patient(clinic_id: str, patient_id: str) -> Any:
@@ -269,6 +409,50 @@ def network(network_id: str) -> Any:
         return json_response(networks.get_network(wiring.runtime(), network_id))
     body = parse_body(networks.NetworkBody, _body())
     return json_response(networks.put_network(wiring.runtime(), network_id, body))
+
+
+# ---- patient base: imports and lost-patient segments ---------------------------------------
+
+IMPORT_TYPES = ["text/csv", "application/csv", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"]
+app.api.binary_types.extend(t for t in IMPORT_TYPES if t not in app.api.binary_types)  # cp1251 bytes pass intact
+
+
+@app.route("/v1/clinics/{clinic_id}/imports", methods=["POST"], content_types=IMPORT_TYPES)
+@handled
+def create_import(clinic_id: str) -> Any:
+    from chalicelib import imports, wiring
+
+    wiring.authenticator().clinic_staff(_auth(), clinic_id, "manager")
+    receipt = imports.receive(wiring.runtime(), clinic_id, _body(), _request().headers.get("content-type"))
+    return json_response(receipt, 202)
+
+
+@app.route("/v1/clinics/{clinic_id}/imports/{import_id}", methods=["GET"])
+@handled
+def import_status(clinic_id: str, import_id: str) -> Any:
+    from chalicelib import imports, wiring
+
+    wiring.authenticator().clinic_staff(_auth(), clinic_id, "manager")
+    return json_response(imports.status(wiring.runtime(), clinic_id, import_id))
+
+
+@app.route("/v1/clinics/{clinic_id}/segments", methods=["GET"])
+@handled
+def segment_counts(clinic_id: str) -> Any:
+    from chalicelib import segments, wiring
+
+    wiring.authenticator().clinic_staff(_auth(), clinic_id, "manager")
+    return json_response(segments.counts(wiring.runtime(), clinic_id, segments.months_param(_query("months"))))
+
+
+@app.route("/v1/clinics/{clinic_id}/segments/{name}", methods=["GET"])
+@handled
+def segment_patients(clinic_id: str, name: str) -> Any:
+    from chalicelib import segments, wiring
+
+    wiring.authenticator().clinic_staff(_auth(), clinic_id, "manager")
+    months = segments.months_param(_query("months"))
+    return json_response(segments.segment_view(wiring.runtime(), clinic_id, name, months))
 
 
 # ---- queues and schedules -------------------------------------------------------------------

@@ -1,12 +1,12 @@
 """`make bench`: DynamoDB requests per event and per digest, state transitions per run,
-the AWS bill of a typical clinic month, cold import time and package size.
+the AWS bill of a typical clinic month, cold import time and package size, and a
+patient-base import (rows/s, writes per row, its cost, segment reads).
 
 Printed as Markdown (and saved to bench/results.md for the README).
 """
 
 from __future__ import annotations
 
-import json
 import platform
 import sys
 from datetime import UTC, datetime
@@ -71,7 +71,6 @@ def main() -> int:
                 "Peer SaaS charges $200–400 per clinic-month.", ""]
     print("\n".join(section), flush=True)
     out += section
-    (Path(__file__).parent / "results.json").write_text(json.dumps({"per_clinic": total, "shared": shared}))
     cold, warm = startup.import_ms()
     zipped, unzipped, archive = startup.package()
     section = ["## 4. Start-up and package", "",
@@ -81,6 +80,11 @@ def main() -> int:
                "(Lambda limits: 50 MB zipped upload, 250 MB unzipped).",
                "- Largest parts: " + ", ".join(f"{name} {size / 2**20:.1f} MB"
                                                for name, size in startup.largest_packages(archive)), ""]
+    print("\n".join(section), flush=True)
+    out += section
+    from bench import imports
+
+    section = imports.report(imports.measure(10_000))
     print("\n".join(section), flush=True)
     out += section
     (Path(__file__).parent / "results.md").write_text("\n".join(out) + "\n")

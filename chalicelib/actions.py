@@ -1,8 +1,8 @@
-"""What the actions queue carries: a state machine's step, or a one-off message."""
+"""Sequence work on the actions queue: a state machine's step, or a one-off message (consumers adds the import's)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Union
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -35,5 +35,3 @@ class Notify(BaseModel):
     channel: str | None = None
     params: dict[str, Any] = Field(default_factory=dict)
 
-
-Action = Annotated[Union[StepRequest, Notify], Field(discriminator="action")]

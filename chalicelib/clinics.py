@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import secrets
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import ValidationError
 
 from chalicelib.auth import Staff, new_token, token_hash
 from chalicelib.contract import NewClinic, NewStaffToken
-from chalicelib.domain.clinic_settings import ClinicSettings
+from chalicelib.domain.clinic_settings import ClinicSettings, keep_secrets, masked
 from chalicelib.domain.records import Clinic
 from chalicelib.errors import FieldError, InvalidInput, NotFound
 from chalicelib.runtime import Runtime
@@ -70,16 +72,24 @@ def revoke_staff(rt: Runtime, clinic_id: str, token_id: str) -> str:
 
 def settings_document(rt: Runtime, clinic_id: str) -> dict[str, Any]:
     clinic = rt.clinic(clinic_id, fresh=True)
-    return clinic.settings.model_dump(mode="json")
+    return masked(clinic.settings.model_dump(mode="json"))
 
 
-def replace_settings(rt: Runtime, clinic_id: str, document: Any) -> dict[str, Any]:
-    """Validate and store a whole settings document (missing keys take their defaults)."""
+def replace_settings(rt: Runtime, clinic_id: str, document: Any,
+                     on_saved: Callable[[str, ClinicSettings, ClinicSettings], None] | None = None) -> dict[str, Any]:
+    """Validate and store a whole settings document (missing keys take their defaults).
+
+    A connector secret sent back as "***" keeps its stored value; `on_saved(clinic_id,
+    before, after)` runs once the document is stored (e.g. registering a Telegram webhook).
+    """
     if not isinstance(document, dict):
-
         raise InvalidInput([FieldError("body", "the settings document must be a JSON object")])
+    before = rt.clinic(clinic_id, fresh=True).settings
+    missing = keep_secrets(document, before)
+    if missing:
+        raise InvalidInput([FieldError(name, "no stored value to keep; send the secret itself") for name in missing])
     try:
-        settings = ClinicSettings.model_validate(document)
+        settings = ClinicSettings.model_validate_json(json.dumps(document), strict=True)  # no "yes" for true
     except ValidationError as exc:
         raise invalid_input(exc) from exc
 
@@ -91,4 +101,6 @@ def replace_settings(rt: Runtime, clinic_id: str, document: Any) -> dict[str, An
     rt.forget_clinic(clinic_id)
     rt.unit(clinic_id, change)
     rt.forget_clinic(clinic_id)
-    return settings.model_dump(mode="json")
+    if on_saved is not None:
+        on_saved(clinic_id, before, settings)
+    return masked(settings.model_dump(mode="json"))

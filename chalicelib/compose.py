@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from chalicelib import scenarios
 from chalicelib.domain.phones import display_phone
 from chalicelib.domain.records import Clinic, Patient
-from chalicelib.i18n import N_, format_clock, format_day, gettext_for, render_lines
+from chalicelib.i18n import N_, format_clock, format_day, gettext_for, has_template, render_lines
 
 # One-off notices (a scenario's own messages take their subject from the scenario).
 NOTICES = {
@@ -18,6 +19,9 @@ NOTICES = {
     "opted_out": N_("Unsubscribed"),
     "feedback_thanks": N_("Thank you"),
 }
+
+# What a patient may be sent: each messaging scenario's message, and the notices.
+PURPOSES = tuple(s.name for s in scenarios.SCENARIOS if s.kind == "ladder") + tuple(NOTICES)
 
 
 def greeting_name(full_name: str, language: str = "ru") -> str:
@@ -40,14 +44,31 @@ def when_text(at: datetime, clinic: Clinic) -> str:
     return f"{format_day(at, language, zone)}, {format_clock(at, language, zone)}"
 
 
-def notice(purpose: str, clinic: Clinic, patient: Patient | None, **params: Any) -> tuple[str, str]:
-    """The (subject, text) of a one-off notice (auto-reply, opt-out receipt, waitlist news)."""
-    return compose(purpose, NOTICES.get(purpose, "ClinicFlow"), clinic, patient, **params)
-
-
-def compose(template: str, subject: str, clinic: Clinic, patient: Patient | None,
+def message(purpose: str, clinic: Clinic, patient: Patient | None, channel: str | None = None,
             **params: Any) -> tuple[str, str]:
-    """The (subject, text) of messages/<template>.txt, personalised for the patient."""
+    """The (subject, text) a patient gets for `purpose`: a scenario's message or a one-off notice."""
+    scenario = scenarios.find(purpose)
+    if scenario is not None:
+        return compose(scenario.message, scenario.subject, clinic, patient, channel, **params)
+    return notice(purpose, clinic, patient, channel, **params)
+
+
+def notice(purpose: str, clinic: Clinic, patient: Patient | None, channel: str | None = None,
+           **params: Any) -> tuple[str, str]:
+    """The (subject, text) of a one-off notice (auto-reply, opt-out receipt, waitlist news)."""
+    return compose(purpose, NOTICES.get(purpose, "ClinicFlow"), clinic, patient, channel, **params)
+
+
+def template_for(template: str, channel: str | None) -> str:
+    """An SMS has its own short text (two parts at most) where the template has one."""
+    if channel == "sms" and has_template(f"messages/sms/{template}.txt"):
+        return f"messages/sms/{template}.txt"
+    return f"messages/{template}.txt"
+
+
+def compose(template: str, subject: str, clinic: Clinic, patient: Patient | None, channel: str | None = None,
+            **params: Any) -> tuple[str, str]:
+    """The (subject, text) of messages/<template>.txt, personalised for the patient (shorter as an SMS)."""
     settings = clinic.settings
     doctor_id = params.pop("doctor_id", None)
     values: dict[str, Any] = {
@@ -61,5 +82,5 @@ def compose(template: str, subject: str, clinic: Clinic, patient: Patient | None
     if isinstance(at, datetime):
         values["when"] = when_text(at, clinic)
     values.update(params)
-    text = render_lines(f"messages/{template}.txt", settings.language, **values)
+    text = render_lines(template_for(template, channel), settings.language, **values)
     return f"{clinic.name}: {gettext_for(settings.language)(subject)}", text

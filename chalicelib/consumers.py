@@ -6,7 +6,7 @@ turns on ReportBatchItemFailures for their event source mappings.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Union
 
 from aws_lambda_powertools.utilities.batch import (
     BatchProcessor,
@@ -15,12 +15,16 @@ from aws_lambda_powertools.utilities.batch import (
     process_partial_response,
 )
 from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
-from pydantic import BaseModel, Json
+from pydantic import BaseModel, Field, Json
 
-from chalicelib import ingest, wiring
-from chalicelib.actions import Action, Notify
-from chalicelib.observability import bind
+from chalicelib import imports, ingest, wiring
+from chalicelib.actions import Notify, StepRequest
+from chalicelib.imports import ImportRows, ImportSplit
+from chalicelib.observability import bind, logger
 from chalicelib.schedules import Job, run_job
+
+# Sequence steps, one-off messages, and the import's split and chunk work share the actions queue.
+AnyAction = Annotated[Union[StepRequest, Notify, ImportSplit, ImportRows], Field(discriminator="action")]
 
 
 class EventRef(BaseModel):
@@ -34,7 +38,7 @@ class EventRecord(SqsRecordModel):
 
 
 class ActionRecord(SqsRecordModel):
-    body: Json[Action]  # type: ignore[assignment]
+    body: Json[AnyAction]  # type: ignore[assignment]
 
 
 class JobRecord(SqsRecordModel):
@@ -49,6 +53,10 @@ def _apply_event(record: EventRecord) -> None:
 
 def _handle_action(record: ActionRecord) -> None:
     action = record.body
+    if isinstance(action, ImportSplit | ImportRows):
+        bind(clinic_id=action.clinic_id, import_id=action.import_id, action=action.action)
+        imports.handle(wiring.runtime(), action)
+        return
     clinic_id = action.clinic_id if isinstance(action, Notify) else action.run.clinic_id
     bind(clinic_id=clinic_id, action=action.action)
     wiring.step_handler().handle(action)
@@ -69,7 +77,11 @@ def consume_actions(event: dict[str, Any], context: Any) -> dict[str, Any]:
 def _run_job(record: JobRecord) -> None:
     job = record.body
     bind(clinic_id=job.target, job=job.job)
-    run_job(wiring.runtime(), job)
+    try:
+        run_job(wiring.runtime(), job)
+    except Exception:
+        logger.exception("job failed")  # the queue retries it, then parks it in the DLQ
+        raise
 
 
 def consume_jobs(event: dict[str, Any], context: Any) -> dict[str, Any]:

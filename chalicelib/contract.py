@@ -6,7 +6,7 @@ the validation context (`{"region": "RU"}`), so a bad number is a 422 naming it.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal, Union
 
@@ -44,6 +44,18 @@ Money = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2),
 Email = Annotated[str, StringConstraints(strip_whitespace=True, max_length=254,
                                          pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
 Line = Literal["city", "mobile"]
+
+
+def _sane_year(value: date) -> date:
+    """Dates and times at the boundary stay within years 1900..2200 (no overflow downstream)."""
+    if not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
+        raise ValueError(f"must be between the years {EARLIEST_YEAR} and {LATEST_YEAR}")
+    return value
+
+
+EARLIEST_YEAR, LATEST_YEAR = 1900, 2200
+Instant = Annotated[AwareDatetime, AfterValidator(_sane_year)]  # RFC 3339 with an offset, in a sane range
+Day = Annotated[date, AfterValidator(_sane_year)]
 AppointmentKind = Literal["consultation", "treatment", "hygiene", "control"]
 ContactChannel = Literal["call", "whatsapp", "telegram", "sms", "email"]
 
@@ -78,7 +90,7 @@ class PatientIn(Body):
     full_name: Name
     phones: list[PhoneIn] = Field(default_factory=list, max_length=10)
     email: Email | None = None
-    birth_date: date | None = None
+    birth_date: Day | None = None
     messengers: Messengers = Field(default_factory=Messengers)
     consent: Consent = Field(default_factory=Consent)
     preferred_channel: ContactChannel | None = None
@@ -97,11 +109,19 @@ class LeadIn(Body):
     admin_id: Id | None = None
 
 
+class RecordingRef(Body):
+    """Extension: where the telephony keeps the call's recording (e.g. Zadarma's call_id_with_rec)."""
+
+    vendor: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]
+    id: Id
+
+
 class CallIn(Body):
     id: Id
     phone: Phone
     line: Line = "city"
-    at: AwareDatetime
+    at: Instant
+    recording: RecordingRef | None = None
 
 
 class CompletedCallIn(CallIn):
@@ -118,8 +138,8 @@ class AppointmentIn(Body):
     admin_id: Id | None = None
     kind: AppointmentKind
     service: Text | None = None
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime | None = None
+    starts_at: Instant
+    ends_at: Instant | None = None
     lead_id: Id | None = None
     source: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = None
 
@@ -169,7 +189,7 @@ class MessageIn(Body):
     sender: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=64)] = Field(
         alias="from")
     text: Annotated[str, StringConstraints(max_length=4096)]
-    at: AwareDatetime
+    at: Instant
 
 
 # ---- event data -------------------------------------------------------------------------------
@@ -229,7 +249,16 @@ class MessageData(Body):
 class MessageStatusData(Body):
     message_id: Id
     status: Literal["delivered", "read", "failed"]
-    at: AwareDatetime
+    at: Instant
+
+
+class MessengerLinkData(Body):
+    """Extension: a patient opened the clinic's invite link in a messenger (`/start <code>`)."""
+
+    channel: Literal["telegram"]
+    code: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+    chat_id: Id
+    at: Instant
 
 
 class WaitlistData(Body):
@@ -244,7 +273,7 @@ class WaitlistData(Body):
 # ---- envelopes --------------------------------------------------------------------------------
 
 class _Envelope(Body):
-    occurred_at: AwareDatetime
+    occurred_at: Instant
 
 
 class PatientUpserted(_Envelope):
@@ -332,12 +361,17 @@ class WaitlistRemoved(_Envelope):
     data: WaitlistData
 
 
+class MessengerLinked(_Envelope):
+    type: Literal["messenger.linked"]
+    data: MessengerLinkData
+
+
 InboundEvent = Annotated[
     Union[
         PatientUpserted, LeadCreated, LeadLost, CallMissed, CallCompleted, AppointmentCreated,
         AppointmentRescheduled, AppointmentConfirmed, AppointmentCancelled, AppointmentNoShow,
         VisitCompleted, PlanAccepted, PlanDeclined, MessageReceived, MessageStatus,
-        WaitlistAdded, WaitlistRemoved,
+        WaitlistAdded, WaitlistRemoved, MessengerLinked,
     ],
     Field(discriminator="type"),
 ]
@@ -362,7 +396,7 @@ Outcome = Literal["booked", "no_answer", "declined", "wrong_number", "call_back"
 class TaskOutcome(Body):
     outcome: Outcome
     reason: Text | None = Field(None, validate_default=True)
-    call_back_at: AwareDatetime | None = Field(None, validate_default=True)
+    call_back_at: Instant | None = Field(None, validate_default=True)
     note: Text | None = None
     admin_id: Id | None = None
 
@@ -385,3 +419,27 @@ class NewStaffToken(Body):
     role: Literal["admin", "manager"]
     admin_id: Id | None = None
     name: Name | None = None
+
+
+class TaskAssignment(Body):
+    """`POST …/tasks/{task_id}/assign`: who works the task (default: the caller)."""
+
+    admin_id: Id | None = None
+
+
+class LadderPreview(Body):
+    """`POST …/settings/preview`: when each step of a ladder would happen for a sample patient."""
+
+    scenario: str = Field(max_length=64)  # a ladder of the settings (the console checks it against the registry)
+    start: datetime  # without an offset: the clinic's local time
+    settings: dict[str, object] | None = None  # the form as it stands; the stored settings when absent
+    preferred_time: Literal["morning", "afternoon", "evening"] | None = None
+    preferred_days: list[Weekday] = Field(default_factory=list)
+
+
+class MessagePreview(Body):
+    """`POST …/settings/messages/preview`: a patient message as a sample patient would get it."""
+
+    purpose: str = Field(max_length=64)  # a scenario's message or a notice (the console checks it)
+    channel: Literal["whatsapp", "telegram", "sms", "email"] = "sms"
+    settings: dict[str, object] | None = None

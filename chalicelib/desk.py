@@ -13,7 +13,8 @@ from chalicelib.runtime import Runtime
 from chalicelib.scenarios import SCENARIOS
 
 STATIC = Path(__file__).parent / "static"
-ASSETS = {"desk.js": "application/javascript; charset=utf-8", "desk.css": "text/css; charset=utf-8"}
+ASSETS = {"desk.js": "application/javascript; charset=utf-8", "desk.css": "text/css; charset=utf-8",
+          "console.js": "application/javascript; charset=utf-8", "console.css": "text/css; charset=utf-8"}
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
                                "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
@@ -54,6 +55,7 @@ SCRIPT_STRINGS = (
     N_("evening"),
     N_("History"),
     N_("Last visit"),
+    N_("At stake"),
     N_("Doctor"),
     N_("Appointment"),
     N_("Reason given"),
@@ -111,7 +113,8 @@ def page(language: str) -> str:
 @lru_cache(maxsize=4)
 def asset(name: str) -> tuple[str, str]:
     """A static file of the page and its content type (KeyError for anything else)."""
-    return (STATIC / name).read_text(encoding="utf-8"), ASSETS[name]
+    content_type = ASSETS[name]  # only the listed files: never a path like ".." or "../app.py"
+    return (STATIC / name).read_text(encoding="utf-8"), content_type
 
 
 def me(rt: Runtime, staff: Staff) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from collections.abc import Callable
 from datetime import date
 from typing import Any, TypeVar
@@ -11,7 +12,9 @@ from typing import Any, TypeVar
 from chalice import Response
 from pydantic import BaseModel, ValidationError
 
-from chalicelib.errors import ClinicFlowError, FieldError, InvalidInput
+from chalicelib import limits
+from chalicelib.contract import EARLIEST_YEAR, LATEST_YEAR
+from chalicelib.errors import PROBLEM_BASE, ClinicFlowError, FieldError, InvalidInput, PayloadTooLarge
 from chalicelib.observability import logger
 from chalicelib.validation import invalid_input
 
@@ -40,6 +43,7 @@ def handled(view: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
+            check_path_ids(kwargs)
             return view(*args, **kwargs)
         except ClinicFlowError as exc:
             if exc.status >= 500:
@@ -49,17 +53,52 @@ def handled(view: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+MAX_JSON_BYTES = 256 * 1024
+MAX_JSON_DEPTH = 24  # DynamoDB nests at most 32 levels; documents stay well inside that
+_PATH_ID = re.compile(r"^[^\x00-\x1f\x7f#/]{1,128}$")
+
+
+def check_path_ids(params: dict[str, Any]) -> None:
+    """Path ids are 1-128 printable characters without `#` or `/`, else 422 naming the parameter."""
+    bad = [FieldError(name, "1-128 printable characters, no '#' or '/'") for name, value in params.items()
+           if isinstance(value, str) and not _PATH_ID.match(value)]
+    if bad:
+        raise InvalidInput(bad)
+
+
+def _depth(value: Any) -> int:
+    """Nesting depth of a parsed JSON value, without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        deepest = max(deepest, level)
+        if isinstance(item, dict):
+            stack.extend((v, level + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, level + 1) for v in item)
+    return deepest
+
+
 def json_document(raw: bytes | None) -> Any:
-    """The request's JSON, or 422 naming the body."""
+    """The request's JSON (bounded in size and depth), or 413/422 naming the body."""
+    if raw and len(raw) > MAX_JSON_BYTES:
+        raise PayloadTooLarge(f"the body is {len(raw)} bytes; the limit is {MAX_JSON_BYTES}")
     try:
-        return json.loads(raw or b"")
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidInput([FieldError("body", f"not valid JSON: {exc}")]) from None
+        document = json.loads(raw or b"")
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        raise InvalidInput([FieldError("body", f"not valid JSON: {reason}")]) from None
+    if _depth(document) > MAX_JSON_DEPTH:
+        raise InvalidInput([FieldError("body", f"nested deeper than {MAX_JSON_DEPTH} levels")])
+    return document
 
 
 def parse_body(model: type[M], raw: bytes | None) -> M:
+    """A staff API body, validated strictly (RFC 3339 strings for times, JSON booleans for flags)."""
+    if raw and len(raw) > MAX_JSON_BYTES:
+        raise PayloadTooLarge(f"the body is {len(raw)} bytes; the limit is {MAX_JSON_BYTES}")
     try:
-        return model.model_validate_json(raw or b"")
+        return model.model_validate_json(raw or b"", strict=True)
     except ValidationError as exc:
         raise invalid_input(exc) from exc
 
@@ -69,6 +108,44 @@ def query_date(raw: str | None, clinic: Any, now: Any) -> Any:
     if not raw:
         return now.astimezone(clinic.settings.zone).date()
     try:
-        return date.fromisoformat(raw)
+        day = date.fromisoformat(raw)
     except ValueError:
         raise InvalidInput([FieldError("date", "use YYYY-MM-DD")]) from None
+    if not EARLIEST_YEAR <= day.year <= LATEST_YEAR:
+        raise InvalidInput([FieldError("date", f"must be between the years {EARLIEST_YEAR} and {LATEST_YEAR}")])
+    return day
+
+
+_CHALICE_ERRORS = {400: "bad-request", 403: "forbidden", 404: "not-found", 405: "method-not-allowed",
+                   415: "unsupported-media-type", 500: "internal"}
+
+
+def problem_middleware(event: Any, get_response: Callable[[Any], Response]) -> Response:
+    """Chalice's own answers (415 wrong content type, 405, its 500) become problem+json too."""
+    response = get_response(event)
+    headers = {k.lower(): str(v) for k, v in (response.headers or {}).items()}
+    body = response.body
+    if response.status_code < 400 or headers.get("content-type", "").startswith(PROBLEM_JSON) \
+            or not isinstance(body, dict) or "Code" not in body:
+        return response
+    status = response.status_code
+    problem_body = {"type": PROBLEM_BASE + _CHALICE_ERRORS.get(status, "error"), "title": str(body["Code"]),
+                    "status": status, "detail": str(body.get("Message", ""))}
+    if status == 415:
+        problem_body["errors"] = [{"field": "content-type", "message": "send application/json"}]
+    kept = {k: v for k, v in (response.headers or {}).items() if k.lower() != "content-type"}
+    return Response(body=json.dumps(problem_body), status_code=status,
+                    headers={**kept, "Content-Type": PROBLEM_JSON})
+
+
+def clinic_limits(event: Any, get_response: Callable[[Any], Response]) -> Response:
+    """HTTP middleware: 429 problem+json (with Retry-After) when a clinic exceeds its request rate."""
+    clinic_id = (getattr(event, "uri_params", None) or {}).get("clinic_id")
+    if clinic_id:
+        wait = limits.limiter().wait_for(clinic_id[:128], limits.api_of(getattr(event, "path", "") or ""))
+        if wait > 0:
+            body = {"type": PROBLEM_BASE + "throttled", "title": "Too many requests", "status": 429,
+                    "detail": "this clinic is sending faster than its limit; retry after the pause"}
+            return Response(body=json.dumps(body), status_code=429,
+                            headers={"Content-Type": PROBLEM_JSON, "Retry-After": limits.retry_after(wait)})
+    return get_response(event)

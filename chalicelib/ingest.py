@@ -9,7 +9,11 @@ is dropped.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import re
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -46,17 +50,44 @@ def verify(secret: str, raw: bytes, headers: Mapping[str, str]) -> None:
     if missing:
         raise Unauthorized(f"missing headers: {', '.join(missing)}")
     try:
-        Webhook(secret).verify(raw, plain, json_parse=False)
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        text = None  # checked over the bytes: signed but not UTF-8 is a 422, unsigned still a 401
+    try:
+        if text is None:
+            _verify_bytes(secret, raw, plain)
+        else:
+            Webhook(secret).verify(text, plain, json_parse=False)
     except WebhookVerificationError as exc:
         raise Unauthorized(f"signature check failed: {exc}") from None
     except (ValueError, UnicodeDecodeError):
         raise Unauthorized("signature check failed: malformed signature header") from None
+    if text is None:
+        raise InvalidInput([FieldError("body", "not UTF-8 text")])
+
+
+def _verify_bytes(secret: str, raw: bytes, headers: Mapping[str, str]) -> None:
+    """The Standard Webhooks check over raw bytes (the library only signs text)."""
+    key = base64.b64decode(secret.removeprefix("whsec_") + "==")
+    try:
+        stamp = int(headers["webhook-timestamp"])
+    except ValueError:
+        raise WebhookVerificationError("Invalid Signature Headers") from None
+    if abs(time.time() - stamp) > 5 * 60:
+        raise WebhookVerificationError("Message timestamp too old or too new")
+    signed = f"{headers['webhook-id']}.{stamp}.".encode() + raw
+    expected = hmac.new(key, signed, hashlib.sha256).digest()
+    for versioned in headers["webhook-signature"].split(" "):
+        version, _, signature = versioned.partition(",")
+        if version == "v1" and hmac.compare_digest(expected, base64.b64decode(signature + "==")):
+            return
+    raise WebhookVerificationError("No matching signature found")
 
 
 def parse(raw: bytes, region: str) -> Any:
     """The validated event, or 422 naming every bad field."""
     try:
-        return EVENT_ADAPTER.validate_json(raw, context={"region": region})
+        return EVENT_ADAPTER.validate_json(raw, context={"region": region}, strict=True)
     except ValidationError as exc:
         raise invalid_input(exc, EVENT_TYPES) from exc
 
@@ -70,7 +101,12 @@ def receive(rt: Runtime, webhook_secret: Any, clinic_id: str, raw: bytes, header
     webhook_id = headers.get("webhook-id", "")
     if not _WEBHOOK_ID.match(webhook_id):
         raise InvalidInput([FieldError("webhook-id", "1-200 characters of letters, digits and _.:-")])
-    event = parse(raw, clinic.settings.phone_region)
+    return accept(rt, clinic_id, webhook_id, raw, clinic.settings.phone_region)
+
+
+def accept(rt: Runtime, clinic_id: str, webhook_id: str, raw: bytes, region: str) -> Receipt:
+    """Validate, store once under `webhook_id` (a retry is a duplicate), enqueue for the applier."""
+    event = parse(raw, region)
     now = rt.clock()
     item = RawEventItem(
         scoped(clinic_id, "E", webhook_id), "EVENT", event_type=event.type, body=raw.decode("utf-8"),
@@ -90,20 +126,39 @@ def receive(rt: Runtime, webhook_secret: Any, clinic_id: str, raw: bytes, header
 MAX_INLINE_BODY = 200 * 1024  # SQS takes 256 KiB; a bigger body is read back from the table
 
 
-def _enqueue(rt: Runtime, clinic_id: str, event_id: str, body: str | None = None) -> None:
+def record_unhandled(rt: Runtime, clinic_id: str, key: str, label: str, raw: bytes) -> bool:
+    """Keep a payload we acknowledge but do not act on (status `ignored`, never applied or replayed)."""
+    now = rt.clock()
+    item = RawEventItem(
+        scoped(clinic_id, "E", key), "EVENT", event_type=label[:100],
+        body=raw[:MAX_INLINE_BODY].decode("utf-8", "replace"), occurred_at=now.isoformat(),
+        received_at=now.isoformat(), status="ignored", gsi1pk=scoped(clinic_id, "IGNORED"),
+        gsi1sk=f"{iso_z(now)}#{key}")
+    stored = rt.store.put_raw_event(item)
+    if stored:
+        logger.info("payload recorded, not handled", extra={"clinic_id": clinic_id, "event_id": key, "type": label})
+    return stored
+
+
+def _enqueue(rt: Runtime, clinic_id: str, event_id: str, body: str | None = None, dedup: str | None = None) -> None:
     """Hand the event to the consumer; if the queue fails, the sweeper finds it pending."""
     message = {"clinic_id": clinic_id, "event_id": event_id}
     if body is not None and len(body.encode()) <= MAX_INLINE_BODY:
         message["body"] = body
     try:
-        rt.events.send(message, group=clinic_id, dedup=event_id)
+        rt.events.send(message, group=clinic_id, dedup=dedup or event_id)
     except Exception:  # noqa: BLE001 - the event is stored; the sweeper re-enqueues it
         logger.exception("could not enqueue a stored event", extra={"clinic_id": clinic_id, "event_id": event_id})
 
 
 def apply_stored(rt: Runtime, clinic_id: str, event_id: str, body: str | None = None) -> str:
-    """Apply one stored event (its body may come with the message). Failures are counted on
-    the stored event and re-raised for the queue to retry."""
+    """Apply one stored event (its body may come with the message).
+
+    A failure never holds up the clinic's other events: it is counted on the stored event,
+    the message is acknowledged, and the event is retried on its own (at the back of the
+    clinic's queue group for the first QUEUE_RETRIES attempts, then by the sweeper), until
+    MAX_ATTEMPTS park it as failed with its reason (`GET …/events/failed`). Only when the
+    failure cannot even be recorded is it raised, for the queue to redeliver."""
     if body is None:
         stored = rt.store.get_raw_event(clinic_id, event_id)
         if stored is None:
@@ -121,34 +176,50 @@ def apply_stored(rt: Runtime, clinic_id: str, event_id: str, body: str | None = 
             events.apply(ctx, event)
 
         rt.unit(clinic_id, operation)
-    except Exception as exc:
-        _failed(rt, clinic_id, event_id, exc)
-        raise
+    except Exception as exc:  # noqa: BLE001 - any failure is recorded on the event, see above
+        logger.exception("event failed to apply", extra={"clinic_id": clinic_id, "event_id": event_id})
+        return _failed(rt, clinic_id, event_id, exc)
     return "applied"
 
 
-def _failed(rt: Runtime, clinic_id: str, event_id: str, exc: Exception) -> None:
+QUEUE_RETRIES = 3  # quick retries behind the clinic's other events; later ones wait for the sweeper
+
+
+def _failed(rt: Runtime, clinic_id: str, event_id: str, exc: Exception) -> str:
+    """Record a failed attempt; park the event after MAX_ATTEMPTS. Raises only if it cannot record."""
     item = rt.store.get_raw_event(clinic_id, event_id)
-    if item is None:
-        return
+    if item is None or item.status == "applied":
+        return "missing" if item is None else "already_applied"
     item.attempts = (item.attempts or 0) + 1
     item.last_error = f"{type(exc).__name__}: {str(exc)[:300]}"
+    # the sweeper requeues pending events some minutes after their last attempt
+    item.gsi1sk = f"{iso_z(rt.clock())}#{event_id}"
     if item.attempts >= MAX_ATTEMPTS:
         item.status, item.gsi1pk = "failed", scoped(clinic_id, "FAILED")
-    logger.exception("event failed to apply", extra={"event_id": item.pk.rsplit("#", 1)[-1],
-                                                      "attempts": item.attempts})
-    try:
-        rt.store.save(item)
-    except Exception:  # noqa: BLE001 - bookkeeping must not hide the original error
-        logger.exception("could not record the failure")
+    logger.warning("event attempt failed", extra={"clinic_id": clinic_id, "event_id": event_id,
+                                                  "attempts": item.attempts, "status": item.status})
+    rt.store.save(item)
+    if item.status == "failed":
+        return "failed"
+    if item.attempts < QUEUE_RETRIES:
+        _enqueue(rt, clinic_id, event_id, dedup=f"{event_id}:retry{item.attempts}")
+    return "retrying"
+
+
+def failed_events(rt: Runtime, clinic_id: str) -> list[dict[str, Any]]:
+    """Events parked as failed, with the reason, for the clinic's manager (oldest first)."""
+    return [{"event_id": item.pk.rsplit("#", 1)[-1], "type": item.event_type, "occurred_at": item.occurred_at,
+             "received_at": item.received_at, "attempts": item.attempts, "error": item.last_error}
+            for item in rt.store.raw_events(clinic_id, "FAILED")]
 
 
 def requeue_pending(rt: Runtime, clinic_id: str, older_than: timedelta = timedelta(minutes=2)) -> int:
     """Sweeper: pending events the queue lost or gave up on go back to it."""
-    upto = iso_z(rt.clock() - older_than)
+    upto = iso_z(rt.clock() - older_than) + "~"  # the whole second: keys are "<time>#<event id>"
     pending = rt.store.raw_events(clinic_id, "PENDING", upto=upto)
     for item in pending:
-        _enqueue(rt, clinic_id, item.pk.rsplit("#", 1)[-1])
+        event_id = item.pk.rsplit("#", 1)[-1]  # a fresh dedup id: FIFO drops a repeat within 5 minutes
+        _enqueue(rt, clinic_id, event_id, dedup=f"{event_id}:sweep{item.attempts or 0}")
     return len(pending)
 
 

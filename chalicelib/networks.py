@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 from chalicelib.domain.clinic_settings import ClinicSettings
 from chalicelib.domain.records import Clinic, Network
 from chalicelib.errors import FieldError, InvalidInput, NotFound
+from chalicelib.outbound import check_slack_webhook
 from chalicelib.runtime import Runtime
 
 
@@ -27,6 +28,11 @@ class NetworkBody(BaseModel):
     @classmethod
     def _zone(cls, value: str) -> str:
         return str(ClinicSettings.model_validate({"timezone": value}).timezone)
+
+    @field_validator("slack_webhook_url")
+    @classmethod
+    def _slack(cls, value: str | None) -> str | None:
+        return check_slack_webhook(value) if value else None
 
     @field_validator("emails")
     @classmethod

@@ -7,6 +7,8 @@ filter drops any extra key that would carry personal data.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -34,3 +36,21 @@ logger.addFilter(_NoPersonalData())
 def bind(**keys: Any) -> None:
     """Attach ids to every following log line of this invocation."""
     logger.append_keys(**{k: v for k, v in keys.items() if k not in _PERSONAL_KEYS})
+
+
+@contextmanager
+def clinic_scope(clinic_id: str) -> Iterator[None]:
+    """Lines logged inside name this clinic, and keys bound inside do not outlive it."""
+    logger.append_keys(clinic_id=clinic_id)
+    try:
+        yield
+    finally:
+        logger.remove_keys(["clinic_id", "event_id", "action", "task_id", "run_id"])
+
+
+def request_keys(event: Any, get_response: Callable[[Any], Any]) -> Any:
+    """HTTP middleware: every line of a request under /v1/clinics/{clinic_id} names that clinic."""
+    clinic_id = (getattr(event, "uri_params", None) or {}).get("clinic_id")
+    if clinic_id:
+        logger.append_keys(clinic_id=clinic_id[:128])
+    return get_response(event)

@@ -25,6 +25,9 @@ def patient_view(store: Repository, clinic_id: str, patient_id: str) -> dict[str
             recall_due=patient.recall_due.isoformat() if patient.recall_due else None,
             opted_out=patient.is_opted_out,
             open_offers=patient.open_offers,
+            plan_total=f"{patient.plan_total:.2f}" if patient.plan_total is not None else None,
+            plan_done=f"{patient.plan_done:.2f}" if patient.plan_done is not None else None,
+            plan_declined=patient.plan_declined,
         )
     timeline.sort(key=lambda e: (e.at, e.key))
     body["timeline"] = [{"at": iso_z(e.at), "kind": e.kind, "detail": e.detail} for e in timeline]

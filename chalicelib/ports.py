@@ -115,5 +115,12 @@ class ChatWebhook(Protocol):
         """Post one message; raises DeliveryError."""
 
 
+class ManagerBot(Protocol):
+    """The clinic's Telegram bot, writing to managers' chats."""
+
+    def send(self, bot_token: str, chat_id: str, text: str) -> None:
+        """Post one message; raises DeliveryError."""
+
+
 class DeliveryError(Exception):
     """A channel could not deliver; retrying later may work."""

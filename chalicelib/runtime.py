@@ -193,9 +193,11 @@ class Runtime:
     """Ports and policies shared by every service."""
 
     def __init__(self, settings: Settings, store: Repository, workflows: Workflows, actions: Queue,
-                 events: Queue, jobs: Queue, clock: Clock = utcnow, timing: Timing | None = None) -> None:
+                 events: Queue, jobs: Queue, clock: Clock = utcnow, timing: Timing | None = None,
+                 settlers: tuple[Callable[[Context], None], ...] = ()) -> None:
         self.settings = settings
         self.store = store
+        self.settlers = settlers  # derived records a unit keeps current before it commits (segments)
         self.workflows = workflows
         self.actions = actions
         self.events = events
@@ -230,6 +232,8 @@ class Runtime:
             ctx = Context(self.store, clinic, ClinicCalendar.from_settings(clinic.settings), self.clock(),
                           UnitOfWork(clinic_id), self.timing, self.machines)
             result = operation(ctx)
+            for settle in self.settlers:
+                settle(ctx)
             _settle_kpi(ctx)
             try:
                 if not ctx.work.empty:

@@ -19,7 +19,7 @@ from chalicelib.digest import local_today, snapshot
 from chalicelib.digest.delivery import escalate, send_due_digest, send_network_digest
 from chalicelib.domain.records import Clinic, Network
 from chalicelib.errors import NotFound
-from chalicelib.observability import logger
+from chalicelib.observability import clinic_scope, logger
 from chalicelib.runtime import Runtime
 
 
@@ -61,7 +61,7 @@ def run_job(rt: Runtime, job: Job) -> dict[str, Any]:
 def sweep_clinic(rt: Runtime, clinic_id: str) -> dict[str, Any]:
     result = sweeper.sweep(rt, clinic_id)
     if result.escalated:
-        escalate(rt, rt.clinic(clinic_id), result.escalated, wiring.chat())
+        escalate(rt, rt.clinic(clinic_id), result.escalated, wiring.chat(), wiring.manager_bot())
     return {"requeued": result.requeued, "started": result.started, "heartbeats": result.heartbeats,
             "revived": result.revived, "ended": result.ended, "escalated": len(result.escalated)}
 
@@ -71,7 +71,7 @@ def tick_clinic(rt: Runtime, clinic: Clinic, now: datetime) -> dict[str, Any]:
     today = local_today(clinic, now)
     result: dict[str, Any] = {"recall": recall.run_recalls(rt, clinic.id, today)}
     snapshot(rt.store, clinic, now)
-    result["digest"] = send_due_digest(rt, clinic, now, wiring.mailer(), wiring.chat())
+    result["digest"] = send_due_digest(rt, clinic, now, wiring.mailer(), wiring.chat(), wiring.manager_bot())
     return result
 
 
@@ -79,10 +79,11 @@ def sweep_all(rt: Runtime) -> dict[str, Any]:
     """Every clinic's sweep in this process (one clinic's trouble does not stop the others)."""
     report: dict[str, Any] = {}
     for clinic in clinics(rt):
-        try:
-            report[clinic.id] = sweep_clinic(rt, clinic.id)
-        except Exception:  # noqa: BLE001 - one clinic's trouble must not stop the others
-            logger.exception("sweep failed", extra={"clinic_id": clinic.id})
+        with clinic_scope(clinic.id):
+            try:
+                report[clinic.id] = sweep_clinic(rt, clinic.id)
+            except Exception:  # noqa: BLE001 - one clinic's trouble must not stop the others
+                logger.exception("sweep failed", extra={"clinic_id": clinic.id})
     return report
 
 
@@ -91,10 +92,11 @@ def hourly(rt: Runtime, now: datetime | None = None) -> dict[str, Any]:
     now = now or rt.clock()
     report: dict[str, Any] = {}
     for clinic in clinics(rt):
-        try:
-            report[clinic.id] = tick_clinic(rt, clinic, now)
-        except Exception:  # noqa: BLE001 - one clinic's trouble must not stop the others
-            logger.exception("hourly tick failed", extra={"clinic_id": clinic.id})
+        with clinic_scope(clinic.id):
+            try:
+                report[clinic.id] = tick_clinic(rt, clinic, now)
+            except Exception:  # noqa: BLE001 - one clinic's trouble must not stop the others
+                logger.exception("hourly tick failed", extra={"clinic_id": clinic.id})
     for network in rt.store.query(Network, "gsi1", "NETWORKS"):
         try:
             report[f"network:{network.id}"] = send_network_digest(rt, network, now, wiring.mailer(), wiring.chat())

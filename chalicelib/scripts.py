@@ -7,6 +7,7 @@ from typing import Any
 
 from chalicelib.compose import greeting_name, when_text
 from chalicelib.domain.records import Appointment, Lead, Patient, SequenceRun
+from chalicelib.domain.segments import value_at_stake
 from chalicelib.i18n import format_day, render_lines
 from chalicelib.runtime import Context
 
@@ -29,6 +30,8 @@ def run_facts(ctx: Context, run: SequenceRun, patient: Patient | None) -> dict[s
     if patient and patient.last_visit_at:
         facts["months"] = max(1, round((ctx.now - patient.last_visit_at).days / 30.4))
         facts["last_visit"] = patient.last_visit_at
+    if patient and value_at_stake(patient.plan_total, patient.plan_done) > 0:
+        facts["value"] = f"{value_at_stake(patient.plan_total, patient.plan_done):.2f}"
     facts["calls"] = len(context.calls or []) or 1
     return facts
 
@@ -43,7 +46,8 @@ def hint(ctx: Context, script: str, patient: Patient | None, facts: dict[str, An
     return render_lines(
         f"scripts/{script}.txt", settings.language, clinic=ctx.clinic.name, name=name,
         when=when_text(at, ctx.clinic) if isinstance(at, datetime) else "",
-        last_visit=format_day(last_visit, settings.language, settings.zone) if last_visit else "",
+        last_visit=format_day(last_visit, settings.language, settings.zone, ctx.calendar.local_date(ctx.now))
+        if last_visit else "",
         doctor=settings.doctors.get(doctor_id, doctor_id) if doctor_id else "",
         reason=facts.get("reason") or "", interest=facts.get("interest") or "",
         done=facts.get("done", 0), total=facts.get("total", 0), calls=facts.get("calls", 1),

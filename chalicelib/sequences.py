@@ -14,6 +14,7 @@ from chalicelib.domain.records import (
     CallTask,
     Lead,
     Patient,
+    Plan,
     Record,
     SequenceRun,
     TreatmentPlan,
@@ -118,6 +119,19 @@ def stop(ctx: Context, run: SequenceRun, outcome: str, booked: Appointment | Non
     ctx.effect(StopExecution(machine(ctx, run), run.execution, outcome))
     if token:  # AWS already dropped it (a no-op); a local endpoint frees the waiting step
         ctx.effect(AnswerToken(token, done(ctx.now, outcome).model_dump()))
+
+
+def replan(ctx: Context, run: SequenceRun, plan: Plan) -> None:
+    """Give a waiting run a new execution that starts from `plan` (the old one is stopped)."""
+    arn = machine(ctx, run)
+    ctx.effect(StopExecution(arn, run.execution, plan.reason or "replanned"))
+    run.restarts += 1
+    run.plan, run.step, run.attempt = plan, plan.step, plan.attempt
+    ctx.save(run)
+    ctx.note(run.patient_id, ctx.now, "sequence.replanned", key=f"{run.execution}:replanned", scenario=run.scenario,
+             run_id=run.id, reason=plan.reason, next_contact_at=iso_z(plan.at))
+    ctx.effect(StartExecution(arn, run.execution, {"run": {"clinic_id": ctx.clinic_id, "run_id": run.id},
+                                                   "plan": plan.model_dump()}))
 
 
 def finish(ctx: Context, run: SequenceRun, outcome: str) -> None:

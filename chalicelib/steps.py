@@ -15,7 +15,7 @@ from typing import Any
 
 from chalicelib import offers, scenarios, sequences
 from chalicelib.actions import Notify, StepRequest
-from chalicelib.channels import Registry, candidates
+from chalicelib.channels import Registry, candidates, provider_key
 from chalicelib.compose import compose, notice
 from chalicelib.domain import consent
 from chalicelib.domain.facts import iso_z
@@ -35,6 +35,7 @@ from chalicelib.observability import logger
 from chalicelib.ports import DeliveryError
 from chalicelib.runtime import AnswerToken, Context, Runtime
 from chalicelib.scripts import hint, run_facts
+from chalicelib.store.repository import Link
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,11 @@ class StepHandler:
         if run.status == "starting":
             run.status = "running"
             ctx.save(run)
+        if _behind(req.plan, run.plan):
+            # The run moved on while this execution could not hear it (an outcome recorded while a
+            # revived execution had not yet handed its step over): catch the execution up.
+            ctx.effect(AnswerToken(req.token, run.plan.model_dump()))  # type: ignore[union-attr]
+            return None
         patient = ctx.load(Patient, run.patient_id) if run.patient_id else None
         reason = sequences.why_stop(ctx, run)
         if reason:
@@ -150,9 +156,11 @@ class StepHandler:
             ctx.save(existing)
             return existing
         step = run.steps[req.plan.step]
-        line = step.line or "city"
-        facts = run_facts(ctx, run, patient)
         scenario = scenarios.get(run.scenario)
+        # A missed call is first returned from the line the patient dialled (the number they know).
+        called = run.context.line if scenario.returns_on_dialled_line and req.plan.step == 0 else None
+        line = called or step.line or "city"
+        facts = run_facts(ctx, run, patient)
         sla = scenario.sla(ctx.settings.sla_minutes)
         profile = patient.profile if patient else None
         task = CallTask(
@@ -230,7 +238,7 @@ class StepHandler:
         if self._cap_postpone(ctx, req, run, patient):
             return None
         scenario = scenarios.get(run.scenario)
-        subject, text = compose(scenario.message, scenario.subject, ctx.clinic, patient,
+        subject, text = compose(scenario.message, scenario.subject, ctx.clinic, patient, options[0][0],
                                 **run_facts(ctx, run, patient))
         ctx.save(OutboundMessage(clinic_id=ctx.clinic_id, id=message_id, channel=options[0][0], to=options[0][1],
                                  text=text, purpose=run.scenario, patient_id=run.patient_id, run_id=run.id,
@@ -294,11 +302,17 @@ class StepHandler:
         options = candidates(note.channel, patient, note.phone, self._channels().available)
         if not options:
             return None
-        subject, text = notice(note.purpose, ctx.clinic, patient, **_params(note.params))
+        subject, text = notice(note.purpose, ctx.clinic, patient, options[0][0], **_params(note.params))
         ctx.save(OutboundMessage(clinic_id=ctx.clinic_id, id=note.key, channel=options[0][0], to=options[0][1],
                                  text=text, purpose=note.purpose, patient_id=note.patient_id, sent_at=ctx.now,
                                  status="sending"))
         return Outgoing(note.key, options, subject, text)
+
+
+def _behind(handed: Plan, recorded: Plan | None) -> bool:
+    """The execution hands over a step the run has already left."""
+    return recorded is not None and (handed.step, handed.attempt, handed.action) != (
+        recorded.step, recorded.attempt, recorded.action)
 
 
 def _params(raw: dict[str, Any]) -> dict[str, Any]:
@@ -314,6 +328,7 @@ def record_delivery(ctx: Context, message: OutboundMessage, delivery: Delivery |
     if delivery is not None:
         message.status, message.channel, message.to = "sent", delivery.channel, delivery.to
         message.provider_id = delivery.provider_id
+        ctx.work.link(Link(ctx.clinic_id, provider_key(delivery.provider_id), f"OM#{message.id}"))
         ctx.note(message.patient_id, ctx.now, "message.sent", key=f"{message.id}:sent", message_id=message.id,
                  channel=delivery.channel, provider=delivery.provider, purpose=message.purpose, text=message.text)
         if count_contact and patient is not None and patient.profile is not None:
@@ -329,7 +344,7 @@ def record_delivery(ctx: Context, message: OutboundMessage, delivery: Delivery |
 
 def _task_context(facts: dict[str, Any], run: SequenceRun, column: str) -> TaskContext:
     out: dict[str, Any] = {"column": column}
-    for key in ("doctor_id", "reason", "interest", "service", "done", "total", "calls"):
+    for key in ("doctor_id", "reason", "interest", "service", "done", "total", "calls", "value"):
         if facts.get(key) not in (None, ""):
             out[key] = facts[key]
     for key in ("at", "last_visit"):

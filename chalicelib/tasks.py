@@ -14,6 +14,7 @@ from chalicelib.domain.phones import display_phone
 from chalicelib.domain.records import Call, CallTask, CallTaskEvent, Lead, Patient, SequenceRun, TaskContext
 from chalicelib.domain.windows import add_working_minutes
 from chalicelib.errors import Conflict, FieldError, InvalidInput, NotFound
+from chalicelib.paging import decode_cursor, encode_cursor
 from chalicelib.runtime import AnswerToken, Context
 from chalicelib.store.keys import subject_key
 from chalicelib.store.models import scoped
@@ -72,6 +73,17 @@ def list_tasks(store: Repository, clinic_id: str, status: str, limit: int = 200)
     if status == "open":
         return store.query(CallTask, "gsi1", scoped(clinic_id, "OPEN"), limit=limit)
     return store.query(CallTask, "gsi1", scoped(clinic_id, "DONE"), limit=limit, newest_first=True)
+
+
+def task_page(store: Repository, clinic_id: str, status: str, limit: int,
+              cursor: str | None) -> tuple[list[CallTask], str | None]:
+    """One page of `list_tasks`, and the opaque cursor of the next (None on the last page)."""
+    if status not in TASK_LISTS:
+        raise InvalidInput([FieldError("status", f"one of: {', '.join(TASK_LISTS)}")])
+    partition = scoped(clinic_id, "OPEN" if status == "open" else "DONE")
+    start = decode_cursor(cursor, "gsi1pk", partition)
+    found, resume = store.query_page(CallTask, "gsi1", partition, limit, start, newest_first=status != "open")
+    return found, encode_cursor(resume)
 
 
 def record_outcome(ctx: Context, task_id: str, body: TaskOutcome, staff: Staff) -> CallTask:

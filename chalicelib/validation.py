@@ -22,7 +22,7 @@ def invalid_input(err: ValidationError, tags: Collection[str] = (), prefix: str 
     errors: list[FieldError] = []
     for item in err.errors(include_url=False):
         path = field_path(item["loc"], tags)
-        if item["type"] == "union_tag_invalid":
+        if item["type"] in ("union_tag_invalid", "union_tag_not_found"):
             path = "type"
         elif item["type"] == "json_invalid":
             path = "body"

@@ -11,12 +11,14 @@ from chalicelib.adapters.sqs import SqsQueue
 from chalicelib.adapters.stepfunctions import StepFunctionsWorkflows
 from chalicelib.auth import Authenticator
 from chalicelib.channels import Registry
-from chalicelib.channels.http import SmsRu, TelegramBot, Twilio, WhatsAppCloud
-from chalicelib.channels.outbox import OutboxChannel
+from chalicelib.channels.http import SmsRu, TelegramBot, TelegramManagerBot, Twilio, WhatsAppCloud
+from chalicelib.channels.outbox import OutboxChannel, OutboxWebhooks
 from chalicelib.channels.slack import SlackWebhook
 from chalicelib.clinics import staff_of_token
+from chalicelib.connectors.telegram_links import register_webhook
 from chalicelib.domain.ladder import Timing
 from chalicelib.runtime import Runtime
+from chalicelib.segments import settle as settle_segments
 from chalicelib.settings import get_settings
 from chalicelib.store.repository import Repository
 
@@ -45,7 +47,7 @@ def runtime() -> Runtime:
     return Runtime(settings, Repository(), StepFunctionsWorkflows(client("stepfunctions")),
                    actions=SqsQueue(client("sqs"), settings.actions_queue_name),
                    events=SqsQueue(client("sqs"), settings.events_queue_name), timing=_timing(),
-                   jobs=SqsQueue(client("sqs"), settings.jobs_queue_name))
+                   jobs=SqsQueue(client("sqs"), settings.jobs_queue_name), settlers=(settle_segments,))
 
 
 def _timing() -> Timing:
@@ -100,6 +102,20 @@ def channels() -> Registry:
 
 
 @lru_cache(maxsize=1)
+def telegram_webhooks() -> Any:
+    """Who calls Telegram's setWebhook for a clinic's bot: the Bot API, or the local outbox."""
+    if get_settings().outbox_only:
+        return OutboxWebhooks()
+    base = dict(secrets().channels).get("telegram", {}).get("base_url", "https://api.telegram.org")
+    return TelegramBot("", base)
+
+
+def settings_saved(clinic_id: str, before: Any, after: Any) -> None:
+    """What follows a manager's PUT settings: the clinic's Telegram bot is pointed at its URL."""
+    register_webhook(runtime(), telegram_webhooks(), clinic_id, before, after)
+
+
+@lru_cache(maxsize=1)
 def mailer() -> Any:
     from chalicelib.channels.email import SesMailer  # ~180 ms cold: only the hourly digest needs it
 
@@ -112,6 +128,11 @@ def chat() -> Any:
 
 
 @lru_cache(maxsize=1)
+def manager_bot() -> TelegramManagerBot:
+    return TelegramManagerBot()
+
+
+@lru_cache(maxsize=1)
 def step_handler() -> Any:
     from chalicelib.steps import StepHandler  # ~90 ms cold (templates, channels): the actions queue only
 
@@ -120,6 +141,7 @@ def step_handler() -> Any:
 
 def reset() -> None:
     """Forget every built adapter (tests, and the local runner after it sets the environment)."""
-    for cached in (_session, _clients, runtime, authenticator, channels, mailer, chat, step_handler):
+    for cached in (_session, _clients, runtime, authenticator, channels, mailer, chat, manager_bot,
+                   step_handler, telegram_webhooks):
         cached.cache_clear()
     get_settings.cache_clear()

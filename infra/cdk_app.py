@@ -11,12 +11,16 @@ sys.path[:0] = [str(HERE.parent), str(HERE)]
 os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
+# Synthesising needs a region (Chalice's packager asks botocore for one) but no AWS account.
+os.environ.setdefault("AWS_DEFAULT_REGION", os.environ.get("CDK_DEFAULT_REGION") or "eu-central-1")
+
 import aws_cdk as cdk  # noqa: E402
 from clinicflow_stack import ClinicFlowStack  # noqa: E402
 
 
 def main() -> None:
-    app = cdk.App()
+    outdir = os.environ.get("CDK_OUTDIR") or str(HERE / "cdk.out")  # the CDK CLI passes its own
+    app = cdk.App(outdir=outdir)
     context = app.node.try_get_context
     ClinicFlowStack(
         app, context("stack_name") or "clinicflow",
@@ -26,7 +30,9 @@ def main() -> None:
         env=cdk.Environment(account=os.environ.get("CDK_DEFAULT_ACCOUNT"),
                             region=os.environ.get("CDK_DEFAULT_REGION")),
     )
-    app.synth()
+    assembly = app.synth()
+    for stack in assembly.stacks:
+        print(f"Template: {Path(assembly.directory) / stack.template_file}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -40,8 +40,8 @@ from aws_cdk import (
 from aws_cdk import (
     aws_stepfunctions as sfn,
 )
-from chalice.cdk import Chalice
 from constructs import Construct
+from lambda_package import PrunedChalice as Chalice  # chalice.cdk.Chalice without chalicelib/local in the zip
 
 from chalicelib.settings import get_settings, resource_names
 from chalicelib.store.schema import INDEXES, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE
@@ -54,6 +54,15 @@ SQS_CONSUMERS = {"EventsConsumer": "EventsConsumerSqsEventSource", "ActionsConsu
 LAMBDA_TIMEOUT_S = 30
 JOBS_TIMEOUT_S = 300  # one clinic's sweep or hourly tick (digest rendered and sent) per invocation
 AT_LEAST = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD
+STAGE_RATE_PER_S, STAGE_BURST = 200, 400  # the whole API; per clinic see chalicelib/limits.py
+GATEWAY_PROBLEMS = (  # (gateway response type, status, problem slug, title)
+    ("MISSING_AUTHENTICATION_TOKEN", 404, "not-found", "No such route"),
+    ("THROTTLED", 429, "throttled", "Too many requests"),
+    ("REQUEST_TOO_LARGE", 413, "payload-too-large", "Payload too large"),
+    ("UNSUPPORTED_MEDIA_TYPE", 415, "unsupported-media-type", "Unsupported media type"),
+    ("DEFAULT_4XX", 400, "bad-request", "Bad request"),
+    ("DEFAULT_5XX", 502, "gateway", "Gateway error"),
+)
 
 
 class ClinicFlowStack(cdk.Stack):
@@ -94,6 +103,7 @@ class ClinicFlowStack(cdk.Stack):
         self.chalice.sam_template.get_resource("JobsConsumer").add_property_override("Timeout", JOBS_TIMEOUT_S)
         self._log_retention()
         api = self.chalice.sam_template.get_resource("RestAPI")
+        self._limits_and_gateway_errors(api)
         cdk.CfnOutput(self, "ApiUrl", value=cdk.Fn.sub(
             "https://${Api}.execute-api.${AWS::Region}.${AWS::URLSuffix}/api", {"Api": api.ref}))
         cdk.CfnOutput(self, "TableName", value=self.table.table_name)
@@ -190,6 +200,20 @@ class ClinicFlowStack(cdk.Stack):
             resource = self.chalice.sam_template.get_resource(function)
             resource.add_property_override(f"Events.{event}.Properties.FunctionResponseTypes",
                                            ["ReportBatchItemFailures"])
+
+    def _limits_and_gateway_errors(self, api: Any) -> None:
+        """Stage throttling, and API Gateway's own answers (unknown route, throttled, too large, any
+        4xx/5xx it makes before the app runs) as problem+json like the app's."""
+        api.add_property_override("MethodSettings", [{
+            "ResourcePath": "/*", "HttpMethod": "*",
+            "ThrottlingRateLimit": STAGE_RATE_PER_S, "ThrottlingBurstLimit": STAGE_BURST}])
+        responses = {}
+        for kind, status, slug, title in GATEWAY_PROBLEMS:
+            body = json.dumps({"type": f"https://clinicflow.dev/problems/{slug}", "title": title, "status": status,
+                               "detail": "$context.error.message"})
+            responses[kind] = {"StatusCode": str(status), "ResponseTemplates": {"application/json": body},
+                               "ResponseParameters": {"Headers": {"Content-Type": "'application/problem+json'"}}}
+        api.add_property_override("GatewayResponses", responses)
 
     def _log_retention(self) -> None:
         for function in FUNCTIONS:

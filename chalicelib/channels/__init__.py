@@ -11,6 +11,11 @@ from chalicelib.ports import Channel
 MESSAGE_CHANNELS = ("whatsapp", "telegram", "sms", "email")
 
 
+def provider_key(provider_id: str) -> str:
+    """The link key under which a provider's message id finds our outbound message (`OM#id`)."""
+    return f"provider:{provider_id}"
+
+
 def address_for(channel: str, patient: Patient | None, phone: str | None) -> str | None:
     """Where `channel` reaches this patient (or the bare phone of an unknown caller)."""
     profile = patient.profile if patient else None
@@ -18,8 +23,8 @@ def address_for(channel: str, patient: Patient | None, phone: str | None) -> str
     numbers = mobiles or ([phone] if phone else [])
     if channel == "whatsapp":
         return (profile.messengers.whatsapp if profile else None) or (numbers[0] if numbers else None)
-    if channel == "telegram":
-        return profile.messengers.telegram if profile else None
+    if channel == "telegram":  # a chat bound through the invite link, else the MIS's handle
+        return (patient.telegram_chat if patient else None) or (profile.messengers.telegram if profile else None)
     if channel == "sms":
         return numbers[0] if numbers else None
     if channel == "email":

@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 
 import urllib3
 
+from chalicelib.outbound import OutboundRefused, check_public_https
 from chalicelib.ports import DeliveryError
 
 _TIMEOUT = urllib3.Timeout(connect=3.0, read=10.0)
@@ -18,6 +19,10 @@ class _Http:
         self._pool = pool or urllib3.PoolManager(timeout=_TIMEOUT, retries=urllib3.Retry(2, backoff_factor=0.3))
 
     def request(self, method: str, url: str, **kwargs: Any) -> dict[str, Any]:
+        try:
+            check_public_https(url, resolve=True)
+        except OutboundRefused as exc:
+            raise DeliveryError(f"refused URL: {exc}") from None
         try:
             response = self._pool.request(method, url, **kwargs)
         except urllib3.exceptions.HTTPError as exc:
@@ -69,6 +74,15 @@ class TelegramBot(_Http):
                  pool: urllib3.PoolManager | None = None) -> None:
         super().__init__(pool)
         self._url = f"{base_url.rstrip('/')}/bot{bot_token}/sendMessage"
+        self._base = base_url.rstrip("/")
+
+    def set_webhook(self, bot_token: str, url: str, secret_token: str) -> None:
+        """setWebhook (https://core.telegram.org/bots/api#setwebhook) for a clinic's own bot."""
+        fields = {"url": url, "secret_token": secret_token, "allowed_updates": ["message"]}
+        answer = self.request("POST", f"{self._base}/bot{bot_token}/setWebhook", body=json.dumps(fields),
+                              headers={"Content-Type": "application/json"})
+        if not answer.get("ok"):
+            raise DeliveryError(f"Telegram refused setWebhook: {answer.get('error_code')}")
 
     def send(self, to: str, text: str, subject: str | None = None) -> str:
         answer = self.request("POST", self._url, body=json.dumps({"chat_id": to, "text": text}),
@@ -76,6 +90,19 @@ class TelegramBot(_Http):
         if not answer.get("ok"):
             raise DeliveryError(f"Telegram refused: {answer.get('error_code')}")
         return str(answer["result"]["message_id"])
+
+
+TELEGRAM_LIMIT = 4096
+
+
+class TelegramManagerBot:
+    """The Bot API's sendMessage with the clinic's own bot token, to managers' chats (digest, escalations)."""
+
+    def __init__(self, base_url: str = "https://api.telegram.org") -> None:
+        self._base = base_url
+
+    def send(self, bot_token: str, chat_id: str, text: str) -> None:
+        TelegramBot(bot_token, self._base).send(chat_id, text[:TELEGRAM_LIMIT])
 
 
 class SmsRu(_Http):

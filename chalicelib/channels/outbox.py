@@ -17,3 +17,12 @@ class OutboxChannel:
 
     def send(self, to: str, text: str, subject: str | None = None) -> str:
         return f"outbox-{uuid.uuid4().hex[:12]}"
+
+
+class OutboxWebhooks:
+    """Locally, a bot's setWebhook is only recorded (the connector state shows it), never sent."""
+
+    provider = "outbox"
+
+    def set_webhook(self, bot_token: str, url: str, secret_token: str) -> None:
+        return None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from chalicelib.outbound import OutboundRefused, check_slack_webhook
 from chalicelib.ports import DeliveryError
 
 
@@ -15,6 +16,10 @@ class SlackWebhook:
         from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
         from slack_sdk.webhook import WebhookClient
 
+        try:
+            check_slack_webhook(url)  # again at send time: stored settings predate the allow-list
+        except OutboundRefused as exc:
+            raise DeliveryError(f"refused URL: {exc}") from None
         client = WebhookClient(url, timeout=10, retry_handlers=[ConnectionErrorRetryHandler(max_retry_count=2),
                                                                 RateLimitErrorRetryHandler(max_retry_count=2)])
         try:

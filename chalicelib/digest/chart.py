@@ -7,6 +7,8 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
+from chalicelib.i18n import format_percent
+
 FONTS = Path(__file__).parent / "fonts"
 SCALE = 2  # drawn at twice the displayed size for sharp text on retina screens
 WIDTH, ROW, PAD = 560, 46, 16
@@ -19,7 +21,7 @@ def _font(size: int, bold: bool = False) -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(str(FONTS / name), size * SCALE)
 
 
-def funnel_png(title: str, stages: list[tuple[str, int]]) -> bytes:
+def funnel_png(title: str, stages: list[tuple[str, int]], language: str = "en") -> bytes:
     """Horizontal funnel: one bar per stage, its count and its share of the first stage (title optional)."""
     head = 28 if title else 0
     height = PAD * 2 + head + ROW * len(stages)
@@ -40,7 +42,7 @@ def funnel_png(title: str, stages: list[tuple[str, int]]) -> bytes:
             filled = max(8, int(bar_w * share))
             draw.rounded_rectangle([bar_x * SCALE, (top + 6) * SCALE, (bar_x + filled) * SCALE, (top + 32) * SCALE],
                                    radius=6 * SCALE, fill=COLORS[index % len(COLORS)])
-        pct = f"{share * 100:.0f}%" if base else "—"
+        pct = format_percent(round(share * 100), language) if base else "—"
         draw.text(((bar_x + bar_w + 10) * SCALE, (top + 9) * SCALE), f"{value}", font=_font(14, bold=True),
                   fill=INK)
         draw.text(((bar_x + bar_w + 58) * SCALE, (top + 11) * SCALE), pct, font=_font(12), fill=MUTED)

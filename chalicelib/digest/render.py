@@ -9,9 +9,10 @@ from decimal import Decimal
 from typing import Any
 
 from chalicelib.digest.chart import funnel_png
+from chalicelib.domain.names import namer
 from chalicelib.domain.priorities import Priority, priorities
 from chalicelib.domain.records import Clinic
-from chalicelib.i18n import N_, environment, format_day, format_money, gettext_for, ngettext_for
+from chalicelib.i18n import N_, environment, format_day, format_money, format_percent, gettext_for, ngettext_for
 
 
 @dataclass(frozen=True)
@@ -98,14 +99,10 @@ def figures(today: dict[str, Any], week_ago: dict[str, Any], language: str) -> l
     return out
 
 
-def _names(mapping: dict[str, str], key: str) -> str:
-    """The name the clinic gave an id in its settings, else the id."""
-    return mapping.get(key, key)
-
-
 def view_model(clinic: Clinic, today: dict[str, Any], week_ago: dict[str, Any]) -> dict[str, Any]:
     settings = clinic.settings
     language = settings.language
+    name = namer(settings, gettext_for(language))
     funnel = today["funnel_30d"]
     return {
         "clinic": clinic.name,
@@ -114,9 +111,9 @@ def view_model(clinic: Clinic, today: dict[str, Any], week_ago: dict[str, Any]) 
         "priorities": [priority_text(p, language) for p in priorities(today, settings.admins)],
         "figures": figures(today, week_ago, language),
         "funnel": funnel,
-        "admins": [(_names(settings.admins, k), v) for k, v in funnel["by_admin"].items()],
-        "sources": list(funnel["by_source"].items()),
-        "doctors": [(_names(settings.doctors, k), v) for k, v in today["doctors_30d"].items()],
+        "admins": [(name("admin", k), v) for k, v in funnel["by_admin"].items()],
+        "sources": [(name("source", k), v) for k, v in funnel["by_source"].items()],
+        "doctors": [(name("doctor", k), v) for k, v in today["doctors_30d"].items()],
         "cancel_reasons": list(today["appointments"]["cancel_reasons"].items()),
         "lost_reasons": list(today["lost_reasons_30d"].items())[:5],
         "recall": today["recall"],
@@ -131,7 +128,7 @@ def email(clinic: Clinic, today: dict[str, Any], week_ago: dict[str, Any]) -> Re
     model = view_model(clinic, today, week_ago)
     funnel = today["funnel_30d"]
     chart = funnel_png("", [
-        (_("Leads"), funnel["leads"]), (_("Booked"), funnel["booked"]), (_("Came"), funnel["came"])])
+        (_("Leads"), funnel["leads"]), (_("Booked"), funnel["booked"]), (_("Came"), funnel["came"])], language)
     env = environment(language)
     html = env.get_template("digest/email.html").render(**model)
     text = env.get_template("digest/email.txt").render(**model)
@@ -152,7 +149,7 @@ def slack(clinic: Clinic, today: dict[str, Any], week_ago: dict[str, Any]) -> tu
     pct = funnel["lead_to_chair_pct"]
     funnel_line = _("Lead to chair, 30 days: %(leads)s → %(booked)s → %(came)s (%(pct)s)") % {
         "leads": funnel["leads"], "booked": funnel["booked"], "came": funnel["came"],
-        "pct": f"{pct}%" if pct is not None else "—"}
+        "pct": format_percent(pct, language)}
     act_on = _("Act on tomorrow")
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": title[:150]}},
@@ -194,7 +191,7 @@ def network_slack(network: Any, day: date, rows: list[tuple[Clinic, dict[str, An
     title = _("%(clinic)s: the day in figures, %(day)s") % {"clinic": network.name, "day": model["day"]}
     leads, booked, missed, chair = _("Leads"), _("Booked"), _("Missed calls not returned"), _("Lead to chair")
     lines = [f"*{r['clinic']}* — {leads} {r['leads']} · {booked} {r['booked']} · {missed} {r['missed']} · "
-             f"{chair} {str(r['pct']) + '%' if r['pct'] is not None else '—'}" for r in model["rows"]]
+             f"{chair} {format_percent(r['pct'], network.language)}" for r in model["rows"]]
     blocks = [{"type": "header", "text": {"type": "plain_text", "text": title[:150]}},
               {"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines) or "—"}}]
     return title, blocks

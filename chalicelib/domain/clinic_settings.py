@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
-from datetime import time
-from typing import Annotated, Literal
+from datetime import date, time, timedelta
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from chalicelib.domain.phones import normalise_phone
+from chalicelib.outbound import check_slack_webhook
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -136,6 +137,9 @@ class DigestSettings(_Doc):
     hour: int = Field(21, ge=0, le=23)
     emails: list[str] = Field(default_factory=list, max_length=20)
     slack_webhook_url: str | None = None
+    # A Telegram chat (id, or @channel) the clinic's bot (connectors.telegram.bot_token) posts the digest and
+    # escalations to; the bot must be a member of that chat.
+    telegram_chat_id: str | None = Field(None, pattern=r"^(-?\d{1,20}|@[A-Za-z][A-Za-z0-9_]{4,31})$")
 
     @field_validator("emails")
     @classmethod
@@ -148,9 +152,7 @@ class DigestSettings(_Doc):
     @field_validator("slack_webhook_url")
     @classmethod
     def _https(cls, value: str | None) -> str | None:
-        if value and not re.match(r"^https?://", value):
-            raise ValueError("must be an http(s) URL")
-        return value or None
+        return check_slack_webhook(value) if value else None  # Slack's webhook hosts only (no SSRF)
 
 
 class ContactCap(_Doc):
@@ -169,6 +171,141 @@ class Sla(_Doc):
     task_expires_hours: int = Field(72, ge=1, le=24 * 30)
 
 
+
+# ---- connectors: the vendors' own webhooks (CONTRACT section 5) -------------------------------
+
+SECRET_MASK = "***"  # noqa: S105 - the mask shown instead of a secret
+_SECRET: dict[str, Any] = {"secret": True}
+
+
+def _secret(pattern: str = r"^\S{1,512}$") -> Any:
+    """A credential: masked as "***" on GET, kept when a PUT sends "***" back."""
+    return Field(pattern=pattern, json_schema_extra=_SECRET)
+
+
+class WhatsAppConnector(_Doc):
+    """WhatsApp Cloud API: Meta's handshake token and the app secret that signs each POST."""
+
+    verify_token: str = _secret()
+    app_secret: str = _secret()
+    phone_number_id: str | None = None
+
+
+class TelegramConnector(_Doc):
+    """Telegram Bot API: the bot, and the secret token Telegram echoes in a header."""
+
+    bot_token: str = _secret(r"^\d{3,20}:[A-Za-z0-9_-]{20,}$")
+    secret_token: str = _secret(r"^[A-Za-z0-9_-]{1,256}$")  # setWebhook's own rule
+    bot_username: str = Field(pattern=r"^@?[A-Za-z][A-Za-z0-9_]{3,31}$")
+
+    @field_validator("bot_username")
+    @classmethod
+    def _no_at(cls, value: str) -> str:
+        return value.lstrip("@")
+
+
+class ZadarmaConnector(_Doc):
+    """Zadarma: the API secret (ss.zadarma.com/api) that signs notifications."""
+
+    secret: str = _secret()
+    key: str | None = None
+
+
+class MangoConnector(_Doc):
+    """Mango Office VPBX: the API key ("уникальный код АТС") and salt ("ключ для создания подписи")."""
+
+    api_key: str = _secret()
+    api_salt: str = _secret()
+
+
+class SmsRuConnector(_Doc):
+    """SMS.ru delivery reports: a token of our own in the callback URL (`?token=`)."""
+
+    callback_token: str = _secret(r"^[A-Za-z0-9_-]{16,128}$")
+
+
+class Connectors(_Doc):
+    """Each vendor's credentials; a vendor left out (null) is not connected (404)."""
+
+    whatsapp: WhatsAppConnector | None = None
+    telegram: TelegramConnector | None = None
+    zadarma: ZadarmaConnector | None = None
+    mango: MangoConnector | None = None
+    smsru: SmsRuConnector | None = None
+
+
+def secret_fields() -> dict[str, list[str]]:
+    """Per connector, the names of its credential fields."""
+    out: dict[str, list[str]] = {}
+    for vendor, info in Connectors.model_fields.items():
+        model = next(a for a in getattr(info.annotation, "__args__", ()) if isinstance(a, type)
+                     and issubclass(a, BaseModel))
+        out[vendor] = [name for name, f in model.model_fields.items() if f.json_schema_extra == _SECRET]
+    return out
+
+
+def masked(document: dict[str, Any]) -> dict[str, Any]:
+    """The settings document with every connector secret shown as "***"."""
+    connectors = document.get("connectors") or {}
+    for vendor, names in secret_fields().items():
+        conf = connectors.get(vendor)
+        for name in names:
+            if isinstance(conf, dict) and conf.get(name):
+                conf[name] = SECRET_MASK
+    return document
+
+
+def keep_secrets(document: dict[str, Any], stored: ClinicSettings) -> list[str]:
+    """Put the stored value back wherever a PUT sent "***"; returns the fields that had none."""
+    connectors = document.get("connectors")
+    missing: list[str] = []
+    if not isinstance(connectors, dict):
+        return missing
+    for vendor, names in secret_fields().items():
+        conf = connectors.get(vendor)
+        if not isinstance(conf, dict):
+            continue
+        old = getattr(stored.connectors, vendor)
+        for name in names:
+            if conf.get(name) == SECRET_MASK:
+                if old is None:
+                    missing.append(f"connectors.{vendor}.{name}")
+                else:
+                    conf[name] = getattr(old, name)
+    return missing
+
+
+class SpecialDays(_Doc):
+    """Dates with other hours than the weekday's: open on holidays (3–8 January), or closed."""
+
+    start: date
+    end: date
+    hours: tuple[str, str] | None = None  # None: closed on these dates
+    note: str = Field("", max_length=80)
+
+    @field_validator("hours")
+    @classmethod
+    def _span(cls, value: tuple[str, str] | None) -> tuple[str, str] | None:
+        if value is not None:
+            start, end = value
+            if not (_HHMM.match(start) and _HHMM.match(end)):
+                raise ValueError("times are HH:MM")
+            if parse_hhmm(start) >= parse_hhmm(end):
+                raise ValueError("opening must be before closing")
+        return value
+
+    @model_validator(mode="after")
+    def _order(self) -> SpecialDays:
+        if self.end < self.start:
+            raise ValueError("the last date must not be before the first")
+        if self.end - self.start > timedelta(days=62):
+            raise ValueError("at most 62 days in one entry")
+        return self
+
+    def dates(self) -> list[date]:
+        return [self.start + timedelta(days=n) for n in range((self.end - self.start).days + 1)]
+
+
 def _default_hours() -> dict[Weekday, tuple[str, str] | None]:
     return {"mon": ("09:00", "21:00"), "tue": ("09:00", "21:00"), "wed": ("09:00", "21:00"),
             "thu": ("09:00", "21:00"), "fri": ("09:00", "21:00"), "sat": ("10:00", "18:00"), "sun": None}
@@ -182,6 +319,7 @@ class ClinicSettings(_Doc):
     phone_region: str = Field("RU", pattern=r"^[A-Z]{2}$")
     working_hours: dict[Weekday, tuple[str, str] | None] = Field(default_factory=_default_hours)
     holidays_country: str | None = "RU"
+    special_days: list[SpecialDays] = Field(default_factory=list, max_length=50)
     lines: Lines = Field(default_factory=Lines)
     digest: DigestSettings = Field(default_factory=DigestSettings)
     sequences: Sequences = Field(default_factory=Sequences)
@@ -191,6 +329,9 @@ class ClinicSettings(_Doc):
     currency: str = Field("RUB", pattern=r"^[A-Z]{3}$")
     doctors: dict[str, str] = Field(default_factory=dict)  # MIS doctor id -> name patients know
     admins: dict[str, str] = Field(default_factory=dict)  # MIS administrator id -> name
+    connectors: Connectors = Field(default_factory=Connectors)
+    source_names: dict[str, str] = Field(default_factory=dict)  # lead source code -> name the manager reads
+    channel_names: dict[str, str] = Field(default_factory=dict)  # lead channel code -> name
 
     @field_validator("timezone")
     @classmethod
@@ -242,3 +383,9 @@ class ClinicSettings(_Doc):
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def telegram_bot_token(self) -> str | None:
+        """The clinic's bot token from `connectors.telegram`, if the clinic connected its bot."""
+        telegram = self.connectors.telegram
+        return telegram.bot_token if telegram is not None and telegram.bot_token != SECRET_MASK else None

@@ -31,6 +31,7 @@ from chalicelib.domain.windows import ClinicCalendar
 FUNNEL_DAYS = 30
 LEAD_BOOKING_WINDOW = timedelta(days=30)
 NO_ADMIN = "—"
+REACHED_OUTCOMES = frozenset({"booked", "declined", "call_back"})
 Contribution = dict[str, int]
 
 
@@ -61,10 +62,12 @@ def lead_contribution(lead: Lead, calendar: ClinicCalendar) -> Contribution:
     b.add(at, f"leads.channel|{info.channel}")
     b.add(at, f"leads.source|{_label(info.source, 'unknown')}")
     b.add(at, "leads.after_hours", int(lead.after_hours))
+    admin = info.admin_id or (lead.booked.admin_id if lead.booked else None) or NO_ADMIN
     if lead.first_response_at:
         minutes = max(0, int((lead.first_response_at - at).total_seconds() // 60))
         b.add(at, f"leads.response_min|{minutes}")
-    admin = info.admin_id or (lead.booked.admin_id if lead.booked else None) or NO_ADMIN
+        b.add(at, f"admin|{_label(admin)}|responses")
+        b.add(at, f"admin|{_label(admin)}|response_min_sum", minutes)
     stages = ["leads"]
     if lead_is_booked(lead):
         stages.append("booked")
@@ -74,6 +77,9 @@ def lead_contribution(lead: Lead, calendar: ClinicCalendar) -> Contribution:
         b.add(at, f"funnel|all||{stage}")
         b.add(at, f"funnel|admin|{_label(admin)}|{stage}")
         b.add(at, f"funnel|source|{_label(info.source, 'unknown')}|{stage}")
+        b.add(at, f"funnel|channel|{_label(info.channel)}|{stage}")
+        if info.interest:
+            b.add(at, f"funnel|service|{_label(info.interest)}|{stage}")
     if lead.lost:
         b.add(lead.lost.at, f"lost|{_label(lead.lost.reason)}")
     return b.out
@@ -86,16 +92,30 @@ def lead_is_booked(lead: Lead) -> bool:
     return lead.booked.at <= lead.created_at + LEAD_BOOKING_WINDOW
 
 
+def _load(b: _Builder, at: datetime) -> None:
+    """Inbound call load by the clinic's local hour and weekday (0 = Monday)."""
+    local = at.astimezone(b.calendar.zone)
+    b.add(at, f"load.calls.hour|{local.hour:02d}")
+    b.add(at, f"load.calls.weekday|{local.weekday()}")
+
+
 def call_contribution(call: Call, calendar: ClinicCalendar) -> Contribution:
     b = _Builder(calendar)
+    if call.completed and call.completed.direction == "inbound":
+        _load(b, call.completed.at)
     if call.missed:
         at = call.missed.at
+        _load(b, at)
         b.add(at, "leads.missed_calls")
         b.add(at, "leads.missed_not_returned", int(call.returned_at is None))
         b.add(at, "leads.missed_after_hours", int(call.after_hours))
         if call.first_response_at:
             minutes = max(0, int((call.first_response_at - at).total_seconds() // 60))
             b.add(at, f"leads.response_min|{minutes}")
+    done = call.completed
+    if done and done.direction == "outbound" and done.admin_id:
+        b.add(done.at, f"admin|{_label(done.admin_id)}|calls")
+        b.add(done.at, f"admin|{_label(done.admin_id)}|calls_answered", int(done.answered))
     return b.out
 
 
@@ -146,6 +166,14 @@ def task_contribution(task: CallTask, calendar: ClinicCalendar) -> Contribution:
         b.add(task.closed_at, "tasks.done")
         if task.outcome == "declined":
             b.add(task.closed_at, f"lost|{_label(task.reason)}")
+        by = f"admin|{_label(task.assignee or task.closed_by)}|"
+        b.add(task.closed_at, by + "tasks_done")
+        b.add(task.closed_at, by + "reached", int(task.outcome in REACHED_OUTCOMES))
+        b.add(task.closed_at, by + "booked", int(task.outcome == "booked"))
+        scenario = scenarios.find(task.scenario)
+        gap_filled = task.outcome == "booked" and scenario is not None and scenario.fills_gaps
+        b.add(task.closed_at, by + "gaps_filled", int(gap_filled))
+        b.add(task.closed_at, by + "overdue", int(task.closed_at is not None and task.closed_at > task.overdue_at))
     elif task.status == "expired":
         b.add(task.closed_at, "tasks.expired")
     return b.out
@@ -166,6 +194,10 @@ def message_contribution(message: OutboundMessage, calendar: ClinicCalendar) -> 
     b.add(message.sent_at, f"messages.sent|{message.channel}")
     if message.status == "failed":
         b.add(message.sent_at, "messages.failed")
+    if message.status in ("delivered", "read"):  # as the provider reported it (message.status)
+        b.add(message.sent_at, "messages.delivered")
+    if message.status == "read":
+        b.add(message.sent_at, "messages.read")
     return b.out
 
 
@@ -208,6 +240,11 @@ def _funnel(dimension: str, counters: Mapping[str, int]) -> dict[str, dict[str, 
     for row in rows.values():
         row["pct"] = _pct(row["came"], row["leads"])
     return dict(sorted(rows.items()))
+
+
+def funnel_rows(dimension: str, counters: Mapping[str, int]) -> dict[str, dict[str, Any]]:
+    """Leads, booked, came and lead-to-chair % per value of `dimension` (admin, source, channel, service)."""
+    return _funnel(dimension, counters)
 
 
 def sum_days(days: Iterable[Mapping[str, int]]) -> Counter[str]:
@@ -262,7 +299,8 @@ def build_digest(clinic_id: str, day: date, timezone: str, today: Mapping[str, i
         },
         "doctors_30d": dict(sorted(doctors.items())),
         "lost_reasons_30d": dict(sorted(_with("lost|", last_30).items(), key=lambda kv: -kv[1])),
-        "messages": {"sent": sum(_with("messages.sent|", t).values()), "failed": t.get("messages.failed", 0)},
+        "messages": {"sent": sum(_with("messages.sent|", t).values()), "failed": t.get("messages.failed", 0),
+                     "delivered": t.get("messages.delivered", 0), "read": t.get("messages.read", 0)},
         "waitlist": {"filled": t.get("waitlist.filled", 0)},
         "feedback": {"count": t.get("feedback.count", 0),
                      "average": round(t["feedback.sum"] / t["feedback.count"], 1)

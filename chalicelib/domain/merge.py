@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from typing import TypeVar
+from datetime import date, datetime, timedelta, tzinfo
+from decimal import Decimal
+from typing import Any, TypeVar
 
 from chalicelib.contract import (
     AppointmentIn,
@@ -18,6 +19,7 @@ from chalicelib.contract import (
     VisitIn,
 )
 from chalicelib.domain.facts import earliest, newer, stamp
+from chalicelib.domain.imports import ImportedPatient
 from chalicelib.domain.records import (
     Appointment,
     BookingLink,
@@ -30,6 +32,7 @@ from chalicelib.domain.records import (
     TreatmentPlan,
     Visit,
 )
+from chalicelib.domain.segments import MANY, UNKNOWN_COUNT, visit_days
 
 FactT = TypeVar("FactT", bound=Fact)
 
@@ -45,8 +48,33 @@ def _later(current: FactT | None, candidate: FactT) -> FactT:
 
 def patient_profile(patient: Patient, profile: PatientIn, at: datetime) -> Patient:
     s = stamp(at, profile)
+    base: PatientIn | None = profile
     if newer(s, patient.profile_stamp):
-        patient.profile, patient.profile_stamp = profile, s
+        patient.profile_stamp = s
+    else:
+        base = patient.mis_profile or patient.profile
+    return _with_imported(patient, base)
+
+
+def _with_imported(patient: Patient, base: PatientIn | None) -> Patient:
+    """The profile the product uses: the MIS's latest document, with each imported field that is newer.
+
+    Both the document and each imported field are last-writer-wins registers, so the result is
+    the same whatever order webhooks and imports came in.
+    """
+    newer_fields = {f: v for f, v in patient.imported.items()
+                    if patient.imported_stamps.get(f, "") > (patient.profile_stamp or "")}
+    if not newer_fields:
+        patient.profile, patient.mis_profile = base, None
+        return patient
+    doc: dict[str, Any] = base.model_dump(mode="json") if base else {"id": patient.id}
+    for name, value in newer_fields.items():
+        if name.startswith("consent."):
+            doc.setdefault("consent", {})[name.split(".", 1)[1]] = value
+        else:
+            doc[name] = value
+    patient.profile = PatientIn.model_validate(doc) if doc.get("full_name") else base
+    patient.mis_profile = base if base is not None and patient.profile != base else None
     return patient
 
 
@@ -208,3 +236,54 @@ def last_contact(contacts: list[datetime], at: datetime, keep_days: int = 7) -> 
     return sorted({c for c in contacts if c >= horizon} | {at})
 
 
+def patient_plan(patient: Patient, total: Decimal | None, done: Decimal | None, declined: bool, at: datetime,
+                 payload: object) -> Patient:
+    """The patient's latest plan fact (an export's amounts or a plan decision): later stamp wins."""
+    s = stamp(at, payload)
+    if newer(s, patient.plan_stamp):
+        patient.plan_total, patient.plan_done, patient.plan_declined, patient.plan_stamp = total, done, declined, s
+    return patient
+
+
+def patient_imported(patient: Patient, row: ImportedPatient, present: set[str], as_of: datetime, zone: tzinfo,
+                     default_recall_days: int) -> Patient:
+    """One row of the MIS export as facts: profile fields as of the upload, the last visit, the plan.
+
+    Each profile field the export has is its own stamped fact, so a webhook newer than the
+    upload wins that field and an older one does not, in any order. A recall date is set
+    only when it is still ahead: imported history starts nothing.
+    """
+    fields: dict[str, Any] = {"full_name": row.full_name}
+    if row.phone:
+        fields["phones"] = [{"number": row.phone, "kind": "mobile"}]
+    if "birth_date" in present and row.birth_date:
+        fields["birth_date"] = row.birth_date.isoformat()
+    for purpose in ("recall", "marketing"):
+        if f"consent_{purpose}" in present:
+            fields[f"consent.{purpose}"] = getattr(row, f"consent_{purpose}")
+    for name, value in fields.items():
+        s = stamp(as_of, {"patient": row.patient_id, name: value})
+        if newer(s, patient.imported_stamps.get(name)):
+            patient.imported[name], patient.imported_stamps[name] = value, s
+    _with_imported(patient, patient.mis_profile or (patient.profile if patient.profile_stamp else None))
+    visit_at = row.visit_at.replace(tzinfo=zone) if row.visit_at else None
+    if visit_at is not None and (patient.last_visit_at is None or visit_at > patient.last_visit_at):
+        patient.last_visit_at, patient.last_doctor_id = visit_at, row.doctor_id or patient.last_doctor_id
+        due: date | None = (visit_at + timedelta(days=default_recall_days)).date()
+        if due is not None and due <= as_of.astimezone(zone).date():
+            due = None  # a check-up already missed is a lapsed patient, for a campaign, not a recall
+        if patient.recall_due != due:
+            patient.recall_due, patient.recall_basis = due, f"import:{row.last_visit_date}"
+    if row.last_visit_date is not None:
+        count = row.visits if "visits" in present else None
+        days = [row.last_visit_date.isoformat()]
+        if count is None:
+            days.append(UNKNOWN_COUNT)
+        elif count > 1:
+            days.append(MANY)
+        patient.visit_days = visit_days(patient.visit_days, days)
+    if {"plan_total", "plan_done", "plan_declined"} & present:
+        patient_plan(patient, row.plan_total, row.plan_done, row.plan_declined, as_of,
+                     {"import": row.patient_id, "total": row.plan_total, "done": row.plan_done,
+                      "declined": row.plan_declined})
+    return patient

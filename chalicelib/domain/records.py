@@ -70,6 +70,22 @@ class Patient(Record):
     feedback_visit: str | None = None  # the visit the last feedback request asked about
     feedback_asked_at: datetime | None = None
     open_offers: list[str] = Field(default_factory=list)  # appointment ids of slot offers
+    telegram_chat: str | None = None  # the chat the patient bound with the clinic's invite link
+    telegram_chat_stamp: str | None = None
+    telegram_invite: str | None = None  # the patient's invite code (see TelegramInvite)
+    # Lost-patient segments (see domain/segments.py): what the MIS export and the events say.
+    booked_until: datetime | None = None  # start of the latest active appointment
+    visit_days: list[str] = Field(default_factory=list)  # distinct visit days, the first two (markers: ?, many)
+    plan_total: Decimal | None = None
+    plan_done: Decimal | None = None
+    plan_declined: bool = False
+    plan_stamp: str | None = None
+    segments: dict[str, str] = Field(default_factory=dict)  # segment -> "version|fingerprint" of its entry
+    # The MIS export's profile fields, each a stamped fact; `profile` is the MIS document with the newer
+    # ones applied, and `mis_profile` keeps that document while they differ.
+    imported: dict[str, Any] = Field(default_factory=dict)
+    imported_stamps: dict[str, str] = Field(default_factory=dict)
+    mis_profile: PatientIn | None = None
 
     @property
     def name(self) -> str:
@@ -228,6 +244,7 @@ class TaskContext(BaseModel):
     done: int | None = None
     total: int | None = None
     calls: int | None = None  # how many inquiries the callback answers
+    value: str | None = None  # what the patient's unfinished treatment plan is worth
     at: str | None = None  # the appointment, ISO UTC
     last_visit: str | None = None
     lead_id: str | None = None
@@ -312,6 +329,7 @@ class RunContext(BaseModel):
     total: int | None = None
     starts_at: datetime | None = None  # the appointment a confirmation or an offer is about
     due: str | None = None  # the recall due date it was started for
+    line: str | None = None  # the clinic's line a missed call came to
 
     @field_serializer("starts_at")
     def _keep_offset(self, value: datetime | None) -> str | None:
@@ -377,6 +395,22 @@ class InboundMessage(Record):
     meaning: str = "other"
 
 
+class TelegramInvite(Record):
+    """An invite code (`t.me/<bot>?start=<code>`): the key that finds its patient."""
+
+    patient_id: str
+    created_at: datetime
+
+
+class ConnectorState(Record):
+    """What ClinicFlow last did with a vendor for this clinic (e.g. Telegram's setWebhook)."""
+
+    webhook_url: str | None = None
+    registered_at: datetime | None = None
+    provider: str | None = None
+    error: str | None = None
+
+
 class WaitlistEntry(Record):
     patient_id: str
     doctor_id: str | None = None
@@ -426,3 +460,46 @@ class Network(Record):
     @property
     def zone(self) -> Any:
         return ZoneInfo(self.timezone)
+
+
+class SegmentEntry(Record):
+    """A patient's place in one lost-patient segment: a sparse index entry with what the list shows."""
+
+    patient_id: str
+    segment: str
+    member: bool = False
+    sort: str = ""  # the last visit's local date (ISO), or "0000-00-00"
+    name: str = ""
+    phone: str | None = None
+    last_visit: date | None = None
+    plan_total: Decimal | None = None
+    plan_done: Decimal | None = None
+    value: Decimal = Decimal("0")
+    booked_until: datetime | None = None
+
+
+class ImportJob(Record):
+    """An uploaded export: stored in parts, split into chunks on the queue, applied as facts."""
+
+    content_type: str
+    size: int
+    parts: int
+    received_at: datetime  # the moment the export's facts are stamped with
+    split: bool = False
+    rows: int = 0
+    chunks: int = 0
+    columns: list[str] = Field(default_factory=list)
+    header_row: int = 1
+
+
+class ImportPart(Record):
+    """Up to 256 KB of an upload (base64), stored before the 202."""
+
+    data: str
+
+
+class ImportChunk(Record):
+    """What one chunk of rows did, written once when it has been applied."""
+
+    imported: int = 0
+    rejected: list[dict[str, Any]] = Field(default_factory=list)

@@ -40,6 +40,7 @@ class ClinicCalendar:
     zone: ZoneInfo
     hours: Mapping[int, Span | None]
     holidays: Container[date] = field(default_factory=frozenset)
+    special: Mapping[date, Span | None] = field(default_factory=dict)  # overrides weekday and holiday
 
     @classmethod
     def from_settings(cls, settings: ClinicSettings) -> ClinicCalendar:
@@ -48,9 +49,15 @@ class ClinicCalendar:
             span = settings.working_hours.get(day)  # type: ignore[call-overload]
             hours[index] = (parse_hhmm(span[0]), parse_hhmm(span[1])) if span else None
         country = settings.holidays_country
-        return cls(settings.zone, hours, public_holidays(country) if country else frozenset())
+        special: dict[date, Span | None] = {}
+        for entry in settings.special_days:
+            span = (parse_hhmm(entry.hours[0]), parse_hhmm(entry.hours[1])) if entry.hours else None
+            special.update(dict.fromkeys(entry.dates(), span))
+        return cls(settings.zone, hours, public_holidays(country) if country else frozenset(), special)
 
     def open_span(self, day: date) -> Span | None:
+        if day in self.special:
+            return self.special[day]
         if day in self.holidays:
             return None
         return self.hours.get(day.weekday())

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from chalicelib.events import appointments, inbox, leads, patients, visits, waitlist
+from chalicelib.events import appointments, inbox, leads, messengers, patients, visits, waitlist
 from chalicelib.runtime import Context
 
 APPLIERS: dict[str, Callable[[Context, Any], None]] = {
@@ -26,6 +26,7 @@ APPLIERS: dict[str, Callable[[Context, Any], None]] = {
     "message.status": inbox.message_status,
     "waitlist.added": waitlist.waitlist_changed,
     "waitlist.removed": waitlist.waitlist_changed,
+    "messenger.linked": messengers.messenger_linked,
 }
 
 

@@ -19,6 +19,7 @@ from chalicelib.events.funnel import link_appointment
 from chalicelib.events.notes import appointment_notes
 from chalicelib.runtime import Context, Subject
 from chalicelib.scenarios.base import Occasion, upcoming
+from chalicelib.segments import track_booking
 from chalicelib.store.keys import subject_key
 
 CALL_BOOKING_WINDOW = timedelta(days=2)
@@ -69,6 +70,7 @@ def reconcile(ctx: Context, appt: Appointment, subject: Subject, patient: Patien
     """Start and stop what the appointment's current state calls for, each at most once."""
     if appt.details is None:
         return
+    track_booking(ctx, appt, subject, patient)
     runs = [r for r in subject.of(SequenceRun) if r.active]
     if appt.is_active and appt.details.starts_at > ctx.now:
         _booked(ctx, appt, runs, patient)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from chalicelib import offers, scenarios, sequences
+from chalicelib.channels import provider_key
 from chalicelib.contract import MessageReceived, MessageStatus
 from chalicelib.domain import merge
 from chalicelib.domain.facts import fingerprint, stamp
@@ -145,12 +146,37 @@ def _needs_reply(ctx: Context, record: InboundMessage, patient: Patient | None, 
 
 def message_status(ctx: Context, event: MessageStatus) -> None:
     data = event.data
-    message = ctx.load(OutboundMessage, data.message_id)
+    message = ctx.load(OutboundMessage, data.message_id) or _by_provider_id(ctx, data.message_id)
     if message is None:
-        return  # not ours (or a provider id): nothing to change
+        return  # not ours: nothing to change
     candidate = stamp(data.at, {"status": data.status, "rank": _STATUS_RANK[data.status]})
     if _STATUS_RANK.get(data.status, 0) >= _STATUS_RANK.get(message.status, 0) and (
             message.status_stamp is None or candidate > message.status_stamp or data.status == "failed"):
         message.status, message.status_stamp = data.status, candidate
         ctx.save(message)
+        if data.status == "failed":
+            _failed_moves_on(ctx, message)
     note_event(ctx, message.patient_id, event, message_id=message.id, status=data.status, channel=message.channel)
+
+
+def _by_provider_id(ctx: Context, provider_id: str) -> OutboundMessage | None:
+    """A status a provider reports under its own id (WhatsApp's wamid, SMS.ru's sms_id)."""
+    for link in ctx.links(provider_key(provider_id), "OM#"):
+        return ctx.load(OutboundMessage, link.target[3:])
+    return None
+
+
+def _failed_moves_on(ctx: Context, message: OutboundMessage) -> None:
+    """A message the provider could not deliver: the run's next step comes now, not after its delay.
+
+    Only while the run waits for the step right after this message (its execution sits in a
+    Wait state): the run gets a new execution planned for the next open moment.
+    """
+    run = ctx.load(SequenceRun, message.run_id) if message.run_id else None
+    if run is None or not run.active or run.plan is None or run.plan.action == "done" or run.open_task:
+        return
+    if not message.id.startswith(f"{run.id}-s{run.plan.step - 1}-a") or run.plan.at <= ctx.now:
+        return
+    patient = ctx.load(Patient, run.patient_id) if run.patient_id else None
+    sequences.replan(ctx, run, sequences.ladder_of(ctx, run, patient).postpone(run.plan, ctx.now, "message_failed"))
+

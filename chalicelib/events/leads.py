@@ -172,7 +172,7 @@ def _asked_since(task: CallTask, run: SequenceRun | None) -> datetime:
     telephony reports the call; any other task from its creation."""
     if run is not None and scenarios.get(run.scenario).inquiry:
         return run.trigger_at
-    return task.created_at
+    return task.created_at.replace(microsecond=0)  # telephony reports whole seconds: the task's own second counts
 
 
 def _close_matching_tasks(ctx: Context, call: Call, phone: str, at: datetime, answered: bool) -> None:

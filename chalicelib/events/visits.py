@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from chalicelib import triggers
 from chalicelib.contract import PlanAccepted, PlanDeclined, VisitCompleted
 from chalicelib.domain import merge
 from chalicelib.domain.facts import earliest
 from chalicelib.domain.records import Appointment, Lead, Patient, SequenceRun, TreatmentPlan, Visit
+from chalicelib.domain.segments import visit_days
 from chalicelib.events.appointments import follow_appointment
 from chalicelib.events.common import note_event
 from chalicelib.events.funnel import refresh_came
@@ -24,6 +27,7 @@ def visit_completed(ctx: Context, event: VisitCompleted) -> None:
     merge.visit_completed(visit, info, at)
     patient = ctx.load_or_new(Patient, info.patient_id)
     merge.patient_visit(patient, info, at, ctx.settings.sequences.recall.after_days)
+    patient.visit_days = visit_days(patient.visit_days, [ctx.calendar.local_date(at).isoformat()])
     ctx.save(patient)
     if info.appointment_id:
         _appointment_done(ctx, info.appointment_id, visit.id, at)
@@ -68,5 +72,8 @@ def plan_decision(ctx: Context, event: PlanAccepted | PlanDeclined) -> None:
     decision = "accepted" if event.type == "treatment_plan.accepted" else "declined"
     merge.plan_decision(plan, data, event.occurred_at, decision)
     ctx.save(plan)
+    patient = ctx.load_or_new(Patient, data.patient_id)  # the patient's plan, for the lost-patient segments
+    merge.patient_plan(patient, data.amount, Decimal("0"), decision == "declined", event.occurred_at, data)
+    ctx.save(patient)
     note_event(ctx, data.patient_id, event, plan_id=plan.id, doctor_id=data.doctor_id,
                amount=f"{data.amount:.2f}", reason=data.reason)

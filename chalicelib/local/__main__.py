@@ -8,9 +8,13 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from chalicelib.local import stack
 from chalicelib.local.resources import PROJECT
+
+if TYPE_CHECKING:
+    from chalicelib.runtime import Runtime
 
 SWEEP_EVERY_S = float(os.environ.get("CLINICFLOW_SWEEP_SECONDS", "60"))
 HOURLY_EVERY_S = float(os.environ.get("CLINICFLOW_HOURLY_SECONDS", "300"))
@@ -31,7 +35,7 @@ def main() -> int:
 
     import boto3
 
-    from chalicelib.local.persist import export_table, import_table
+    from chalicelib.local import durable
     from chalicelib.local.resources import provision
 
     session = boto3.session.Session(region_name=stack.REGION)
@@ -39,25 +43,27 @@ def main() -> int:
     created = provision(session, "clinicflow", secret, sender="digest@clinicflow.local", visibility_timeout=30)
     os.environ["SEQUENCE_MACHINE_ARN"] = created["sequence_machine"]
     os.environ["WAITLIST_MACHINE_ARN"] = created["waitlist_machine"]
-    ddb = session.client("dynamodb")
-    data_file = state_dir / "dynamodb.jsonl"
-    restored = import_table(ddb, created["table"], data_file)
+    backend = durable.backend_of(stack.REGION)
+    restored, replayed, generation = durable.restore(backend, created["table"], state_dir)
+    wal = durable.WriteAheadLog(state_dir, generation)
+    durable.install(wal)  # from here on, every DynamoDB write is on disk before moto answers it
+    data_file = state_dir / durable.SNAPSHOT
+    print(f"Restored {restored} items ({replayed} writes replayed from the write-ahead log).", flush=True)
 
     import app as application
-    from chalicelib import schedules, sweeper, wiring
+    from chalicelib import wiring
     from chalicelib.local.demo import ensure_demo, write_local_json
     from chalicelib.local.pump import QueuePump, Schedule
 
     rt = wiring.runtime()
-    demo = ensure_demo(rt, wiring.webhook_secret, state_dir)
-    resumed = sum(sweeper.resume_runs(rt, c.id) for c in schedules.clinics(rt))
-    schedules.sweep_all(rt)
+    demo = ensure_demo(rt, wiring.webhook_secret, state_dir, wiring.settings_saved)
 
     from chalice.cli.factory import CLIFactory
-    from chalice.local import create_local_server
+
+    from chalicelib.local.server import create_server
 
     config = CLIFactory(str(PROJECT)).create_config_obj("dev")
-    server = create_local_server(application.app, config, host, port)
+    server = create_server(application.app, config, host, port)
     stop = threading.Event()
     sqs = session.client("sqs")
     workers = [
@@ -76,13 +82,19 @@ def main() -> int:
 
     def save_periodically() -> None:
         while not stop.wait(SAVE_EVERY_S):
-            export_table(ddb, created["table"], data_file)
+            durable.snapshot(backend, created["table"], state_dir, wal)
 
     workers.append(threading.Thread(target=save_periodically, daemon=True))
+    workers.append(threading.Thread(target=_recover, args=(rt,), name="recovery", daemon=True))
     for worker in workers:
         worker.start()
-    local_json = write_local_json(PROJECT, api_url, secret["operator_token"], demo)
-    print(_banner(api_url, demo, local_json, state_dir, restored, resumed, time.monotonic() - started), flush=True)
+    previous_umask = os.umask(0o077)  # local.json holds the operator token: owner only (0600)
+    try:
+        local_json = write_local_json(PROJECT, api_url, secret["operator_token"], demo)
+        local_json.chmod(0o600)  # also when an older run left it 0644
+    finally:
+        os.umask(previous_umask)
+    print(_banner(api_url, demo, local_json, state_dir, restored, time.monotonic() - started), flush=True)
 
     def shutdown(*_: object) -> None:
         stop.set()
@@ -92,14 +104,33 @@ def main() -> int:
     stop.wait()
     print("\nSaving state…", flush=True)
     server.shutdown()
-    saved = export_table(ddb, created["table"], data_file)
+    saved = durable.snapshot(backend, created["table"], state_dir, wal)
+    wal.close()
     moto.stop()
     print(f"Saved {saved} items to {data_file}. Bye.", flush=True)
     return 0
 
 
+def _recover(rt: Runtime) -> None:
+    """While the API already serves: give in-flight runs new executions and put every pending
+    event back on the queue (queues and executions lived in the previous process)."""
+    from datetime import timedelta
+
+    from chalicelib import ingest, schedules, sweeper
+    from chalicelib.observability import logger
+
+    try:
+        clinics = schedules.clinics(rt)
+        resumed = sum(sweeper.resume_runs(rt, c.id) for c in clinics)
+        requeued = sum(ingest.requeue_pending(rt, c.id, older_than=timedelta(0)) for c in clinics)
+        schedules.sweep_all(rt)
+        print(f"Recovered: resumed {resumed} sequences, requeued {requeued} pending events.", flush=True)
+    except Exception:  # noqa: BLE001 - the sweeper's next tick tries again
+        logger.exception("recovery after start failed")
+
+
 def _banner(api_url: str, demo: dict[str, str], local_json: Path, state_dir: Path, restored: int,
-            resumed: int, seconds: float) -> str:
+            seconds: float) -> str:
     clinic = demo["clinic_id"]
     return f"""
 ClinicFlow is running (ready in {seconds:.1f} s) — embedded AWS (moto), no account needed.
@@ -113,9 +144,12 @@ ClinicFlow is running (ready in {seconds:.1f} s) — embedded AWS (moto), no acc
   Manager token  {demo['manager_token']}
 
   Everything above is in {local_json}
-  Data folder    {state_dir} (restored {restored} items, resumed {resumed} sequences)
+  Data folder    {state_dir} (restored {restored} items; in-flight sequences resume now; every write is
+                 logged to disk before it is acknowledged, so even kill -9 loses nothing)
 
 Send a signed event:  .venv/bin/python -m chalicelib.local.send call.missed
+Vendors' own webhooks: {api_url}/v1/clinics/{clinic}/connectors/<whatsapp|telegram|zadarma|mango|smsru>
+  e.g.                 .venv/bin/python -m chalicelib.local.send zadarma.missed   (list: send --help)
 Replay a clinic month: make simulate      Stop: Ctrl+C (data is saved)
 """
 

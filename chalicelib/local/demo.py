@@ -11,7 +11,21 @@ from chalicelib.domain.clinic_settings import ClinicSettings
 DEMO_ID = "demo"
 
 
-def demo_settings() -> ClinicSettings:
+def demo_connectors() -> dict[str, dict[str, str]]:
+    """Every connector with fresh local secrets (kept in the state folder's demo.json, mode 600)."""
+    import secrets
+
+    def token(n: int = 18) -> str:
+        return secrets.token_urlsafe(n)
+
+    return {"whatsapp": {"verify_token": token(), "app_secret": token()},
+            "telegram": {"bot_token": f"{secrets.randbelow(10**9):09d}:{token(26)}", "secret_token": token(),
+                         "bot_username": "clinicflow_demo_bot"},
+            "zadarma": {"secret": token()}, "mango": {"api_key": token(), "api_salt": token()},
+            "smsru": {"callback_token": token()}}
+
+
+def demo_settings(connectors: dict[str, dict[str, str]] | None = None) -> ClinicSettings:
     """Open around the clock, so every sequence shows its steps within minutes of an event.
 
     A real clinic sets its hours and holidays (PUT /settings); the ladders keep
@@ -29,30 +43,53 @@ def demo_settings() -> ClinicSettings:
         "admins": {"U-1": "Ольга", "U-2": "Марина"},
         "sequences": {name: {"steps": quick} for name in ("lead", "recall", "cancelled", "treatment_dropout")}
         | {"no_show": {"steps": [quick[0], quick[2]]}},
+        "connectors": connectors or {},
     })
 
 
-def ensure_demo(rt: Any, webhook_secret: Any, state_dir: Path) -> dict[str, Any]:
-    """The demo clinic of this state folder (created on the first run)."""
+def ensure_demo(rt: Any, webhook_secret: Any, state_dir: Path, on_saved: Any = None) -> dict[str, Any]:
+    """The demo clinic of this state folder (created on the first run, connectors and all).
+
+    `on_saved(clinic_id, before, after)` follows a settings change, as after a manager's PUT
+    (the demo's Telegram bot is "registered" in the local outbox).
+    """
     from chalicelib import clinics
     from chalicelib.contract import NewClinic
     from chalicelib.domain.records import Clinic
 
     path = state_dir / "demo.json"
-    if path.exists() and rt.store.get(Clinic, DEMO_ID, DEMO_ID) is not None:
-        return dict(json.loads(path.read_text()))
-    created = clinics.create_clinic(rt, webhook_secret, NewClinic(name="Клиника «Улыбка» (демо)"),
-                                    clinic_id=DEMO_ID, settings=demo_settings())
-    path.write_text(json.dumps(created, indent=2, ensure_ascii=False))
-    path.chmod(0o600)
+    clinic = rt.store.get(Clinic, DEMO_ID, DEMO_ID)
+    if path.exists() and clinic is not None:
+        known = dict(json.loads(path.read_text()))
+        if "connectors" in known:
+            return known
+        known["connectors"] = demo_connectors()  # a state folder from before connectors existed
+        document = clinic.settings.model_dump(mode="json") | {"connectors": known["connectors"]}
+        clinics.replace_settings(rt, DEMO_ID, document, on_saved)
+        _write(path, known)
+        return known
+    connectors = demo_connectors()
+    created: dict[str, Any] = clinics.create_clinic(rt, webhook_secret, NewClinic(name="Клиника «Улыбка» (демо)"),
+                                                    clinic_id=DEMO_ID, settings=demo_settings(connectors))
+    created["connectors"] = connectors
+    if on_saved is not None:
+        on_saved(DEMO_ID, ClinicSettings(), rt.clinic(DEMO_ID, fresh=True).settings)
+    _write(path, created)
     return created
+
+
+def _write(path: Path, demo: dict[str, Any]) -> None:
+    path.write_text(json.dumps(demo, indent=2, ensure_ascii=False))
+    path.chmod(0o600)
 
 
 def local_json_path(project: Path) -> Path:
     """`.clinicflow/local.json` (CLINICFLOW_LOCAL_JSON moves it, e.g. for a second stack in tests)."""
     import os
 
-    return Path(os.environ.get("CLINICFLOW_LOCAL_JSON") or project / ".clinicflow" / "local.json")
+    state = os.environ.get("CLINICFLOW_STATE")  # the data folder holds it when one is named
+    return Path(os.environ.get("CLINICFLOW_LOCAL_JSON") or (Path(state) if state else project / ".clinicflow")
+                / "local.json")
 
 
 def write_local_json(project: Path, api_url: str, operator_token: str, demo: dict[str, Any]) -> Path:

@@ -2,6 +2,7 @@
 
     python -m chalicelib.local.send call.missed [--phone +79161234567]
     python -m chalicelib.local.send - < event.json      # any event from a file
+    python -m chalicelib.local.send zadarma.missed      # a vendor's own signed webhook (list below)
 
 It reads `.clinicflow/local.json` for the URL, clinic and webhook secret.
 """
@@ -67,11 +68,22 @@ def send(event: dict[str, Any], local: dict[str, Any], webhook_id: str | None = 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("type", help="an event type with a built-in example, or - to read one from stdin")
+    from chalicelib.local.vendors import EXAMPLES, send_example
+
+    parser.add_argument("type", help="an event type with a built-in example, or - to read one from stdin, or a "
+                        "vendor example: " + "; ".join(f"{k} ({v[2]})" for k, v in EXAMPLES.items()))
     parser.add_argument("--phone", default="+79161234567")
     parser.add_argument("--patient", default="P-1001")
+    parser.add_argument("--line", default="+74951234567", help="the clinic's line a vendor example calls")
+    parser.add_argument("--chat", default="1111111", help="the Telegram chat of a telegram.* example")
+    parser.add_argument("--message-id", default="", help="the provider's message id of a status example")
     args = parser.parse_args(argv)
     local = json.loads(local_json_path(PROJECT).read_text())
+    if args.type in EXAMPLES:
+        status, body = send_example(args.type, local, phone=args.phone, line=args.line, chat=args.chat,
+                                    patient=args.patient, message_id=args.message_id)
+        print(status, body)
+        return 0 if status < 300 else 1
     event = json.load(sys.stdin) if args.type == "-" else example(args.type, args.phone, args.patient)
     status, body = send(event, local)
     print(status, body)

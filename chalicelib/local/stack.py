@@ -23,7 +23,10 @@ def free_port() -> int:
 
 
 def port_is_free(host: str, port: int) -> bool:
+    """Whether our server could listen there now. SO_REUSEADDR, as the server sets it: sockets
+    of a stopped run left in TIME-WAIT must not block an immediate restart on the same port."""
     with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
         except OSError:
@@ -38,6 +41,9 @@ def point_at_endpoint(endpoint: str, moto_port: int, prefix: str, public_url: st
         "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION, "MOTO_PORT": str(moto_port),
         "CLINICFLOW_PREFIX": prefix, "CHANNELS_OUTBOX_ONLY": "1", "PUBLIC_URL": public_url,
         "POWERTOOLS_SERVICE_NAME": "clinicflow", "POWERTOOLS_LOG_LEVEL": os.environ.get("LOG_LEVEL", "WARNING"),
+        # one machine, one user: `make simulate` replays a month as fast as it can
+        "CLINIC_WEBHOOK_RATE": os.environ.get("CLINIC_WEBHOOK_RATE", "2000"),
+        "CLINIC_STAFF_RATE": os.environ.get("CLINIC_STAFF_RATE", "500"),
     })
 
 

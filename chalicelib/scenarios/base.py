@@ -154,15 +154,22 @@ class Scenario:
     books_first: bool = False  # a booking is credited to this run before any other
     confirms_by_reply: bool = False  # YES confirms its appointment, NO asks to reschedule
     awaits_rating: bool = False  # a delivered message makes the next 1-5 reply a rating
+    returns_on_dialled_line: bool = False  # its first call goes out on the line the patient dialled
+    fills_gaps: bool = False  # a booking from its task fills a freed slot (administrators' KPIs)
     sla: Callable[[Sla], int] = _default_sla
     stop: Callable[[Standing], str | None] | None = None
     on_appointment: Callable[[SequenceRun, Appointment, datetime], str | None] | None = None
     metrics: Callable[[SequenceRun], list[Metric]] = _no_metrics
+    message_label: str = ""  # its message in the console's preview (defaults to `label`)
+    ladder_label: str = ""  # its settings ladder in the console, when it owns one (defaults to `label`)
 
     def __post_init__(self) -> None:
         for name in ("settings_key", "script", "message"):
             if not getattr(self, name):
                 object.__setattr__(self, name, self.name)
+        for name in ("message_label", "ladder_label"):
+            if not getattr(self, name):
+                object.__setattr__(self, name, self.label)
 
     def ladder(self, settings: ClinicSettings) -> list[Step]:
         """The steps of its ladder in the clinic's settings (an offer has batches, not steps)."""

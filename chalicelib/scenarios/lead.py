@@ -23,5 +23,6 @@ def _sla(sla: Sla) -> int:
 
 
 SCENARIO = Scenario(
-    name="lead", label=N_("New lead"), subject=N_("Your request"), triggers=("lead.created",), starts=_starts,
+    name="lead", label=N_("New lead"), message_label=N_("New lead not reached"),
+    ladder_label=N_("New lead or missed call"), subject=N_("Your request"), triggers=("lead.created",), starts=_starts,
     purpose=None, unsolicited=False, stopped_by_booking=True, column="new_leads", inquiry=True, sla=_sla)

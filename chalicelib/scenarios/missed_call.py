@@ -1,4 +1,4 @@
-"""A missed call: call back from the line it came to; the `lead` ladder of the settings."""
+"""A missed call: called back first from the line the patient dialled; the `lead` ladder of the settings."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ def _starts(on: Occasion) -> Start | None:
     if on.now - at > FRESH_INQUIRY:
         return None
     return Start(purpose="callback", key=("call", call.id), trigger_at=at, not_before=at, phone=call.missed.phone,
-                 call_id=call.id, context=RunContext(calls=[call.id]))
+                 call_id=call.id, context=RunContext(calls=[call.id], line=call.missed.line))
 
 
 def _sla(sla: Sla) -> int:
@@ -24,6 +24,7 @@ def _sla(sla: Sla) -> int:
 
 
 SCENARIO = Scenario(
-    name="missed_call", label=N_("Missed call"), subject=N_("We missed your call"), triggers=("call.missed",),
+    name="missed_call", label=N_("Missed call"), message_label=N_("Missed call not reached"),
+    subject=N_("We missed your call"), triggers=("call.missed",),
     starts=_starts, purpose=None, unsolicited=False, stopped_by_booking=True, column="missed_calls",
-    settings_key="lead", inquiry=True, sla=_sla)
+    settings_key="lead", inquiry=True, returns_on_dialled_line=True, sla=_sla)

@@ -52,4 +52,4 @@ def _metrics(run: SequenceRun) -> list[Metric]:
 SCENARIO = Scenario(
     name="waitlist", label=N_("Waitlist"), subject=N_("A slot has opened"), triggers=("appointment.cancelled",),
     starts=_starts, purpose="reminders", unsolicited=True, stopped_by_booking=False, column="reschedule",
-    capped=True, kind="offer", metrics=_metrics)
+    capped=True, kind="offer", fills_gaps=True, metrics=_metrics)

@@ -36,7 +36,13 @@
     if (!iso) return "";
     const options = { hour: "2-digit", minute: "2-digit", timeZone: state.me && state.me.timezone || undefined };
     if (withDay) Object.assign(options, { day: "numeric", month: "short" });
+    if (withDay && new Date(iso).getFullYear() !== new Date().getFullYear()) options.year = "numeric";
     return new Intl.DateTimeFormat(LANG, options).format(new Date(iso));
+  }
+
+  function money(amount) {
+    return new Intl.NumberFormat(LANG, { style: "currency", currency: state.me && state.me.currency || "RUB",
+                                         maximumFractionDigits: 0 }).format(Number(amount));
   }
 
   /* ---- API ------------------------------------------------------------------------------ */
@@ -147,6 +153,7 @@
     if (c.doctor_id) facts.push(`${t("Doctor")}: ${(state.me.doctors || {})[c.doctor_id] || c.doctor_id}`);
     if (c.at) facts.push(`${t("Appointment")}: ${time(c.at, true)}`);
     if (c.last_visit) facts.push(`${t("Last visit")}: ${time(c.last_visit, true).split(",")[0]}`);
+    if (c.value) facts.push(`${t("At stake")}: ${money(c.value)}`);
     if (c.reason) facts.push(`${t("Reason given")}: ${c.reason}`);
     if (c.interest) facts.push(`${t("Interest")}: ${c.interest}`);
     if (c.calls > 1) facts.push(`${t("Calls")}: ${c.calls}`);

@@ -13,6 +13,8 @@ KINDS: dict[str, type[r.Record]] = {
     "appointment": r.Appointment, "visit": r.Visit, "plan": r.TreatmentPlan,
     "task": r.CallTask, "run": r.SequenceRun, "message": r.OutboundMessage,
     "inbound": r.InboundMessage, "waitlist": r.WaitlistEntry, "offer": r.SlotOffer, "network": r.Network,
+    "invite": r.TelegramInvite, "connector": r.ConnectorState,
+    "segment": r.SegmentEntry, "import": r.ImportJob, "import_part": r.ImportPart, "import_chunk": r.ImportChunk,
 }
 KIND_OF: dict[type[r.Record], str] = {cls: name for name, cls in KINDS.items()}
 _TAGS: dict[str, tuple[str, str]] = {
@@ -20,6 +22,7 @@ _TAGS: dict[str, tuple[str, str]] = {
     "appointment": ("A", "APPT"), "visit": ("V", "VISIT"), "plan": ("PLAN", "PLAN"),
     "task": ("T", "TASK"), "run": ("R", "RUN"), "message": ("M", "MESSAGE"),
     "inbound": ("IN", "INBOUND"), "offer": ("OFFER", "OFFER"),
+    "invite": ("INV", "INVITE"), "connector": ("CONN", "CONNECTOR"),
 }
 
 
@@ -31,6 +34,15 @@ def primary_key(kind: type[r.Record], clinic_id: str, record_id: str) -> tuple[s
         return f"NETWORK#{record_id}", "NETWORK"
     if name == "waitlist":
         return scoped(clinic_id, "WL"), f"P#{record_id}"
+    if name == "segment":  # "<patient>|<segment>": next to the patient
+        patient_id, segment = record_id.rsplit("|", 1)
+        return scoped(clinic_id, "P", patient_id), f"SEG#{segment}"
+    if name == "import":
+        return scoped(clinic_id, "IMPORT", record_id), "IMPORT"
+    if name in ("import_part", "import_chunk"):  # "<import>|<n>"
+        import_id, number = record_id.split("|", 1)
+        tag = "PARTS" if name == "import_part" else "CHUNKS"
+        return scoped(clinic_id, "IMPORT", import_id, tag), f"{tag[:-1]}#{int(number):05d}"
     tag, sort = _TAGS[name]
     return scoped(clinic_id, tag, record_id), sort
 
@@ -53,6 +65,8 @@ def index_keys(record: r.Record) -> dict[str, Any]:
             keys.update(gsi1pk="NETWORKS", gsi1sk=record.id)
         case r.Patient() if record.recall_due and record.recall_started_for != record.recall_due:
             keys.update(gsi1pk=scoped(c, "RECALL"), gsi1sk=f"{record.recall_due.isoformat()}#{record.id}")
+        case r.SegmentEntry() if record.member:
+            keys.update(gsi1pk=scoped(c, "SEG", record.segment), gsi1sk=f"{record.sort}#{record.patient_id}")
         case r.Appointment() if record.details is not None:
             keys.update(gsi2pk=scoped(c, "P", record.details.patient_id),
                         gsi2sk=f"A#{iso_z(record.details.starts_at)}#{record.id}")

@@ -5,6 +5,9 @@ Key layout (clinic `c`):
   TOKEN#sha256 / TOKEN           staff token (hashed)      gsi2: C#c#STAFF / role#id
   C#c#P#id / PATIENT             patient                   gsi1: C#c#RECALL / due#id (while due)
   C#c#P#id / TL#at#key           patient timeline entry
+  C#c#P#id / SEG#name            segment entry             gsi1: C#c#SEG#name / lastvisit#id (while a member)
+  C#c#IMPORT#id / IMPORT         patient-base import; its parts under C#c#IMPORT#id#PARTS / PART#n,
+                                 its applied chunks under C#c#IMPORT#id#CHUNKS / CHUNK#n
   C#c#PH#e164 / P#id|L#id|M#id   phone -> patients, leads, missed calls
   C#c#A#id / APPT                appointment               gsi2: C#c#P#patient / A#starts#id
   C#c#T#id / TASK                call task                 gsi1: C#c#OPEN / due#id, C#c#DONE / closed#id

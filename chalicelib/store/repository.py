@@ -197,6 +197,15 @@ class Repository:
         return [r for r in found if isinstance(r, kind)][: limit or None]
 
     @translated
+    def query_page(self, kind: type[R], index: str, partition: str, limit: int, start: dict[str, Any] | None = None,
+                   newest_first: bool = False) -> tuple[list[R], dict[str, Any] | None]:
+        """One page of an index partition and the key to resume after it (None at the end)."""
+        idx, _ = _index(index)
+        result = idx.query(partition, limit=limit, scan_index_forward=not newest_first, last_evaluated_key=start)
+        found = [self._to_record(i) for i in result]
+        return [r for r in found if isinstance(r, kind)], result.last_evaluated_key
+
+    @translated
     def index_records(self, index: str, partition: str) -> list[Record]:
         """Every record of an index partition, whatever its kind (a patient's whole subject)."""
         return [self._to_record(i) for i in _index(index)[0].query(partition)]
@@ -222,14 +231,18 @@ class Repository:
 
     @translated
     def kpi_days(self, clinic_id: str, first: date, last: date) -> dict[date, dict[str, int]]:
-        """Counters of the days from `first` to `last` inclusive, in one query."""
-        pages = KpiDayItem._get_connection().query(
-            scoped(clinic_id, "KPI"),
-            range_key_condition=KpiDayItem.sk.between(f"D#{first.isoformat()}", f"D#{last.isoformat()}"))
+        """Counters of the days from `first` to `last` inclusive, in one query (more pages past 1 MB)."""
         out: dict[date, dict[str, int]] = {}
-        for item in pages.get("Items", []):
-            out[date.fromisoformat(item["sk"]["S"][2:])] = {k: int(v["N"]) for k, v in item.items() if "N" in v}
-        return out
+        start: Any = None
+        while True:
+            page = KpiDayItem._get_connection().query(
+                scoped(clinic_id, "KPI"), exclusive_start_key=start,
+                range_key_condition=KpiDayItem.sk.between(f"D#{first.isoformat()}", f"D#{last.isoformat()}"))
+            for item in page.get("Items", []):
+                out[date.fromisoformat(item["sk"]["S"][2:])] = {k: int(v["N"]) for k, v in item.items() if "N" in v}
+            start = page.get("LastEvaluatedKey")
+            if not start:
+                return out
 
     @translated
     def put_kpi_snapshot(self, clinic_id: str, day: date, values: dict[str, int]) -> None:

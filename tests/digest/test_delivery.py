@@ -85,7 +85,7 @@ def test_the_evening_tick_sends_email_and_slack_once(stack: Harness, slack: Slac
     chart = parts["image/png"]
     assert chart["Content-ID"] == "<funnel>" and 'src="cid:funnel"' in html
     assert "Что сделать завтра" in html and "Не перезвонили" in html and "Работа" in html
-    assert "пропущенный звонок так и не перезвонили" in text
+    assert "1 пропущенный звонок остался без ответного звонка" in text
     (output_dir / "digest.html").write_text(html)
     (output_dir / "digest.txt").write_text(text)
     (output_dir / "funnel.png").write_bytes(chart.get_payload(decode=True))

@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 
 PROJECT = Path(__file__).resolve().parents[2]
+# A cold `chalice package` (after requirements.txt changes) downloads every runtime dependency first.
+pytestmark = pytest.mark.timeout(900)
 WORKFLOWS = sorted((PROJECT / "workflows").glob("*.asl.json"))
 
 
@@ -20,14 +22,15 @@ WORKFLOWS = sorted((PROJECT / "workflows").glob("*.asl.json"))
 def template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     work = tmp_path_factory.mktemp("cdk")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "CLINICFLOW_", "TIMING_", "CDK_"))}
-    env.update(CDK_OUTDIR=str(work / "out"), AWS_DEFAULT_REGION="eu-central-1",
+    # no region and no ~/.aws: synthesising must work without AWS configuration
+    env.update(CDK_OUTDIR=str(work / "out"), HOME=str(work),
                CDK_CONTEXT_JSON=json.dumps({"sender_email": "digest@clinic.example",
                                             "alarm_email": "ops@clinic.example"}))
     result = subprocess.run([sys.executable, str(PROJECT / "infra" / "cdk_app.py")], cwd=work, env=env,
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-4000:]
     path = work / "out" / "clinicflow.template.json"
-    yield {"path": path, "json": json.loads(path.read_text())}
+    yield {"path": path, "json": json.loads(path.read_text()), "stderr": result.stderr}
 
 
 def resources(template: dict[str, Any], kind: str) -> list[dict[str, Any]]:
@@ -129,3 +132,32 @@ def test_statelint_is_clean(workflow: Path) -> None:
     statelint = Path(sys.executable).parent / "statelint"
     result = subprocess.run([str(statelint), str(workflow)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_lambda_package_has_no_local_stack_and_only_our_locales(template: dict[str, Any]) -> None:
+    import zipfile
+
+    [package] = [p for p in template["path"].parent.glob("asset.*.zip") if "app.py" in zipfile.ZipFile(p).namelist()]
+    names = zipfile.ZipFile(package).namelist()
+    assert "chalicelib/ingest.py" in names and "chalicelib/contract.py" in names
+    assert not [n for n in names if n.startswith("chalicelib/local/")]
+    locales = {n.rsplit("/", 1)[-1].removesuffix(".dat").split("_")[0] for n in names
+               if n.startswith("babel/locale-data/") and n.endswith(".dat")}
+    assert locales == {"root", "ru", "en"}
+    assert package.stat().st_size < 30_000_000
+
+
+def test_the_stage_is_throttled_and_gateway_errors_are_problem_json(template: dict[str, Any]) -> None:
+    [api] = resources(template, "AWS::Serverless::Api")
+    [throttle] = api["Properties"]["MethodSettings"]
+    assert throttle["ThrottlingRateLimit"] > 0 and throttle["ThrottlingBurstLimit"] > 0
+    responses = api["Properties"]["GatewayResponses"]
+    assert responses["MISSING_AUTHENTICATION_TOKEN"]["StatusCode"] == "404"
+    assert responses["THROTTLED"]["StatusCode"] == "429"
+    for response in responses.values():
+        assert response["ResponseParameters"]["Headers"]["Content-Type"] == "'application/problem+json'"
+        json.loads(response["ResponseTemplates"]["application/json"])
+
+
+def test_synth_needs_no_aws_configuration_and_says_where_the_template_is(template: dict[str, Any]) -> None:
+    assert f"Template: {template['path']}" in template["stderr"]

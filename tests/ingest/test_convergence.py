@@ -74,11 +74,14 @@ def state(harness: Harness, clinic: ClinicAccess) -> dict[str, Any]:
             pk = item["pk"]["S"]
             if not pk.startswith(prefix) or pk.startswith(prefix + "E#"):
                 continue
+            if item["sk"]["S"].startswith("SEG#") and "gsi1pk" not in item:
+                continue  # a segment entry out of its segment is a tombstone: no index holds it
             key = f"{pk.removeprefix(prefix)}|{item['sk']['S']}"
             clean = {k: v for k, v in item.items() if k not in ("version", "pk", "sk") and v != {"N": "0"}}
             if "doc" in clean:
                 clean["doc"]["M"].pop("runs", None)
                 clean["doc"]["M"].pop("version", None)
+                clean["doc"]["M"].pop("segments", None)  # versions of the patient's segment entries
             out[key] = json.dumps(clean, sort_keys=True).replace(clinic.clinic_id, "<clinic>")
     return out
 

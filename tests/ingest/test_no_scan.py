@@ -8,6 +8,7 @@ from chalicelib import schedules, wiring
 from chalicelib.contract import EVENT_TYPES
 from chalicelib.local.metering import metered
 from tests.harness import Harness, load_event
+from tests.imports.helpers import FIXTURES
 
 
 def test_no_production_path_scans(stack: Harness) -> None:
@@ -31,6 +32,14 @@ def test_no_production_path_scans(stack: Harness) -> None:
         stack.request("POST", f"/v1/clinics/{c.clinic_id}/recall/run?date={recall_day}", token=c.manager_token)
         stack.request("GET", f"/v1/clinics/{c.clinic_id}/patients/P-1", token=c.admin_token)
         stack.request("GET", f"/v1/clinics/{c.clinic_id}/settings", token=c.manager_token)
+        export = (FIXTURES / "dentalpro_patients_cp1251.csv").read_bytes()
+        receipt = stack.request("POST", f"/v1/clinics/{c.clinic_id}/imports", raw=export,
+                                headers={"Content-Type": "text/csv"}, token=c.manager_token)
+        assert receipt.status == 202, receipt.body
+        stack.settle()
+        stack.request("GET", f"/v1/clinics/{c.clinic_id}/imports/{receipt.body['import_id']}", token=c.manager_token)
+        stack.request("GET", f"/v1/clinics/{c.clinic_id}/segments", token=c.manager_token)
+        stack.request("GET", f"/v1/clinics/{c.clinic_id}/segments/lapsed?months=3", token=c.manager_token)
         schedules.sweep_all(wiring.runtime())
         schedules.hourly(wiring.runtime())
         stack.settle()

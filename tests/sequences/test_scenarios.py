@@ -125,7 +125,7 @@ def test_a_low_feedback_rating_becomes_a_task_for_the_manager(stack: Harness) ->
     assert "оценкой от 1 до 5" in entries(stack, "message.sent")[0]["detail"]["text"]
     stack.signed(b.message("2"))
     review = first_task(stack, kind="review")
-    assert "низко оценил" in review["hint"] and review["context"]["rating"] == 2
+    assert "Низкая оценка визита" in review["hint"] and review["context"]["rating"] == 2
     stack.settle(until=lambda: len(entries(stack, "message.sent")) == 2)
     assert "управляющий" in entries(stack, "message.sent")[1]["detail"]["text"]
     assert digest(stack)["feedback"] == {"count": 1, "average": 2.0}

@@ -26,17 +26,25 @@ class Machine:
 
     def start(self, name: str, plan: dict[str, Any]) -> str:
         payload = {"run": {"clinic_id": "c", "run_id": name}, "plan": plan}
-        return str(self.sfn.start_execution(stateMachineArn=self.arn, name=name, input=json.dumps(payload))[
-            "executionArn"])
+        self.execution = str(self.sfn.start_execution(stateMachineArn=self.arn, name=name,
+                                                      input=json.dumps(payload))["executionArn"])
+        return self.execution
 
-    def next_step(self, timeout: float = 30) -> dict[str, Any]:
+    def history(self) -> list[str]:
+        """The execution's last events, so a step that never came says where the machine stopped."""
+        events = self.sfn.get_execution_history(executionArn=self.execution, reverseOrder=True)["events"]
+        return [f"{event['type']} {json.dumps({k: v for k, v in event.items() if k.endswith('Details')})[:300]}"
+                for event in events[:6]]
+
+    def next_step(self, timeout: float = 90) -> dict[str, Any]:
+        """Generous on purpose: a loaded 2-core machine can starve moto's executor threads for many seconds."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             messages = self.sqs.receive_message(QueueUrl=self.queue, WaitTimeSeconds=1).get("Messages", [])
             if messages:
                 self.sqs.delete_message(QueueUrl=self.queue, ReceiptHandle=messages[0]["ReceiptHandle"])
                 return dict(json.loads(messages[0]["Body"]))
-        raise AssertionError("the state machine handed over no step")
+        raise AssertionError(f"the state machine handed over no step; last events: {self.history()}")
 
     def answer(self, step: dict[str, Any], plan: dict[str, Any]) -> None:
         self.sfn.send_task_success(taskToken=step["token"], output=json.dumps(plan))

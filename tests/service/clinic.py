@@ -22,6 +22,7 @@ from chalicelib.domain.records import CallTask, Plan, SequenceRun
 from chalicelib.domain.records import Clinic as ClinicRecord
 from chalicelib.ingest import EVENT_ADAPTER
 from chalicelib.runtime import Runtime
+from chalicelib.segments import settle as settle_segments
 from chalicelib.settings import get_settings
 from chalicelib.steps import StepHandler
 from tests.fakes import FakeChannel, FakeQueue, FakeWorkflows, MemoryRecords
@@ -63,7 +64,7 @@ class Clinic:
 
     def __post_init__(self) -> None:
         self.rt = Runtime(get_settings(), self.store, self.workflows, self.actions, FakeQueue(), FakeQueue(),  # type: ignore[arg-type]
-                          clock=self.clock)
+                          clock=self.clock, settlers=(settle_segments,))
         self.channels = {name: FakeChannel(name) for name in ("whatsapp", "telegram", "sms", "email")}
         self.handler = StepHandler(self.rt, lambda: Registry(dict(self.channels)))
         clinic = ClinicRecord(clinic_id=CLINIC, id=CLINIC, name="Улыбка", created_at=self.clock.now,

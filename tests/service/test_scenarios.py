@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from tests.harness import open_all_day
 from tests.service.clinic import Clinic
 
 PHONE = "+79161234567"
@@ -74,6 +75,32 @@ def test_a_missed_call_is_returned_and_a_repeat_call_joins_it() -> None:
     assert task.scenario == "missed_call" and task.context.column == "missed_calls" and task.context.calls == 2
     clinic.outcome(task.id, "booked")
     assert clinic.runs()[0].outcome == "booked" and clinic.tasks() == []
+
+
+def test_a_missed_call_is_first_returned_from_the_line_the_patient_dialled() -> None:
+    clinic = Clinic()
+    clinic.send(event(clinic, "call.missed", {"call": {"id": "C-1", "phone": PHONE, "line": "mobile",
+                                                       "at": at(clinic)}}))
+    first = only_task(clinic)
+    assert (first.scenario, first.line) == ("missed_call", "mobile")
+    clinic.outcome(first.id, "no_answer")
+    assert only_task(clinic).line == "mobile"  # the ladder's second rung
+
+
+def test_a_failed_message_brings_the_next_step_forward() -> None:
+    settings = open_all_day()
+    settings["sequences"]["no_show"] = {"steps": [{"action": "message", "channel": "whatsapp", "delay_minutes": 0},
+                                                  {"action": "call", "line": "city", "delay_minutes": 24 * 60}]}
+    clinic = Clinic(settings=settings)
+    clinic.send(patient(clinic))
+    clinic.send(appointment(clinic, hours=1))
+    clinic.send(event(clinic, "appointment.no_show", {"appointment_id": "A-1"}))
+    assert len(clinic.sent()) == 1 and clinic.tasks() == []  # the call waits a day
+    # The provider reports under its own id (the fake channel's "whatsapp-1"), found through its link.
+    clinic.send(event(clinic, "message.status", {"message_id": "whatsapp-1", "status": "failed", "at": at(clinic)}))
+    task = only_task(clinic)
+    assert task.scenario == "no_show" and task.line == "city"
+    assert "sequence.replanned" in clinic.timeline("P-1")
 
 
 def test_a_cancellation_gets_a_rescheduling_call_that_a_new_booking_stops() -> None:

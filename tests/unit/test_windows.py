@@ -104,3 +104,17 @@ def test_an_sla_counts_working_minutes_only() -> None:
     always = calendar(working_hours={d: ["00:00", "24:00"] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")},
                       holidays_country=None)
     assert add_working_minutes(late, 15, always) == late + timedelta(minutes=15)
+
+
+def test_special_days_open_a_holiday_and_close_a_working_day() -> None:
+    # 5 January 2027 is a Russian public holiday (Tuesday); 12 January a normal Tuesday.
+    special = [{"start": "2027-01-03", "end": "2027-01-08", "hours": ["10:00", "16:00"]},
+               {"start": "2027-01-12", "end": "2027-01-12", "hours": None}]
+    plain, opened = calendar(), calendar(special_days=special)
+    morning = datetime(2027, 1, 5, 8, 0, tzinfo=MSK)
+    assert next_contact_time(morning, plain) == datetime(2027, 1, 9, 9, 0, tzinfo=MSK)
+    assert next_contact_time(morning, opened) == datetime(2027, 1, 5, 10, 0, tzinfo=MSK)
+    assert next_contact_time(datetime(2027, 1, 5, 16, 0, tzinfo=MSK), opened) == datetime(2027, 1, 6, 10, 0,
+                                                                                           tzinfo=MSK)
+    assert next_contact_time(datetime(2027, 1, 12, 9, 30, tzinfo=MSK), opened) == datetime(2027, 1, 13, 9, 0,
+                                                                                            tzinfo=MSK)

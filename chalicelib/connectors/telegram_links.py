@@ -1,0 +1,87 @@
+"""Telegram invite links for patients, and the clinic bot's webhook registration."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any, Protocol
+
+from chalicelib.connectors import registry
+from chalicelib.domain.clinic_settings import ClinicSettings
+from chalicelib.domain.records import ConnectorState, Patient, TelegramInvite
+from chalicelib.errors import NotFound
+from chalicelib.observability import logger
+from chalicelib.ports import DeliveryError
+from chalicelib.runtime import Context, Runtime
+
+
+class WebhookRegistrar(Protocol):
+    """Tells Telegram where to post a bot's updates."""
+
+    provider: str
+
+    def set_webhook(self, bot_token: str, url: str, secret_token: str) -> None:
+        """Call setWebhook (raise DeliveryError when Telegram refuses)."""
+
+
+def connector_url(public_url: str, clinic_id: str, vendor: str) -> str:
+    return f"{public_url}/v1/clinics/{clinic_id}/connectors/{vendor}"
+
+
+def invite_link(rt: Runtime, clinic_id: str, patient_id: str) -> dict[str, str]:
+    """The patient's `t.me/<bot>?start=<code>` link; the same code every time it is asked for."""
+    conf = rt.clinic(clinic_id).settings.connectors.telegram
+    if conf is None:
+        raise NotFound("no telegram connector for this clinic")
+
+    def issue(ctx: Context) -> str:
+        patient = ctx.load(Patient, patient_id)
+        if patient is None or patient.profile is None:
+            raise NotFound(f"no patient {patient_id}")
+        if patient.telegram_invite:
+            return patient.telegram_invite
+        code = secrets.token_urlsafe(12)  # 16 characters of A-Z a-z 0-9 _ -: a deep-link parameter
+        ctx.save(TelegramInvite(clinic_id=ctx.clinic_id, id=code, patient_id=patient_id, created_at=ctx.now))
+        patient.telegram_invite = code
+        ctx.save(patient)
+        return code
+
+    code = rt.unit(clinic_id, issue)
+    return {"url": f"https://t.me/{conf.bot_username}?start={code}", "code": code}
+
+
+def register_webhook(rt: Runtime, registrar: WebhookRegistrar, clinic_id: str, before: ClinicSettings,
+                     after: ClinicSettings) -> None:
+    """When the manager saves a new bot token (or secret), point the bot at this clinic's URL."""
+    new, old = after.connectors.telegram, before.connectors.telegram
+    if new is None or (old is not None and (old.bot_token, old.secret_token) == (new.bot_token, new.secret_token)):
+        return
+    url = connector_url(rt.settings.public_url, clinic_id, "telegram")
+    error = None
+    try:
+        registrar.set_webhook(new.bot_token, url, new.secret_token)
+    except DeliveryError as exc:  # the settings are saved; the state shows what failed
+        error = str(exc)  # a status or an exception's type, never the URL (it holds the bot token)
+        logger.warning("telegram setWebhook failed", extra={"clinic_id": clinic_id, "error": error})
+
+    def remember(ctx: Context) -> None:
+        state = ctx.load_or_new(ConnectorState, "telegram")
+        state.webhook_url, state.registered_at = url, ctx.now
+        state.provider, state.error = registrar.provider, error
+        ctx.save(state)
+
+    rt.unit(clinic_id, remember)
+
+
+def connector_status(rt: Runtime, clinic_id: str) -> dict[str, Any]:
+    """Per connector: configured or not, the URL to paste into the vendor's console, what we last did."""
+    settings = rt.clinic(clinic_id).settings
+    found = rt.store.get_many(ConnectorState, clinic_id, list(registry()))
+    out: dict[str, Any] = {}
+    for vendor in registry():
+        state = found.get(vendor)
+        out[vendor] = {"configured": getattr(settings.connectors, vendor) is not None,
+                       "url": connector_url(rt.settings.public_url, clinic_id, vendor),
+                       "webhook": None if state is None else {
+                           "url": state.webhook_url, "provider": state.provider, "error": state.error,
+                           "registered_at": state.registered_at.isoformat() if state.registered_at else None}}
+    return out

@@ -1,0 +1,154 @@
+"""The manager's dashboard: any date range, from the same daily counters the digest reads.
+
+The period's figures are the digest's own arithmetic (`build_digest`) applied to the
+range's summed counters, so a one-day dashboard and that day's digest cannot disagree.
+Every table is one shape (columns + rows) so the page draws it and the export writes it.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from chalicelib.digest import SNAPSHOT_OPEN, SNAPSHOT_OVERDUE, local_today, open_and_overdue
+from chalicelib.domain.kpi import build_digest, funnel_rows, sum_days
+from chalicelib.domain.names import namer
+from chalicelib.domain.records import Clinic
+from chalicelib.errors import FieldError, InvalidInput
+from chalicelib.i18n import N_, gettext_for
+from chalicelib.store.repository import Repository
+
+MAX_DAYS = 366
+ADMIN_KPIS = ("tasks_done", "calls", "calls_answered", "reached", "booked", "came", "gaps_filled",
+              "response_avg_min", "overdue")
+COLUMN_NAMES = {
+    "name": N_("Name"), "leads": N_("Leads"), "booked": N_("Booked"), "came": N_("Came"),
+    "pct": N_("Lead to chair, %"), "count": N_("Count"), "consultations": N_("Consultations"),
+    "plans_accepted": N_("Plans accepted"), "plan_pct": N_("Accepted, %"), "tasks_done": N_("Tasks done"),
+    "calls": N_("Calls made"), "calls_answered": N_("Calls answered"), "reached": N_("Reached"),
+    "gaps_filled": N_("Gaps filled"), "response_avg_min": N_("Response, min"), "overdue": N_("Done late"),
+    "reason": N_("Reason"), "metric": N_("Figure"), "value": N_("Value"), "hour": N_("Hour"),
+    "weekday": N_("Weekday"),
+}
+TABLE_TITLES = {
+    "funnel_admin": N_("Lead to chair by administrator"), "funnel_source": N_("Lead to chair by source"),
+    "funnel_channel": N_("Lead to chair by channel"), "funnel_service": N_("Lead to chair by service"),
+    "doctors": N_("Doctors: consultations and accepted plans"), "admins": N_("Administrators' KPIs"),
+    "cancel_reasons": N_("Cancellations by reason"), "lost_reasons": N_("Why leads were lost"),
+    "summary": N_("Figures of the period"), "calls_by_hour": N_("Inbound calls by hour"),
+    "calls_by_weekday": N_("Inbound calls by weekday"),
+}
+WEEKDAY_NAMES = (N_("Monday"), N_("Tuesday"), N_("Wednesday"), N_("Thursday"), N_("Friday"), N_("Saturday"),
+                 N_("Sunday"))
+SUMMARY = (
+    ("leads", "new", N_("New leads")), ("leads", "missed_calls", N_("Missed calls")),
+    ("leads", "missed_not_returned", N_("Missed calls not returned")),
+    ("leads", "after_hours", N_("Leads after hours")),
+    ("leads", "first_response_median_min", N_("First response, median minutes")),
+    ("appointments", "booked", N_("Appointments booked")), ("appointments", "confirmed", N_("Confirmed")),
+    ("appointments", "cancelled", N_("Cancelled")), ("appointments", "no_show", N_("No-shows")),
+    ("visits", "completed", N_("Visits")), ("visits", "revenue", N_("Revenue")),
+    ("tasks", "created", N_("Tasks created")), ("tasks", "done", N_("Tasks done")),
+    ("tasks", "expired", N_("Tasks nobody worked")),
+    ("recall", "started", N_("Recalls started")), ("recall", "reached", N_("Recalls reached")),
+    ("recall", "booked", N_("Recalls booked")), ("recall", "came", N_("Recalls came")),
+    ("waitlist", "filled", N_("Gaps filled from the waitlist")),
+    ("messages", "sent", N_("Messages sent")),
+)
+
+
+def date_range(first: str | None, last: str | None, today: date) -> tuple[date, date]:
+    """`?from=&to=` (default: the last 30 days to today); 422 naming the bad parameter."""
+    def parse(raw: str | None, name: str, default: date) -> date:
+        if not raw:
+            return default
+        try:
+            return date.fromisoformat(raw)
+        except ValueError:
+            raise InvalidInput([FieldError(name, "use YYYY-MM-DD")]) from None
+
+    end = parse(last, "to", today)
+    start = parse(first, "from", end - timedelta(days=29))
+    if start > end:
+        raise InvalidInput([FieldError("from", "must not be after `to`")])
+    if (end - start).days >= MAX_DAYS:
+        raise InvalidInput([FieldError("from", f"at most {MAX_DAYS} days in one range")])
+    return start, end
+
+
+def _admin_rows(counters: dict[str, int], funnel_admin: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    rows: dict[str, dict[str, Any]] = defaultdict(lambda: dict.fromkeys(ADMIN_KPIS, 0))
+    for key, value in counters.items():
+        if key.startswith("admin|") and value:
+            admin, metric = key[len("admin|"):].rsplit("|", 1)
+            rows[admin][metric] = value
+    for admin, row in funnel_admin.items():
+        rows[admin]["booked_leads"], rows[admin]["came"] = row["booked"], row["came"]
+    for row in rows.values():
+        responses = row.pop("responses", 0)
+        total = row.pop("response_min_sum", 0)
+        row["response_avg_min"] = round(total / responses, 1) if responses else None
+        row["booked"] = max(row["booked"], row.pop("booked_leads", 0))
+    return dict(sorted(rows.items()))
+
+
+def dashboard(store: Repository, clinic: Clinic, first: date, last: date, now: datetime) -> dict[str, Any]:
+    """The period's figures (digest shape), funnels and administrators' KPIs, from one day-range read."""
+    days = store.kpi_days(clinic.id, first, last)
+    counters = dict(sum_days(days.values()))
+    if last == local_today(clinic, now):
+        tasks_open, overdue = open_and_overdue(store, clinic.id, now)
+    else:
+        end = days.get(last, {})
+        tasks_open, overdue = end.get(SNAPSHOT_OPEN, 0), end.get(SNAPSHOT_OVERDUE, 0)
+    figures = build_digest(clinic.id, last, clinic.settings.timezone, counters, counters, tasks_open, overdue)
+    funnel = figures.pop("funnel_30d")
+    funnel["by_channel"] = funnel_rows("channel", counters)
+    funnel["by_service"] = funnel_rows("service", counters)
+    figures.pop("date")
+    return {**figures, "from": first.isoformat(), "to": last.isoformat(), "days": (last - first).days + 1,
+            "funnel": funnel, "doctors": figures.pop("doctors_30d"),
+            "lost_reasons": figures.pop("lost_reasons_30d"),
+            "admins": _admin_rows(counters, funnel["by_admin"]),
+            "calls_by_hour": {f"{h:02d}": counters.get(f"load.calls.hour|{h:02d}", 0) for h in range(24)},
+            "calls_by_weekday": [counters.get(f"load.calls.weekday|{d}", 0) for d in range(7)],
+            "by_day": [{"date": d.isoformat(), "leads": days.get(d, {}).get("leads.new", 0),
+                        "booked": days.get(d, {}).get("appointments.booked", 0),
+                        "visits": days.get(d, {}).get("visits.completed", 0)}
+                       for d in (first + timedelta(days=n) for n in range((last - first).days + 1))]}
+
+
+def tables(board: dict[str, Any], clinic: Clinic, language: str) -> list[dict[str, Any]]:
+    """Every table of the dashboard, with names instead of codes, in the manager's language."""
+    _ = gettext_for(language)
+    name = namer(clinic.settings, _)
+    funnel_cols = ("name", "leads", "booked", "came", "pct")
+
+    def table(table_id: str, columns: tuple[str, ...], rows: list[list[Any]]) -> dict[str, Any]:
+        return {"id": table_id, "title": _(TABLE_TITLES[table_id]),
+                "columns": [{"key": c, "label": _(COLUMN_NAMES[c])} for c in columns], "rows": rows}
+
+    def funnel(table_id: str, kind: str, key: str) -> dict[str, Any]:
+        rows = [[name(kind, code), r["leads"], r["booked"], r["came"], r["pct"]]
+                for code, r in board["funnel"][key].items()]
+        return table(table_id, funnel_cols, sorted(rows, key=lambda r: -r[1]))
+
+    out = [table("summary", ("metric", "value"),
+                 [[_(label), board[group][key]] for group, key, label in SUMMARY])]
+    out += [funnel("funnel_admin", "admin", "by_admin"), funnel("funnel_source", "source", "by_source"),
+            funnel("funnel_channel", "channel", "by_channel"), funnel("funnel_service", "service", "by_service")]
+    out.append(table("admins", ("name", *ADMIN_KPIS),
+                     [[name("admin", code), *(r[k] for k in ADMIN_KPIS)] for code, r in board["admins"].items()]))
+    out.append(table("doctors", ("name", "consultations", "plans_accepted", "plan_pct"),
+                     [[name("doctor", code), r["consultations"], r["plans_accepted"], r["pct"]]
+                      for code, r in board["doctors"].items()]))
+    out.append(table("cancel_reasons", ("reason", "count"),
+                     sorted(([k, v] for k, v in board["appointments"]["cancel_reasons"].items()),
+                            key=lambda r: -r[1])))
+    out.append(table("calls_by_hour", ("hour", "count"),
+                     [[f"{h}:00", n] for h, n in board["calls_by_hour"].items() if n]))
+    out.append(table("calls_by_weekday", ("weekday", "count"),
+                     [[_(WEEKDAY_NAMES[d]), n] for d, n in enumerate(board["calls_by_weekday"])]))
+    out.append(table("lost_reasons", ("reason", "count"), [[k, v] for k, v in board["lost_reasons"].items()]))
+    return out

@@ -1,0 +1,552 @@
+/* ClinicFlow manager's console. Plain JavaScript: no build step, no third-party code.
+   Every piece of data reaches the page as text nodes, never as HTML. */
+(() => {
+  "use strict";
+  const T = JSON.parse(document.getElementById("strings").textContent);
+  const LANG = document.documentElement.lang || "ru";
+  const DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+  const LISTS = JSON.parse(document.getElementById("lists").textContent);  // from the scenario registry
+  const LADDERS = LISTS.ladders;
+  const LADDER_PARAMS = { recall: "after_days", treatment_dropout: "after_days", confirmation: "before_hours",
+                          feedback: "after_hours" };
+  const CHANNELS = ["preferred", "whatsapp", "telegram", "sms", "email"];
+  const state = { token: null, me: null, settings: null, ladder: "lead", view: "dashboard", board: null,
+                  previewTimer: null, staff: [], boardAsked: 0 };
+
+  const t = (key, params = {}) => (T[key] || key).replace(/%\((\w+)\)s/g, (_, k) => (k in params ? params[k] : ""));
+  const $ = (id) => document.getElementById(id);
+
+  function el(tag, attrs = {}, ...children) {
+    const node = document.createElement(tag);
+    for (const [key, value] of Object.entries(attrs)) {
+      if (value === null || value === undefined || value === false) continue;
+      if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+      else if (key === "class") node.className = value;
+      else if (key === "dataset") Object.assign(node.dataset, value);
+      else if (key === "value") node.value = value;
+      else if (key === "checked") node.checked = Boolean(value);
+      else node.setAttribute(key, value === true ? "" : value);
+    }
+    for (const child of children.flat()) {
+      if (child === null || child === undefined || child === false) continue;
+      node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+    }
+    return node;
+  }
+
+  /* ---- numbers and dates in the page's language ---------------------------------------- */
+
+  const number = (n) => (n === null || n === undefined ? "—" : new Intl.NumberFormat(LANG).format(n));
+  const pct = (n) => (n === null || n === undefined ? "—"
+    : new Intl.NumberFormat(LANG, { style: "percent", maximumFractionDigits: 1 }).format(n / 100));
+  const money = (s) => new Intl.NumberFormat(LANG, { style: "currency", currency: (state.settings && state.settings.currency) || "RUB" })
+    .format(Number(s));
+  function when(iso) {
+    const zone = state.settings ? state.settings.timezone : undefined;
+    return new Intl.DateTimeFormat(LANG, { weekday: "short", day: "numeric", month: "long", hour: "2-digit",
+                                           minute: "2-digit", timeZone: zone }).format(new Date(iso));
+  }
+  const isoDay = (d) => `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
+
+  /* ---- API ------------------------------------------------------------------------------ */
+
+  async function api(path, options = {}) {
+    const response = await fetch(path, {
+      ...options,
+      headers: { "Authorization": `Bearer ${state.token}`, "Content-Type": "application/json",
+                 ...(options.headers || {}) },
+    });
+    if (response.status === 401) { signOut(); throw new Error("unauthorized"); }
+    if (options.raw) return response;
+    let body = null;
+    try { body = await response.json(); } catch (_) { body = null; }
+    return { status: response.status, body };
+  }
+  const clinicPath = (suffix) => `/v1/clinics/${encodeURIComponent(state.me.clinic_id)}${suffix}`;
+
+  /* ---- sign in ---------------------------------------------------------------------------- */
+
+  function takeLoginLink() {
+    const params = new URLSearchParams(location.hash.slice(1));
+    if (params.get("token")) {
+      sessionStorage.setItem("cf_token", params.get("token"));
+      history.replaceState(null, "", location.pathname + location.search);
+    }
+  }
+
+  async function signIn(token) {
+    state.token = token;
+    const { status, body } = await fetch("/v1/me", { headers: { "Authorization": `Bearer ${token}` } })
+      .then(async (r) => ({ status: r.status, body: await r.json().catch(() => null) }));
+    if (status !== 200 || !body || !body.clinic_id) {
+      state.token = null;
+      sessionStorage.removeItem("cf_token");
+      $("login-error").textContent = t("The token was not accepted");
+      showLogin();
+      return;
+    }
+    sessionStorage.setItem("cf_token", token);
+    if (body.role !== "manager") {  // administrators work at the desk; the API refuses them the console's routes
+      location.replace(`/desk${location.search}`);
+      return;
+    }
+    state.me = body;
+    $("clinic-name").textContent = body.clinic_name || "";
+    $("login").hidden = true;
+    $("app").hidden = false;
+    $("nav").hidden = false;
+    $("signout").hidden = false;
+    const { body: settings } = await api(clinicPath("/settings"));
+    state.settings = settings;
+    show(state.view);
+  }
+
+  function signOut() {
+    sessionStorage.removeItem("cf_token");
+    state.token = null;
+    state.me = null;
+    showLogin();
+  }
+
+  function showLogin() {
+    $("login").hidden = false;
+    $("app").hidden = true;
+    $("nav").hidden = true;
+    $("signout").hidden = true;
+    $("token").value = "";
+  }
+
+  function show(view) {
+    state.view = view;
+    for (const button of document.querySelectorAll("#nav button")) {
+      button.setAttribute("aria-current", button.dataset.view === view ? "page" : "false");
+    }
+    $("app").replaceChildren();
+    if (view === "dashboard") renderDashboard();
+    else if (view === "settings") renderSettings();
+    else renderStaff();
+  }
+
+  /* ---- dashboard ---------------------------------------------------------------------------- */
+
+  function lastMonth() {
+    const now = new Date();
+    const first = new Date(now.getFullYear(), now.getMonth() - 1, 1);
+    const last = new Date(now.getFullYear(), now.getMonth(), 0);
+    return [isoDay(first), isoDay(last)];
+  }
+
+  function renderDashboard() {
+    const today = new Date();
+    const from = el("input", { type: "date", id: "from", value: isoDay(new Date(today.getTime() - 29 * 864e5)) });
+    const to = el("input", { type: "date", id: "to", value: isoDay(today) });
+    const range = (a, b) => { from.value = a; to.value = b; loadDashboard(); };
+    const bar = el("form", { class: "range", onsubmit: (e) => { e.preventDefault(); loadDashboard(); } },
+      el("label", { for: "from" }, t("From")), from, el("label", { for: "to" }, t("To")), to,
+      el("button", { type: "submit", class: "primary" }, t("Show")),
+      el("button", { type: "button", onclick: () => range(isoDay(today), isoDay(today)) }, t("Today")),
+      el("button", { type: "button", onclick: () => range(isoDay(new Date(today.getTime() - 6 * 864e5)), isoDay(today)) },
+        t("7 days")),
+      el("button", { type: "button", onclick: () => range(...lastMonth()) }, t("Last month")));
+    $("app").append(el("section", { class: "panel" }, el("h1", {}, t("Dashboard")), bar), el("div", { id: "board" }));
+    loadDashboard();
+  }
+
+  async function loadDashboard() {
+    const query = `?from=${$("from").value}&to=${$("to").value}&lang=${LANG}`;
+    const asked = ++state.boardAsked;  // only the latest range is drawn, whatever order the answers come in
+    const { status, body } = await api(clinicPath(`/dashboard${query}`));
+    if (state.view !== "dashboard" || asked !== state.boardAsked) return;
+    const target = $("board");
+    if (!target) return;  // the manager moved on before the answer came
+    if (status !== 200) {
+      target.replaceChildren(el("p", { class: "error", role: "alert" }, problemText(body)));
+      return;
+    }
+    state.board = body;
+    const f = body.funnel;
+    const tiles = [
+      [t("Leads"), number(f.leads)], [t("Booked"), number(f.booked)], [t("Came"), number(f.came)],
+      [t("Lead to chair"), pct(f.lead_to_chair_pct)],
+      [t("Missed calls not returned"), number(body.leads.missed_not_returned)],
+      [t("Cancelled"), number(body.appointments.cancelled)], [t("No-shows"), number(body.appointments.no_show)],
+      [t("Revenue"), money(body.visits.revenue)],
+    ];
+    target.replaceChildren(
+      el("div", { class: "tiles" }, tiles.map(([label, value]) => el("div", { class: "tile" },
+        el("div", { class: "tile-value" }, value), el("div", { class: "tile-label" }, label)))),
+      el("div", { class: "charts" }, funnelChart(f), dayChart(body.by_day), hourChart(body.calls_by_hour)),
+      ...body.tables.map(tableView));
+  }
+
+  function funnelChart(f) {
+    const max = Math.max(f.leads, 1);
+    const rows = [[t("Leads"), f.leads], [t("Booked"), f.booked], [t("Came"), f.came]];
+    return el("figure", { class: "panel chart", id: "funnel-chart" },
+      el("figcaption", {}, t("Lead to chair")),
+      rows.map(([label, n]) => el("div", { class: "hbar" }, el("span", { class: "hbar-label" }, label),
+        el("span", { class: "hbar-track" }, el("span", { class: "hbar-fill", style: null, dataset: { w: String(n / max) } })),
+        el("span", { class: "hbar-value" }, number(n)))));
+  }
+
+  function dayChart(days) {
+    const max = Math.max(1, ...days.map((d) => d.leads));
+    const day = (iso) => new Intl.DateTimeFormat(LANG, { day: "numeric", month: "short", timeZone: "UTC" })
+      .format(new Date(`${iso}T00:00:00Z`));
+    return el("figure", { class: "panel chart" }, el("figcaption", {}, t("Leads by day")),
+      el("div", { class: "vbars" }, days.map((d) => el("span", { class: "vbar", title: `${day(d.date)}: ${number(d.leads)}`,
+        dataset: { h: String(d.leads / max) } }))),
+      days.length ? el("div", { class: "axis" }, el("span", {}, day(days[0].date)), el("span", {}, day(days[days.length - 1].date)))
+        : null);
+  }
+
+  function hourChart(hours) {
+    const entries = Object.entries(hours);
+    const max = Math.max(1, ...entries.map(([, n]) => n));
+    return el("figure", { class: "panel chart" }, el("figcaption", {}, t("Calls by hour")),
+      el("div", { class: "vbars" }, entries.map(([h, n]) => el("span", { class: "vbar", title: `${h}:00 — ${number(n)}`,
+        dataset: { h: String(n / max) } }))),
+      el("div", { class: "axis" }, ["00", "06", "12", "18", "23"].map((h) => el("span", {}, `${h}:00`))));
+  }
+
+  function sizeBars() {  // widths set through the CSSOM: the style-src policy forbids inline style attributes
+    for (const fill of document.querySelectorAll(".hbar-fill")) fill.style.width = `${Number(fill.dataset.w) * 100}%`;
+    for (const bar of document.querySelectorAll(".vbar")) bar.style.height = `${Math.max(2, Number(bar.dataset.h) * 100)}%`;
+  }
+  new MutationObserver(sizeBars).observe(document.body, { childList: true, subtree: true });
+
+  function cell(column, value) {
+    if (value === null || value === undefined) return "—";
+    if (typeof value === "string" && /^-?\d+\.\d\d$/.test(value)) return money(value);  // money comes as a decimal string
+    if (column.key === "pct" || column.key === "plan_pct") return pct(value);
+    if (typeof value === "number") return number(value);
+    return value;
+  }
+
+  function tableView(table) {
+    const download = (format) => exportTable(table.id, format);
+    return el("section", { class: "panel table", dataset: { table: table.id } },
+      el("header", {}, el("h2", {}, table.title), el("span", { class: "spacer" }),
+        el("button", { type: "button", onclick: () => download("csv") }, "CSV"),
+        el("button", { type: "button", onclick: () => download("xlsx") }, "XLSX")),
+      table.rows.length === 0 ? el("p", { class: "muted" }, t("Nothing in this period"))
+        : el("table", {}, el("thead", {}, el("tr", {}, table.columns.map((c, i) => el("th", {
+          class: i > 0 && table.rows.every((r) => r[i] === null || typeof r[i] === "number"
+            || /^-?\d+\.\d\d$/.test(String(r[i]))) ? "num" : null }, c.label)))),
+          el("tbody", {}, table.rows.map((row) => el("tr", {}, row.map((v, i) => el("td", {
+            class: typeof v === "number" || /^-?\d+\.\d\d$/.test(String(v)) ? "num" : null }, cell(table.columns[i], v))))))));
+  }
+
+  async function exportTable(id, format) {
+    const type = format === "xlsx" ? "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" : "text/csv";
+    const query = `?from=${state.board.from}&to=${state.board.to}&lang=${LANG}&table=${id}&format=${format}`;
+    const response = await api(clinicPath(`/dashboard/export${query}`), { raw: true, headers: { "Accept": type } });
+    const name = `${id}_${state.board.from}_${state.board.to}.${format}`;
+    const link = el("a", { href: URL.createObjectURL(await response.blob()), download: name });
+    document.body.append(link);
+    link.click();
+    link.remove();
+  }
+
+  /* ---- settings ------------------------------------------------------------------------------ */
+
+  function field(path, label, input, hint) {
+    return el("div", { class: "field", dataset: { field: path } }, el("label", {}, label, input),
+      hint ? el("small", { class: "muted" }, hint) : null, el("span", { class: "field-error", role: "alert" }));
+  }
+
+  function input(path, value, attrs = {}) {
+    return el("input", { value: value === null || value === undefined ? "" : value, dataset: { path },
+      onchange: (e) => {
+        const raw = e.target.value.trim();
+        setPath(path, attrs.type === "number" ? Number(raw) : (raw || null));
+        schedulePreview();
+      },
+      ...attrs });
+  }
+
+  function setPath(path, value) {
+    const parts = path.split(".");
+    let node = state.settings;
+    for (const part of parts.slice(0, -1)) node = node[part];
+    node[parts[parts.length - 1]] = value;
+  }
+
+  function renderSettings() {
+    const s = state.settings;
+    const app = $("app");
+    app.append(
+      el("section", { class: "panel" }, el("h1", {}, t("Settings")),
+        el("p", { class: "muted" }, t("Changes apply after Save; ladders already running keep their plan."))),
+      hoursPanel(s), specialPanel(s), ladderPanel(s), messagesPanel(), peoplePanel(s), digestPanel(s),
+      el("div", { class: "savebar" }, el("button", { type: "button", class: "primary", id: "save", onclick: save },
+        t("Save")), el("span", { id: "saved", role: "status" })));
+    schedulePreview();
+    showMessage();
+  }
+
+  function hoursPanel(s) {
+    return el("section", { class: "panel", dataset: { field: "working_hours" } }, el("h2", {}, t("Working hours")),
+      el("table", { class: "hours" }, DAYS.map((day) => {
+        const span = s.working_hours[day];
+        const open = el("input", { type: "checkbox", checked: Boolean(span), "aria-label": t(`day:${day}`),
+          onchange: (e) => { s.working_hours[day] = e.target.checked ? ["09:00", "21:00"] : null; show("settings"); } });
+        const time = (i) => el("input", { class: "time", value: span ? span[i] : "", disabled: !span,
+          "aria-label": `${t(`day:${day}`)} ${i ? t("closes") : t("opens")}`, pattern: "\\d\\d:\\d\\d", size: 5,
+          onchange: (e) => { s.working_hours[day][i] = e.target.value.trim(); schedulePreview(); } });
+        return el("tr", { dataset: { day } }, el("th", {}, t(`day:${day}`)), el("td", {}, open),
+          el("td", {}, time(0)), el("td", {}, "—"), el("td", {}, time(1)));
+      })), el("span", { class: "field-error", role: "alert" }),
+      field("holidays_country", t("Public holidays of (country code, empty for none)"),
+        el("input", { value: s.holidays_country || "", size: 4, onchange: (e) => {
+          s.holidays_country = e.target.value.trim() || null; schedulePreview(); } })));
+  }
+
+  function specialPanel(s) {
+    const rows = s.special_days.map((entry, i) => el("div", { class: "row", dataset: { field: `special_days.${i}` } },
+      el("input", { type: "date", value: entry.start, "aria-label": t("First date"),
+        onchange: (e) => { entry.start = e.target.value; schedulePreview(); } }),
+      "—", el("input", { type: "date", value: entry.end, "aria-label": t("Last date"),
+        onchange: (e) => { entry.end = e.target.value; schedulePreview(); } }),
+      el("label", {}, el("input", { type: "checkbox", checked: Boolean(entry.hours), onchange: (e) => {
+        entry.hours = e.target.checked ? ["10:00", "18:00"] : null; show("settings"); } }), t("open")),
+      entry.hours ? [0, 1].map((k) => el("input", { class: "time", value: entry.hours[k], size: 5,
+        "aria-label": k ? t("closes") : t("opens"), onchange: (e) => { entry.hours[k] = e.target.value.trim(); schedulePreview(); } }))
+        : el("span", { class: "muted" }, t("closed")),
+      el("input", { value: entry.note || "", placeholder: t("Note"), onchange: (e) => { entry.note = e.target.value; } }),
+      el("button", { type: "button", class: "link", onclick: () => { s.special_days.splice(i, 1); show("settings"); } },
+        t("Remove")),
+      el("span", { class: "field-error", role: "alert" })));
+    const year = new Date().getFullYear() + 1;
+    return el("section", { class: "panel", id: "special-days" }, el("h2", {}, t("Holidays and special days")),
+      el("p", { class: "muted" }, t("Dates with other hours than usual: open on public holidays, or closed.")),
+      rows, el("button", { type: "button", onclick: () => {
+        s.special_days.push({ start: `${year}-01-03`, end: `${year}-01-08`, hours: ["10:00", "18:00"], note: "" });
+        show("settings"); } }, t("Add dates")));
+  }
+
+  function ladderPanel(s) {
+    const name = state.ladder;
+    const seq = s.sequences[name];
+    const steps = seq.steps;
+    const param = LADDER_PARAMS[name];
+    const rerender = () => { show("settings"); };
+    const list = steps.map((step, i) => {
+      const target = step.action === "call"
+        ? el("select", { "aria-label": t("Line"), onchange: (e) => { step.line = e.target.value; schedulePreview(); } },
+          ["city", "mobile"].map((l) => el("option", { value: l, selected: step.line === l }, t(`line:${l}`))))
+        : el("select", { "aria-label": t("Channel"), onchange: (e) => { step.channel = e.target.value; schedulePreview(); } },
+          CHANNELS.map((c) => el("option", { value: c, selected: step.channel === c }, t(`msg:${c}`))));
+      return el("li", { class: "step", dataset: { field: `sequences.${name}.steps.${i}` } },
+        el("span", { class: "step-no" }, String(i + 1)),
+        el("select", { "aria-label": t("Action"), onchange: (e) => {
+          step.action = e.target.value;
+          if (step.action === "call") { step.line = "city"; step.channel = null; } else { step.channel = "preferred"; step.line = null; }
+          rerender(); } },
+          el("option", { value: "call", selected: step.action === "call" }, t("Call")),
+          el("option", { value: "message", selected: step.action === "message" }, t("Message"))),
+        target,
+        el("label", {}, i === 0 ? t("after the start, min") : t("after the previous step, min"),
+          el("input", { type: "number", min: 0, value: step.delay_minutes, class: "delay", onchange: (e) => {
+            step.delay_minutes = Number(e.target.value); schedulePreview(); } })),
+        el("button", { type: "button", class: "link", "aria-label": t("Move up"), disabled: i === 0,
+          onclick: () => { steps.splice(i - 1, 0, steps.splice(i, 1)[0]); rerender(); } }, "↑"),
+        el("button", { type: "button", class: "link", "aria-label": t("Move down"), disabled: i === steps.length - 1,
+          onclick: () => { steps.splice(i + 1, 0, steps.splice(i, 1)[0]); rerender(); } }, "↓"),
+        el("button", { type: "button", class: "link", disabled: steps.length === 1,
+          onclick: () => { steps.splice(i, 1); rerender(); } }, t("Remove")),
+        el("span", { class: "field-error", role: "alert" }));
+    });
+    const now = new Date();
+    return el("section", { class: "panel", id: "ladder" }, el("h2", {}, t("Contact ladders")),
+      el("div", { class: "row" }, el("label", {}, t("Scenario"), el("select", { id: "scenario", onchange: (e) => {
+        state.ladder = e.target.value; rerender(); } },
+        LADDERS.map((l) => el("option", { value: l, selected: l === name }, t(`scenario:${l}`))))),
+        el("label", {}, el("input", { type: "checkbox", checked: seq.enabled !== false, onchange: (e) => {
+          seq.enabled = e.target.checked; } }), t("on")),
+        param ? field(`sequences.${name}.${param}`, t(`param:${param}`), el("input", { type: "number", min: 0,
+          value: seq[param], class: "delay", onchange: (e) => { seq[param] = Number(e.target.value); } })) : null),
+      el("ol", { class: "steps" }, list),
+      el("button", { type: "button", disabled: steps.length >= 10, onclick: () => {
+        steps.push({ action: "call", line: "mobile", channel: null, delay_minutes: 60 }); rerender(); } }, t("Add step")),
+      el("div", { class: "preview" }, el("h3", {}, t("When each step would happen")),
+        el("label", {}, t("The scenario starts at"), el("input", { type: "datetime-local", id: "preview-start",
+          value: state.previewStart || clinicNow(now),
+          onchange: (e) => { state.previewStart = e.target.value; schedulePreview(); } })),
+        el("p", { class: "muted" }, t("For a patient with no preferred time who does not answer: each step waits its delay, then for working hours.")),
+        el("ol", { id: "preview" })));
+  }
+
+  function clinicNow(now) {  // "YYYY-MM-DDTHH:MM" on the clinic's clock, whatever the browser's time zone
+    const parts = Object.fromEntries(new Intl.DateTimeFormat("en-GB", { timeZone: state.settings.timezone, hourCycle: "h23",
+      year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit" })
+      .formatToParts(now).map((p) => [p.type, p.value]));
+    return `${parts.year}-${parts.month}-${parts.day}T${parts.hour}:${parts.minute}`;
+  }
+
+  function schedulePreview() {
+    clearTimeout(state.previewTimer);
+    state.previewTimer = setTimeout(preview, 250);
+  }
+
+  async function preview() {
+    const list = $("preview");
+    if (!list) return;
+    const start = $("preview-start").value;
+    const { status, body } = await api(clinicPath("/settings/preview"), { method: "POST",
+      body: JSON.stringify({ scenario: state.ladder, start: start.length === 16 ? `${start}:00` : start, settings: state.settings }) });
+    if (status !== 200) { showErrors(body); list.replaceChildren(); return; }
+    clearErrors();
+    list.replaceChildren(...body.steps.map((step) => el("li", { dataset: { at: step.at } },
+      el("strong", {}, step.action === "call" ? t(`call:${step.line}`) : t(`send:${step.channel}`)), " — ",
+      el("time", { datetime: step.at }, when(step.at)))));
+  }
+
+  const PURPOSES = LISTS.purposes;
+
+  function messagesPanel() {
+    const purpose = el("select", { id: "message-purpose", "aria-label": t("Message"), onchange: showMessage },
+      PURPOSES.map((p) => el("option", { value: p }, t(`purpose:${p}`))));
+    const channel = el("select", { id: "message-channel", "aria-label": t("Channel"), onchange: showMessage },
+      ["sms", "whatsapp", "telegram", "email"].map((c) => el("option", { value: c }, t(`msg:${c}`))));
+    return el("section", { class: "panel", id: "messages" }, el("h2", {}, t("Messages to patients")),
+      el("p", { class: "muted" }, t("What a patient receives, with your clinic's names and hours. An SMS is a short version that fits in two parts.")),
+      el("div", { class: "row" }, purpose, channel),
+      el("pre", { id: "message-text", class: "message" }), el("p", { id: "message-size", class: "muted" }));
+  }
+
+  async function showMessage() {
+    const { status, body } = await api(clinicPath("/settings/messages/preview"), { method: "POST",
+      body: JSON.stringify({ purpose: $("message-purpose").value, channel: $("message-channel").value, settings: state.settings }) });
+    if (status !== 200 || !$("message-text")) return;
+    $("message-text").textContent = body.text;
+    $("message-size").textContent = body.channel === "sms"
+      ? t("%(chars)s characters · SMS parts: %(parts)s", { chars: number(body.characters), parts: number(body.sms_parts) })
+      : t("%(chars)s characters", { chars: number(body.characters) });
+  }
+
+  function peoplePanel(s) {
+    return el("section", { class: "panel" }, el("h2", {}, t("Lines, people and names")),
+      el("div", { class: "grid2" },
+        field("lines.city", t("City line"), input("lines.city", s.lines.city, { placeholder: "+7 495 …" })),
+        field("lines.mobile", t("Mobile line"), input("lines.mobile", s.lines.mobile, { placeholder: "+7 916 …" }))),
+      pairs("admins", t("Administrators: MIS id and name"), "U-1", t("Name")),
+      pairs("doctors", t("Doctors: MIS id and name"), "D-1", t("Name")),
+      pairs("source_names", t("Lead sources: code and the name you read"), "yandex_direct", t("source:yandex_direct")),
+      pairs("channel_names", t("Channels: code and the name you read"), "walk_in", t("channel:walk_in")));
+  }
+
+  function pairs(key, title, idHint, nameHint) {
+    const map = state.settings[key];
+    const rows = Object.entries(map).map(([id, name]) => el("div", { class: "row" },
+      el("code", {}, id), el("input", { value: name, "aria-label": `${title}: ${id}`, onchange: (e) => { map[id] = e.target.value; } }),
+      el("button", { type: "button", class: "link", onclick: () => { delete map[id]; show("settings"); } }, t("Remove"))));
+    const id = el("input", { placeholder: idHint, size: 14, "aria-label": `${title}: ${t("code")}` });
+    const name = el("input", { placeholder: nameHint, "aria-label": `${title}: ${t("Name")}` });
+    return el("div", { class: "pairs", dataset: { field: key } }, el("h3", {}, title), rows,
+      el("div", { class: "row" }, id, name, el("button", { type: "button", onclick: () => {
+        if (id.value.trim() && name.value.trim()) { map[id.value.trim()] = name.value.trim(); show("settings"); }
+      } }, t("Add"))), el("span", { class: "field-error", role: "alert" }));
+  }
+
+  function digestPanel(s) {
+    const d = s.digest;
+    return el("section", { class: "panel" }, el("h2", {}, t("Nightly digest")),
+      el("div", { class: "grid2" },
+        field("digest.hour", t("Hour it is sent (clinic time)"), input("digest.hour", d.hour, { type: "number", min: 0, max: 23 })),
+        field("digest.emails", t("Emails, one per line"), el("textarea", { rows: 3, onchange: (e) => {
+          d.emails = e.target.value.split(/\s*[\n,;]\s*/).filter(Boolean); } }, d.emails.join("\n"))),
+        field("digest.slack_webhook_url", t("Slack incoming webhook URL"),
+          input("digest.slack_webhook_url", d.slack_webhook_url, { placeholder: "https://hooks.slack.com/…" })),
+        field("digest.telegram_chat_id", t("Telegram chat id for the digest and escalations"),
+          input("digest.telegram_chat_id", d.telegram_chat_id, { placeholder: "-1001234567890" }),
+          t("The clinic's bot (Connectors → Telegram) must be a member of the chat."))));
+  }
+
+  function clearErrors() {
+    for (const node of document.querySelectorAll(".field-error")) node.textContent = "";
+    for (const node of document.querySelectorAll(".invalid")) node.classList.remove("invalid");
+  }
+
+  function showErrors(body) {
+    clearErrors();
+    const errors = (body && body.errors) || [];
+    const unplaced = [];
+    for (const error of errors) {
+      // the deepest element whose data-field is a prefix of the error's field
+      const candidates = [...document.querySelectorAll("[data-field]")]
+        .filter((n) => error.field === n.dataset.field || error.field.startsWith(`${n.dataset.field}.`))
+        .sort((a, b) => b.dataset.field.length - a.dataset.field.length);
+      const target = candidates[0] && candidates[0].querySelector(":scope > .field-error, :scope .field-error");
+      if (target) {
+        target.textContent = error.message;
+        candidates[0].classList.add("invalid");
+      } else unplaced.push(`${error.field}: ${error.message}`);
+    }
+    $("saved").textContent = unplaced.length ? unplaced.join("; ") : (errors.length ? t("Check the marked fields") : problemText(body));
+    $("saved").className = "error";
+  }
+
+  function problemText(body) {
+    return (body && (body.detail || body.title)) || t("Something went wrong");
+  }
+
+  async function save() {
+    $("saved").textContent = "";
+    const { status, body } = await api(clinicPath("/settings"), { method: "PUT", body: JSON.stringify(state.settings) });
+    if (status !== 200) { showErrors(body); return; }
+    state.settings = body;
+    show("settings");
+    $("saved").textContent = t("Saved");
+    $("saved").className = "ok";
+  }
+
+  /* ---- staff tokens ---------------------------------------------------------------------------- */
+
+  async function renderStaff() {
+    const { body } = await api(clinicPath("/staff"));
+    const admins = state.settings.admins;
+    const role = el("select", { id: "new-role", "aria-label": t("Role") },
+      el("option", { value: "admin" }, t("role:admin")), el("option", { value: "manager" }, t("role:manager")));
+    const name = el("input", { id: "new-name", required: true, "aria-label": t("Name"), placeholder: t("Name") });
+    const adminId = el("select", { id: "new-admin-id", "aria-label": t("Administrator in the MIS") },
+      el("option", { value: "" }, "—"), Object.entries(admins).map(([id, n]) => el("option", { value: id }, `${n} (${id})`)));
+    adminId.addEventListener("change", () => { if (adminId.value && !name.value) name.value = admins[adminId.value]; });
+    const issued = el("div", { id: "issued", role: "status" });
+    const form = el("form", { class: "row", onsubmit: async (e) => {
+      e.preventDefault();
+      const { status, body: token } = await api(clinicPath("/staff"), { method: "POST", body: JSON.stringify({
+        role: role.value, name: name.value.trim(), admin_id: adminId.value || null }) });
+      if (status !== 201) { issued.replaceChildren(el("p", { class: "error" }, problemText(token))); return; }
+      const page = token.role === "admin" ? "desk" : "console";
+      const link = `${location.origin}/${page}#token=${token.token}`;
+      await renderStaff();
+      $("issued").replaceChildren(el("p", {}, t("Give this login link to %(name)s; it is shown only once:", { name: token.name })),
+        el("input", { class: "link-out", readonly: true, value: link, id: "login-link", "aria-label": t("Login link") }));
+    } }, role, adminId, name, el("button", { type: "submit", class: "primary" }, t("Issue a token")));
+    $("app").replaceChildren(el("section", { class: "panel" }, el("h1", {}, t("Staff tokens")),
+      el("p", { class: "muted" }, t("Each person gets their own token; revoke it when they leave.")), form, issued),
+      el("section", { class: "panel table" }, el("table", { id: "staff" },
+        el("thead", {}, el("tr", {}, [t("Name"), t("Role"), t("Administrator in the MIS"), t("Issued"), ""].map((h) => el("th", {}, h)))),
+        el("tbody", {}, body.staff.map((s) => el("tr", { dataset: { tokenId: s.token_id } }, el("td", {}, s.name || "—"),
+          el("td", {}, t(`role:${s.role}`)), el("td", {}, s.admin_id ? (admins[s.admin_id] ? `${admins[s.admin_id]} (${s.admin_id})` : s.admin_id) : "—"),
+          el("td", {}, s.created_at ? when(s.created_at) : ""),
+          el("td", {}, el("button", { type: "button", class: "link", onclick: async () => {
+            await api(clinicPath(`/staff/${encodeURIComponent(s.token_id)}`), { method: "DELETE" });
+            renderStaff();
+          } }, t("Revoke")))))))));
+  }
+
+  /* ---- start -------------------------------------------------------------------------------- */
+
+  $("login-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    $("login-error").textContent = "";
+    signIn($("token").value.trim());
+  });
+  $("signout").addEventListener("click", signOut);
+  for (const button of document.querySelectorAll("#nav button")) button.addEventListener("click", () => show(button.dataset.view));
+  takeLoginLink();
+  const saved = sessionStorage.getItem("cf_token");
+  if (saved) signIn(saved); else showLogin();
+})();
