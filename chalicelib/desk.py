@@ -13,7 +13,8 @@ from chalicelib.runtime import Runtime
 from chalicelib.scenarios import SCENARIOS
 
 STATIC = Path(__file__).parent / "static"
-ASSETS = {"desk.js": "application/javascript; charset=utf-8", "desk.css": "text/css; charset=utf-8",
+ASSETS = {"session.js": "application/javascript; charset=utf-8",  # sign-in and API, shared by both pages
+          "desk.js": "application/javascript; charset=utf-8", "desk.css": "text/css; charset=utf-8",
           "console.js": "application/javascript; charset=utf-8", "console.css": "text/css; charset=utf-8"}
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
