@@ -4,7 +4,8 @@
   "use strict";
   const { LANG, t, $, el, api, clinicPath } = window.ClinicFlow;
   const DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
-  const LADDERS = ["lead", "recall", "cancelled", "no_show", "treatment_dropout", "confirmation", "feedback"];
+  const LISTS = JSON.parse(document.getElementById("lists").textContent);  // from the scenario registry
+  const LADDERS = LISTS.ladders;
   const LADDER_PARAMS = { recall: "after_days", treatment_dropout: "after_days", confirmation: "before_hours",
                           feedback: "after_hours" };
   const CHANNELS = ["preferred", "whatsapp", "telegram", "sms", "email"];
@@ -311,8 +312,7 @@
       el("time", { datetime: step.at }, when(step.at)))));
   }
 
-  const PURPOSES = ["lead", "missed_call", "recall", "cancelled", "no_show", "treatment_dropout", "confirmation",
-                    "feedback", "feedback_thanks", "waitlist_offer", "waitlist_taken", "waitlist_yours", "after_hours", "opted_out"];
+  const PURPOSES = LISTS.purposes;
 
   function messagesPanel() {
     const purpose = el("select", { id: "message-purpose", "aria-label": t("Message"), onchange: showMessage },
