@@ -16,6 +16,8 @@ highest step that did not.
 
 Duplicates: a share of the webhooks is delivered twice with the same `webhook-id` (the sender
 retrying, as Standard Webhooks senders do), 0–1 s later; exactly one task per call must show.
+The runs with duplicates get a stack of their own, started afresh: moto answers an index query
+by reading the whole table, so every run leaves the next one a little slower.
 
 `python -m bench.latency` on its own; `make bench` runs it (section 6).
 """
@@ -69,7 +71,12 @@ class Run:
     latencies: list[float] = field(default_factory=list)  # seconds, one per task seen
     extra_tasks: int = 0  # tasks beyond one per call (a duplicate that slipped through)
     backlog: list[tuple[float, int]] = field(default_factory=list)  # (s since start, events + actions queued)
-    seconds: float = 0.0
+    seconds: float = 0.0  # sending
+    finished: float = 0.0  # start → the last task seen
+
+    @property
+    def tasks_per_s(self) -> float:
+        return len(self.latencies) / self.finished if self.finished else 0.0
 
     def quantile(self, q: float) -> float:
         ordered = sorted(self.latencies)
@@ -277,6 +284,7 @@ def run(stack: LocalStack, label: str, rate: float, seconds: float, duplicates: 
     done.set()
     poller.join()
     result.latencies = sorted(seen[p] - sent_at[p] for p in seen)
+    result.finished = max(seen.values(), default=started) - started
     result.rejected = sum(1 for duplicate, status in statuses
                           if status not in ((200, 202) if duplicate else (202,)))
     return result
@@ -286,6 +294,7 @@ def run(stack: LocalStack, label: str, rate: float, seconds: float, duplicates: 
 class LatencyBench:
     runs: list[Run] = field(default_factory=list)
     ramps: dict[bool, list[Run]] = field(default_factory=dict)
+    load: tuple[float, float] = (0.0, 0.0)  # 1-minute load average at the start and the end
 
     def sustained(self, duplicates: bool) -> float:
         """Webhooks/s of the highest ramp step before the queue grew (0 if the first grew)."""
@@ -311,10 +320,10 @@ def local_stack() -> Iterator[LocalStack]:
 
 
 def measure(progress: Any = print) -> LatencyBench:
-    bench = LatencyBench()
-    with local_stack() as stack:
-        run(stack, "warm-up", 5, 4, False)  # first requests import modules and open connections
-        for duplicates in (False, True):
+    bench = LatencyBench(load=(os.getloadavg()[0], 0.0))
+    for duplicates in (False, True):  # a fresh stack each: moto's index queries slow down as the table grows
+        with local_stack() as stack:
+            run(stack, "warm-up", 5, 4, False)  # first requests import modules and open connections
             for rate in RATES:
                 label = f"{rate}/s" + (" + duplicates" if duplicates else "")
                 result = run(stack, label, rate, SECONDS[rate], duplicates)
@@ -332,6 +341,7 @@ def measure(progress: Any = print) -> LatencyBench:
                 if step.grew() or step.missing:
                     break
             bench.ramps[duplicates] = steps
+    bench.load = (bench.load[0], os.getloadavg()[0])
     return bench
 
 
@@ -340,13 +350,16 @@ def report(bench: LatencyBench) -> list[str]:
            "Signed `call.missed` webhooks from new numbers, open loop, against `python -m chalicelib.local` "
            f"(moto in server mode, one process, the queue pumps and Step Functions in threads); latency = "
            f"webhook sent → its task listed by the desk API, polled every {POLL_S:g} s. "
-           f"Duplicates: {DUPLICATE_SHARE:.0%} of deliveries repeat an earlier webhook-id 0–1 s later.", "",
-           "| run | webhooks | p50 | p95 | max | missing | extra tasks | rejected | queued at most | poll every |",
-           "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+           f"Duplicates: {DUPLICATE_SHARE:.0%} of deliveries repeat an earlier webhook-id 0–1 s later. "
+           f"{_load_note(bench.load)} Tasks/s: tasks seen over the time from the first webhook to the last task; "
+           "extra: tasks beyond one per call; rejected: answers other than 202 (200 or 202 for a duplicate).", "",
+           "| run | webhooks (calls) | p50 | p95 | max | tasks/s | missing | extra | rejected | max queued | poll |",
+           "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in bench.runs:
         peak = max((n for _, n in r.backlog), default=0)
-        out.append(f"| {r.label} | {r.sent} | {r.quantile(0.5):.2f} s | {r.quantile(0.95):.2f} s | "
-                   f"{max(r.latencies, default=float('nan')):.2f} s | {r.missing} | {r.extra_tasks} | "
+        out.append(f"| {r.label} | {r.sent} ({r.unique}) | {r.quantile(0.5):.2f} s | {r.quantile(0.95):.2f} s | "
+                   f"{max(r.latencies, default=float('nan')):.2f} s | {r.tasks_per_s:.1f} | {r.missing} | "
+                   f"{r.extra_tasks} | "
                    f"{r.rejected} | {peak} | {r.poll_s:.1f} s |")
     out.append("")
     for duplicates in (False, True):
@@ -358,6 +371,13 @@ def report(bench: LatencyBench) -> list[str]:
                    f"(steps of {STEP_S:g} s: {ramp}).")
     out.append("")
     return out
+
+
+def _load_note(load: tuple[float, float]) -> str:
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    note = f"Load average {load[0]:.1f} at the start, {load[1]:.1f} at the end, on {cpus} CPUs"
+    return note + (": other work shared the CPUs, so times are longer than on an idle machine." if max(load) > cpus
+                   else ".")
 
 
 def main() -> int:
