@@ -28,11 +28,12 @@ class Figure:
     digits: int
     target: float | None = None  # None: reported, not held to a target
     at_most: bool = True  # the target is a ceiling (else a floor)
+    prefix: str = ""
 
     def show(self, value: float | None) -> str:
         if value is None or (isinstance(value, float) and math.isnan(value)):
             return "—"
-        return f"{value:,.{self.digits}f}{self.unit}"
+        return f"{self.prefix}{value:,.{self.digits}f}{self.unit}"
 
     def missed(self, value: float | None) -> bool:
         if self.target is None or value is None or math.isnan(value):
@@ -52,7 +53,7 @@ FIGURES: dict[str, Figure] = {
     "package_mb": Figure("Lambda package, zipped", " MB", 1, 20.0),
     "cold_import_ms": Figure("cold `import app` (CPU, no bytecode)", " ms", 0, 250.0),
     "cold_import_wall_ms": Figure("cold `import app`, wall clock", " ms", 0),
-    "cost_per_clinic": Figure("AWS bill per clinic-month", " $", 2),
+    "cost_per_clinic": Figure("AWS bill per clinic-month", "", 2, prefix="$"),
     "import_rows_per_s": Figure("patient import through moto", " rows/s", 0),
     "latency_p50_10": Figure("webhook → desk at 10/s, p50", " s", 2),
     "latency_p95_10": Figure("webhook → desk at 10/s, p95", " s", 2),
