@@ -7,7 +7,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: run test lint typecheck unit any-date browser-deps simulate digest bench bench-scale synth deploy destroy clean
+.PHONY: run test lint typecheck unit any-date browser-deps simulate digest bench bench-latency bench-scale synth deploy destroy clean
 
 ## run: install, start the whole product locally (moto + Chalice + pollers + schedules)
 run: $(VENV)/.local
@@ -39,9 +39,15 @@ simulate: $(VENV)/.local
 digest: $(VENV)/.local
 	$(BIN)/python -m chalicelib.local.digest_preview
 
-## bench: print DynamoDB requests per event, transitions per run, monthly cost, import time
+## bench: DynamoDB requests per event, transitions per run, monthly cost, package size and cold import,
+## patient import, the local stack's latency and throughput (bench-latency); writes bench/results.md and the
+## README's table, and fails (exit 1, saying which) when a target of issue 14 is missed
 bench: $(VENV)/.dev
 	$(BIN)/python -m bench
+
+## bench-latency: webhook -> task on the desk against `python -m chalicelib.local`, at 10 and 50/s, sustained rate
+bench-latency: $(VENV)/.dev
+	$(BIN)/python -m bench.latency
 
 ## bench-scale: one deployment, 1,000 clinics: fan-out measured, peak load, hot keys, what breaks at 10,000
 bench-scale: $(VENV)/.dev

@@ -1,29 +1,39 @@
 """`make bench`: DynamoDB requests per event and per digest, state transitions per run,
-the AWS bill of a typical clinic month, cold import time and package size, and a
-patient-base import (rows/s, writes per row, its cost, segment reads).
+the AWS bill of a typical clinic month, cold import time and package size, a patient-base
+import (rows/s, writes per row, its cost, segment reads), and the local stack's latency and
+throughput (webhook → task on the desk).
 
-Printed as Markdown (and saved to bench/results.md for the README).
+Printed as Markdown, saved to bench/results.md and copied into the README's bench block, each
+headline figure beside the previous run's. Exits 1, saying which, when a target of issue 14
+is missed (reads/event ≤ 2, writes/event ≤ 3, package ≤ 20 MB, cold import ≤ 250 ms).
 """
 
 from __future__ import annotations
 
 import platform
 import sys
+import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
 from chalicelib.local.inprocess import testing_environment
 
+PROJECT = Path(__file__).resolve().parents[1]
+
 testing_environment("bench")
 
 
 def main() -> int:
-    from bench import cost, startup, workload
+    from bench import cost, figures, startup, workload
 
+    previous = figures.read_previous(figures.RESULTS.read_text() if figures.RESULTS.exists() else "")
+    values: dict[str, float] = {}
     out: list[str] = [f"# make bench — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
                       f"Machine: {platform.machine()}, {platform.system()} {platform.release()}, Python "
-                      f"{platform.python_version()}, {_cpus()} CPUs; AWS emulated by moto (requests and item sizes "
-                      f"are DynamoDB's; times are not).", ""]
+                      f"{platform.python_version()}, {_cpus()} CPUs; load average {_load()} at the start; AWS "
+                      "emulated by moto (requests and item sizes are DynamoDB's; times are not).",
+                      f"Previous run: {previous.date or 'none'}" + (f", machine: {previous.machine}."
+                                                                    if previous.machine else "."), ""]
     print("\n".join(out), flush=True)
     work = workload.measure()
     section = ["## 1. DynamoDB requests per event (replay of 4 days at 15 leads + 40 visits a day)", "",
@@ -34,8 +44,11 @@ def main() -> int:
         section.append(f"| {event_type} | {work.events[event_type]} | {reads:.2f} | {writes:.2f} | {rru:.2f} | "
                        f"{wru:.2f} |")
     reads, writes, rru, wru = work.overall()
+    values.update(reads_per_event=reads, writes_per_event=writes)
     section += [f"| **all events** | {sum(work.events.values())} | **{reads:.2f}** | **{writes:.2f}** | {rru:.2f} | "
                 f"{wru:.2f} |", "",
+                f"Reads per event{figures.was(previous, 'reads_per_event')}, writes per event"
+                f"{figures.was(previous, 'writes_per_event')}.",
                 f"Targets: ≤ 2 reads and ≤ 3 writes per event on average. Sequence steps handled: {work.steps} "
                 f"({work.step_usage.dynamodb_reads / max(work.steps, 1):.1f} reads, "
                 f"{work.step_usage.dynamodb_writes / max(work.steps, 1):.1f} writes each).",
@@ -57,6 +70,7 @@ def main() -> int:
     month = cost.typical_month()
     lines = cost.bill(work, month, transitions)
     total = sum(amount for _, amount, _ in lines)
+    values["cost_per_clinic"] = total
     shared = cost.shared_per_month()
     section = ["## 3. The AWS bill of a typical clinic month", "",
                f"40 visits/day, 15 leads/day, 300 recalls: {sum(month.events.values()):,} events, "
@@ -64,31 +78,76 @@ def main() -> int:
                f"({cost.PRICES['checked']}, {cost.PRICES['region'].split(' ')[0]}).", "",
                "| service | $ per clinic-month | quantity |", "|---|---:|---|"]
     section += [f"| {name} | {amount:.3f} | {quantity} |" for name, amount, quantity in lines]
-    section += [f"| **total per clinic** | **{total:.2f}** | |", "",
+    section += [f"| **total per clinic** | **{total:.2f}** | {figures.was(previous, 'cost_per_clinic')} |", "",
                 f"Shared per deployment (secret, alarms, schedule invocations): ${shared:.2f}/month — "
                 f"${total + shared:.2f} for a "
                 f"single-clinic deployment, ${total + shared / 50:.2f} per clinic with 50 clinics. "
                 "Peer SaaS charges $200–400 per clinic-month.", ""]
     print("\n".join(section), flush=True)
     out += section
-    cold, warm = startup.import_ms()
-    zipped, unzipped, archive = startup.package()
+    with tempfile.TemporaryDirectory(prefix="clinicflow-package-") as folder:
+        package = startup.build_package(Path(folder))
+        zipped, unzipped = startup.package(package)
+        largest = startup.largest_packages(package)
+        times = startup.import_ms(package)
+    values.update(package_mb=zipped / 2**20, cold_import_ms=times.cold_cpu, cold_import_wall_ms=times.cold_wall)
     section = ["## 4. Start-up and package", "",
-               f"- `import app`: **{cold:.0f} ms cold** (no bytecode, as a fresh Lambda zip), {warm:.0f} ms warm "
-               "(target: under 400 ms cold).",
-               f"- Deployment package: **{zipped / 2**20:.1f} MB zipped**, {unzipped / 2**20:.1f} MB unzipped "
+               f"- `import app`: **{times.cold_cpu:.0f} ms cold**{figures.was(previous, 'cold_import_ms')} (CPU time, "
+               f"median of 7 fresh interpreters, from the unpacked package with no bytecode, as a fresh Lambda zip; "
+               f"target ≤ 250 ms); wall clock {times.cold_wall:.0f} ms{figures.was(previous, 'cold_import_wall_ms')} "
+               f"at load average {times.load[0]:.1f}–{times.load[1]:.1f}; warm (bytecode compiled) "
+               f"{times.warm_cpu:.0f} ms CPU, {times.warm_wall:.0f} ms wall.",
+               "- Heaviest imports of `app` (cumulative, one `-X importtime` run): "
+               + ", ".join(f"{name} {ms:.0f} ms" for name, ms in times.heaviest) + ".",
+               f"- Deployment package as `make deploy` builds it (infra/lambda_package.py): **{zipped / 2**20:.1f} MB "
+               f"zipped**{figures.was(previous, 'package_mb')} (target ≤ 20 MB), {unzipped / 2**20:.1f} MB unzipped "
                "(Lambda limits: 50 MB zipped upload, 250 MB unzipped).",
-               "- Largest parts: " + ", ".join(f"{name} {size / 2**20:.1f} MB"
-                                               for name, size in startup.largest_packages(archive)), ""]
+               "- Largest parts, zipped: " + ", ".join(f"{name} {size / 2**20:.1f} MB" for name, size in largest), ""]
     print("\n".join(section), flush=True)
     out += section
     from bench import imports
 
-    section = imports.report(imports.measure(10_000))
+    imported = imports.measure(10_000)
+    values["import_rows_per_s"] = imported.rows_per_second
+    section = imports.report(imported)
+    if previous.get("import_rows_per_s") is not None:
+        section[2] += f" Previous run: {figures.FIGURES['import_rows_per_s'].show(previous.get('import_rows_per_s'))}."
     print("\n".join(section), flush=True)
     out += section
-    (Path(__file__).parent / "results.md").write_text("\n".join(out) + "\n")
+    from bench import latency
+
+    print("## 6. Latency and throughput of the local stack (running…)", flush=True)
+    measured = latency.measure(progress=lambda line: print(line, flush=True))
+    for suffix, duplicates in (("", False), ("_dup", True)):
+        for rate in latency.RATES:
+            run = measured.run_of(rate, duplicates)
+            values[f"latency_p50_{rate}{suffix}"] = run.quantile(0.5)
+            values[f"latency_p95_{rate}{suffix}"] = run.quantile(0.95)
+        values[f"sustained{suffix}"] = measured.sustained(duplicates)
+    section = latency.report(measured)
+    print("\n".join(section), flush=True)
+    out += section
+    out[3:3] = figures.headline(values, previous)
+    report = "\n".join(out) + "\n" + figures.figures_comment(values) + "\n"
+    figures.RESULTS.write_text(report)
+    figures.README.write_text(figures.readme_block(report, figures.README.read_text()))
+    print("\n".join(figures.headline(values, previous)))
+    print(f"Written to {figures.RESULTS.relative_to(PROJECT)} and the README's bench block.")
+    misses = figures.missed(values)
+    if misses:
+        print("\nmake bench FAILED: a target of issue 14 is missed (so a regression is visible; the figures above "
+              "are saved all the same):", file=sys.stderr)
+        for line in misses:
+            print(f"  - {line}", file=sys.stderr)
+        return 1
+    print("Every target of issue 14 is met.")
     return 0
+
+
+def _load() -> str:
+    import os
+
+    return f"{os.getloadavg()[0]:.1f}" if hasattr(os, "getloadavg") else "unknown"
 
 
 def _cpus() -> int:

@@ -40,8 +40,9 @@ from aws_cdk import (
 from aws_cdk import (
     aws_stepfunctions as sfn,
 )
+from chalice.cdk import Chalice as ChaliceApp
 from constructs import Construct
-from lambda_package import PrunedChalice as Chalice  # chalice.cdk.Chalice without chalicelib/local in the zip
+from lambda_package import prune
 
 from chalicelib.settings import get_settings, resource_names
 from chalicelib.store.schema import INDEXES, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE
@@ -63,6 +64,15 @@ GATEWAY_PROBLEMS = (  # (gateway response type, status, problem slug, title)
     ("DEFAULT_4XX", 400, "bad-request", "Bad request"),
     ("DEFAULT_5XX", 502, "gateway", "Gateway error"),
 )
+
+
+class Chalice(ChaliceApp):  # type: ignore[misc]
+    """chalice.cdk.Chalice whose deployment.zip is pruned (infra/lambda_package.py) before CDK makes it an asset."""
+
+    def _package_app(self) -> Any:
+        result = super()._package_app()
+        self.package_sizes = prune(Path(self._sam_package_dir) / "deployment.zip")
+        return result
 
 
 class ClinicFlowStack(cdk.Stack):

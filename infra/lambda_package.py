@@ -1,4 +1,10 @@
-"""The Lambda package carries production code only: no embedded local stack, no unused locales."""
+"""The Lambda package carries production code only: no embedded local stack, no unused locales,
+no unused AWS service models.
+
+`build` packages the app exactly as `make deploy` does (chalice's `package_app`, then `prune`);
+the bench and tests/infra/test_package.py use it; infra/clinicflow_stack.py prunes the package
+chalice.cdk builds with the same `prune`.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +13,22 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from chalice.cdk import Chalice
-
+PACKAGE_LIMIT_BYTES = 20 * 2**20  # issue 14: the zipped package stays under 20 MB
 EXCLUDED_PREFIXES = ("chalicelib/local/",)  # the embedded stack and its fixed local operator token
 KEPT_LOCALES = ("root", "ru", "en")  # the product's languages (babel's locale data is 28 MB otherwise)
+# botocore ships a model for each of ~450 AWS services (15 MB zipped, over half the package); the
+# app calls these only. We ship our pinned botocore with just their models rather than rely on the
+# Lambda runtime's boto3, whose version AWS changes without notice (AWS advises bundling the SDK).
+# A client for a service missing here fails with UnknownServiceError: tests/infra/test_package.py
+# checks that every client the code creates is in this list and works from the pruned package.
+BOTOCORE_SERVICES = (
+    "dynamodb",  # pynamodb (chalicelib/store)
+    "sqs",  # chalicelib/adapters/sqs.py
+    "stepfunctions",  # chalicelib/adapters/stepfunctions.py
+    "ses",  # chalicelib/channels/email.py
+    "secretsmanager",  # powertools parameters.get_secret (chalicelib/adapters/secrets.py)
+    "sts",  # botocore's assume-role credential providers, should a deployment configure one
+)
 
 
 def kept(name: str) -> bool:
@@ -20,6 +38,9 @@ def kept(name: str) -> bool:
     if name.startswith("babel/locale-data/") and name.endswith(".dat"):
         locale = name.rsplit("/", 1)[-1].removesuffix(".dat")
         return locale.split("_", 1)[0] in KEPT_LOCALES
+    parts = name.split("/")
+    if parts[:2] == ["botocore", "data"] and len(parts) > 3:  # data/<service>/...; data/*.json stay
+        return parts[2] in BOTOCORE_SERVICES
     return True
 
 
@@ -35,11 +56,12 @@ def prune(zip_path: Path) -> tuple[int, int]:
     return before, zip_path.stat().st_size
 
 
-class PrunedChalice(Chalice):
-    """chalice.cdk.Chalice whose deployment.zip is pruned before CDK turns it into an asset."""
+def build(project: Path, out_dir: Path, stage: str = "dev", stage_config: dict[str, Any] | None = None) -> Path:
+    """The pruned deployment.zip, built as the CDK stack builds it (needs a region, no account)."""
+    from chalice.api import package_app
 
-    def _package_app(self) -> Any:
-        result = super()._package_app()  # type: ignore[misc]
-        before, after = prune(Path(self._sam_package_dir) / "deployment.zip")
-        self.package_sizes = (before, after)
-        return result
+    package_app(project_dir=str(project), output_dir=str(out_dir), stage=stage, chalice_config=stage_config or {})
+    zip_path = out_dir / "deployment.zip"
+    prune(zip_path)
+    return zip_path
+

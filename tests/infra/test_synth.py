@@ -134,7 +134,7 @@ def test_statelint_is_clean(workflow: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_the_lambda_package_has_no_local_stack_and_only_our_locales(template: dict[str, Any]) -> None:
+def test_the_lambda_package_has_no_local_stack_and_only_our_locales_and_services(template: dict[str, Any]) -> None:
     import zipfile
 
     [package] = [p for p in template["path"].parent.glob("asset.*.zip") if "app.py" in zipfile.ZipFile(p).namelist()]
@@ -144,7 +144,9 @@ def test_the_lambda_package_has_no_local_stack_and_only_our_locales(template: di
     locales = {n.rsplit("/", 1)[-1].removesuffix(".dat").split("_")[0] for n in names
                if n.startswith("babel/locale-data/") and n.endswith(".dat")}
     assert locales == {"root", "ru", "en"}
-    assert package.stat().st_size < 30_000_000
+    assert "botocore/data/dynamodb/2012-08-10/service-2.json.gz" in names
+    assert "botocore/data/s3/2006-03-01/service-2.json.gz" not in names  # only the models the app uses
+    assert package.stat().st_size <= 20 * 2**20  # issue 14; tests/infra/test_package.py says more
 
 
 def test_the_stage_is_throttled_and_gateway_errors_are_problem_json(template: dict[str, Any]) -> None:
