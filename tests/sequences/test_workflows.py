@@ -35,9 +35,12 @@ class Machine:
 
     def history(self) -> list[str]:
         """The execution's last events, so a step that never came says where the machine stopped."""
-        events = self.sfn.get_execution_history(executionArn=self.execution, reverseOrder=True)["events"]
-        return [f"{event['type']} {json.dumps({k: v for k, v in event.items() if k.endswith('Details')})[:300]}"
-                for event in events[:6]]
+        events = sorted(self.sfn.get_execution_history(executionArn=self.execution)["events"], key=lambda e: e["id"])
+        return [f"{event['type']} {json.dumps(self._details(event), default=str)[:200]}" for event in events[-6:]]
+
+    @staticmethod
+    def _details(event: dict[str, Any]) -> dict[str, Any]:
+        return {key: value for key, value in event.items() if key.endswith("Details")}
 
     def next_step(self, timeout: float = 90) -> dict[str, Any]:
         """Generous on purpose: a loaded 2-core machine can starve moto's executor threads for many seconds."""
@@ -67,10 +70,12 @@ class Machine:
         raise AssertionError("the execution is still running")
 
 
-def plan(action: str, step: int = 0, in_seconds: float = 0, timeout_s: int = 60, **extra: Any) -> dict[str, Any]:
+def plan(action: str, step: int = 0, in_seconds: float = 0, timeout_s: int = 3600, **extra: Any) -> dict[str, Any]:
+    """A step as the app plans it. Only the expiry tests use short timeouts: on a starved machine the
+    happy paths must not race a timeout they are not about."""
     at = (datetime.now(UTC) + timedelta(seconds=in_seconds)).strftime("%Y-%m-%dT%H:%M:%SZ")
     return {"action": action, "at": at, "step": step, "attempt": 1, "timeout_s": timeout_s,
-            "heartbeat_s": timeout_s - 1, "ack_timeout_s": 30, "ack_heartbeat_s": 29, **extra}
+            "heartbeat_s": timeout_s - 1, "ack_timeout_s": 3600, "ack_heartbeat_s": 3599, **extra}
 
 
 @pytest.fixture
