@@ -219,7 +219,8 @@ def _optional_text(value: Any) -> Any:
     return str(value).strip() or None if value is not None else None
 
 
-Text100 = Annotated[str | None, BeforeValidator(_optional_text), Field(max_length=100)]
+# The length limit applies to the text only: an empty cell is None, and a limit on None would crash the chunk.
+Text100 = Annotated[Annotated[str, Field(max_length=100)] | None, BeforeValidator(_optional_text)]
 
 
 class ImportedPatient(BaseModel):

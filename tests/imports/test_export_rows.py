@@ -71,3 +71,11 @@ def test_a_row_is_normalised_or_every_bad_field_is_named() -> None:
 def test_months_before_keeps_the_day_or_the_months_last() -> None:
     assert months_before(date(2026, 8, 31), 6) == date(2026, 2, 28)
     assert months_before(date(2026, 1, 15), 1) == date(2025, 12, 15)
+
+def test_empty_and_overlong_text_cells() -> None:
+    """An empty optional cell is simply absent; an overlong one is that row's error, never the chunk's crash."""
+    empty = export.parse_row(2, {"patient_id": "1", "full_name": "Петров Илья", "doctor_id": "",
+                                 "last_visit_kind": "  "}, "RU", TODAY)
+    assert isinstance(empty, ImportedPatient) and empty.doctor_id is None and empty.last_visit_kind is None
+    long = export.parse_row(3, {"patient_id": "1", "full_name": "Петров Илья", "doctor_id": "d" * 101}, "RU", TODAY)
+    assert isinstance(long, list) and [e.field for e in long] == ["doctor_id"]
