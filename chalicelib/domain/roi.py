@@ -13,8 +13,9 @@ The service layer only feeds facts; every rule of attribution lives here:
 - `contacted`, `reached`, `booked`, `came` count patients; `revenue` sums the
   visits that belong to the source, each visit once.
 - `cost` is contacts x the source's cost per contact, plus the messages'
-  prices; `roi` is (revenue - cost) / cost, None when cost is 0. Money is
-  summed exactly and then rounded to kopecks (half up).
+  prices; `roi` is (revenue - cost) / cost, None when cost is 0. Each amount
+  is rounded to kopecks (half up) as it comes in, so every sum, and the
+  split by administrator, adds up exactly.
 - `by_admin` credits a patient's reached/booked/came/revenue to the
   administrator who worked the source's earliest call that reached them
   (None: nobody reached them by phone, e.g. a message brought them).
@@ -230,14 +231,14 @@ def fold(facts: Iterable[Fact], cost_per_contact: Mapping[str, Decimal] | None =
         source = attribute(visit.at, firsts.get(visit.patient_id, {}), zone, window_days)
         if source is not None:
             earned = tallies[source].revenue
-            earned[visit.patient_id] = earned.get(visit.patient_id, ZERO) + visit.amount
+            earned[visit.patient_id] = earned.get(visit.patient_id, ZERO) + money(visit.amount)
     return {source: _figures(tally, prices.get(source, ZERO)) for source, tally in sorted(tallies.items())}
 
 
 def _figures(tally: _Tally, cost_per_contact: Decimal) -> Figures:
     contacts = list(tally.contacts.values())
     revenue = money(sum(tally.revenue.values(), ZERO))
-    cost = money(len(contacts) * cost_per_contact + sum((c.price for c in contacts), ZERO))
+    cost = money(len(contacts) * cost_per_contact + sum((money(c.price) for c in contacts), ZERO))
     return Figures(
         patients=len(tally.patients), contacted=len({c.patient_id for c in contacts}), contacts=len(contacts),
         reached=len(tally.reached), booked=len(tally.booked), came=len(tally.revenue), revenue=revenue,
