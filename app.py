@@ -231,9 +231,9 @@ def assign_task(clinic_id: str, task_id: str) -> Any:
 @app.route("/v1/clinics/{clinic_id}/waitlist", methods=["GET", "POST"])
 @handled
 def waitlist(clinic_id: str) -> Any:
-    from chalicelib import waitlist as waiting_list
     from chalicelib import wiring
     from chalicelib.contract import WaitlistData
+    from chalicelib.events import waitlist as waiting_list
     from chalicelib.http import parse_body
 
     wiring.authenticator().clinic_staff(_auth(), clinic_id, "admin")
@@ -247,9 +247,9 @@ def waitlist(clinic_id: str) -> Any:
 @app.route("/v1/clinics/{clinic_id}/waitlist/{patient_id}", methods=["DELETE"])
 @handled
 def leave_waitlist(clinic_id: str, patient_id: str) -> Any:
-    from chalicelib import waitlist as waiting_list
     from chalicelib import wiring
     from chalicelib.contract import WaitlistData
+    from chalicelib.events import waitlist as waiting_list
 
     wiring.authenticator().clinic_staff(_auth(), clinic_id, "admin")
     rt = wiring.runtime()

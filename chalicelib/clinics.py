@@ -13,7 +13,7 @@ from chalicelib.auth import Staff, new_token, token_hash
 from chalicelib.contract import NewClinic, NewStaffToken
 from chalicelib.domain.clinic_settings import ClinicSettings, keep_secrets, masked
 from chalicelib.domain.records import Clinic
-from chalicelib.errors import NotFound
+from chalicelib.errors import FieldError, InvalidInput, NotFound
 from chalicelib.runtime import Runtime
 from chalicelib.store.models import TokenItem, scoped
 from chalicelib.validation import invalid_input
@@ -82,8 +82,6 @@ def replace_settings(rt: Runtime, clinic_id: str, document: Any,
     A connector secret sent back as "***" keeps its stored value; `on_saved(clinic_id,
     before, after)` runs once the document is stored (e.g. registering a Telegram webhook).
     """
-    from chalicelib.errors import FieldError, InvalidInput
-
     if not isinstance(document, dict):
         raise InvalidInput([FieldError("body", "the settings document must be a JSON object")])
     before = rt.clinic(clinic_id, fresh=True).settings

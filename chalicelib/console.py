@@ -4,24 +4,31 @@ services behind its settings preview, dashboard and exports."""
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
 
 from chalicelib import dashboard as board
+from chalicelib import export as files
+from chalicelib import scenarios
+from chalicelib.compose import PURPOSES, message, when_text
 from chalicelib.console_strings import KEYED_STRINGS, SCRIPT_STRINGS
-from chalicelib.contract import LadderPreview, MessagePreview
+from chalicelib.contract import LadderPreview, MessagePreview, PatientIn
 from chalicelib.desk import SECURITY_HEADERS, language_of
 from chalicelib.domain.clinic_settings import ClinicSettings
 from chalicelib.domain.names import DEFAULT_CHANNELS, DEFAULT_SOURCES
 from chalicelib.domain.preview import ladder_preview
-from chalicelib.domain.records import Clinic
+from chalicelib.domain.records import Clinic, Patient
+from chalicelib.domain.sms import sms_parts
 from chalicelib.domain.windows import PatientPreferences
 from chalicelib.errors import FieldError, InvalidInput
 from chalicelib.i18n import environment, gettext_for
 from chalicelib.store.repository import Repository
 from chalicelib.validation import invalid_input
+
+# The ladders of the settings, each once (a missed call climbs the lead's; a waitlist offer has none).
+LADDERS = tuple(dict.fromkeys(s.settings_key for s in scenarios.SCENARIOS if s.kind == "ladder"))
 
 __all__ = ["SECURITY_HEADERS", "dashboard", "export", "language_of", "page", "preview"]
 
@@ -30,15 +37,21 @@ def page(language: str) -> str:
     _ = gettext_for(language)
     strings = {s: _(s) for s in SCRIPT_STRINGS}
     strings.update({k: _(v) for k, v in KEYED_STRINGS.items()})
+    for scenario in scenarios.SCENARIOS:  # the registry names each scenario's message and ladder
+        strings[f"purpose:{scenario.name}"] = _(scenario.message_label)
+        strings.setdefault(f"scenario:{scenario.settings_key}", _(scenario.ladder_label))
     strings.update({f"source:{k}": _(v) for k, v in DEFAULT_SOURCES.items()})
     strings.update({f"channel:{k}": _(v) for k, v in DEFAULT_CHANNELS.items()})
     return str(environment(language).get_template("console/index.html").render(
         strings=json.dumps(strings, ensure_ascii=False), language=language,
+        lists=json.dumps({"ladders": LADDERS, "purposes": PURPOSES}),
         other_language="en" if language == "ru" else "ru"))
 
 
 def preview(clinic: Clinic, body: LadderPreview) -> dict[str, Any]:
     """The ladder placed in time for a sample patient, with the form's settings or the stored ones."""
+    if body.scenario not in LADDERS:
+        raise InvalidInput([FieldError("scenario", "one of " + ", ".join(LADDERS))])
     settings = clinic.settings
     if body.settings is not None:
         try:
@@ -56,13 +69,8 @@ SAMPLE_PATIENT = {"ru": "Иванова Анна Петровна", "en": "Anna 
 
 def message_preview(clinic: Clinic, body: MessagePreview, now: datetime) -> dict[str, Any]:
     """The text a sample patient would get for `purpose` on `channel`, with its length and SMS parts."""
-    from datetime import timedelta
-
-    from chalicelib.contract import PatientIn
-    from chalicelib.domain.records import Patient
-    from chalicelib.domain.sms import sms_parts
-    from chalicelib.messages import compose, when_text
-
+    if body.purpose not in PURPOSES:
+        raise InvalidInput([FieldError("purpose", "one of " + ", ".join(PURPOSES))])
     if body.settings is not None:
         try:
             clinic = clinic.model_copy(update={"settings": ClinicSettings.model_validate(body.settings)})
@@ -74,7 +82,7 @@ def message_preview(clinic: Clinic, body: MessagePreview, now: datetime) -> dict
     local = now.astimezone(clinic.settings.zone)
     at = (local + timedelta(days=2)).replace(hour=10, minute=0, second=0, microsecond=0)
     doctor = next(iter(clinic.settings.doctors), None)
-    subject, text = compose(body.purpose, clinic, patient, body.channel, at=at, doctor_id=doctor,
+    subject, text = message(body.purpose, clinic, patient, body.channel, at=at, doctor_id=doctor,
                             months=clinic.settings.sequences.recall.after_days // 30, done=2, total=4,
                             minutes=clinic.settings.sequences.waitlist.offer_minutes,
                             opens=when_text(at, clinic),
@@ -94,8 +102,6 @@ def dashboard(store: Repository, clinic: Clinic, first: str | None, last: str | 
 def export(store: Repository, clinic: Clinic, first: str | None, last: str | None, now: datetime,
            language: str, table_id: str | None, fmt: str | None) -> tuple[bytes | str, str, str]:
     """One table of the dashboard as a file: (body, content type, file name)."""
-    from chalicelib import export as files
-
     figures = dashboard(store, clinic, first, last, now, language)
     table = next((t for t in figures["tables"] if t["id"] == table_id), None)
     if table is None:

@@ -17,11 +17,11 @@ from aws_lambda_powertools.utilities.batch import (
 from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 from pydantic import BaseModel, Field, Json
 
-from chalicelib import ingest, wiring
+from chalicelib import imports, ingest, wiring
+from chalicelib.actions import Notify, StepRequest
 from chalicelib.imports import ImportRows, ImportSplit
 from chalicelib.observability import bind, logger
 from chalicelib.schedules import Job, run_job
-from chalicelib.steps import Notify, StepRequest
 
 # Sequence steps, one-off messages, and the import's split and chunk work share the actions queue.
 AnyAction = Annotated[Union[StepRequest, Notify, ImportSplit, ImportRows], Field(discriminator="action")]
@@ -54,8 +54,6 @@ def _apply_event(record: EventRecord) -> None:
 def _handle_action(record: ActionRecord) -> None:
     action = record.body
     if isinstance(action, ImportSplit | ImportRows):
-        from chalicelib import imports
-
         bind(clinic_id=action.clinic_id, import_id=action.import_id, action=action.action)
         imports.handle(wiring.runtime(), action)
         return

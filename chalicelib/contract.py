@@ -430,7 +430,7 @@ class TaskAssignment(Body):
 class LadderPreview(Body):
     """`POST …/settings/preview`: when each step of a ladder would happen for a sample patient."""
 
-    scenario: Literal["lead", "recall", "cancelled", "no_show", "treatment_dropout", "confirmation", "feedback"]
+    scenario: str = Field(max_length=64)  # a ladder of the settings (the console checks it against the registry)
     start: datetime  # without an offset: the clinic's local time
     settings: dict[str, object] | None = None  # the form as it stands; the stored settings when absent
     preferred_time: Literal["morning", "afternoon", "evening"] | None = None
@@ -440,8 +440,6 @@ class LadderPreview(Body):
 class MessagePreview(Body):
     """`POST …/settings/messages/preview`: a patient message as a sample patient would get it."""
 
-    purpose: Literal["lead", "missed_call", "recall", "cancelled", "no_show", "treatment_dropout", "confirmation",
-                     "feedback", "feedback_thanks", "waitlist_offer", "waitlist_taken", "waitlist_yours",
-                     "after_hours", "opted_out"]
+    purpose: str = Field(max_length=64)  # a scenario's message or a notice (the console checks it)
     channel: Literal["whatsapp", "telegram", "sms", "email"] = "sms"
     settings: dict[str, object] | None = None

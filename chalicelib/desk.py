@@ -10,9 +10,11 @@ from typing import Any
 from chalicelib.auth import Staff
 from chalicelib.i18n import LANGUAGES, N_, environment, gettext_for
 from chalicelib.runtime import Runtime
+from chalicelib.scenarios import SCENARIOS
 
 STATIC = Path(__file__).parent / "static"
-ASSETS = {"desk.js": "application/javascript; charset=utf-8", "desk.css": "text/css; charset=utf-8",
+ASSETS = {"session.js": "application/javascript; charset=utf-8",  # sign-in and API, shared by both pages
+          "desk.js": "application/javascript; charset=utf-8", "desk.css": "text/css; charset=utf-8",
           "console.js": "application/javascript; charset=utf-8", "console.css": "text/css; charset=utf-8"}
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
@@ -91,9 +93,7 @@ SCRIPT_STRINGS = (
     N_("Other reason"),
 )
 SCENARIO_NAMES = {
-    "lead": N_("New lead"), "missed_call": N_("Missed call"), "recall": N_("Check-up recall"),
-    "cancelled": N_("Cancelled visit"), "no_show": N_("Did not come"), "treatment_dropout": N_("Unfinished treatment"),
-    "confirmation": N_("Confirm the visit"), "feedback": N_("Feedback"), "waitlist": N_("Waitlist"),
+    **{s.name: s.label for s in SCENARIOS},
     "message": N_("Message to answer"), "feedback_review": N_("Low rating"), "manual": N_("Task"),
 }
 

@@ -6,11 +6,14 @@ import functools
 import json
 import re
 from collections.abc import Callable
+from datetime import date
 from typing import Any, TypeVar
 
 from chalice import Response
 from pydantic import BaseModel, ValidationError
 
+from chalicelib import limits
+from chalicelib.contract import EARLIEST_YEAR, LATEST_YEAR
 from chalicelib.errors import PROBLEM_BASE, ClinicFlowError, FieldError, InvalidInput, PayloadTooLarge
 from chalicelib.observability import logger
 from chalicelib.validation import invalid_input
@@ -102,12 +105,8 @@ def parse_body(model: type[M], raw: bytes | None) -> M:
 
 def query_date(raw: str | None, clinic: Any, now: Any) -> Any:
     """`?date=YYYY-MM-DD`, defaulting to the clinic's local today; 422 naming `date` otherwise."""
-    from datetime import date
-
     if not raw:
         return now.astimezone(clinic.settings.zone).date()
-    from chalicelib.contract import EARLIEST_YEAR, LATEST_YEAR
-
     try:
         day = date.fromisoformat(raw)
     except ValueError:
@@ -141,8 +140,6 @@ def problem_middleware(event: Any, get_response: Callable[[Any], Response]) -> R
 
 def clinic_limits(event: Any, get_response: Callable[[Any], Response]) -> Response:
     """HTTP middleware: 429 problem+json (with Retry-After) when a clinic exceeds its request rate."""
-    from chalicelib import limits
-
     clinic_id = (getattr(event, "uri_params", None) or {}).get("clinic_id")
     if clinic_id:
         wait = limits.limiter().wait_for(clinic_id[:128], limits.api_of(getattr(event, "path", "") or ""))

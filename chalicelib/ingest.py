@@ -9,7 +9,11 @@ is dropped.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import re
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -64,11 +68,6 @@ def verify(secret: str, raw: bytes, headers: Mapping[str, str]) -> None:
 
 def _verify_bytes(secret: str, raw: bytes, headers: Mapping[str, str]) -> None:
     """The Standard Webhooks check over raw bytes (the library only signs text)."""
-    import base64
-    import hashlib
-    import hmac
-    import time
-
     key = base64.b64decode(secret.removeprefix("whsec_") + "==")
     try:
         stamp = int(headers["webhook-timestamp"])

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 from chalicelib.domain.clinic_settings import ClinicSettings
 from chalicelib.domain.records import Clinic, Network
 from chalicelib.errors import FieldError, InvalidInput, NotFound
+from chalicelib.outbound import check_slack_webhook
 from chalicelib.runtime import Runtime
 
 
@@ -31,8 +32,6 @@ class NetworkBody(BaseModel):
     @field_validator("slack_webhook_url")
     @classmethod
     def _slack(cls, value: str | None) -> str | None:
-        from chalicelib.outbound import check_slack_webhook
-
         return check_slack_webhook(value) if value else None
 
     @field_validator("emails")

@@ -1,12 +1,61 @@
 """Ports: the small interfaces the services use to reach the outside world.
 
-Each has an AWS (or HTTP) adapter in `chalicelib/adapters/` and an in-memory
-fake in `tests/fakes.py`.
+Each has an AWS (or HTTP) adapter (`chalicelib/adapters/`, `chalicelib/store/`,
+`chalicelib/channels/`) and an in-memory fake in `tests/fakes.py`.
 """
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from collections.abc import Iterable
+from datetime import date, datetime
+from typing import Any, Protocol, TypeVar
+
+from chalicelib.domain.records import Record, TimelineEntry
+from chalicelib.store.repository import Link, UnitOfWork
+
+R = TypeVar("R", bound=Record)
+
+
+class Records(Protocol):
+    """The clinic's records, phone links, timelines and daily counters: what a unit of work reads and commits."""
+
+    def get(self, kind: type[R], clinic_id: str, record_id: str) -> R | None:
+        """One record by id, or None."""
+
+    def get_many(self, kind: type[R], clinic_id: str, ids: Iterable[str]) -> dict[str, R]:
+        """Records of one kind by id, in one read."""
+
+    def get_several(self, clinic_id: str,
+                    wanted: list[tuple[type[Record], str]]) -> dict[tuple[type[Record], str], Record]:
+        """Records of different kinds in one read."""
+
+    def query(self, kind: type[R], index: str, partition: str, prefix: str | None = None,
+              upto: str | None = None, limit: int | None = None, newest_first: bool = False) -> list[R]:
+        """Records of one kind from an index partition, by sort-key prefix or upper bound."""
+
+    def index_records(self, index: str, partition: str) -> list[Record]:
+        """Every record of an index partition, whatever its kind (a patient's subject)."""
+
+    def records_under(self, kind: type[R], partition: str) -> list[R]:
+        """Every record whose primary partition is `partition` (a clinic's waitlist)."""
+
+    def links(self, clinic_id: str, phone: str, prefix: str) -> list[Link]:
+        """What a phone (or handle) points at: patients, leads, calls."""
+
+    def timeline(self, clinic_id: str, patient_id: str) -> list[TimelineEntry]:
+        """A patient's timeline, oldest first."""
+
+    def kpi_days(self, clinic_id: str, first: date, last: date) -> dict[date, dict[str, int]]:
+        """Daily counters from `first` to `last` inclusive, in one read."""
+
+    def put_kpi_snapshot(self, clinic_id: str, day: date, values: dict[str, int]) -> None:
+        """Overwrite point-in-time figures on a day's counters."""
+
+    def commit(self, work: UnitOfWork, now: datetime) -> None:
+        """Write a unit of work atomically; raises ConcurrentUpdate when a record changed meanwhile."""
+
+    def put_record(self, record: Record, now: datetime) -> None:
+        """Save one record on its own, guarded by its version."""
 
 
 class Workflows(Protocol):

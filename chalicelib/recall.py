@@ -10,10 +10,12 @@ from collections import Counter
 from datetime import date
 from functools import partial
 
-from chalicelib import sequences
+from chalicelib import triggers
 from chalicelib.domain.records import Appointment, Patient
-from chalicelib.domain.scenarios import upcoming
 from chalicelib.runtime import Context, Runtime
+from chalicelib.scenarios.base import Occasion, upcoming
+from chalicelib.scenarios.recall import DUE
+from chalicelib.scenarios.recall import SCENARIO as RECALL
 from chalicelib.store.keys import subject_key
 from chalicelib.store.models import scoped
 
@@ -40,11 +42,10 @@ def _recall(ctx: Context, patient_id: str, day: date) -> str:
     patient.recall_started_for = due
     ctx.save(patient)
     if upcoming(ctx.subject(subject_key(patient.id, None)).of(Appointment), ctx.now):
-        ctx.note(patient.id, ctx.now, "sequence.skipped", key=f"recall@{due}:booked", scenario="recall",
+        ctx.note(patient.id, ctx.now, "sequence.skipped", key=f"recall@{due}:booked", scenario=RECALL.name,
                  reason="already_booked")
         return "already_booked"
-    run = sequences.start(ctx, "recall", trigger=patient, purpose=f"recall@{due.isoformat()}", patient=patient,
-                          phone=None, trigger_at=ctx.now, not_before=ctx.now,
-                          key=("recall", patient.id, due.isoformat()),
-                          context={"doctor_id": patient.last_doctor_id, "due": due.isoformat()})
-    return "started" if run is not None else patient.runs.get(f"recall@{due.isoformat()}", "skipped")
+    on = Occasion(DUE, ctx.now, ctx.now, ctx.settings, patient, patient)
+    if triggers.fire(ctx, on, patient, patient):
+        return "started"
+    return patient.runs.get(f"recall@{due.isoformat()}", "skipped")

@@ -20,13 +20,15 @@ from cachetools import TTLCache
 
 from chalicelib.domain import kpi
 from chalicelib.domain.ladder import Timing
-from chalicelib.domain.records import Clinic, Record, TimelineEntry
+from chalicelib.domain.records import Clinic, Record, SequenceRun, TimelineEntry
 from chalicelib.domain.windows import ClinicCalendar
 from chalicelib.errors import ConcurrentUpdate, NotFound, StaleToken
 from chalicelib.observability import logger
-from chalicelib.ports import Queue, Workflows
+from chalicelib.ports import Queue, Records, Workflows
 from chalicelib.settings import Settings
-from chalicelib.store.repository import Repository, UnitOfWork
+from chalicelib.store.keys import index_keys
+from chalicelib.store.models import scoped
+from chalicelib.store.repository import Link, Repository, UnitOfWork
 
 T = TypeVar("T")
 R = TypeVar("R", bound=Record)
@@ -80,8 +82,9 @@ class Machines:
     sequence_arn: str
     waitlist_arn: str
 
-    def for_scenario(self, scenario: str) -> str:
-        return self.waitlist_arn if scenario == "waitlist" else self.sequence_arn
+    def for_kind(self, kind: str) -> str:
+        """A ladder runs on the sequence machine, a slot offer on the waitlist machine."""
+        return self.waitlist_arn if kind == "offer" else self.sequence_arn
 
 
 @dataclass
@@ -98,7 +101,7 @@ class Subject:
 class Context:
     """One unit of work of one clinic."""
 
-    store: Repository
+    store: Records
     clinic: Clinic
     calendar: ClinicCalendar
     now: datetime
@@ -147,8 +150,6 @@ class Context:
 
     def links(self, phone: str, prefix: str) -> list[Any]:
         """What a phone (or handle) points at, stored or linked by this unit: one query per phone."""
-        from chalicelib.store.repository import Link
-
         if ("links", phone) not in self._reads:
             self._reads[("links", phone)] = self.store.links(self.clinic_id, phone, "")
         pk = Link(self.clinic_id, phone, "").pk
@@ -161,9 +162,6 @@ class Context:
 
     def subject(self, key: str) -> Subject:
         """Everything current about a patient (or an unknown phone), in one index query."""
-        from chalicelib.store.keys import index_keys
-        from chalicelib.store.models import scoped
-
         partition = scoped(self.clinic_id, key)
         if ("gsi2", partition) not in self._reads:
             self._reads[("gsi2", partition)] = self.store.index_records("gsi2", partition)
@@ -268,8 +266,6 @@ class Runtime:
 
 
 def _mark_running(ctx: Context, run_id: str) -> None:
-    from chalicelib.domain.records import SequenceRun
-
     run = ctx.load(SequenceRun, run_id)
     if run is not None and run.status == "starting":
         run.status = "running"

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from chalicelib import recall, sweeper
+from chalicelib import recall, sweeper, wiring
 from chalicelib.digest import local_today, snapshot
 from chalicelib.digest.delivery import escalate, send_due_digest, send_network_digest
 from chalicelib.domain.records import Clinic, Network
@@ -55,13 +55,13 @@ def run_job(rt: Runtime, job: Job) -> dict[str, Any]:
     network = rt.store.get(Network, job.target, job.target)
     if network is None:
         raise NotFound(f"no network {job.target}")
-    return send_network_digest(rt, network, job.at)
+    return send_network_digest(rt, network, job.at, wiring.mailer(), wiring.chat())
 
 
 def sweep_clinic(rt: Runtime, clinic_id: str) -> dict[str, Any]:
     result = sweeper.sweep(rt, clinic_id)
     if result.escalated:
-        escalate(rt, rt.clinic(clinic_id), result.escalated)
+        escalate(rt, rt.clinic(clinic_id), result.escalated, wiring.chat(), wiring.manager_bot())
     return {"requeued": result.requeued, "started": result.started, "heartbeats": result.heartbeats,
             "revived": result.revived, "ended": result.ended, "escalated": len(result.escalated)}
 
@@ -71,7 +71,7 @@ def tick_clinic(rt: Runtime, clinic: Clinic, now: datetime) -> dict[str, Any]:
     today = local_today(clinic, now)
     result: dict[str, Any] = {"recall": recall.run_recalls(rt, clinic.id, today)}
     snapshot(rt.store, clinic, now)
-    result["digest"] = send_due_digest(rt, clinic, now)
+    result["digest"] = send_due_digest(rt, clinic, now, wiring.mailer(), wiring.chat(), wiring.manager_bot())
     return result
 
 
@@ -99,7 +99,7 @@ def hourly(rt: Runtime, now: datetime | None = None) -> dict[str, Any]:
                 logger.exception("hourly tick failed", extra={"clinic_id": clinic.id})
     for network in rt.store.query(Network, "gsi1", "NETWORKS"):
         try:
-            report[f"network:{network.id}"] = send_network_digest(rt, network, now)
+            report[f"network:{network.id}"] = send_network_digest(rt, network, now, wiring.mailer(), wiring.chat())
         except Exception:  # noqa: BLE001 - same for networks
             logger.exception("network digest failed", extra={"network": network.id})
     return report

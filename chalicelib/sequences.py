@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+import hashlib
 
+from chalicelib import scenarios
 from chalicelib.domain import consent
-from chalicelib.domain.facts import earliest
+from chalicelib.domain.facts import earliest, iso_z
 from chalicelib.domain.ladder import Ladder, done
 from chalicelib.domain.records import (
     Appointment,
@@ -19,10 +19,21 @@ from chalicelib.domain.records import (
     SequenceRun,
     TreatmentPlan,
 )
-from chalicelib.domain.scenarios import INQUIRIES, enabled, ladder_settings, run_id, stop_reason
 from chalicelib.domain.windows import PatientPreferences
 from chalicelib.runtime import AnswerToken, Context, MarkRunning, StartExecution, StopExecution
+from chalicelib.scenarios.base import Scenario, Standing, Start
 from chalicelib.store.keys import subject_key
+
+
+def run_id(scenario: str, *parts: str) -> str:
+    """Deterministic execution name: a retried trigger never starts a second run."""
+    digest = hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
+    return f"{scenario.replace('_', '-')}-{digest}"
+
+
+def machine(ctx: Context, run: SequenceRun) -> str:
+    """The state machine a run's scenario runs on: a ladder, or a slot offer."""
+    return ctx.machines.for_kind(scenarios.get(run.scenario).kind)
 
 
 def preferences(patient: Patient | None) -> PatientPreferences:
@@ -35,35 +46,36 @@ def ladder_of(ctx: Context, run: SequenceRun, patient: Patient | None) -> Ladder
     return Ladder(run.steps, ctx.calendar, preferences(patient), ctx.timing)
 
 
-def start(ctx: Context, scenario: str, *, trigger: Record, purpose: str, patient: Patient | None,
-          phone: str | None, trigger_at: datetime, not_before: datetime, key: tuple[str, ...],
-          context: dict[str, Any] | None = None, **links: str | None) -> SequenceRun | None:
-    """Start `scenario` once per trigger: the trigger record remembers it under `purpose`."""
-    if purpose in trigger.runs or not enabled(ctx.settings, scenario):
+def start(ctx: Context, scenario: Scenario, begin: Start, *, trigger: Record,
+          patient: Patient | None) -> SequenceRun | None:
+    """Start `scenario` once per trigger: the trigger record remembers it under the start's purpose."""
+    purpose, key = begin.purpose, begin.key
+    if purpose in trigger.runs or not scenario.enabled(ctx.settings):
         return None
     patient_id = patient.id if patient else None
-    # A waitlist run offers a slot to many patients; their consent is checked one by one.
-    refusal = consent.refusal(scenario, patient) if scenario != "waitlist" else None
+    # An offer goes to many patients; their consent is checked one by one.
+    refusal = consent.refusal(scenario, patient) if scenario.kind == "ladder" else None
     if refusal:
         trigger.runs[purpose] = f"skipped:{refusal}"
-        ctx.note(patient_id, ctx.now, "sequence.skipped", key=f"{scenario}:{'|'.join(key)}:skipped",
-                 scenario=scenario, reason=refusal)
+        ctx.note(patient_id, ctx.now, "sequence.skipped", key=f"{scenario.name}:{'|'.join(key)}:skipped",
+                 scenario=scenario.name, reason=refusal)
         return None
-    rid = run_id(scenario, ctx.clinic_id, *key)
-    steps = ladder_settings(ctx.settings, scenario)
+    rid = run_id(scenario.name, ctx.clinic_id, *key)
     run = SequenceRun(
-        clinic_id=ctx.clinic_id, id=rid, scenario=scenario,  # type: ignore[arg-type]
-        subject_key=subject_key(patient_id, phone), patient_id=patient_id, phone=phone,
-        steps=steps, trigger_at=trigger_at, started_at=ctx.now, context=context or {}, **links)
-    plan = (ctx.timing.plan("offer", max(not_before, ctx.now), 0, 1) if scenario == "waitlist"
-            else ladder_of(ctx, run, patient).first(max(not_before, ctx.now)))
+        clinic_id=ctx.clinic_id, id=rid, scenario=scenario.name,
+        subject_key=subject_key(patient_id, begin.phone), patient_id=patient_id, phone=begin.phone,
+        steps=scenario.ladder(ctx.settings), trigger_at=begin.trigger_at, started_at=ctx.now,
+        context=begin.context.model_copy(deep=True), **begin.links())
+    not_before = max(begin.not_before, ctx.now)
+    plan = (ctx.timing.plan("offer", not_before, 0, 1) if scenario.kind == "offer"
+            else ladder_of(ctx, run, patient).first(not_before))
     run.plan, run.step = plan, plan.step
     trigger.runs[purpose] = rid
     ctx.save(run)
-    ctx.note(patient_id, ctx.now, "sequence.started", key=f"{rid}:started", scenario=scenario,
-             run_id=rid, first_contact_at=plan.at)
+    ctx.note(patient_id, ctx.now, "sequence.started", key=f"{rid}:started", scenario=scenario.name,
+             run_id=rid, first_contact_at=iso_z(plan.at))
     payload = {"run": {"clinic_id": ctx.clinic_id, "run_id": rid}, "plan": plan.model_dump()}
-    ctx.effect(StartExecution(ctx.machines.for_scenario(scenario), rid, payload))
+    ctx.effect(StartExecution(ctx.machines.for_kind(scenario.kind), rid, payload))
     ctx.effect(MarkRunning(ctx.clinic_id, rid))
     return run
 
@@ -104,20 +116,20 @@ def stop(ctx: Context, run: SequenceRun, outcome: str, booked: Appointment | Non
         run.booked_at = earliest(run.booked_at, booked.created_at or ctx.now)
         run.booked_appointment = run.booked_appointment or booked.id
     token = _end(ctx, run, "stopped", outcome)
-    ctx.effect(StopExecution(ctx.machines.for_scenario(run.scenario), run.execution, outcome))
+    ctx.effect(StopExecution(machine(ctx, run), run.execution, outcome))
     if token:  # AWS already dropped it (a no-op); a local endpoint frees the waiting step
         ctx.effect(AnswerToken(token, done(ctx.now, outcome).model_dump()))
 
 
 def replan(ctx: Context, run: SequenceRun, plan: Plan) -> None:
     """Give a waiting run a new execution that starts from `plan` (the old one is stopped)."""
-    arn = ctx.machines.for_scenario(run.scenario)
+    arn = machine(ctx, run)
     ctx.effect(StopExecution(arn, run.execution, plan.reason or "replanned"))
     run.restarts += 1
     run.plan, run.step, run.attempt = plan, plan.step, plan.attempt
     ctx.save(run)
     ctx.note(run.patient_id, ctx.now, "sequence.replanned", key=f"{run.execution}:replanned", scenario=run.scenario,
-             run_id=run.id, reason=plan.reason, next_contact_at=plan.at)
+             run_id=run.id, reason=plan.reason, next_contact_at=iso_z(plan.at))
     ctx.effect(StartExecution(arn, run.execution, {"run": {"clinic_id": ctx.clinic_id, "run_id": run.id},
                                                    "plan": plan.model_dump()}))
 
@@ -141,10 +153,11 @@ def why_stop(ctx: Context, run: SequenceRun) -> str | None:
     """Why a run must end before its next contact, whatever order the facts came in (None: go on)."""
     lead = ctx.load(Lead, run.lead_id) if run.lead_id else None
     appointment = ctx.load(Appointment, run.appointment_id) if run.appointment_id else None
-    reason = stop_reason(run, ctx.now, appointments_of(ctx, run), lead, appointment)
-    if reason is None and run.scenario in INQUIRIES:
+    scenario = scenarios.get(run.scenario)
+    reason = scenario.stop_reason(Standing(run, ctx.now, appointments_of(ctx, run), lead, appointment))
+    if reason is None and scenario.inquiry:
         reason = _answered(ctx, run, lead)
-    plan_id = run.context.get("plan_id")
+    plan_id = run.context.plan_id
     if reason is None and plan_id:
         plan = ctx.load(TreatmentPlan, plan_id)
         if plan is not None and plan.decision == "declined":
@@ -156,7 +169,7 @@ def _answered(ctx: Context, run: SequenceRun, lead: Lead | None) -> str | None:
     """Telephony saw the patient answer a call back (to the lead, or to any call the run joined)."""
     if lead is not None and lead.reached_at:
         return "answered"
-    for call_id in run.context.get("calls", [run.call_id] if run.call_id else []):
+    for call_id in answered_calls(run):
         call = ctx.load(Call, call_id)
         if call is not None and call.reached_at:
             return "answered"
@@ -174,12 +187,19 @@ def recheck_phone(ctx: Context, phone: str, booked: Appointment | None = None) -
         patient = ctx.load(Patient, owners[0]) if len(owners) == 1 else None
         if patient is not None:
             _pin(ctx, run, patient)
-        if booked is not None and run.scenario in INQUIRIES:
+        if booked is not None and scenarios.get(run.scenario).inquiry:
             stop(ctx, run, "booked", booked=booked)
             continue
         reason = why_stop(ctx, run)
         if reason:
             stop(ctx, run, reason)
+
+
+def answered_calls(run: SequenceRun) -> list[str]:
+    """The missed calls a callback answers (runs stored before calls were listed name only their own)."""
+    if run.context.calls is not None:
+        return run.context.calls
+    return [run.call_id] if run.call_id else []
 
 
 def _owners(ctx: Context, phone: str) -> list[str]:

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal, Union
+from datetime import datetime
+from typing import Any
 
-from pydantic import BaseModel, Field
-
-from chalicelib import sequences
+from chalicelib import offers, scenarios, sequences
+from chalicelib.actions import Notify, StepRequest
 from chalicelib.channels import Registry, candidates, provider_key
+from chalicelib.compose import compose, notice
 from chalicelib.domain import consent
 from chalicelib.domain.facts import iso_z
 from chalicelib.domain.ladder import done
@@ -27,48 +28,14 @@ from chalicelib.domain.records import (
     Patient,
     Plan,
     SequenceRun,
+    TaskContext,
 )
 from chalicelib.domain.windows import add_working_minutes
-from chalicelib.messages import compose
 from chalicelib.observability import logger
 from chalicelib.ports import DeliveryError
 from chalicelib.runtime import AnswerToken, Context, Runtime
+from chalicelib.scripts import hint, run_facts
 from chalicelib.store.repository import Link
-from chalicelib.views import hint, run_facts
-
-COLUMN = {"missed_call": "missed_calls", "lead": "new_leads", "recall": "recalls",
-          "treatment_dropout": "recalls", "confirmation": "confirmations", "cancelled": "reschedule",
-          "no_show": "reschedule", "waitlist": "reschedule"}
-
-
-class RunRef(BaseModel):
-    clinic_id: str
-    run_id: str
-
-
-class StepRequest(BaseModel):
-    """A state machine handing the app a step, with the token that resumes it."""
-
-    action: Literal["call", "message", "expired", "offer"]
-    run: RunRef
-    plan: Plan
-    token: str
-
-
-class Notify(BaseModel):
-    """A one-off message (auto-reply, opt-out receipt, waitlist notice), idempotent by `key`."""
-
-    action: Literal["notify"]
-    clinic_id: str
-    purpose: str
-    key: str
-    patient_id: str | None = None
-    phone: str | None = None
-    channel: str | None = None
-    params: dict[str, Any] = Field(default_factory=dict)
-
-
-Action = Annotated[Union[StepRequest, Notify], Field(discriminator="action")]
 
 
 @dataclass(frozen=True)
@@ -97,11 +64,6 @@ def advance(ctx: Context, run: SequenceRun, plan: Plan, token: str) -> None:
     ctx.effect(AnswerToken(token, plan.model_dump()))
 
 
-def _sla_minutes(ctx: Context, scenario: str) -> int:
-    sla = ctx.settings.sla_minutes
-    return {"missed_call": sla.missed_call, "lead": sla.lead}.get(scenario, sla.default)
-
-
 class StepHandler:
     """Consumes the actions queue.
 
@@ -123,9 +85,7 @@ class StepHandler:
         elif action.action == "message":
             self._message(action)
         elif action.action == "offer":
-            from chalicelib.waitlist import offer_step
-
-            self.rt.unit(action.run.clinic_id, lambda ctx: offer_step(ctx, action))
+            self.rt.unit(action.run.clinic_id, lambda ctx: offers.offer_step(ctx, action))
         elif action.action == "expired":
             self.rt.unit(action.run.clinic_id, lambda ctx: self._expired(ctx, action))
         else:
@@ -156,7 +116,7 @@ class StepHandler:
         return run, patient
 
     def _cap_postpone(self, ctx: Context, req: StepRequest, run: SequenceRun, patient: Patient | None) -> bool:
-        if patient is None or run.scenario not in consent.UNSOLICITED | {"cancelled", "no_show"}:
+        if patient is None or not scenarios.get(run.scenario).capped:
             return False
         verdict = consent.within_cap(patient.contacts, ctx.now, ctx.settings.contact_cap)
         if verdict.allowed or verdict.retry_at is None:
@@ -196,23 +156,24 @@ class StepHandler:
             ctx.save(existing)
             return existing
         step = run.steps[req.plan.step]
+        scenario = scenarios.get(run.scenario)
         # A missed call is first returned from the line the patient dialled (the number they know).
-        called = run.context.get("line") if run.scenario == "missed_call" and req.plan.step == 0 else None
-        line = called or step.get("line") or "city"
+        called = run.context.line if scenario.returns_on_dialled_line and req.plan.step == 0 else None
+        line = called or step.line or "city"
         facts = run_facts(ctx, run, patient)
-        sla = _sla_minutes(ctx, run.scenario)
+        sla = scenario.sla(ctx.settings.sla_minutes)
         profile = patient.profile if patient else None
         task = CallTask(
             clinic_id=ctx.clinic_id, id=task_id, scenario=run.scenario, run_id=run.id, step=req.plan.step,
             steps_total=len(run.steps), attempt=req.plan.attempt, patient_id=run.patient_id,
             patient_name=(patient.name if patient else facts.get("name")) or "", phone=self._phone(run, patient),
-            household=run.context.get("household", []), line=line,
+            household=run.context.household or [], line=line,
             line_number=getattr(ctx.settings.lines, line, None),
             preferred_time=profile.preferred_time if profile else None,
             created_at=ctx.now, due_at=ctx.now, overdue_at=add_working_minutes(ctx.now, sla, ctx.calendar),
             token=req.token,
-            hint=hint(ctx, run.scenario, patient, facts), subject_key=run.subject_key,
-            context=_task_context(facts, run, COLUMN.get(run.scenario, "other")))
+            hint=hint(ctx, scenario.script, patient, facts), subject_key=run.subject_key,
+            context=_task_context(facts, run, scenario.column))
         if req.plan.reason == "call_back":
             task.history.append(CallTaskEvent(at=ctx.now, kind="call_back", detail="agreed call back"))
         ctx.save(task)
@@ -267,7 +228,7 @@ class StepHandler:
             return None
         refusal = consent.refusal(run.scenario, patient, "message")
         step = run.steps[req.plan.step]
-        options = candidates(step.get("channel"), patient, run.phone, self._channels().available)
+        options = candidates(step.channel, patient, run.phone, self._channels().available)
         if refusal or not options:
             why = refusal or "no_channel"
             ctx.note(run.patient_id, ctx.now, "message.skipped", key=f"{message_id}:skipped", reason=why,
@@ -276,7 +237,9 @@ class StepHandler:
             return None
         if self._cap_postpone(ctx, req, run, patient):
             return None
-        subject, text = compose(run.scenario, ctx.clinic, patient, options[0][0], **run_facts(ctx, run, patient))
+        scenario = scenarios.get(run.scenario)
+        subject, text = compose(scenario.message, scenario.subject, ctx.clinic, patient, options[0][0],
+                                **run_facts(ctx, run, patient))
         ctx.save(OutboundMessage(clinic_id=ctx.clinic_id, id=message_id, channel=options[0][0], to=options[0][1],
                                  text=text, purpose=run.scenario, patient_id=run.patient_id, run_id=run.id,
                                  sent_at=ctx.now, status="sending"))
@@ -303,7 +266,8 @@ class StepHandler:
             return
         patient = ctx.load(Patient, run.patient_id) if run.patient_id else None
         record_delivery(ctx, message, delivery, patient)
-        if delivery is not None and patient is not None and run.scenario == "feedback" and run.visit_id:
+        if delivery is not None and patient is not None and scenarios.get(run.scenario).awaits_rating \
+                and run.visit_id:
             patient.feedback_visit, patient.feedback_asked_at = run.visit_id, ctx.now
             ctx.save(patient)
         if run.active:
@@ -338,7 +302,7 @@ class StepHandler:
         options = candidates(note.channel, patient, note.phone, self._channels().available)
         if not options:
             return None
-        subject, text = compose(note.purpose, ctx.clinic, patient, options[0][0], **_params(note.params))
+        subject, text = notice(note.purpose, ctx.clinic, patient, options[0][0], **_params(note.params))
         ctx.save(OutboundMessage(clinic_id=ctx.clinic_id, id=note.key, channel=options[0][0], to=options[0][1],
                                  text=text, purpose=note.purpose, patient_id=note.patient_id, sent_at=ctx.now,
                                  status="sending"))
@@ -352,8 +316,6 @@ def _behind(handed: Plan, recorded: Plan | None) -> bool:
 
 
 def _params(raw: dict[str, Any]) -> dict[str, Any]:
-    from datetime import datetime
-
     out = dict(raw)
     if isinstance(out.get("at"), str):
         out["at"] = datetime.fromisoformat(out["at"])
@@ -380,7 +342,7 @@ def record_delivery(ctx: Context, message: OutboundMessage, delivery: Delivery |
     ctx.save(message)
 
 
-def _task_context(facts: dict[str, Any], run: SequenceRun, column: str) -> dict[str, Any]:
+def _task_context(facts: dict[str, Any], run: SequenceRun, column: str) -> TaskContext:
     out: dict[str, Any] = {"column": column}
     for key in ("doctor_id", "reason", "interest", "service", "done", "total", "calls", "value"):
         if facts.get(key) not in (None, ""):
@@ -392,4 +354,4 @@ def _task_context(facts: dict[str, Any], run: SequenceRun, column: str) -> dict[
         out["lead_id"] = run.lead_id
     if run.appointment_id:
         out["appointment_id"] = run.appointment_id
-    return out
+    return TaskContext.model_validate(out)

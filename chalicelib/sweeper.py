@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
 
-from chalicelib import ingest, sequences
+from chalicelib import ingest, scenarios, sequences
 from chalicelib.domain.facts import iso_z
-from chalicelib.domain.records import CallTask, SequenceRun
+from chalicelib.domain.records import CallTask, Plan, SequenceRun
 from chalicelib.errors import StaleToken
 from chalicelib.observability import logger
 from chalicelib.runtime import Context, Runtime
@@ -56,7 +56,7 @@ def ensure_started(rt: Runtime, clinic_id: str) -> int:
     upto = iso_z(rt.clock() - STARTING_GRACE) + "~"
     runs = rt.store.query(SequenceRun, "gsi1", scoped(clinic_id, "STARTING"), upto=upto)
     for run in runs:
-        rt.workflows.start(rt.machines.for_scenario(run.scenario), run.execution, run_payload(run))
+        rt.workflows.start(rt.machines.for_kind(scenarios.get(run.scenario).kind), run.execution, run_payload(run))
         rt.unit(clinic_id, partial(_running, run_id=run.id))
     return len(runs)
 
@@ -99,7 +99,7 @@ def repair_dead_runs(rt: Runtime, clinic_id: str, suspects: set[str]) -> tuple[i
     for run in rt.store.get_many(SequenceRun, clinic_id, wanted).values():
         if not run.active:
             continue
-        status = rt.workflows.status(rt.workflows.execution_arn(rt.machines.for_scenario(run.scenario),
+        status = rt.workflows.status(rt.workflows.execution_arn(rt.machines.for_kind(scenarios.get(run.scenario).kind),
                                                                 run.execution))
         if status == "RUNNING":
             continue
@@ -107,7 +107,7 @@ def repair_dead_runs(rt: Runtime, clinic_id: str, suspects: set[str]) -> tuple[i
         if restarted is None:
             ended += 1
             continue
-        rt.workflows.start(rt.machines.for_scenario(restarted.scenario), restarted.execution,
+        rt.workflows.start(rt.machines.for_kind(scenarios.get(restarted.scenario).kind), restarted.execution,
                            run_payload(restarted))
         revived += 1
     return revived, ended
@@ -150,7 +150,7 @@ def resume_runs(rt: Runtime, clinic_id: str) -> int:
         for run in rt.store.query(SequenceRun, "gsi1", scoped(clinic_id, state)):
             restarted = rt.unit(clinic_id, partial(_bump, run_id=run.id))
             if restarted is not None:
-                rt.workflows.start(rt.machines.for_scenario(restarted.scenario), restarted.execution,
+                rt.workflows.start(rt.machines.for_kind(scenarios.get(restarted.scenario).kind), restarted.execution,
                                    run_payload(restarted))
                 resumed += 1
     return resumed
@@ -162,7 +162,7 @@ def _bump(ctx: Context, run_id: str) -> SequenceRun | None:
         return None
     run.restarts += 1
     run.status = "running"
-    if run.plan.at < iso_z(ctx.now):
-        run.plan = run.plan.model_copy(update={"at": iso_z(ctx.now)})
+    if run.plan.at < ctx.now:
+        run.plan = Plan.model_validate({**run.plan.model_dump(), "at": ctx.now})
     ctx.save(run)
     return run

@@ -11,10 +11,12 @@ from chalicelib.contract import LeadLostData, TaskOutcome
 from chalicelib.domain.facts import earliest, iso_z
 from chalicelib.domain.merge import call_returned, first_response, lead_lost
 from chalicelib.domain.phones import display_phone
-from chalicelib.domain.records import Call, CallTask, CallTaskEvent, Lead, Patient, SequenceRun
+from chalicelib.domain.records import Call, CallTask, CallTaskEvent, Lead, Patient, SequenceRun, TaskContext
 from chalicelib.domain.windows import add_working_minutes
 from chalicelib.errors import Conflict, FieldError, InvalidInput, NotFound
+from chalicelib.paging import decode_cursor, encode_cursor
 from chalicelib.runtime import AnswerToken, Context
+from chalicelib.store.keys import subject_key
 from chalicelib.store.models import scoped
 from chalicelib.store.repository import Repository
 
@@ -25,7 +27,7 @@ COLUMNS = ("missed_calls", "new_leads", "recalls", "confirmations", "reschedule"
 def column_of(task: CallTask, now: datetime) -> str:
     if task.status == "open" and task.overdue_at < now:
         return "overdue"
-    return str(task.context.get("column", "other"))
+    return task.context.column
 
 
 def task_view(task: CallTask, now: datetime) -> dict[str, Any]:
@@ -50,7 +52,7 @@ def task_view(task: CallTask, now: datetime) -> dict[str, Any]:
         "call_back": task.attempt > 1,
         "preferred_time": task.preferred_time,
         "hint": task.hint,
-        "context": task.context,
+        "context": task.context.view(),
         "column": column_of(task, now),
         "history": [{"at": iso_z(e.at), "kind": e.kind, "detail": e.detail} for e in task.history],
         "created_at": iso_z(task.created_at),
@@ -76,8 +78,6 @@ def list_tasks(store: Repository, clinic_id: str, status: str, limit: int = 200)
 def task_page(store: Repository, clinic_id: str, status: str, limit: int,
               cursor: str | None) -> tuple[list[CallTask], str | None]:
     """One page of `list_tasks`, and the opaque cursor of the next (None on the last page)."""
-    from chalicelib.paging import decode_cursor, encode_cursor
-
     if status not in TASK_LISTS:
         raise InvalidInput([FieldError("status", f"one of: {', '.join(TASK_LISTS)}")])
     partition = scoped(clinic_id, "OPEN" if status == "open" else "DONE")
@@ -117,7 +117,7 @@ def _credit_response(ctx: Context, run: SequenceRun, body: TaskOutcome) -> None:
             if body.outcome == "declined" and body.reason:
                 lead_lost(lead, LeadLostData(lead_id=lead.id, reason=body.reason, admin_id=body.admin_id), ctx.now)
             ctx.save(lead)
-    for call_id in run.context.get("calls", [run.call_id] if run.call_id else []):
+    for call_id in sequences.answered_calls(run):
         call = ctx.load(Call, call_id)
         if call is not None:
             call_returned(call, ctx.now)
@@ -166,8 +166,6 @@ def open_manual_task(ctx: Context, *, task_id: str, scenario: str, kind: str, pa
     """A task outside any ladder (reply to a message, a low rating, a waitlist booking)."""
     if ctx.load(CallTask, task_id) is not None:
         return None
-    from chalicelib.store.keys import subject_key
-
     task = CallTask(
         clinic_id=ctx.clinic_id, id=task_id, kind=kind, scenario=scenario,  # type: ignore[arg-type]
         patient_id=patient.id if patient else None, patient_name=patient.name if patient else "",
@@ -176,7 +174,7 @@ def open_manual_task(ctx: Context, *, task_id: str, scenario: str, kind: str, pa
         preferred_time=patient.profile.preferred_time if patient and patient.profile else None,
         created_at=ctx.now, due_at=ctx.now, overdue_at=add_working_minutes(ctx.now, sla_minutes, ctx.calendar),
         hint=hint_text, subject_key=subject_key(patient.id if patient else None, phone),
-        context={"column": column, **(context or {})})
+        context=TaskContext.model_validate({"column": column, **(context or {})}))
     ctx.save(task)
     ctx.note(task.patient_id, ctx.now, "task.created", key=f"{task.id}:created", task_id=task.id,
              scenario=scenario, kind=kind)

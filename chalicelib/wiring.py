@@ -2,18 +2,30 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from typing import Any
 
+from chalicelib.adapters.secrets import load_secrets
+from chalicelib.adapters.sqs import SqsQueue
+from chalicelib.adapters.stepfunctions import StepFunctionsWorkflows
 from chalicelib.auth import Authenticator
 from chalicelib.channels import Registry
+from chalicelib.channels.http import SmsRu, TelegramBot, TelegramManagerBot, Twilio, WhatsAppCloud
+from chalicelib.channels.outbox import OutboxChannel, OutboxWebhooks
+from chalicelib.channels.slack import SlackWebhook
+from chalicelib.clinics import staff_of_token
+from chalicelib.connectors.telegram_links import register_webhook
+from chalicelib.domain.ladder import Timing
 from chalicelib.runtime import Runtime
+from chalicelib.segments import settle as settle_segments
 from chalicelib.settings import get_settings
+from chalicelib.store.repository import Repository
 
 
 @lru_cache(maxsize=1)
 def _session() -> Any:
-    import boto3
+    import boto3  # ~190 ms on a cold start; the health route and the desk page never need it
 
     return boto3.session.Session(region_name=get_settings().region)
 
@@ -24,18 +36,13 @@ def client(service: str) -> Any:
 
 @lru_cache(maxsize=16)
 def _clients(service: str) -> Any:
-    from botocore.config import Config
+    from botocore.config import Config  # comes with boto3 (above), on first use
 
     return _session().client(service, config=Config(retries={"max_attempts": 4, "mode": "standard"}))
 
 
 @lru_cache(maxsize=1)
 def runtime() -> Runtime:
-    from chalicelib.adapters.sqs import SqsQueue
-    from chalicelib.adapters.stepfunctions import StepFunctionsWorkflows
-    from chalicelib.segments import settle as settle_segments
-    from chalicelib.store.repository import Repository
-
     settings = get_settings()
     return Runtime(settings, Repository(), StepFunctionsWorkflows(client("stepfunctions")),
                    actions=SqsQueue(client("sqs"), settings.actions_queue_name),
@@ -43,20 +50,14 @@ def runtime() -> Runtime:
                    jobs=SqsQueue(client("sqs"), settings.jobs_queue_name), settlers=(settle_segments,))
 
 
-def _timing() -> Any:
+def _timing() -> Timing:
     """Step timeouts; tests and the local stack may shorten them through the environment."""
-    import os
-
-    from chalicelib.domain.ladder import Timing
-
     overrides = {name: int(os.environ[f"TIMING_{name.upper()}"]) for name in Timing.__dataclass_fields__
                  if os.environ.get(f"TIMING_{name.upper()}")}
     return Timing(**overrides)
 
 
 def secrets() -> Any:
-    from chalicelib.adapters.secrets import load_secrets
-
     return load_secrets(get_settings().secret_id)
 
 
@@ -66,8 +67,6 @@ def webhook_secret(clinic_id: str, version: int) -> str:
 
 @lru_cache(maxsize=1)
 def authenticator() -> Authenticator:
-    from chalicelib.clinics import staff_of_token
-
     return Authenticator(lambda digest: staff_of_token(runtime(), digest),
                          lambda: secrets().operator_token_hashes)
 
@@ -76,9 +75,7 @@ def authenticator() -> Authenticator:
 def channels() -> Registry:
     """The local stack writes every channel to its outbox; a deployment has exactly the
     channels it holds credentials for (a step with none of them is skipped, not faked)."""
-    from chalicelib.channels.email import SesEmail, SesMailer
-    from chalicelib.channels.http import SmsRu, TelegramBot, Twilio, WhatsAppCloud
-    from chalicelib.channels.outbox import OutboxChannel
+    from chalicelib.channels.email import SesEmail, SesMailer  # botocore's errors: ~180 ms cold, actions only
 
     settings = get_settings()
     if settings.outbox_only:
@@ -107,9 +104,6 @@ def channels() -> Registry:
 @lru_cache(maxsize=1)
 def telegram_webhooks() -> Any:
     """Who calls Telegram's setWebhook for a clinic's bot: the Bot API, or the local outbox."""
-    from chalicelib.channels.http import TelegramBot
-    from chalicelib.channels.outbox import OutboxWebhooks
-
     if get_settings().outbox_only:
         return OutboxWebhooks()
     base = dict(secrets().channels).get("telegram", {}).get("base_url", "https://api.telegram.org")
@@ -118,35 +112,29 @@ def telegram_webhooks() -> Any:
 
 def settings_saved(clinic_id: str, before: Any, after: Any) -> None:
     """What follows a manager's PUT settings: the clinic's Telegram bot is pointed at its URL."""
-    from chalicelib.connectors.telegram_links import register_webhook
-
     register_webhook(runtime(), telegram_webhooks(), clinic_id, before, after)
 
 
 @lru_cache(maxsize=1)
 def mailer() -> Any:
-    from chalicelib.channels.email import SesMailer
+    from chalicelib.channels.email import SesMailer  # ~180 ms cold: only the hourly digest needs it
 
     return SesMailer(client("ses"), get_settings().sender_email)
 
 
 @lru_cache(maxsize=1)
 def chat() -> Any:
-    from chalicelib.digest.delivery import SlackWebhook
-
     return SlackWebhook()
 
 
 @lru_cache(maxsize=1)
-def manager_bot() -> Any:
-    from chalicelib.digest.delivery import TelegramManagerBot
-
+def manager_bot() -> TelegramManagerBot:
     return TelegramManagerBot()
 
 
 @lru_cache(maxsize=1)
 def step_handler() -> Any:
-    from chalicelib.steps import StepHandler
+    from chalicelib.steps import StepHandler  # ~90 ms cold (templates, channels): the actions queue only
 
     return StepHandler(runtime(), channels)
 
@@ -156,6 +144,4 @@ def reset() -> None:
     for cached in (_session, _clients, runtime, authenticator, channels, mailer, chat, manager_bot,
                    step_handler, telegram_webhooks):
         cached.cache_clear()
-    from chalicelib.settings import get_settings as settings_cache
-
-    settings_cache.cache_clear()
+    get_settings.cache_clear()

@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 
 import urllib3
 
+from chalicelib.outbound import OutboundRefused, check_public_https
 from chalicelib.ports import DeliveryError
 
 _TIMEOUT = urllib3.Timeout(connect=3.0, read=10.0)
@@ -18,8 +19,6 @@ class _Http:
         self._pool = pool or urllib3.PoolManager(timeout=_TIMEOUT, retries=urllib3.Retry(2, backoff_factor=0.3))
 
     def request(self, method: str, url: str, **kwargs: Any) -> dict[str, Any]:
-        from chalicelib.outbound import OutboundRefused, check_public_https
-
         try:
             check_public_https(url, resolve=True)
         except OutboundRefused as exc:
@@ -91,6 +90,19 @@ class TelegramBot(_Http):
         if not answer.get("ok"):
             raise DeliveryError(f"Telegram refused: {answer.get('error_code')}")
         return str(answer["result"]["message_id"])
+
+
+TELEGRAM_LIMIT = 4096
+
+
+class TelegramManagerBot:
+    """The Bot API's sendMessage with the clinic's own bot token, to managers' chats (digest, escalations)."""
+
+    def __init__(self, base_url: str = "https://api.telegram.org") -> None:
+        self._base = base_url
+
+    def send(self, bot_token: str, chat_id: str, text: str) -> None:
+        TelegramBot(bot_token, self._base).send(chat_id, text[:TELEGRAM_LIMIT])
 
 
 class SmsRu(_Http):

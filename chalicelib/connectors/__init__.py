@@ -14,6 +14,7 @@ from functools import lru_cache
 from typing import Any
 
 from chalicelib import ingest
+from chalicelib.connectors import mango, smsru, telegram, whatsapp, zadarma
 from chalicelib.connectors.base import Answer, Connector, VendorRequest
 from chalicelib.errors import NotFound, PayloadTooLarge
 from chalicelib.observability import logger
@@ -23,8 +24,6 @@ from chalicelib.runtime import Runtime
 @lru_cache(maxsize=1)
 def registry() -> dict[str, Connector]:
     """Every connector, by the vendor name in its URL and in settings `connectors.<vendor>`."""
-    from chalicelib.connectors import mango, smsru, telegram, whatsapp, zadarma
-
     connectors: list[Connector] = [whatsapp.WhatsApp(), telegram.Telegram(), zadarma.Zadarma(), mango.Mango(),
                                    smsru.SmsRu()]
     return {c.vendor: c for c in connectors}

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from chalicelib.domain.clinic_settings import ClinicSettings
+from chalicelib.domain.phones import normalise_phone
 from chalicelib.errors import FieldError, InvalidInput, Unauthorized
 from chalicelib.validation import invalid_input
 
@@ -156,8 +157,6 @@ def international(number: str) -> str:
 
 def line_of(number: str, settings: ClinicSettings, default: str = "city") -> str:
     """The clinic's line (settings `lines`) whose number this is."""
-    from chalicelib.domain.phones import normalise_phone
-
     try:
         e164 = normalise_phone(international(number), settings.phone_region)
     except ValueError:

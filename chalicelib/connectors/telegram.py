@@ -9,6 +9,7 @@ receives `/start <parameter>`; up to 64 characters of A-Z, a-z, 0-9, _ and -).
 
 from __future__ import annotations
 
+import json
 import re
 from typing import ClassVar
 
@@ -72,8 +73,6 @@ class Telegram:
                 "X-Telegram-Bot-Api-Secret-Token")
 
     def parse(self, conf: TelegramConnector, request: VendorRequest, settings: ClinicSettings) -> Parsed:
-        import json
-
         try:
             document = json.loads(request.raw)
         except ValueError:

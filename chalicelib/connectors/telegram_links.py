@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from typing import Any, Protocol
 
+from chalicelib.connectors import registry
 from chalicelib.domain.clinic_settings import ClinicSettings
 from chalicelib.domain.records import ConnectorState, Patient, TelegramInvite
 from chalicelib.errors import NotFound
@@ -73,8 +74,6 @@ def register_webhook(rt: Runtime, registrar: WebhookRegistrar, clinic_id: str, b
 
 def connector_status(rt: Runtime, clinic_id: str) -> dict[str, Any]:
     """Per connector: configured or not, the URL to paste into the vendor's console, what we last did."""
-    from chalicelib.connectors import registry
-
     settings = rt.clinic(clinic_id).settings
     found = rt.store.get_many(ConnectorState, clinic_id, list(registry()))
     out: dict[str, Any] = {}

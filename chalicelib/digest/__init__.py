@@ -62,7 +62,7 @@ def network_rows(rt: Any, network: Any, day: date, now: datetime) -> list[tuple[
 
 def email_preview(store: Repository, clinic: Clinic, day: date, now: datetime) -> str:
     """The digest email of `day` as a browser shows it (chart inline)."""
-    from chalicelib.digest import render
+    from chalicelib.digest import render  # ~230 ms cold (jinja2, chart): only the HTML digest
 
     today, week_ago = digest_pair(store, clinic, day, now)
     return render.preview_html(render.email(clinic, today, week_ago))

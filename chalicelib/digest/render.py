@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from chalicelib.digest.chart import funnel_png
+from chalicelib.domain.names import namer
 from chalicelib.domain.priorities import Priority, priorities
 from chalicelib.domain.records import Clinic
 from chalicelib.i18n import N_, environment, format_day, format_money, format_percent, gettext_for, ngettext_for
@@ -98,8 +100,6 @@ def figures(today: dict[str, Any], week_ago: dict[str, Any], language: str) -> l
 
 
 def view_model(clinic: Clinic, today: dict[str, Any], week_ago: dict[str, Any]) -> dict[str, Any]:
-    from chalicelib.domain.names import namer
-
     settings = clinic.settings
     language = settings.language
     name = namer(settings, gettext_for(language))
@@ -199,8 +199,6 @@ def network_slack(network: Any, day: date, rows: list[tuple[Clinic, dict[str, An
 
 def preview_html(rendered: Rendered) -> str:
     """The email as a browser shows it: inline images become data URIs."""
-    import base64
-
     html = rendered.html
     for cid, data in rendered.images.items():
         html = html.replace(f"cid:{cid}", "data:image/png;base64," + base64.b64encode(data).decode())

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from chalicelib.domain.phones import normalise_phone
+from chalicelib.outbound import check_slack_webhook
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -151,8 +152,6 @@ class DigestSettings(_Doc):
     @field_validator("slack_webhook_url")
     @classmethod
     def _https(cls, value: str | None) -> str | None:
-        from chalicelib.outbound import check_slack_webhook
-
         return check_slack_webhook(value) if value else None  # Slack's webhook hosts only (no SSRF)
 
 
@@ -374,7 +373,7 @@ class ClinicSettings(_Doc):
     def _country(cls, value: str | None) -> str | None:
         if value is None:
             return None
-        import holidays
+        import holidays  # ~155 ms cold: only when a settings document names a country
 
         code = value.upper()
         if code not in holidays.list_supported_countries():

@@ -11,16 +11,11 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from chalicelib import scenarios
 from chalicelib.domain.clinic_settings import ContactCap
 from chalicelib.domain.records import Patient
+from chalicelib.scenarios.base import Scenario
 
-PURPOSE: dict[str, str | None] = {
-    "lead": None, "missed_call": None,  # the patient contacted us first
-    "cancelled": "reminders", "no_show": "reminders", "confirmation": "reminders",
-    "waitlist": "reminders", "recall": "recall", "treatment_dropout": "recall",
-    "feedback": "feedback",
-}
-UNSOLICITED = frozenset({"recall", "treatment_dropout", "feedback", "waitlist"})
 _OPT_OUT = re.compile(r"^\W*(стоп|stop|отписаться|отписка|unsubscribe|не писать|не звонить)\W*$", re.I)
 _OPT_IN = re.compile(r"^\W*(старт|start|подписаться|subscribe)\W*$", re.I)
 
@@ -33,14 +28,15 @@ def is_opt_in(text: str) -> bool:
     return bool(_OPT_IN.match(text.strip()))
 
 
-def refusal(scenario: str, patient: Patient | None, action: str = "call") -> str | None:
+def refusal(scenario: Scenario | str, patient: Patient | None, action: str = "call") -> str | None:
     """Why this contact must not happen (None when it may)."""
+    spec = scenarios.get(scenario) if isinstance(scenario, str) else scenario
+    purpose = spec.purpose
     if patient is None or patient.profile is None:
-        return None if PURPOSE.get(scenario) is None else "unknown_patient"
-    purpose = PURPOSE.get(scenario)
+        return None if purpose is None else "unknown_patient"
     if purpose and not getattr(patient.consent, purpose):
         return f"no_consent_{purpose}"
-    if patient.is_opted_out and (scenario in UNSOLICITED or action == "message"):
+    if patient.is_opted_out and (spec.unsolicited or action == "message"):
         return "opted_out"
     return None
 

@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from chalicelib import scenarios
 from chalicelib.domain.records import (
     Appointment,
     Call,
@@ -169,7 +170,9 @@ def task_contribution(task: CallTask, calendar: ClinicCalendar) -> Contribution:
         b.add(task.closed_at, by + "tasks_done")
         b.add(task.closed_at, by + "reached", int(task.outcome in REACHED_OUTCOMES))
         b.add(task.closed_at, by + "booked", int(task.outcome == "booked"))
-        b.add(task.closed_at, by + "gaps_filled", int(task.outcome == "booked" and task.scenario == "waitlist"))
+        scenario = scenarios.find(task.scenario)
+        gap_filled = task.outcome == "booked" and scenario is not None and scenario.fills_gaps
+        b.add(task.closed_at, by + "gaps_filled", int(gap_filled))
         b.add(task.closed_at, by + "overdue", int(task.closed_at is not None and task.closed_at > task.overdue_at))
     elif task.status == "expired":
         b.add(task.closed_at, "tasks.expired")
@@ -179,13 +182,8 @@ def task_contribution(task: CallTask, calendar: ClinicCalendar) -> Contribution:
 def run_contribution(run: SequenceRun, calendar: ClinicCalendar) -> Contribution:
     b = _Builder(calendar)
     b.add(run.started_at, f"sequences.started|{run.scenario}")
-    if run.scenario == "recall":
-        b.add(run.started_at, "recall.started")
-        b.add(run.reached_at, "recall.reached")
-        b.add(run.booked_at, "recall.booked")
-        b.add(run.came_at, "recall.came")
-    if run.scenario == "waitlist" and run.booked_at:
-        b.add(run.booked_at, "waitlist.filled")
+    for at, metric in scenarios.get(run.scenario).metrics(run):
+        b.add(at, metric)
     return b.out
 
 

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
-from chalicelib.domain.facts import iso_z
+from chalicelib.domain.clinic_settings import Step
 from chalicelib.domain.records import Plan
 from chalicelib.domain.windows import ClinicCalendar, PatientPreferences, next_contact_time
 
@@ -37,20 +36,20 @@ class Timing:
             timeout, heartbeat = self.call_timeout_s, self.call_heartbeat_s
         else:
             timeout, heartbeat = self.message_timeout_s, self.message_heartbeat_s
-        return Plan(action=action, at=iso_z(at), step=step, attempt=attempt,  # type: ignore[arg-type]
+        return Plan(action=action, at=at, step=step, attempt=attempt,  # type: ignore[arg-type]
                     timeout_s=timeout, heartbeat_s=min(heartbeat, timeout - 1), reason=reason,
                     ack_timeout_s=self.ack_timeout_s, ack_heartbeat_s=min(self.ack_heartbeat_s, self.ack_timeout_s - 1))
 
 
 def done(now: datetime, reason: str) -> Plan:
-    return Plan(action="done", at=iso_z(now), reason=reason)
+    return Plan(action="done", at=now, reason=reason)
 
 
 @dataclass(frozen=True)
 class Ladder:
     """One run's steps with the calendar and preferences that place them in time."""
 
-    steps: list[dict[str, Any]]
+    steps: list[Step]
     calendar: ClinicCalendar
     prefs: PatientPreferences
     timing: Timing
@@ -60,16 +59,16 @@ class Ladder:
         if index >= len(self.steps):
             return done(earliest, "exhausted")
         step = self.steps[index]
-        not_before = earliest + timedelta(minutes=int(step.get("delay_minutes", 0)))
+        not_before = earliest + timedelta(minutes=step.delay_minutes)
         at = next_contact_time(not_before, self.calendar, self.prefs)
-        return self.timing.plan(step["action"], at, index, attempt, reason)
+        return self.timing.plan(step.action, at, index, attempt, reason)
 
     def first(self, not_before: datetime) -> Plan:
         return self.step_at(0, not_before)
 
     def next_message_step(self, after: int) -> int:
         for index in range(after + 1, len(self.steps)):
-            if self.steps[index]["action"] == "message":
+            if self.steps[index].action == "message":
                 return index
         return len(self.steps)
 

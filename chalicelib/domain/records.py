@@ -10,8 +10,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator
 
 from chalicelib.contract import (
     AppointmentIn,
@@ -22,12 +23,9 @@ from chalicelib.contract import (
     PatientIn,
     VisitIn,
 )
-from chalicelib.domain.clinic_settings import ClinicSettings
+from chalicelib.domain.clinic_settings import ClinicSettings, Step
+from chalicelib.domain.facts import iso_z, utc
 
-Scenario = Literal[
-    "lead", "missed_call", "recall", "cancelled", "no_show", "treatment_dropout",
-    "confirmation", "feedback", "waitlist",
-]
 RunStatus = Literal["starting", "running", "finished", "stopped"]
 TaskStatus = Literal["open", "done", "expired", "cancelled"]
 
@@ -233,11 +231,38 @@ class CallTaskEvent(BaseModel):
     detail: str = ""
 
 
+class TaskContext(BaseModel):
+    """What the desk shows beside a task: its column and the facts of its run, as the API returns them."""
+
+    model_config = ConfigDict(extra="allow")
+
+    column: str = "other"
+    doctor_id: str | None = None
+    reason: str | None = None
+    interest: str | None = None
+    service: str | None = None
+    done: int | None = None
+    total: int | None = None
+    calls: int | None = None  # how many inquiries the callback answers
+    value: str | None = None  # what the patient's unfinished treatment plan is worth
+    at: str | None = None  # the appointment, ISO UTC
+    last_visit: str | None = None
+    lead_id: str | None = None
+    appointment_id: str | None = None
+    rating: int | None = None
+    visit_id: str | None = None
+    offer: str | None = None
+    channel: str | None = None
+
+    def view(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", exclude_none=True)
+
+
 class CallTask(Record):
     """A call (or reply, or review) an administrator has to make."""
 
     kind: Literal["call", "reply", "review", "waitlist"] = "call"
-    scenario: Scenario | Literal["message", "feedback_review", "manual"]
+    scenario: str  # a scenario's name, or a task outside any ladder: message, feedback_review, manual
     run_id: str | None = None
     step: int = 0
     steps_total: int = 1
@@ -262,16 +287,16 @@ class CallTask(Record):
     escalated_at: datetime | None = None
     token: str | None = None
     hint: str = ""
-    context: dict[str, Any] = Field(default_factory=dict)
+    context: TaskContext = Field(default_factory=TaskContext)
     history: list[CallTaskEvent] = Field(default_factory=list)
     subject_key: str = ""
 
 
 class Plan(BaseModel):
-    """What a sequence does next, as handed to its state machine."""
+    """What a sequence does next, as handed to its state machine (`at` travels as ISO UTC with Z)."""
 
     action: Literal["call", "message", "offer", "done"]
-    at: str  # ISO UTC with Z
+    at: datetime
     step: int = 0
     attempt: int = 1
     timeout_s: int = 3600
@@ -280,9 +305,39 @@ class Plan(BaseModel):
     ack_heartbeat_s: int = 1800
     reason: str = ""
 
+    @field_validator("at")
+    @classmethod
+    def _whole_seconds(cls, value: datetime) -> datetime:
+        """UTC to the second: the precision a state machine's wait has."""
+        return utc(value).replace(microsecond=0)
+
+    @field_serializer("at")
+    def _iso_z(self, value: datetime) -> str:
+        return iso_z(value)
+
+
+class RunContext(BaseModel):
+    """The facts a run was started with, and the inquiries it answers."""
+
+    model_config = ConfigDict(extra="allow")
+
+    doctor_id: str | None = None
+    calls: list[str] | None = None  # missed calls a callback answers
+    household: list[str] | None = None  # names of the patients sharing the phone
+    plan_id: str | None = None
+    done: int | None = None  # treatment stages done and planned
+    total: int | None = None
+    starts_at: datetime | None = None  # the appointment a confirmation or an offer is about
+    due: str | None = None  # the recall due date it was started for
+    line: str | None = None  # the clinic's line a missed call came to
+
+    @field_serializer("starts_at")
+    def _keep_offset(self, value: datetime | None) -> str | None:
+        return value.isoformat() if value else None
+
 
 class SequenceRun(Record):
-    scenario: Scenario
+    scenario: str  # the name of one of chalicelib.scenarios
     subject_key: str
     patient_id: str | None = None
     phone: str | None = None
@@ -291,7 +346,7 @@ class SequenceRun(Record):
     appointment_id: str | None = None
     visit_id: str | None = None
     status: RunStatus = "starting"
-    steps: list[dict[str, Any]] = Field(default_factory=list)
+    steps: list[Step] = Field(default_factory=list)
     step: int = 0
     attempt: int = 1
     plan: Plan | None = None
@@ -310,7 +365,7 @@ class SequenceRun(Record):
     booked_at: datetime | None = None
     booked_appointment: str | None = None
     came_at: datetime | None = None
-    context: dict[str, Any] = Field(default_factory=dict)
+    context: RunContext = Field(default_factory=RunContext)
 
     @property
     def active(self) -> bool:
@@ -404,8 +459,6 @@ class Network(Record):
 
     @property
     def zone(self) -> Any:
-        from zoneinfo import ZoneInfo
-
         return ZoneInfo(self.timezone)
 
 

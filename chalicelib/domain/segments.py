@@ -8,6 +8,7 @@ still ahead — is decided when the segment is read, over the entries only.
 
 from __future__ import annotations
 
+import calendar
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -56,8 +57,6 @@ def visit_days(current: list[str], new: list[str]) -> list[str]:
 
 def months_before(day: date, months: int) -> date:
     """The same day `months` earlier (the month's last day where it has fewer days)."""
-    import calendar
-
     index = day.year * 12 + day.month - 1 - months
     year, month = divmod(index, 12)
     last = calendar.monthrange(year, month + 1)[1]

@@ -28,7 +28,7 @@ _HORIZON_DAYS = 60
 @lru_cache(maxsize=16)
 def public_holidays(country: str) -> Container[date]:
     """The country's public holidays (years load lazily on lookup)."""
-    import holidays
+    import holidays  # ~155 ms cold: only clinics with a holiday calendar, on first use
 
     return holidays.country_holidays(country)
 

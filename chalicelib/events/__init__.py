@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from chalicelib.events import appointments, leads, messages, messengers, patients, visits
+from chalicelib.events import appointments, inbox, leads, messengers, patients, visits, waitlist
 from chalicelib.runtime import Context
 
 APPLIERS: dict[str, Callable[[Context, Any], None]] = {
@@ -22,10 +22,10 @@ APPLIERS: dict[str, Callable[[Context, Any], None]] = {
     "visit.completed": visits.visit_completed,
     "treatment_plan.accepted": visits.plan_decision,
     "treatment_plan.declined": visits.plan_decision,
-    "message.received": messages.message_received,
-    "message.status": messages.message_status,
-    "waitlist.added": messages.waitlist_changed,
-    "waitlist.removed": messages.waitlist_changed,
+    "message.received": inbox.message_received,
+    "message.status": inbox.message_status,
+    "waitlist.added": waitlist.waitlist_changed,
+    "waitlist.removed": waitlist.waitlist_changed,
     "messenger.linked": messengers.messenger_linked,
 }
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from chalicelib import sequences
+from chalicelib import scenarios, sequences, triggers
 from chalicelib.contract import (
     AppointmentCancelled,
     AppointmentConfirmed,
@@ -13,21 +13,15 @@ from chalicelib.contract import (
     AppointmentRescheduled,
 )
 from chalicelib.domain import merge
-from chalicelib.domain.facts import iso_z, stamp
+from chalicelib.domain.facts import stamp
 from chalicelib.domain.records import Appointment, Fact, Lead, Patient, SequenceRun, WaitlistEntry
-from chalicelib.domain.scenarios import (
-    STOPPED_BY_BOOKING,
-    confirmation_time,
-    slot_is_offerable,
-    upcoming,
-)
 from chalicelib.events.funnel import link_appointment
 from chalicelib.events.notes import appointment_notes
 from chalicelib.runtime import Context, Subject
+from chalicelib.scenarios.base import Occasion, upcoming
 from chalicelib.segments import track_booking
 from chalicelib.store.keys import subject_key
 
-STALE_AFTER = timedelta(days=7)  # facts older than this start no new sequence (a replayed history)
 CALL_BOOKING_WINDOW = timedelta(days=2)
 
 
@@ -72,37 +66,27 @@ def _after_fact(ctx: Context, appt: Appointment) -> None:
     ctx.save(appt)
 
 
-def _fresh(ctx: Context, fact: Fact | None) -> bool:
-    return fact is not None and ctx.now - fact.at < STALE_AFTER
-
-
 def reconcile(ctx: Context, appt: Appointment, subject: Subject, patient: Patient | None) -> None:
     """Start and stop what the appointment's current state calls for, each at most once."""
     if appt.details is None:
         return
     track_booking(ctx, appt, subject, patient)
     runs = [r for r in subject.of(SequenceRun) if r.active]
-    future = appt.details.starts_at > ctx.now
-    if appt.is_active and future:
+    if appt.is_active and appt.details.starts_at > ctx.now:
         _booked(ctx, appt, runs, patient)
-    starts = iso_z(appt.details.starts_at)
-    for run in runs:
-        if run.scenario != "confirmation" or run.appointment_id != appt.id:
-            continue
-        if not (appt.status == "booked" and future) or run.context.get("starts_at") != starts:
-            sequences.stop(ctx, run, appt.status if appt.status != "booked" else "rescheduled")
-    if appt.status == "booked" and future:
-        _confirmation(ctx, appt, patient)
+    follow_appointment(ctx, appt, runs)
     others = upcoming(subject.of(Appointment), ctx.now, exclude=appt.id)
-    if appt.status == "cancelled" and _fresh(ctx, appt.cancelled):
-        if not others:
-            _start_for(ctx, appt, patient, "cancelled", appt.cancelled.at)  # type: ignore[union-attr]
-        if slot_is_offerable(appt, ctx.settings, ctx.now):
-            from chalicelib.waitlist import open_offer
+    on = Occasion(f"appointment.{appt.status}", ctx.now, ctx.now, ctx.settings, appt, patient, others)
+    triggers.fire(ctx, on, appt, patient)
 
-            open_offer(ctx, appt)
-    if appt.status == "no_show" and _fresh(ctx, appt.no_show) and not others:
-        _start_for(ctx, appt, patient, "no_show", appt.no_show.at)  # type: ignore[union-attr]
+
+def follow_appointment(ctx: Context, appt: Appointment, runs: list[SequenceRun]) -> None:
+    """Runs about this appointment (a confirmation) end when it moves, is cancelled or takes place."""
+    for run in runs:
+        watch = scenarios.get(run.scenario).on_appointment
+        reason = watch(run, appt, ctx.now) if watch and run.active and run.appointment_id == appt.id else None
+        if reason:
+            sequences.stop(ctx, run, reason)
 
 
 def _booked(ctx: Context, appt: Appointment, runs: list[SequenceRun], patient: Patient | None) -> None:
@@ -110,8 +94,8 @@ def _booked(ctx: Context, appt: Appointment, runs: list[SequenceRun], patient: P
     if "booking" in appt.runs or appt.details is None:
         return
     appt.runs["booking"] = "applied"
-    for run in sorted(runs, key=lambda r: r.scenario != "recall"):
-        if run.scenario in STOPPED_BY_BOOKING and run.appointment_id != appt.id:
+    for run in sorted(runs, key=lambda r: not scenarios.get(r.scenario).books_first):
+        if scenarios.get(run.scenario).stopped_by_booking and run.appointment_id != appt.id:
             sequences.stop(ctx, run, "booked", booked=appt)
             appt.booked_by_run = appt.booked_by_run or run.id
     _claim_call_booking(ctx, appt, patient)
@@ -136,22 +120,3 @@ def _claim_call_booking(ctx: Context, appt: Appointment, patient: Patient | None
         appt.booked_by_run = run.id
     patient.booked_by_call, patient.booked_by_call_at = None, None
     ctx.save(patient)
-
-
-def _confirmation(ctx: Context, appt: Appointment, patient: Patient | None) -> None:
-    assert appt.details is not None
-    when = confirmation_time(appt, ctx.settings, ctx.now)
-    if when is None:
-        return
-    starts = iso_z(appt.details.starts_at)
-    sequences.start(ctx, "confirmation", trigger=appt, purpose=f"confirmation@{starts}", patient=patient,
-                    phone=None, trigger_at=appt.created_at or ctx.now, not_before=when,
-                    key=("confirmation", appt.id, starts), appointment_id=appt.id,
-                    context={"starts_at": starts, "doctor_id": appt.details.doctor_id})
-
-
-def _start_for(ctx: Context, appt: Appointment, patient: Patient | None, scenario: str, at: object) -> None:
-    assert appt.details is not None
-    sequences.start(ctx, scenario, trigger=appt, purpose=scenario, patient=patient, phone=None,
-                    trigger_at=at, not_before=ctx.now, key=(scenario, appt.id),  # type: ignore[arg-type]
-                    appointment_id=appt.id, context={"doctor_id": appt.details.doctor_id})

@@ -2,25 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from dataclasses import replace
+from datetime import datetime
 
-from chalicelib import sequences
+from chalicelib import scenarios, sequences
 from chalicelib.contract import CallCompleted, CallMissed, LeadCreated, LeadLost
 from chalicelib.domain import merge
 from chalicelib.domain.facts import earliest
 from chalicelib.domain.ladder import done
 from chalicelib.domain.records import Call, CallTask, CallTaskEvent, Lead, Patient, SequenceRun
-from chalicelib.domain.scenarios import INQUIRIES
 from chalicelib.domain.windows import next_contact_time
 from chalicelib.events.common import household_names, resolve_patients, single_patient
 from chalicelib.events.funnel import link_lead
 from chalicelib.events.notes import call_notes, lead_notes
 from chalicelib.i18n import format_clock, format_day
 from chalicelib.runtime import AnswerToken, Context, Subject
+from chalicelib.scenarios.base import Occasion
 from chalicelib.store.keys import subject_key
 from chalicelib.store.repository import Link
-
-FRESH_INQUIRY = timedelta(days=3)  # an older inquiry (a replayed history) starts no callback
 
 
 def lead_created(ctx: Context, event: LeadCreated) -> None:
@@ -41,13 +40,8 @@ def lead_created(ctx: Context, event: LeadCreated) -> None:
                 _lead_answered(lead, link.at, bool(link.answered))
     ctx.save(lead)
     lead_notes(ctx, lead)
-    stale = ctx.now - at > FRESH_INQUIRY
-    if stale or lead.booked or lead.lost or lead.reached_at or _joined_inquiry(ctx, subject, lead=lead):
-        return
-    sequences.start(ctx, "lead", trigger=lead, purpose="callback", patient=patient, phone=info.phone,
-                    trigger_at=at, not_before=at, key=("lead", lead.id), lead_id=lead.id,
-                    context={"household": household_names(ctx, lead.patient_ids)})
-    if lead.after_hours:
+    on = Occasion(event.type, ctx.now, at, ctx.settings, lead, patient)
+    if _callback(ctx, on, subject, lead=lead) and lead.after_hours:
         auto_reply(ctx, f"after-hours-lead-{lead.id}", patient.id if patient else None, info.phone)
 
 
@@ -74,41 +68,50 @@ def call_missed(ctx: Context, event: CallMissed) -> None:
     patient = single_patient(ctx, call.patient_ids)
     call_notes(ctx, call)
     subject = ctx.subject(subject_key(patient.id if patient else None, info.phone))
-    fresh = ctx.now - info.at <= FRESH_INQUIRY
-    if fresh and call.returned_at is None and not _joined_inquiry(ctx, subject, call=call):
-        sequences.start(ctx, "missed_call", trigger=call, purpose="callback", patient=patient, phone=info.phone,
-                        trigger_at=info.at, not_before=info.at, key=("call", call.id), call_id=call.id,
-                        context={"calls": [call.id], "household": household_names(ctx, call.patient_ids),
-                                 "line": info.line})
-        if call.after_hours:
-            auto_reply(ctx, f"after-hours-call-{call.id}", patient.id if patient else None, info.phone,
-                       channel="sms")
+    on = Occasion(event.type, ctx.now, info.at, ctx.settings, call, patient)
+    if _callback(ctx, on, subject, call=call) and call.after_hours:
+        auto_reply(ctx, f"after-hours-call-{call.id}", patient.id if patient else None, info.phone, channel="sms")
     ctx.save(call)
 
 
-def _joined_inquiry(ctx: Context, subject: Subject, lead: Lead | None = None, call: Call | None = None) -> bool:
+def _callback(ctx: Context, on: Occasion, subject: Subject, lead: Lead | None = None,
+              call: Call | None = None) -> bool:
+    """Open the callback the inquiry calls for, unless it joins one under way; True when one opened."""
+    opened = False
+    for scenario, start in scenarios.triggered(on):
+        if scenario.inquiry and _joined_inquiry(ctx, subject, scenario.name, lead=lead, call=call):
+            continue
+        trigger = lead or call
+        assert trigger is not None
+        household = household_names(ctx, trigger.patient_ids)
+        begin = replace(start, context=start.context.model_copy(update={"household": household}))
+        opened = sequences.start(ctx, scenario, begin, trigger=trigger, patient=on.patient) is not None or opened
+    return opened
+
+
+def _joined_inquiry(ctx: Context, subject: Subject, kind: str, lead: Lead | None = None,
+                    call: Call | None = None) -> bool:
     """A repeat inquiry while a callback is already under way joins it instead of a second task."""
     trigger = lead or call
     assert trigger is not None
     if "callback" in trigger.runs:
         return True
-    active = [r for r in subject.of(SequenceRun) if r.active and r.scenario in INQUIRIES]
+    active = [r for r in subject.of(SequenceRun) if r.active and scenarios.get(r.scenario).inquiry]
     if not active:
         return False
     run = active[0]
     trigger.runs["callback"] = run.id
     if call is not None:
         call.run_id = run.id
-        run.context["calls"] = sorted({*run.context.get("calls", []), call.id})
+        run.context.calls = sorted({*(run.context.calls or []), call.id})
     if lead is not None and run.lead_id is None:
         run.lead_id = lead.id
     ctx.save(run)
     task = ctx.load(CallTask, run.open_task) if run.open_task else None
     if task is not None and task.status == "open":
-        kind = "missed_call" if call else "lead"
         at = call.missed.at if call and call.missed else ctx.now
         task.history.append(CallTaskEvent(at=at, kind=kind, detail="repeat inquiry"))
-        task.context["calls"] = len(run.context.get("calls", [])) or task.context.get("calls", 1)
+        task.context.calls = len(run.context.calls or []) or task.context.calls or 1
         ctx.save(task)
     return True
 
@@ -167,7 +170,7 @@ def _mark_returned(ctx: Context, phone: str, at: datetime, answered: bool) -> No
 def _asked_since(task: CallTask, run: SequenceRun | None) -> datetime:
     """From when a call answers the task: an inquiry from the moment it came in, however late the
     telephony reports the call; any other task from its creation."""
-    if run is not None and run.scenario in INQUIRIES:
+    if run is not None and scenarios.get(run.scenario).inquiry:
         return run.trigger_at
     return task.created_at.replace(microsecond=0)  # telephony reports whole seconds: the task's own second counts
 

@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from decimal import Decimal
 
-from chalicelib import sequences
+from chalicelib import triggers
 from chalicelib.contract import PlanAccepted, PlanDeclined, VisitCompleted
 from chalicelib.domain import merge
 from chalicelib.domain.facts import earliest
 from chalicelib.domain.records import Appointment, Lead, Patient, SequenceRun, TreatmentPlan, Visit
-from chalicelib.domain.scenarios import dropout_time
 from chalicelib.domain.segments import visit_days
+from chalicelib.events.appointments import follow_appointment
 from chalicelib.events.common import note_event
 from chalicelib.events.funnel import refresh_came
 from chalicelib.runtime import Context
+from chalicelib.scenarios.base import STALE_AFTER, Occasion
 from chalicelib.store.keys import subject_key
-
-FRESH = timedelta(days=7)
 
 
 def visit_completed(ctx: Context, event: VisitCompleted) -> None:
@@ -41,10 +39,10 @@ def visit_completed(ctx: Context, event: VisitCompleted) -> None:
             ctx.save(lead)
     note_event(ctx, info.patient_id, event, visit_id=visit.id, doctor_id=info.doctor_id, kind=info.kind,
                amount=f"{info.amount:.2f}", services=[s.name for s in info.services])
-    if ctx.now - at < FRESH:
-        _feedback(ctx, visit, patient)
-        if info.treatment_plan:
-            _plan_progress(ctx, visit, patient)
+    if ctx.now - at < STALE_AFTER:
+        plan = _plan_progress(ctx, visit) if info.treatment_plan else None
+        on = Occasion(event.type, ctx.now, at, ctx.settings, visit, patient, plan=plan)
+        triggers.fire(ctx, on, visit, patient)
     ctx.save(visit)
 
 
@@ -56,33 +54,16 @@ def _appointment_done(ctx: Context, appointment_id: str, visit_id: str, at: obje
     if run is not None:
         run.came_at = earliest(run.came_at, at)  # type: ignore[arg-type]
         ctx.save(run)
-    for candidate in ctx.subject(subject_key(appt.patient_id, None)).of(SequenceRun):
-        if candidate.active and candidate.scenario == "confirmation" and candidate.appointment_id == appt.id:
-            sequences.stop(ctx, candidate, "completed")
+    follow_appointment(ctx, appt, ctx.subject(subject_key(appt.patient_id, None)).of(SequenceRun))
 
 
-def _feedback(ctx: Context, visit: Visit, patient: Patient) -> None:
-    assert visit.data is not None and visit.at is not None
-    hours = ctx.settings.sequences.feedback.after_hours
-    sequences.start(ctx, "feedback", trigger=visit, purpose="feedback", patient=patient, phone=None,
-                    trigger_at=visit.at, not_before=visit.at + timedelta(hours=hours),
-                    key=("feedback", visit.id), visit_id=visit.id,
-                    context={"doctor_id": visit.data.doctor_id})
-
-
-def _plan_progress(ctx: Context, visit: Visit, patient: Patient) -> None:
+def _plan_progress(ctx: Context, visit: Visit) -> TreatmentPlan:
+    """A visit of a treatment plan moves the plan on."""
     assert visit.data is not None and visit.data.treatment_plan is not None and visit.at is not None
-    progress = visit.data.treatment_plan
-    plan = ctx.load_or_new(TreatmentPlan, progress.id)
-    merge.plan_progress(plan, progress, visit.data.patient_id, visit.data.doctor_id, visit.at)
+    plan = ctx.load_or_new(TreatmentPlan, visit.data.treatment_plan.id)
+    merge.plan_progress(plan, visit.data.treatment_plan, visit.data.patient_id, visit.data.doctor_id, visit.at)
     ctx.save(plan)
-    when = dropout_time(visit.at, plan, ctx.settings)
-    if when is None:
-        return
-    sequences.start(ctx, "treatment_dropout", trigger=visit, purpose="dropout", patient=patient, phone=None,
-                    trigger_at=visit.at, not_before=when, key=("dropout", plan.id, visit.id), visit_id=visit.id,
-                    context={"plan_id": plan.id, "doctor_id": visit.data.doctor_id,
-                             "done": progress.stages_done, "total": progress.stages_total})
+    return plan
 
 
 def plan_decision(ctx: Context, event: PlanAccepted | PlanDeclined) -> None:

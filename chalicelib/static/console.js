@@ -2,36 +2,15 @@
    Every piece of data reaches the page as text nodes, never as HTML. */
 (() => {
   "use strict";
-  const T = JSON.parse(document.getElementById("strings").textContent);
-  const LANG = document.documentElement.lang || "ru";
+  const { LANG, t, $, el, api, clinicPath } = window.ClinicFlow;
   const DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
-  const LADDERS = ["lead", "recall", "cancelled", "no_show", "treatment_dropout", "confirmation", "feedback"];
+  const LISTS = JSON.parse(document.getElementById("lists").textContent);  // from the scenario registry
+  const LADDERS = LISTS.ladders;
   const LADDER_PARAMS = { recall: "after_days", treatment_dropout: "after_days", confirmation: "before_hours",
                           feedback: "after_hours" };
   const CHANNELS = ["preferred", "whatsapp", "telegram", "sms", "email"];
-  const state = { token: null, me: null, settings: null, ladder: "lead", view: "dashboard", board: null,
+  const state = { settings: null, ladder: "lead", view: "dashboard", board: null,
                   previewTimer: null, staff: [], boardAsked: 0 };
-
-  const t = (key, params = {}) => (T[key] || key).replace(/%\((\w+)\)s/g, (_, k) => (k in params ? params[k] : ""));
-  const $ = (id) => document.getElementById(id);
-
-  function el(tag, attrs = {}, ...children) {
-    const node = document.createElement(tag);
-    for (const [key, value] of Object.entries(attrs)) {
-      if (value === null || value === undefined || value === false) continue;
-      if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
-      else if (key === "class") node.className = value;
-      else if (key === "dataset") Object.assign(node.dataset, value);
-      else if (key === "value") node.value = value;
-      else if (key === "checked") node.checked = Boolean(value);
-      else node.setAttribute(key, value === true ? "" : value);
-    }
-    for (const child of children.flat()) {
-      if (child === null || child === undefined || child === false) continue;
-      node.append(child instanceof Node ? child : document.createTextNode(String(child)));
-    }
-    return node;
-  }
 
   /* ---- numbers and dates in the page's language ---------------------------------------- */
 
@@ -46,74 +25,6 @@
                                            minute: "2-digit", timeZone: zone }).format(new Date(iso));
   }
   const isoDay = (d) => `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
-
-  /* ---- API ------------------------------------------------------------------------------ */
-
-  async function api(path, options = {}) {
-    const response = await fetch(path, {
-      ...options,
-      headers: { "Authorization": `Bearer ${state.token}`, "Content-Type": "application/json",
-                 ...(options.headers || {}) },
-    });
-    if (response.status === 401) { signOut(); throw new Error("unauthorized"); }
-    if (options.raw) return response;
-    let body = null;
-    try { body = await response.json(); } catch (_) { body = null; }
-    return { status: response.status, body };
-  }
-  const clinicPath = (suffix) => `/v1/clinics/${encodeURIComponent(state.me.clinic_id)}${suffix}`;
-
-  /* ---- sign in ---------------------------------------------------------------------------- */
-
-  function takeLoginLink() {
-    const params = new URLSearchParams(location.hash.slice(1));
-    if (params.get("token")) {
-      sessionStorage.setItem("cf_token", params.get("token"));
-      history.replaceState(null, "", location.pathname + location.search);
-    }
-  }
-
-  async function signIn(token) {
-    state.token = token;
-    const { status, body } = await fetch("/v1/me", { headers: { "Authorization": `Bearer ${token}` } })
-      .then(async (r) => ({ status: r.status, body: await r.json().catch(() => null) }));
-    if (status !== 200 || !body || !body.clinic_id) {
-      state.token = null;
-      sessionStorage.removeItem("cf_token");
-      $("login-error").textContent = t("The token was not accepted");
-      showLogin();
-      return;
-    }
-    sessionStorage.setItem("cf_token", token);
-    if (body.role !== "manager") {  // administrators work at the desk; the API refuses them the console's routes
-      location.replace(`/desk${location.search}`);
-      return;
-    }
-    state.me = body;
-    $("clinic-name").textContent = body.clinic_name || "";
-    $("login").hidden = true;
-    $("app").hidden = false;
-    $("nav").hidden = false;
-    $("signout").hidden = false;
-    const { body: settings } = await api(clinicPath("/settings"));
-    state.settings = settings;
-    show(state.view);
-  }
-
-  function signOut() {
-    sessionStorage.removeItem("cf_token");
-    state.token = null;
-    state.me = null;
-    showLogin();
-  }
-
-  function showLogin() {
-    $("login").hidden = false;
-    $("app").hidden = true;
-    $("nav").hidden = true;
-    $("signout").hidden = true;
-    $("token").value = "";
-  }
 
   function show(view) {
     state.view = view;
@@ -401,8 +312,7 @@
       el("time", { datetime: step.at }, when(step.at)))));
   }
 
-  const PURPOSES = ["lead", "missed_call", "recall", "cancelled", "no_show", "treatment_dropout", "confirmation",
-                    "feedback", "feedback_thanks", "waitlist_offer", "waitlist_taken", "waitlist_yours", "after_hours", "opted_out"];
+  const PURPOSES = LISTS.purposes;
 
   function messagesPanel() {
     const purpose = el("select", { id: "message-purpose", "aria-label": t("Message"), onchange: showMessage },
@@ -539,14 +449,22 @@
 
   /* ---- start -------------------------------------------------------------------------------- */
 
-  $("login-form").addEventListener("submit", (event) => {
-    event.preventDefault();
-    $("login-error").textContent = "";
-    signIn($("token").value.trim());
-  });
-  $("signout").addEventListener("click", signOut);
   for (const button of document.querySelectorAll("#nav button")) button.addEventListener("click", () => show(button.dataset.view));
-  takeLoginLink();
-  const saved = sessionStorage.getItem("cf_token");
-  if (saved) signIn(saved); else showLogin();
+  window.ClinicFlow.start({
+    async signedIn(me) {
+      if (me.role !== "manager") {  // administrators work at the desk; the API refuses them the console's routes
+        location.replace(`/desk${location.search}`);
+        return;
+      }
+      $("app").hidden = false;
+      $("nav").hidden = false;
+      const { body: settings } = await api(clinicPath("/settings"));
+      state.settings = settings;
+      show(state.view);
+    },
+    signedOut() {
+      $("app").hidden = true;
+      $("nav").hidden = true;
+    },
+  });
 })();

@@ -2,8 +2,7 @@
    Every piece of data reaches the page as text nodes, never as HTML. */
 (() => {
   "use strict";
-  const T = JSON.parse(document.getElementById("strings").textContent);
-  const LANG = document.documentElement.lang || "ru";
+  const { LANG, session, t, $, el, api, clinicPath } = window.ClinicFlow;
   const REFRESH_MS = 30000;  // and at once after every outcome; never while the tab is hidden
   const COLUMNS = [
     ["missed_calls", "Missed calls"], ["new_leads", "New leads"], ["recalls", "Today's recalls"],
@@ -11,101 +10,19 @@
   ];
   const REASONS = ["It is too expensive", "Too far away", "Chose another clinic", "No time now",
                    "Treated elsewhere", "Does not need it", "Other reason"];
-  const state = { token: null, me: null, tasks: [], forms: {}, busy: false, timer: null };
-
-  const t = (key, params = {}) => (T[key] || key).replace(/%\((\w+)\)s/g, (_, k) => (k in params ? params[k] : ""));
-  const $ = (id) => document.getElementById(id);
-
-  function el(tag, attrs = {}, ...children) {
-    const node = document.createElement(tag);
-    for (const [key, value] of Object.entries(attrs)) {
-      if (value === null || value === undefined || value === false) continue;
-      if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
-      else if (key === "class") node.className = value;
-      else if (key === "dataset") Object.assign(node.dataset, value);
-      else node.setAttribute(key, value === true ? "" : value);
-    }
-    for (const child of children.flat()) {
-      if (child === null || child === undefined || child === false) continue;
-      node.append(child instanceof Node ? child : document.createTextNode(String(child)));
-    }
-    return node;
-  }
+  const state = { tasks: [], forms: {}, busy: false, timer: null };
 
   function time(iso, withDay) {
     if (!iso) return "";
-    const options = { hour: "2-digit", minute: "2-digit", timeZone: state.me && state.me.timezone || undefined };
+    const options = { hour: "2-digit", minute: "2-digit", timeZone: session.me && session.me.timezone || undefined };
     if (withDay) Object.assign(options, { day: "numeric", month: "short" });
     if (withDay && new Date(iso).getFullYear() !== new Date().getFullYear()) options.year = "numeric";
     return new Intl.DateTimeFormat(LANG, options).format(new Date(iso));
   }
 
   function money(amount) {
-    return new Intl.NumberFormat(LANG, { style: "currency", currency: state.me && state.me.currency || "RUB",
+    return new Intl.NumberFormat(LANG, { style: "currency", currency: session.me && session.me.currency || "RUB",
                                          maximumFractionDigits: 0 }).format(Number(amount));
-  }
-
-  /* ---- API ------------------------------------------------------------------------------ */
-
-  async function api(path, options = {}) {
-    const response = await fetch(path, {
-      ...options,
-      headers: { "Authorization": `Bearer ${state.token}`, "Content-Type": "application/json" },
-    });
-    let body = null;
-    try { body = await response.json(); } catch (_) { body = null; }
-    if (response.status === 401) { signOut(); throw new Error("unauthorized"); }
-    return { status: response.status, body };
-  }
-
-  const clinicPath = (suffix) => `/v1/clinics/${encodeURIComponent(state.me.clinic_id)}${suffix}`;
-
-  /* ---- sign in ---------------------------------------------------------------------------- */
-
-  function takeLoginLink() {
-    const params = new URLSearchParams(location.hash.slice(1));
-    if (params.get("token")) {
-      sessionStorage.setItem("cf_token", params.get("token"));
-      history.replaceState(null, "", location.pathname + location.search);
-    }
-  }
-
-  async function signIn(token) {
-    state.token = token;
-    const { status, body } = await fetch("/v1/me", { headers: { "Authorization": `Bearer ${token}` } })
-      .then(async (r) => ({ status: r.status, body: await r.json().catch(() => null) }));
-    if (status !== 200 || !body || !body.clinic_id) {
-      state.token = null;
-      sessionStorage.removeItem("cf_token");
-      $("login-error").textContent = t("The token was not accepted");
-      showLogin();
-      return;
-    }
-    sessionStorage.setItem("cf_token", token);
-    state.me = body;
-    $("clinic-name").textContent = body.clinic_name || "";
-    $("login").hidden = true;
-    $("board").hidden = false;
-    $("signout").hidden = false;
-    await refresh();
-    clearInterval(state.timer);
-    state.timer = setInterval(() => { if (!document.hidden) refresh(); }, REFRESH_MS);
-  }
-
-  function signOut() {
-    sessionStorage.removeItem("cf_token");
-    clearInterval(state.timer);
-    state.token = null;
-    state.me = null;
-    showLogin();
-  }
-
-  function showLogin() {
-    $("board").hidden = true;
-    $("signout").hidden = true;
-    $("login").hidden = false;
-    $("goal").textContent = "";
-    $("token").focus();
   }
 
   /* ---- the board --------------------------------------------------------------------------- */
@@ -150,7 +67,7 @@
     if (task.call_back) facts.push(t("Agreed call back"));
     else facts.push(t("Attempt %(n)s of %(m)s", { n: task.attempt, m: task.attempts_total }));
     if (task.preferred_time) facts.push(`${t("Prefers")}: ${t(task.preferred_time)}`);
-    if (c.doctor_id) facts.push(`${t("Doctor")}: ${(state.me.doctors || {})[c.doctor_id] || c.doctor_id}`);
+    if (c.doctor_id) facts.push(`${t("Doctor")}: ${(session.me.doctors || {})[c.doctor_id] || c.doctor_id}`);
     if (c.at) facts.push(`${t("Appointment")}: ${time(c.at, true)}`);
     if (c.last_visit) facts.push(`${t("Last visit")}: ${time(c.last_visit, true).split(",")[0]}`);
     if (c.value) facts.push(`${t("At stake")}: ${money(c.value)}`);
@@ -279,13 +196,17 @@
 
   /* ---- start -------------------------------------------------------------------------------- */
 
-  $("login-form").addEventListener("submit", (event) => {
-    event.preventDefault();
-    $("login-error").textContent = "";
-    signIn($("token").value.trim());
+  window.ClinicFlow.start({
+    async signedIn() {
+      $("board").hidden = false;
+      await refresh();
+      clearInterval(state.timer);
+      state.timer = setInterval(() => { if (!document.hidden) refresh(); }, REFRESH_MS);
+    },
+    signedOut() {
+      clearInterval(state.timer);
+      $("board").hidden = true;
+      $("goal").textContent = "";
+    },
   });
-  $("signout").addEventListener("click", signOut);
-  takeLoginLink();
-  const saved = sessionStorage.getItem("cf_token");
-  if (saved) signIn(saved); else showLogin();
 })();

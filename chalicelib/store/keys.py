@@ -103,7 +103,7 @@ def index_keys(record: r.Record) -> dict[str, Any]:
         case r.SequenceRun() if record.active:
             # Running runs sort by their next step's time, so the sweeper reads only the ones due.
             state, since = ("STARTING", iso_z(record.started_at)) if record.status == "starting" else (
-                "RUNNING", record.plan.at if record.plan else iso_z(record.started_at))
+                "RUNNING", iso_z(record.plan.at) if record.plan else iso_z(record.started_at))
             keys.update(gsi1pk=scoped(c, state), gsi1sk=f"{since}#{record.id}",
                         gsi2pk=scoped(c, record.subject_key), gsi2sk=f"R#{record.id}")
     return keys

@@ -177,6 +177,10 @@ def test_the_console_page_is_served_with_a_strict_policy(stack: Harness) -> None
     assert "Консоль руководителя" in page.body and "<script src=\"/console/console.js\"" in page.body
     assert "Console" in stack.request("GET", "/console?lang=en").body
     assert stack.request("GET", "/console/console.js").status == 200
+    # one sign-in for both pages: the shared script is loaded before the page's own
+    assert page.body.index("/console/session.js") < page.body.index("/console/console.js")
+    shared = stack.request("GET", "/console/session.js")
+    assert shared.status == 200 and shared.body == stack.request("GET", "/desk/session.js").body
     assert stack.request("GET", "/console/nope.js").status == 404
 
 

@@ -10,7 +10,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from chalicelib import wiring
-from chalicelib.digest.delivery import TelegramManagerBot, escalate, send_due_digest
+from chalicelib.channels.http import TelegramManagerBot
+from chalicelib.digest.delivery import escalate, send_due_digest
 from chalicelib.domain.records import CallTask
 from chalicelib.store.models import scoped
 from tests import builders as b

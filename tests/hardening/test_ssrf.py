@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib.digest.delivery import SlackWebhook
+from chalicelib.channels.slack import SlackWebhook
 from chalicelib.local.inprocess import OPERATOR_TOKEN
 from chalicelib.outbound import OutboundRefused, check_public_https, check_slack_webhook
 from chalicelib.ports import DeliveryError

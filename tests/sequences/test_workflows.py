@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -19,7 +20,9 @@ class Machine:
     def __init__(self, key: str) -> None:
         self.sqs = boto3.client("sqs", region_name="eu-central-1")
         self.sfn = boto3.client("stepfunctions", region_name="eu-central-1")
-        self.queue = self.sqs.create_queue(QueueName=f"steps-{key}")["QueueUrl"]
+        # A queue of its own per test: moto's executor threads outlive mock_aws, and an execution an earlier
+        # test left waiting would otherwise report its expiry into this test's queue (same name, same URL).
+        self.queue = self.sqs.create_queue(QueueName=f"steps-{key}-{uuid.uuid4().hex[:8]}")["QueueUrl"]
         definition = workflow_definition(key, {"ActionsQueueUrl": self.queue})
         self.arn = self.sfn.create_state_machine(name=key, definition=definition, roleArn=LOCAL_ROLE)[
             "stateMachineArn"]
@@ -49,6 +52,11 @@ class Machine:
     def answer(self, step: dict[str, Any], plan: dict[str, Any]) -> None:
         self.sfn.send_task_success(taskToken=step["token"], output=json.dumps(plan))
 
+    def stop_all(self) -> None:
+        """End what the test left running, so no executor thread of it acts during a later test."""
+        for execution in self.sfn.list_executions(stateMachineArn=self.arn, statusFilter="RUNNING")["executions"]:
+            self.sfn.stop_execution(executionArn=execution["executionArn"], cause="test over")
+
     def finished(self, arn: str, timeout: float = 30) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -68,13 +76,17 @@ def plan(action: str, step: int = 0, in_seconds: float = 0, timeout_s: int = 60,
 @pytest.fixture
 def ladder() -> Iterator[Machine]:
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
-        yield Machine("sequence_machine")
+        machine = Machine("sequence_machine")
+        yield machine
+        machine.stop_all()
 
 
 @pytest.fixture
 def offers() -> Iterator[Machine]:
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
-        yield Machine("waitlist_machine")
+        machine = Machine("waitlist_machine")
+        yield machine
+        machine.stop_all()
 
 
 def test_city_then_mobile_then_messenger(ladder: Machine) -> None:

@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 from chalicelib.domain.clinic_settings import ClinicSettings
 from chalicelib.domain.ladder import Ladder, Timing
-from chalicelib.domain.scenarios import ladder_settings
 from chalicelib.domain.windows import ClinicCalendar, PatientPreferences
+from chalicelib.scenarios import ladder_settings
 
 MSK = ZoneInfo("Europe/Moscow")
 NOON = datetime(2026, 11, 24, 12, 0, tzinfo=MSK)
@@ -20,8 +20,8 @@ def ladder(prefs: PatientPreferences | None = None) -> Ladder:
                   prefs or PatientPreferences(), Timing())
 
 
-def when(plan_at: str) -> datetime:
-    return datetime.fromisoformat(plan_at.replace("Z", "+00:00")).astimezone(MSK)
+def when(plan_at: datetime) -> datetime:
+    return plan_at.astimezone(MSK)
 
 
 def test_the_clinic_rule_city_then_mobile_then_messenger() -> None:
@@ -34,7 +34,7 @@ def test_the_clinic_rule_city_then_mobile_then_messenger() -> None:
     assert (third.action, third.step) == ("message", 2)
     assert when(third.at) == NOON + timedelta(minutes=91)
     assert steps.after_message(2, NOON + timedelta(hours=2)).action == "done"
-    assert steps.steps[1]["line"] == "mobile" and steps.steps[2]["channel"] == "whatsapp"
+    assert steps.steps[1].line == "mobile" and steps.steps[2].channel == "whatsapp"
 
 
 def test_booked_and_declined_end_the_run() -> None:

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from chalicelib.compose import message
 from chalicelib.domain.clinic_settings import ClinicSettings
 from chalicelib.domain.records import Clinic, Patient
 from chalicelib.domain.sms import sms_parts
-from chalicelib.messages import compose
 
 PURPOSES = sorted(p.stem for p in (Path(__file__).resolve().parents[2] / "chalicelib/templates/messages").glob("*.txt"))
 PARAMS = {"months": 11, "done": 2, "total": 5, "minutes": 30, "interest": "имплантация зубов под ключ",
@@ -45,6 +45,6 @@ def test_counting_follows_gsm7_and_ucs2() -> None:
 @pytest.mark.parametrize("purpose", PURPOSES)
 def test_every_sms_fits_in_two_parts(purpose: str, language: str) -> None:
     at = datetime.now(UTC) + timedelta(days=3)
-    _, text = compose(purpose, clinic(language), patient(language), channel="sms", at=at, **PARAMS)
+    _, text = message(purpose, clinic(language), patient(language), channel="sms", at=at, **PARAMS)
     assert NAMES[language][0] in text or purpose == "feedback_thanks", text
     assert sms_parts(text) <= 2, f"{len(text)} characters, {sms_parts(text)} parts:\n{text}"

@@ -1,4 +1,4 @@
-"""The waitlist: offer a freed slot in small batches; the first YES takes it.
+"""Slot offers (the waitlist scenario's engine): offer a freed slot in small batches; the first YES takes it.
 
 A cancellation less than `window_hours` ahead opens a slot offer and a
 waitlist run (its own state machine). Each `offer` step writes to the next
@@ -11,55 +11,34 @@ who was offered hears it is taken.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 from chalicelib import sequences
-from chalicelib.contract import WaitlistAdded, WaitlistData, WaitlistRemoved
+from chalicelib.actions import StepRequest
 from chalicelib.domain import consent
 from chalicelib.domain.facts import earliest
 from chalicelib.domain.ladder import done
 from chalicelib.domain.records import Appointment, Patient, SequenceRun, SlotOffer, WaitlistEntry
-from chalicelib.domain.scenarios import waitlist_candidates
 from chalicelib.runtime import AnswerToken, Context
-from chalicelib.steps import StepRequest
+from chalicelib.scenarios.base import Scenario, Start
+from chalicelib.scenarios.waitlist import NOTICES, OFFER_SCRIPT, SCENARIO, waitlist_candidates
+from chalicelib.scripts import hint
 from chalicelib.store.models import scoped
 from chalicelib.tasks import open_manual_task
-from chalicelib.views import hint
 
 
-def waiting(store: Any, clinic_id: str) -> list[dict[str, Any]]:
-    """The clinic's waitlist, oldest first."""
-    entries = [e for e in store.records_under(WaitlistEntry, scoped(clinic_id, "WL")) if e.waiting]
-    entries.sort(key=lambda e: e.added.stamp if e.added else "")
-    return [{"patient_id": e.patient_id, "doctor_id": e.doctor_id, "kind": e.kind, "note": e.note,
-             "since": e.added.at.isoformat() if e.added else None} for e in entries]
-
-
-def change(ctx: Context, body: WaitlistData, added: bool) -> None:
-    """Put a patient on (or off) the waitlist from the desk: the same fact the MIS can send."""
-    from chalicelib.events.messages import waitlist_changed
-
-    event = (WaitlistAdded(type="waitlist.added", occurred_at=ctx.now, data=body) if added
-             else WaitlistRemoved(type="waitlist.removed", occurred_at=ctx.now, data=body))
-    waitlist_changed(ctx, event)
-
-
-def open_offer(ctx: Context, appt: Appointment) -> None:
+def open_offer(ctx: Context, scenario: Scenario, start: Start, appt: Appointment) -> None:
     """Offer a freshly freed slot to the waitlist (once per appointment)."""
-    if appt.details is None or "waitlist" in appt.runs:
+    if appt.details is None or start.purpose in appt.runs:
         return
     entries = ctx.store.records_under(WaitlistEntry, scoped(ctx.clinic_id, "WL"))
     candidates = waitlist_candidates(entries, appt)
     if not candidates:
-        appt.runs["waitlist"] = "skipped:no_candidates"
+        appt.runs[start.purpose] = "skipped:no_candidates"
         return
     offer = SlotOffer(clinic_id=ctx.clinic_id, id=appt.id, appointment_id=appt.id,
                       doctor_id=appt.details.doctor_id, kind=appt.details.kind, starts_at=appt.details.starts_at,
                       candidates=candidates)
-    context = {"doctor_id": appt.details.doctor_id, "starts_at": appt.details.starts_at.isoformat()}
-    run = sequences.start(ctx, "waitlist", trigger=appt, purpose="waitlist", patient=None, phone=None,
-                          trigger_at=ctx.now, not_before=ctx.now, key=("waitlist", appt.id),
-                          appointment_id=appt.id, context=context)
+    run = sequences.start(ctx, scenario, start, trigger=appt, patient=None)
     if run is not None:
         offer.run_id = run.id
         ctx.save(offer)
@@ -106,7 +85,7 @@ def _next_batch(ctx: Context, offer: SlotOffer, size: int) -> list[Patient]:
     for patient_id in remaining:
         patient = found.get(patient_id)
         offer.offered.append(patient_id)
-        if patient is None or consent.refusal("waitlist", patient):
+        if patient is None or consent.refusal(SCENARIO, patient):
             continue
         batch.append(patient)
         if len(batch) >= size:
@@ -122,11 +101,11 @@ def _offer_to(ctx: Context, offer: SlotOffer, patient: Patient, minutes: int) ->
     prefers_call = patient.profile is not None and patient.profile.preferred_channel == "call"
     if prefers_call:
         facts = {"at": offer.starts_at, "doctor_id": offer.doctor_id, "reason": "waitlist"}
-        open_manual_task(ctx, task_id=f"offer-{offer.id}-{patient.id}", scenario="waitlist", kind="waitlist",
-                         patient=patient, phone=None, hint_text=hint(ctx, "cancelled", patient, facts),
-                         column="reschedule", sla_minutes=minutes, context={"offer": offer.id})
+        open_manual_task(ctx, task_id=f"offer-{offer.id}-{patient.id}", scenario=SCENARIO.name, kind="waitlist",
+                         patient=patient, phone=None, hint_text=hint(ctx, OFFER_SCRIPT, patient, facts),
+                         column=SCENARIO.column, sla_minutes=minutes, context={"offer": offer.id})
     else:
-        ctx.notify("waitlist_offer", f"offer-{offer.id}-{patient.id}", patient.id, at=offer.starts_at.isoformat(),
+        ctx.notify(NOTICES["offer"], f"offer-{offer.id}-{patient.id}", patient.id, at=offer.starts_at.isoformat(),
                    doctor_id=offer.doctor_id, minutes=minutes)
 
 
@@ -143,7 +122,7 @@ def answer_offer(ctx: Context, patient: Patient, yes: bool) -> bool:
                      appointment_id=offer.id)
             return True
         if offer.status != "open":
-            ctx.notify("waitlist_taken", f"late-{offer.id}-{patient.id}", patient.id,
+            ctx.notify(NOTICES["taken"], f"late-{offer.id}-{patient.id}", patient.id,
                        at=offer.starts_at.isoformat())
             return True
         _fill(ctx, offer, patient)
@@ -163,11 +142,11 @@ def _fill(ctx: Context, offer: SlotOffer, patient: Patient) -> None:
         else:
             ctx.save(run)
     ctx.note(patient.id, ctx.now, "waitlist.filled", key=f"offer-{offer.id}-{patient.id}-yes", appointment_id=offer.id)
-    ctx.notify("waitlist_yours", f"yours-{offer.id}-{patient.id}", patient.id, at=offer.starts_at.isoformat())
+    ctx.notify(NOTICES["yours"], f"yours-{offer.id}-{patient.id}", patient.id, at=offer.starts_at.isoformat())
     facts = {"at": offer.starts_at, "doctor_id": offer.doctor_id}
-    open_manual_task(ctx, task_id=f"book-{offer.id}", scenario="waitlist", kind="waitlist", patient=patient,
-                     phone=None, hint_text=hint(ctx, "waitlist", patient, facts), column="reschedule",
+    open_manual_task(ctx, task_id=f"book-{offer.id}", scenario=SCENARIO.name, kind="waitlist", patient=patient,
+                     phone=None, hint_text=hint(ctx, SCENARIO.script, patient, facts), column=SCENARIO.column,
                      sla_minutes=15, context={"offer": offer.id, "at": offer.starts_at.isoformat()})
     for other in offer.offered:
         if other != patient.id:
-            ctx.notify("waitlist_taken", f"taken-{offer.id}-{other}", other, at=offer.starts_at.isoformat())
+            ctx.notify(NOTICES["taken"], f"taken-{offer.id}-{other}", other, at=offer.starts_at.isoformat())

@@ -1,23 +1,22 @@
-"""What administrators and patients are told about a run: script hints and message params."""
+"""What administrators read before a call: call scripts, filled with the facts of the run."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
+from chalicelib.compose import greeting_name, when_text
 from chalicelib.domain.records import Appointment, Lead, Patient, SequenceRun
 from chalicelib.domain.segments import value_at_stake
 from chalicelib.i18n import format_day, render_lines
-from chalicelib.messages import greeting_name, when_text
 from chalicelib.runtime import Context
-
-_SCRIPTED = {"lead", "missed_call", "recall", "cancelled", "no_show", "treatment_dropout", "confirmation",
-             "feedback", "waitlist", "message"}
 
 
 def run_facts(ctx: Context, run: SequenceRun, patient: Patient | None) -> dict[str, Any]:
     """Personal details of a run: appointment, doctor, reason, interest, last visit."""
-    facts: dict[str, Any] = {k: v for k, v in run.context.items() if k in ("doctor_id", "done", "total")}
+    context = run.context
+    facts: dict[str, Any] = {k: v for k, v in (("doctor_id", context.doctor_id), ("done", context.done),
+                                                ("total", context.total)) if v is not None}
     appt = ctx.load(Appointment, run.appointment_id) if run.appointment_id else None
     if appt and appt.details:
         facts.update(at=appt.details.starts_at, doctor_id=appt.details.doctor_id, service=appt.details.service)
@@ -33,21 +32,19 @@ def run_facts(ctx: Context, run: SequenceRun, patient: Patient | None) -> dict[s
         facts["last_visit"] = patient.last_visit_at
     if patient and value_at_stake(patient.plan_total, patient.plan_done) > 0:
         facts["value"] = f"{value_at_stake(patient.plan_total, patient.plan_done):.2f}"
-    facts["calls"] = len(run.context.get("calls", [])) or 1
+    facts["calls"] = len(context.calls or []) or 1
     return facts
 
 
-def hint(ctx: Context, scenario: str, patient: Patient | None, facts: dict[str, Any]) -> str:
-    """The script an administrator reads before calling, in the clinic's language."""
-    if scenario not in _SCRIPTED:
-        return ""
+def hint(ctx: Context, script: str, patient: Patient | None, facts: dict[str, Any]) -> str:
+    """The script (scripts/<script>.txt) an administrator reads before calling, in the clinic's language."""
     settings = ctx.settings
     at = facts.get("at")
     last_visit = facts.get("last_visit")
     doctor_id = facts.get("doctor_id")
     name = greeting_name(patient.name, settings.language) if patient and patient.name else (facts.get("name") or "")
     return render_lines(
-        f"scripts/{scenario}.txt", settings.language, clinic=ctx.clinic.name, name=name,
+        f"scripts/{script}.txt", settings.language, clinic=ctx.clinic.name, name=name,
         when=when_text(at, ctx.clinic) if isinstance(at, datetime) else "",
         last_visit=format_day(last_visit, settings.language, settings.zone, ctx.calendar.local_date(ctx.now))
         if last_visit else "",

@@ -1,15 +1,14 @@
-"""message.received, message.status and waitlist events: what patients write back."""
+"""message.received and message.status: what patients write back, and what providers report."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from chalicelib import sequences
+from chalicelib import offers, scenarios, sequences
 from chalicelib.channels import provider_key
-from chalicelib.contract import MessageReceived, MessageStatus, WaitlistAdded, WaitlistRemoved
+from chalicelib.contract import MessageReceived, MessageStatus
 from chalicelib.domain import merge
-from chalicelib.domain.consent import UNSOLICITED
-from chalicelib.domain.facts import fingerprint, iso_z, stamp
+from chalicelib.domain.facts import fingerprint, stamp
 from chalicelib.domain.phones import normalise_phone
 from chalicelib.domain.records import (
     Appointment,
@@ -19,16 +18,17 @@ from chalicelib.domain.records import (
     Patient,
     SequenceRun,
     Visit,
-    WaitlistEntry,
 )
 from chalicelib.domain.replies import interpret
 from chalicelib.events.common import note_event, single_patient
 from chalicelib.events.leads import auto_reply
 from chalicelib.events.patients import handle_key
 from chalicelib.runtime import Context
+from chalicelib.scenarios.cancelled import SCENARIO as CANCELLED
+from chalicelib.scenarios.feedback import SCENARIO as FEEDBACK
+from chalicelib.scripts import hint
 from chalicelib.store.keys import subject_key
 from chalicelib.tasks import open_manual_task
-from chalicelib.views import hint
 
 FEEDBACK_WINDOW = timedelta(days=7)
 _STATUS_RANK = {"sent": 0, "delivered": 1, "read": 2, "failed": 3}
@@ -79,7 +79,7 @@ def _opt(ctx: Context, patient: Patient, out: bool, at: object, text: str, recor
     if not out or was_out:
         return
     for run in ctx.subject(subject_key(patient.id, None)).of(SequenceRun):
-        if run.active and run.scenario in UNSOLICITED:
+        if run.active and scenarios.get(run.scenario).unsolicited:
             sequences.stop(ctx, run, "opted_out")
     ctx.notify("opted_out", f"opted-out-{record_id}-{patient.id}", patient.id, channel=channel)
 
@@ -98,7 +98,7 @@ def _rate(ctx: Context, patient: Patient, rating: int, record_id: str) -> bool:
     if low:
         facts = {"rating": rating, "doctor_id": visit.data.doctor_id if visit.data else None}
         open_manual_task(ctx, task_id=f"review-{visit.id}", scenario="feedback_review", kind="review",
-                         patient=patient, phone=None, hint_text=hint(ctx, "feedback", patient, facts),
+                         patient=patient, phone=None, hint_text=hint(ctx, FEEDBACK.script, patient, facts),
                          column="other", sla_minutes=ctx.settings.sla_minutes.default,
                          context={"rating": rating, "visit_id": visit.id, **{k: v for k, v in facts.items() if v}})
     ctx.notify("feedback_thanks", f"rated-{record_id}", patient.id, low=low)
@@ -107,14 +107,11 @@ def _rate(ctx: Context, patient: Patient, rating: int, record_id: str) -> bool:
 
 def _answer(ctx: Context, patient: Patient, yes: bool) -> bool:
     """YES/NO answers a slot offer first, else a confirmation request."""
-    if patient.open_offers:
-        from chalicelib.waitlist import answer_offer
-
-        if answer_offer(ctx, patient, yes):
-            return True
+    if patient.open_offers and offers.answer_offer(ctx, patient, yes):
+        return True
     subject = ctx.subject(subject_key(patient.id, None))
     for run in subject.of(SequenceRun):
-        if not (run.active and run.scenario == "confirmation" and run.appointment_id):
+        if not (run.active and scenarios.get(run.scenario).confirms_by_reply and run.appointment_id):
             continue
         appt = ctx.load(Appointment, run.appointment_id)
         if appt is None or not appt.is_active:
@@ -127,9 +124,9 @@ def _answer(ctx: Context, patient: Patient, yes: bool) -> bool:
             sequences.stop(ctx, run, "reschedule_requested")
             facts = {"at": appt.details.starts_at if appt.details else None, "reason": "patient asked to reschedule",
                      "doctor_id": appt.details.doctor_id if appt.details else None}
-            open_manual_task(ctx, task_id=f"reschedule-{appt.id}", scenario="cancelled", kind="call",
-                             patient=patient, phone=None, hint_text=hint(ctx, "cancelled", patient, facts),
-                             column="reschedule", sla_minutes=ctx.settings.sla_minutes.default,
+            open_manual_task(ctx, task_id=f"reschedule-{appt.id}", scenario=CANCELLED.name, kind="call",
+                             patient=patient, phone=None, hint_text=hint(ctx, CANCELLED.script, patient, facts),
+                             column=CANCELLED.column, sla_minutes=ctx.settings.sla_minutes.default,
                              context={"appointment_id": appt.id, "reason": facts["reason"]})
         return True
     return False
@@ -178,20 +175,8 @@ def _failed_moves_on(ctx: Context, message: OutboundMessage) -> None:
     run = ctx.load(SequenceRun, message.run_id) if message.run_id else None
     if run is None or not run.active or run.plan is None or run.plan.action == "done" or run.open_task:
         return
-    if not message.id.startswith(f"{run.id}-s{run.plan.step - 1}-a") or run.plan.at <= iso_z(ctx.now):
+    if not message.id.startswith(f"{run.id}-s{run.plan.step - 1}-a") or run.plan.at <= ctx.now:
         return
     patient = ctx.load(Patient, run.patient_id) if run.patient_id else None
     sequences.replan(ctx, run, sequences.ladder_of(ctx, run, patient).postpone(run.plan, ctx.now, "message_failed"))
 
-
-def waitlist_changed(ctx: Context, event: WaitlistAdded | WaitlistRemoved) -> None:
-    data = event.data
-    entry = ctx.load_or_new(WaitlistEntry, data.patient_id, patient_id=data.patient_id)
-    fact = Fact(at=event.occurred_at, stamp=stamp(event.occurred_at, data))
-    if event.type == "waitlist.added":
-        if entry.added is None or fact.stamp > entry.added.stamp:
-            entry.added, entry.doctor_id, entry.kind, entry.note = fact, data.doctor_id, data.kind, data.note
-    elif entry.removed is None or fact.stamp > entry.removed.stamp:
-        entry.removed = fact
-    ctx.save(entry)
-    note_event(ctx, data.patient_id, event, doctor_id=data.doctor_id, kind=data.kind)

@@ -1,0 +1,186 @@
+"""What a scenario is: one declarative object the engine asks, never a name it branches on.
+
+A scenario decides and the engine acts: `starts` reads an `Occasion` (what an
+event applier or a planner knows) and returns a `Start` (what to open), or
+None; the engine opens the run, plans its steps and keeps the records.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Literal
+
+from chalicelib.domain.clinic_settings import ClinicSettings, Sla, Step
+from chalicelib.domain.records import (
+    Appointment,
+    Fact,
+    Lead,
+    Patient,
+    Record,
+    RunContext,
+    SequenceRun,
+    TreatmentPlan,
+)
+
+STALE_AFTER = timedelta(days=7)  # facts older than this start no new sequence (a replayed history)
+FRESH_INQUIRY = timedelta(days=3)  # an older inquiry (a replayed history) starts no callback
+
+
+@dataclass(frozen=True)
+class Occasion:
+    """What an applier knows when a scenario may start: the record that changed and its patient.
+
+    `event` names the occasion: an inbound event type (`lead.created`, `call.missed`,
+    `visit.completed`), an appointment's state after a fact (`appointment.booked`,
+    `appointment.cancelled`, `appointment.no_show`), or the recall planner's `recall.due`.
+    """
+
+    event: str
+    now: datetime
+    at: datetime  # when the fact happened
+    settings: ClinicSettings
+    record: Record
+    patient: Patient | None = None
+    others: list[Appointment] = field(default_factory=list)  # the patient's other upcoming appointments
+    plan: TreatmentPlan | None = None
+
+
+@dataclass(frozen=True)
+class Start:
+    """A run to open: once per `purpose` on the trigger record, named after `key`."""
+
+    purpose: str
+    key: tuple[str, ...]
+    trigger_at: datetime
+    not_before: datetime
+    context: RunContext = field(default_factory=RunContext)
+    phone: str | None = None
+    lead_id: str | None = None
+    call_id: str | None = None
+    appointment_id: str | None = None
+    visit_id: str | None = None
+
+    def links(self) -> dict[str, str | None]:
+        return {"lead_id": self.lead_id, "call_id": self.call_id, "appointment_id": self.appointment_id,
+                "visit_id": self.visit_id}
+
+
+@dataclass(frozen=True)
+class Standing:
+    """What a run's stop rule looks at right before a contact."""
+
+    run: SequenceRun
+    now: datetime
+    appointments: list[Appointment]
+    lead: Lead | None = None
+    appointment: Appointment | None = None
+
+
+Metric = tuple[datetime | None, str]
+
+
+def upcoming(appointments: Iterable[Appointment], now: datetime, exclude: str | None = None) -> list[Appointment]:
+    return [a for a in appointments
+            if a.id != exclude and a.is_active and a.details and a.details.starts_at > now]
+
+
+def fresh(fact: Fact | None, now: datetime) -> bool:
+    return fact is not None and now - fact.at < STALE_AFTER
+
+
+def fresh_visit(on: Occasion) -> bool:
+    return on.now - on.at < STALE_AFTER
+
+
+def win_back_start(on: Occasion, fact: Fact | None, purpose: str) -> Start | None:
+    """A fresh cancellation or no-show with nothing else booked: call to win the patient back."""
+    appt = on.record
+    if not isinstance(appt, Appointment) or appt.details is None or fact is None:
+        return None
+    if not fresh(fact, on.now) or on.others:
+        return None
+    return Start(purpose=purpose, key=(purpose, appt.id), trigger_at=fact.at, not_before=on.now,
+                 appointment_id=appt.id, context=RunContext(doctor_id=appt.details.doctor_id))
+
+
+def win_back_stop(standing: Standing, stopped_by_booking: bool) -> str | None:
+    """The usual rule: a lost or booked inquiry ends the run, and so may any new booking."""
+    lead, run = standing.lead, standing.run
+    if lead is not None and lead.lost:
+        return "lost"
+    if lead is not None and lead.booked:
+        return "booked"
+    if stopped_by_booking and upcoming(standing.appointments, standing.now, exclude=run.appointment_id):
+        return "booked"
+    return None
+
+
+def _no_metrics(run: SequenceRun) -> list[Metric]:
+    return []
+
+
+def _default_sla(sla: Sla) -> int:
+    return sla.default
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """Everything the rest of the app asks about one scenario.
+
+    `name` is what runs and tasks store; `settings_key` names its ladder under
+    the settings' `sequences`; `purpose` is the consent it needs (None: the
+    patient contacted us first); `unsolicited` ones are silenced by an
+    opt-out and limited by the contact cap. `script` and `message` name its
+    templates (scripts/<script>.txt, messages/<message>.txt).
+    """
+
+    name: str
+    label: str
+    subject: str
+    triggers: tuple[str, ...]
+    starts: Callable[[Occasion], Start | None]
+    purpose: str | None
+    unsolicited: bool
+    stopped_by_booking: bool
+    column: str
+    settings_key: str = ""
+    script: str = ""
+    message: str = ""
+    capped: bool = False
+    kind: Literal["ladder", "offer"] = "ladder"
+    inquiry: bool = False  # a repeat inquiry joins a run under way instead of opening another
+    books_first: bool = False  # a booking is credited to this run before any other
+    confirms_by_reply: bool = False  # YES confirms its appointment, NO asks to reschedule
+    awaits_rating: bool = False  # a delivered message makes the next 1-5 reply a rating
+    returns_on_dialled_line: bool = False  # its first call goes out on the line the patient dialled
+    fills_gaps: bool = False  # a booking from its task fills a freed slot (administrators' KPIs)
+    sla: Callable[[Sla], int] = _default_sla
+    stop: Callable[[Standing], str | None] | None = None
+    on_appointment: Callable[[SequenceRun, Appointment, datetime], str | None] | None = None
+    metrics: Callable[[SequenceRun], list[Metric]] = _no_metrics
+    message_label: str = ""  # its message in the console's preview (defaults to `label`)
+    ladder_label: str = ""  # its settings ladder in the console, when it owns one (defaults to `label`)
+
+    def __post_init__(self) -> None:
+        for name in ("settings_key", "script", "message"):
+            if not getattr(self, name):
+                object.__setattr__(self, name, self.name)
+        for name in ("message_label", "ladder_label"):
+            if not getattr(self, name):
+                object.__setattr__(self, name, self.label)
+
+    def ladder(self, settings: ClinicSettings) -> list[Step]:
+        """The steps of its ladder in the clinic's settings (an offer has batches, not steps)."""
+        sequence = getattr(settings.sequences, self.settings_key)
+        return [step.model_copy() for step in getattr(sequence, "steps", [])]
+
+    def enabled(self, settings: ClinicSettings) -> bool:
+        return bool(getattr(settings.sequences, self.settings_key).enabled)
+
+    def stop_reason(self, standing: Standing) -> str | None:
+        """Why a run must end before its next contact (None: go on)."""
+        if self.stop is not None:
+            return self.stop(standing)
+        return win_back_stop(standing, self.stopped_by_booking)

@@ -1,0 +1,18 @@
+"""A cancelled appointment with nothing else booked: call to reschedule."""
+
+from __future__ import annotations
+
+from chalicelib.domain.records import Appointment
+from chalicelib.i18n import N_
+from chalicelib.scenarios.base import Occasion, Scenario, Start, win_back_start
+
+
+def _starts(on: Occasion) -> Start | None:
+    appt = on.record
+    return win_back_start(on, appt.cancelled if isinstance(appt, Appointment) else None, "cancelled")
+
+
+SCENARIO = Scenario(
+    name="cancelled", label=N_("Cancelled visit"), subject=N_("Your cancelled appointment"),
+    triggers=("appointment.cancelled",), starts=_starts, purpose="reminders", unsolicited=False,
+    stopped_by_booking=True, column="reschedule", capped=True)

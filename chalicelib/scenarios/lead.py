@@ -1,0 +1,28 @@
+"""A new inquiry (form, chat, messenger, call): call back within the SLA, then write."""
+
+from __future__ import annotations
+
+from chalicelib.domain.clinic_settings import Sla
+from chalicelib.domain.records import Lead
+from chalicelib.i18n import N_
+from chalicelib.scenarios.base import FRESH_INQUIRY, Occasion, Scenario, Start
+
+
+def _starts(on: Occasion) -> Start | None:
+    lead = on.record
+    if not isinstance(lead, Lead) or on.now - on.at > FRESH_INQUIRY:
+        return None
+    if lead.booked or lead.lost or lead.reached_at:
+        return None
+    return Start(purpose="callback", key=("lead", lead.id), trigger_at=on.at, not_before=on.at,
+                 phone=lead.phone, lead_id=lead.id)
+
+
+def _sla(sla: Sla) -> int:
+    return sla.lead
+
+
+SCENARIO = Scenario(
+    name="lead", label=N_("New lead"), message_label=N_("New lead not reached"),
+    ladder_label=N_("New lead or missed call"), subject=N_("Your request"), triggers=("lead.created",), starts=_starts,
+    purpose=None, unsolicited=False, stopped_by_booking=True, column="new_leads", inquiry=True, sla=_sla)

@@ -1,0 +1,18 @@
+"""A patient who did not come: a call the same day, then a message."""
+
+from __future__ import annotations
+
+from chalicelib.domain.records import Appointment
+from chalicelib.i18n import N_
+from chalicelib.scenarios.base import Occasion, Scenario, Start, win_back_start
+
+
+def _starts(on: Occasion) -> Start | None:
+    appt = on.record
+    return win_back_start(on, appt.no_show if isinstance(appt, Appointment) else None, "no_show")
+
+
+SCENARIO = Scenario(
+    name="no_show", label=N_("Did not come"), subject=N_("We missed you"), triggers=("appointment.no_show",),
+    starts=_starts, purpose="reminders", unsolicited=False, stopped_by_booking=True, column="reschedule",
+    capped=True)

@@ -1,0 +1,30 @@
+"""Recall: the check-up the doctor recommended (or the clinic's default) is due."""
+
+from __future__ import annotations
+
+from chalicelib.domain.records import Patient, RunContext, SequenceRun
+from chalicelib.i18n import N_
+from chalicelib.scenarios.base import Metric, Occasion, Scenario, Start
+
+DUE = "recall.due"  # the nightly planner's occasion: a patient's check-up date has come
+
+
+def _starts(on: Occasion) -> Start | None:
+    patient = on.record
+    if not isinstance(patient, Patient) or patient.recall_due is None:
+        return None
+    due = patient.recall_due.isoformat()
+    return Start(purpose=f"recall@{due}", key=("recall", patient.id, due), trigger_at=on.now, not_before=on.now,
+                 context=RunContext(doctor_id=patient.last_doctor_id, due=due))
+
+
+def _metrics(run: SequenceRun) -> list[Metric]:
+    """The digest's recall row: started, reached, booked, came."""
+    return [(run.started_at, "recall.started"), (run.reached_at, "recall.reached"),
+            (run.booked_at, "recall.booked"), (run.came_at, "recall.came")]
+
+
+SCENARIO = Scenario(
+    name="recall", label=N_("Check-up recall"), subject=N_("Time for your check-up"), triggers=(DUE,),
+    starts=_starts, purpose="recall", unsolicited=True, stopped_by_booking=True, column="recalls", capped=True,
+    books_first=True, metrics=_metrics)
