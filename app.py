@@ -488,7 +488,7 @@ def campaign_status(clinic_id: str, campaign_id: str, move: str) -> Any:
     from chalicelib import wiring
 
     wiring.authenticator().clinic_staff(_auth(), clinic_id, "manager")
-    return json_response(service.change_status(wiring.runtime(), clinic_id, campaign_id, move))
+    return json_response(service.act(wiring.runtime(), clinic_id, campaign_id, move))
 
 
 # ---- queues and schedules -------------------------------------------------------------------

@@ -10,6 +10,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
+from chalicelib.campaign_opener import open_today
 from chalicelib.domain import campaigns as rules
 from chalicelib.domain.campaigns import Campaign, CampaignIn, CampaignMember, CampaignStatus, StatusChange
 from chalicelib.domain.facts import iso_z
@@ -72,11 +73,22 @@ def listing(rt: Runtime, clinic_id: str) -> dict[str, Any]:
     return {"campaigns": [view(c, figures(rt, c)) for c in found]}
 
 
+def act(rt: Runtime, clinic_id: str, campaign_id: str, action: str) -> dict[str, Any]:
+    """`run` opens today's pick now (as the hourly opener does in working hours); the rest move its status."""
+    if action != "run":
+        return change_status(rt, clinic_id, campaign_id, action)
+    campaign = load(rt, clinic_id, campaign_id)
+    if campaign.status != "active":
+        raise InvalidInput([FieldError("status", f"a {campaign.status} campaign opens nothing")])
+    report = open_today(rt, rt.clinic(clinic_id), campaign, rt.clock())
+    return {**show(rt, clinic_id, campaign_id), "run": report}
+
+
 def change_status(rt: Runtime, clinic_id: str, campaign_id: str, move: str) -> dict[str, Any]:
-    """Pause, resume or finish (409-free: moving to the status it has is a no-op; 422 names `status`)."""
+    """Pause, resume or finish (moving to the status it has is a no-op; 422 names `status`)."""
     wanted = MOVES.get(move)
     if wanted is None:
-        raise NotFound(f"no such move {move}; moves: {', '.join(MOVES)}")
+        raise NotFound(f"no such action {move}; actions: run, {', '.join(MOVES)}")
 
     def apply(ctx: Context) -> Campaign:
         campaign = ctx.load(Campaign, campaign_id)
