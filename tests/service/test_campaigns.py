@@ -120,3 +120,22 @@ def test_a_reached_call_credits_the_administrator_and_a_visit_after_60_days_earn
     clinic.send(event(clinic, "visit.completed", {"visit": {
         "id": "V-9", "patient_id": "P-1", "doctor_id": "D-1", "kind": "treatment", "amount": "5000.00"}}))
     assert figures(clinic, cid)["revenue"] == "0.00"
+
+
+def test_the_digest_says_what_campaigns_returned_this_month() -> None:
+    from chalicelib.digest import digest, local_today
+    from chalicelib.digest.render import email
+
+    clinic = Clinic()
+    lost_patient(clinic, "P-1", plan="40000.00")
+    cid = new_campaign(clinic)
+    tick(clinic)
+    clinic.outcome(clinic.tasks()[0].id, "booked")
+    clinic.send(event(clinic, "visit.completed", {"visit": {
+        "id": "V-9", "patient_id": "P-1", "doctor_id": "D-1", "kind": "treatment", "amount": "12000.00"}}))
+    record = clinic.store.get(ClinicRecord, CLINIC, CLINIC)
+    assert record is not None
+    today = digest(clinic.store, record, local_today(record, clinic.clock.now), clinic.clock.now)  # type: ignore[arg-type]
+    returned = today["campaigns_30d"]
+    assert returned["returned"] == "12000.00" and returned["by_campaign"][cid]["revenue_30d"] == "12000.00"
+    assert "ClinicFlow вернул 12" in email(record, today, today).text
