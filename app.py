@@ -458,6 +458,42 @@ def segment_patients(clinic_id: str, name: str) -> Any:
     return json_response(segments.segment_view(wiring.runtime(), clinic_id, name, months))
 
 
+# ---- win-back campaigns ----------------------------------------------------------------------
+
+@app.route("/v1/clinics/{clinic_id}/campaigns", methods=["GET", "POST"])
+@handled
+def campaigns(clinic_id: str) -> Any:
+    from chalicelib import campaigns as service
+    from chalicelib import wiring
+    from chalicelib.domain.campaigns import CampaignIn
+    from chalicelib.http import parse_body
+
+    wiring.authenticator().clinic_staff(_auth(), clinic_id, "manager")
+    if _request().method == "GET":
+        return json_response(service.listing(wiring.runtime(), clinic_id))
+    return json_response(service.create(wiring.runtime(), clinic_id, parse_body(CampaignIn, _body())), 201)
+
+
+@app.route("/v1/clinics/{clinic_id}/campaigns/{campaign_id}", methods=["GET"])
+@handled
+def campaign(clinic_id: str, campaign_id: str) -> Any:
+    from chalicelib import campaigns as service
+    from chalicelib import wiring
+
+    wiring.authenticator().clinic_staff(_auth(), clinic_id, "manager")
+    return json_response(service.show(wiring.runtime(), clinic_id, campaign_id))
+
+
+@app.route("/v1/clinics/{clinic_id}/campaigns/{campaign_id}/{move}", methods=["POST"])
+@handled
+def campaign_status(clinic_id: str, campaign_id: str, move: str) -> Any:
+    from chalicelib import campaigns as service
+    from chalicelib import wiring
+
+    wiring.authenticator().clinic_staff(_auth(), clinic_id, "manager")
+    return json_response(service.act(wiring.runtime(), clinic_id, campaign_id, move))
+
+
 # ---- queues and schedules -------------------------------------------------------------------
 
 @app.on_sqs_message(queue=_settings.events_queue_name, batch_size=10, name="events_consumer")

@@ -8,7 +8,7 @@ from typing import Any
 from chalicelib.compose import greeting_name, when_text
 from chalicelib.domain.records import Appointment, Lead, Patient, SequenceRun
 from chalicelib.domain.segments import value_at_stake
-from chalicelib.i18n import format_day, render_lines
+from chalicelib.i18n import format_day, format_money, render_lines
 from chalicelib.runtime import Context
 
 
@@ -33,6 +33,8 @@ def run_facts(ctx: Context, run: SequenceRun, patient: Patient | None) -> dict[s
     if patient and value_at_stake(patient.plan_total, patient.plan_done) > 0:
         facts["value"] = f"{value_at_stake(patient.plan_total, patient.plan_done):.2f}"
     facts["calls"] = len(context.calls or []) or 1
+    if context.offer:
+        facts["offer"] = context.offer
     return facts
 
 
@@ -51,4 +53,6 @@ def hint(ctx: Context, script: str, patient: Patient | None, facts: dict[str, An
         doctor=settings.doctors.get(doctor_id, doctor_id) if doctor_id else "",
         reason=facts.get("reason") or "", interest=facts.get("interest") or "",
         done=facts.get("done", 0), total=facts.get("total", 0), calls=facts.get("calls", 1),
-        rating=facts.get("rating"), channel=facts.get("channel", ""), text=facts.get("text", ""))
+        rating=facts.get("rating"), channel=facts.get("channel", ""), text=facts.get("text", ""),
+        offer=facts.get("offer") or "",
+        value=format_money(facts["value"], settings.language, settings.currency) if facts.get("value") else "")

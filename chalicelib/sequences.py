@@ -54,7 +54,7 @@ def start(ctx: Context, scenario: Scenario, begin: Start, *, trigger: Record,
         return None
     patient_id = patient.id if patient else None
     # An offer goes to many patients; their consent is checked one by one.
-    refusal = consent.refusal(scenario, patient) if scenario.kind == "ladder" else None
+    refusal = consent.refusal(scenario, patient, context=begin.context) if scenario.kind == "ladder" else None
     if refusal:
         trigger.runs[purpose] = f"skipped:{refusal}"
         ctx.note(patient_id, ctx.now, "sequence.skipped", key=f"{scenario.name}:{'|'.join(key)}:skipped",
@@ -64,7 +64,7 @@ def start(ctx: Context, scenario: Scenario, begin: Start, *, trigger: Record,
     run = SequenceRun(
         clinic_id=ctx.clinic_id, id=rid, scenario=scenario.name,
         subject_key=subject_key(patient_id, begin.phone), patient_id=patient_id, phone=begin.phone,
-        steps=scenario.ladder(ctx.settings), trigger_at=begin.trigger_at, started_at=ctx.now,
+        steps=scenario.steps_for(ctx.settings, begin), trigger_at=begin.trigger_at, started_at=ctx.now,
         context=begin.context.model_copy(deep=True), **begin.links())
     not_before = max(begin.not_before, ctx.now)
     plan = (ctx.timing.plan("offer", not_before, 0, 1) if scenario.kind == "offer"

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from chalicelib import offers, scenarios, sequences
+from chalicelib import campaign_credit, offers, scenarios, sequences
 from chalicelib.actions import Notify, StepRequest
 from chalicelib.channels import Registry, candidates, provider_key
 from chalicelib.compose import compose, notice
@@ -132,7 +132,7 @@ class StepHandler:
         if prepared is None:
             return
         run, patient = prepared
-        refusal = consent.refusal(run.scenario, patient, "call")
+        refusal = consent.refusal(run.scenario, patient, "call", run.context)
         if refusal:
             sequences.finish(ctx, run, refusal)
             ctx.effect(AnswerToken(req.token, done(ctx.now, refusal).model_dump()))
@@ -226,7 +226,7 @@ class StepHandler:
         if existing is not None and existing.status != "sending":
             advance(ctx, run, ladder.after_message(req.plan.step, ctx.now), req.token)
             return None
-        refusal = consent.refusal(run.scenario, patient, "message")
+        refusal = consent.refusal(run.scenario, patient, "message", run.context)
         step = run.steps[req.plan.step]
         options = candidates(step.channel, patient, run.phone, self._channels().available)
         if refusal or not options:
@@ -266,6 +266,8 @@ class StepHandler:
             return
         patient = ctx.load(Patient, run.patient_id) if run.patient_id else None
         record_delivery(ctx, message, delivery, patient)
+        if delivery is not None:
+            campaign_credit.message_sent(ctx, run, message.id)
         if delivery is not None and patient is not None and scenarios.get(run.scenario).awaits_rating \
                 and run.visit_id:
             patient.feedback_visit, patient.feedback_asked_at = run.visit_id, ctx.now

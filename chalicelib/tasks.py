@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from chalicelib import sequences
+from chalicelib import campaign_credit, sequences
 from chalicelib.auth import Staff
 from chalicelib.contract import LeadLostData, TaskOutcome
 from chalicelib.domain.facts import earliest, iso_z
@@ -104,6 +104,7 @@ def record_outcome(ctx: Context, task_id: str, body: TaskOutcome, staff: Staff) 
     run = ctx.load(SequenceRun, task.run_id) if task.run_id else None
     if run is not None:
         _credit_response(ctx, run, body)
+        campaign_credit.call_worked(ctx, run, task.id, body.admin_id or staff.admin_id, body.outcome in REACHED)
         _drive(ctx, run, task, body)
     return task
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from chalicelib.digest.returns import campaigns_30d
 from chalicelib.domain.kpi import FUNNEL_DAYS, build_digest, sum_days
 from chalicelib.domain.records import CallTask, Clinic
 from chalicelib.store.models import scoped
@@ -32,8 +33,10 @@ def _digest_of(store: Repository, clinic: Clinic, target: date, days: dict[date,
         tasks_open, overdue = open_and_overdue(store, clinic.id, now)
     else:
         tasks_open, overdue = counters.get(SNAPSHOT_OPEN, 0), counters.get(SNAPSHOT_OVERDUE, 0)
-    return build_digest(clinic.id, target, clinic.settings.timezone, counters, sum_days(window), tasks_open,
-                        overdue)
+    built = build_digest(clinic.id, target, clinic.settings.timezone, counters, sum_days(window), tasks_open,
+                         overdue)
+    built["campaigns_30d"] = campaigns_30d(store, clinic, target)  # an extension of CONTRACT §3
+    return built
 
 
 def digest(store: Repository, clinic: Clinic, day: date, now: datetime) -> dict[str, Any]:

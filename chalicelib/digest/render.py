@@ -117,9 +117,20 @@ def view_model(clinic: Clinic, today: dict[str, Any], week_ago: dict[str, Any]) 
         "cancel_reasons": list(today["appointments"]["cancel_reasons"].items()),
         "lost_reasons": list(today["lost_reasons_30d"].items())[:5],
         "recall": today["recall"],
+        "returned": _returned(today, language),
         "leads": today["leads"],
         "digest": today,
     }
+
+
+def _returned(today: dict[str, Any], language: str) -> dict[str, Any] | None:
+    """"ClinicFlow returned N this month", and each campaign's month and ROI (None: no campaign earned)."""
+    found = today.get("campaigns_30d") or {}
+    if Decimal(found.get("returned", "0")) <= 0:
+        return None
+    rows = [(row["name"], format_money(Decimal(row["revenue_30d"]), language), row["roi"])
+            for row in found["by_campaign"].values() if Decimal(row["revenue_30d"]) > 0]
+    return {"amount": format_money(Decimal(found["returned"]), language), "campaigns": rows}
 
 
 def email(clinic: Clinic, today: dict[str, Any], week_ago: dict[str, Any]) -> Rendered:
@@ -151,6 +162,8 @@ def slack(clinic: Clinic, today: dict[str, Any], week_ago: dict[str, Any]) -> tu
         "leads": funnel["leads"], "booked": funnel["booked"], "came": funnel["came"],
         "pct": format_percent(pct, language)}
     act_on = _("Act on tomorrow")
+    if model["returned"]:
+        funnel_line += "\n" + _("ClinicFlow returned %(amount)s this month") % {"amount": model["returned"]["amount"]}
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": title[:150]}},
         {"type": "section", "text": {"type": "mrkdwn", "text": f"*{act_on}*\n{actions}"}},

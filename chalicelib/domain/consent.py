@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from chalicelib import scenarios
 from chalicelib.domain.clinic_settings import ContactCap
-from chalicelib.domain.records import Patient
+from chalicelib.domain.records import Patient, RunContext
 from chalicelib.scenarios.base import Scenario
 
 _OPT_OUT = re.compile(r"^\W*(стоп|stop|отписаться|отписка|unsubscribe|не писать|не звонить)\W*$", re.I)
@@ -28,10 +28,11 @@ def is_opt_in(text: str) -> bool:
     return bool(_OPT_IN.match(text.strip()))
 
 
-def refusal(scenario: Scenario | str, patient: Patient | None, action: str = "call") -> str | None:
-    """Why this contact must not happen (None when it may)."""
+def refusal(scenario: Scenario | str, patient: Patient | None, action: str = "call",
+            context: RunContext | None = None) -> str | None:
+    """Why this contact must not happen (None when it may); `context` is the run's, for its own purpose."""
     spec = scenarios.get(scenario) if isinstance(scenario, str) else scenario
-    purpose = spec.purpose
+    purpose = spec.purpose_for(context)
     if patient is None or patient.profile is None:
         return None if purpose is None else "unknown_patient"
     if purpose and not getattr(patient.consent, purpose):

@@ -81,6 +81,7 @@ class Patient(Record):
     plan_declined: bool = False
     plan_stamp: str | None = None
     segments: dict[str, str] = Field(default_factory=dict)  # segment -> "version|fingerprint" of its entry
+    campaigns: list[str] = Field(default_factory=list)  # campaigns that opened a run for the patient (attribution)
     # The MIS export's profile fields, each a stamped fact; `profile` is the MIS document with the newer
     # ones applied, and `mis_profile` keeps that document while they differ.
     imported: dict[str, Any] = Field(default_factory=dict)
@@ -330,6 +331,9 @@ class RunContext(BaseModel):
     starts_at: datetime | None = None  # the appointment a confirmation or an offer is about
     due: str | None = None  # the recall due date it was started for
     line: str | None = None  # the clinic's line a missed call came to
+    campaign_id: str | None = None  # the win-back campaign that opened the run
+    purpose: str | None = None  # the consent the campaign's contacts need (recall, or marketing for an offer)
+    offer: str | None = None  # the campaign's offer, for the script and the messages
 
     @field_serializer("starts_at")
     def _keep_offset(self, value: datetime | None) -> str | None:

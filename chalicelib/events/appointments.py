@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from chalicelib import scenarios, sequences, triggers
+from chalicelib import campaign_credit, scenarios, sequences, triggers
 from chalicelib.contract import (
     AppointmentCancelled,
     AppointmentConfirmed,
@@ -71,6 +71,8 @@ def reconcile(ctx: Context, appt: Appointment, subject: Subject, patient: Patien
     if appt.details is None:
         return
     track_booking(ctx, appt, subject, patient)
+    if appt.is_active:
+        campaign_credit.booked(ctx, appt, patient)
     runs = [r for r in subject.of(SequenceRun) if r.active]
     if appt.is_active and appt.details.starts_at > ctx.now:
         _booked(ctx, appt, runs, patient)

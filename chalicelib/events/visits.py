@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from chalicelib import triggers
+from chalicelib import campaign_credit, triggers
 from chalicelib.contract import PlanAccepted, PlanDeclined, VisitCompleted
 from chalicelib.domain import merge
 from chalicelib.domain.facts import earliest
@@ -29,6 +29,7 @@ def visit_completed(ctx: Context, event: VisitCompleted) -> None:
     merge.patient_visit(patient, info, at, ctx.settings.sequences.recall.after_days)
     patient.visit_days = visit_days(patient.visit_days, [ctx.calendar.local_date(at).isoformat()])
     ctx.save(patient)
+    campaign_credit.visited(ctx, visit, patient)
     if info.appointment_id:
         _appointment_done(ctx, info.appointment_id, visit.id, at)
     subject = ctx.subject(subject_key(info.patient_id, None))

@@ -2,7 +2,8 @@
 
 Every event goes through the public webhook, signed, as an MIS would send it.
 Webhook ids are derived from the seed, so running it twice changes nothing.
-Events of the last week start their sequences, so the desk fills up too.
+Events of the last week start their sequences, so the desk fills up too. Then a patient-base import and a
+win-back campaign bring two patients back, so the digest shows the money returned.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+from chalicelib.local import campaign_demo
 from chalicelib.local.demo import local_json_path
 from chalicelib.local.resources import PROJECT
 from chalicelib.local.send import send
@@ -47,6 +49,8 @@ def main(argv: list[str] | None = None) -> int:
             failures += status >= 300
             if done % 100 == 0 or done == len(events):
                 print(f"  {done}/{len(events)} sent", flush=True)
+    print("Importing a lost-patient base and running a win-back campaign …", flush=True)
+    print(f"  {campaign_demo.run(local, args.seed)}", flush=True)
     print(f"Done in {time.monotonic() - started:.0f} s ({failures} refused). The consumers apply them in the "
           f"background; open {local['api_url']}/desk and run `make digest`.")
     return 0 if failures == 0 else 1

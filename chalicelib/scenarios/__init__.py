@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from chalicelib.domain.clinic_settings import ClinicSettings, Step
 from chalicelib.scenarios import (
+    campaign,
     cancelled,
     confirmation,
     feedback,
@@ -18,7 +19,7 @@ from chalicelib.scenarios.base import Occasion, Scenario, Start
 
 # In the order the engine fires them when one fact starts several.
 SCENARIOS: tuple[Scenario, ...] = tuple(m.SCENARIO for m in (
-    lead, missed_call, recall, cancelled, no_show, confirmation, feedback, treatment_dropout, waitlist))
+    lead, missed_call, recall, cancelled, no_show, confirmation, feedback, treatment_dropout, waitlist, campaign))
 _BY_NAME = {s.name: s for s in SCENARIOS}
 
 

@@ -56,6 +56,7 @@ class Start:
     trigger_at: datetime
     not_before: datetime
     context: RunContext = field(default_factory=RunContext)
+    steps: tuple[Step, ...] = ()  # the run's own ladder (a campaign's); empty: the clinic's settings
     phone: str | None = None
     lead_id: str | None = None
     call_id: str | None = None
@@ -160,6 +161,8 @@ class Scenario:
     stop: Callable[[Standing], str | None] | None = None
     on_appointment: Callable[[SequenceRun, Appointment, datetime], str | None] | None = None
     metrics: Callable[[SequenceRun], list[Metric]] = _no_metrics
+    run_purpose: Callable[[RunContext], str | None] | None = None  # a run's own consent purpose (campaigns)
+    own_ladder: bool = False  # each start brings its steps and is switched on and off by its owner
     message_label: str = ""  # its message in the console's preview (defaults to `label`)
     ladder_label: str = ""  # its settings ladder in the console, when it owns one (defaults to `label`)
 
@@ -176,8 +179,21 @@ class Scenario:
         sequence = getattr(settings.sequences, self.settings_key)
         return [step.model_copy() for step in getattr(sequence, "steps", [])]
 
+    def steps_for(self, settings: ClinicSettings, start: Start) -> list[Step]:
+        """The ladder a new run climbs: the start's own steps, else the clinic's settings."""
+        if start.steps:
+            return [step.model_copy() for step in start.steps]
+        return self.ladder(settings)
+
     def enabled(self, settings: ClinicSettings) -> bool:
-        return bool(getattr(settings.sequences, self.settings_key).enabled)
+        """Switched on in the settings; a scenario with its own ladders is switched by their owner."""
+        return self.own_ladder or bool(getattr(settings.sequences, self.settings_key).enabled)
+
+    def purpose_for(self, context: RunContext | None) -> str | None:
+        """The consent a run of this scenario needs (a campaign's depends on its offer)."""
+        if self.run_purpose is not None and context is not None:
+            return self.run_purpose(context) or self.purpose
+        return self.purpose
 
     def stop_reason(self, standing: Standing) -> str | None:
         """Why a run must end before its next contact (None: go on)."""

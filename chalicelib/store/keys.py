@@ -5,8 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.domain import records as r
+from chalicelib.domain.campaigns import Campaign, CampaignMember
 from chalicelib.domain.facts import iso_z
-from chalicelib.store.models import clinic_pk, scoped
+from chalicelib.store.models import (
+    campaign_days_pk,
+    campaign_members_pk,
+    campaigns_pk,
+    clinic_pk,
+    patient_campaigns_pk,
+    scoped,
+)
 
 KINDS: dict[str, type[r.Record]] = {
     "clinic": r.Clinic, "patient": r.Patient, "lead": r.Lead, "call": r.Call,
@@ -15,6 +23,7 @@ KINDS: dict[str, type[r.Record]] = {
     "inbound": r.InboundMessage, "waitlist": r.WaitlistEntry, "offer": r.SlotOffer, "network": r.Network,
     "invite": r.TelegramInvite, "connector": r.ConnectorState,
     "segment": r.SegmentEntry, "import": r.ImportJob, "import_part": r.ImportPart, "import_chunk": r.ImportChunk,
+    "campaign": Campaign, "campaign_member": CampaignMember,
 }
 KIND_OF: dict[type[r.Record], str] = {cls: name for name, cls in KINDS.items()}
 _TAGS: dict[str, tuple[str, str]] = {
@@ -22,7 +31,7 @@ _TAGS: dict[str, tuple[str, str]] = {
     "appointment": ("A", "APPT"), "visit": ("V", "VISIT"), "plan": ("PLAN", "PLAN"),
     "task": ("T", "TASK"), "run": ("R", "RUN"), "message": ("M", "MESSAGE"),
     "inbound": ("IN", "INBOUND"), "offer": ("OFFER", "OFFER"),
-    "invite": ("INV", "INVITE"), "connector": ("CONN", "CONNECTOR"),
+    "invite": ("INV", "INVITE"), "connector": ("CONN", "CONNECTOR"), "campaign": ("CAMPAIGN", "CAMPAIGN"),
 }
 
 
@@ -43,6 +52,9 @@ def primary_key(kind: type[r.Record], clinic_id: str, record_id: str) -> tuple[s
         import_id, number = record_id.split("|", 1)
         tag = "PARTS" if name == "import_part" else "CHUNKS"
         return scoped(clinic_id, "IMPORT", import_id, tag), f"{tag[:-1]}#{int(number):05d}"
+    if name == "campaign_member":  # "<campaign>|<patient>": the campaign's patients in one partition
+        campaign_id, patient_id = record_id.split("|", 1)
+        return campaign_members_pk(clinic_id, campaign_id), f"P#{patient_id}"
     tag, sort = _TAGS[name]
     return scoped(clinic_id, tag, record_id), sort
 
@@ -67,6 +79,12 @@ def index_keys(record: r.Record) -> dict[str, Any]:
             keys.update(gsi1pk=scoped(c, "RECALL"), gsi1sk=f"{record.recall_due.isoformat()}#{record.id}")
         case r.SegmentEntry() if record.member:
             keys.update(gsi1pk=scoped(c, "SEG", record.segment), gsi1sk=f"{record.sort}#{record.patient_id}")
+        case Campaign():
+            keys.update(gsi1pk=campaigns_pk(c), gsi1sk=f"{record.status}#{iso_z(record.created_at)}#{record.id}")
+        case CampaignMember():  # runs opened on a clinic day; a patient's campaigns
+            keys.update(gsi1pk=campaign_days_pk(c, record.campaign_id),
+                        gsi1sk=f"{record.opened_on.isoformat()}#{record.patient_id}",
+                        gsi2pk=patient_campaigns_pk(c, record.patient_id), gsi2sk=record.campaign_id)
         case r.Appointment() if record.details is not None:
             keys.update(gsi2pk=scoped(c, "P", record.details.patient_id),
                         gsi2sk=f"A#{iso_z(record.details.starts_at)}#{record.id}")

@@ -176,3 +176,29 @@ def clinic_pk(clinic_id: str) -> str:
 
 def scoped(clinic_id: str, *parts: str) -> str:
     return "#".join(("C", clinic_id, *parts))
+
+
+# ---- campaigns (issue 12): RecordItems like every record, keyed in keys.py ----------------------
+#   C#c#CAMPAIGN#id / CAMPAIGN             campaign        gsi1: C#c#CAMPAIGNS / status#created#id
+#   C#c#CAMPAIGN#id#MEMBERS / P#patient    a patient the campaign opened a run for (its figures: one query)
+#                                          gsi1: C#c#CAMPAIGN#id#DAY / opened-day#patient (the daily limit)
+#                                          gsi2: C#c#P#patient#CAMPAIGNS / campaign (a visit's attribution)
+
+def campaigns_pk(clinic_id: str) -> str:
+    """gsi1 partition of a clinic's campaigns, sorted by status then creation (`active#` lists the running)."""
+    return scoped(clinic_id, "CAMPAIGNS")
+
+
+def campaign_members_pk(clinic_id: str, campaign_id: str) -> str:
+    """Primary partition of a campaign's members: its figures are one query of it."""
+    return scoped(clinic_id, "CAMPAIGN", campaign_id, "MEMBERS")
+
+
+def campaign_days_pk(clinic_id: str, campaign_id: str) -> str:
+    """gsi1 partition of a campaign's members by the clinic day they were opened (prefix `YYYY-MM-DD#`)."""
+    return scoped(clinic_id, "CAMPAIGN", campaign_id, "DAY")
+
+
+def patient_campaigns_pk(clinic_id: str, patient_id: str) -> str:
+    """gsi2 partition of a patient's campaign memberships."""
+    return scoped(clinic_id, "P", patient_id, "CAMPAIGNS")

@@ -1,0 +1,210 @@
+"""Win-back campaigns: what a manager defines, and what the app keeps per campaign and patient.
+
+A campaign is a ladder (the same steps as the clinic's sequences) opened for
+the patients of one lost-patient segment, at most `daily_limit` a day. Its
+records hold only what the campaign's figures need: the campaign itself, and
+one member record per patient it opened a run for (first contact, who reached
+the patient, the booking and the visits attributed to it, see `roi.py`).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from chalicelib.contract import Money, Name, Text
+from chalicelib.domain import roi
+from chalicelib.domain.clinic_settings import RecallSequence, Steps
+from chalicelib.domain.records import Record
+from chalicelib.domain.segments import DEFAULT_MONTHS
+from chalicelib.i18n import N_
+
+CampaignStatus = Literal["active", "paused", "finished"]
+Purpose = Literal["recall", "marketing"]
+SegmentName = Literal["lapsed", "plan_unfinished", "one_visit", "declined_plan"]  # segments.SEGMENTS
+MAX_MONTHS = 120
+QUIET_DAYS = 14  # default: no campaign run for a patient contacted automatically this recently
+# Which status a manager may move a campaign to, from each status (finished is final).
+MOVES: dict[CampaignStatus, frozenset[CampaignStatus]] = {
+    "active": frozenset({"paused", "finished"}),
+    "paused": frozenset({"active", "finished"}),
+    "finished": frozenset(),
+}
+STATUS_NAMES = {"active": N_("Active"), "paused": N_("Paused"), "finished": N_("Finished")}
+
+
+class CampaignSegment(BaseModel):
+    """Whom the campaign is for: a lost-patient segment, and for `lapsed` how many months count."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    name: SegmentName
+    months: int = Field(DEFAULT_MONTHS, ge=1, le=MAX_MONTHS)
+
+
+class CampaignIn(BaseModel):
+    """The manager's definition (`POST …/campaigns`), validated so each bad field is named."""
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+    name: Name
+    segment: CampaignSegment
+    steps: Steps = Field(default_factory=lambda: RecallSequence().steps)
+    daily_limit: int = Field(30, ge=1, le=1000)
+    offer: Text = ""
+    cost_per_contact: Money = Decimal("0.00")
+    quiet_days: int = Field(QUIET_DAYS, ge=0, le=365)
+
+
+class Campaign(Record):
+    """A campaign as stored: its definition, status and when it changed."""
+
+    definition: CampaignIn
+    status: CampaignStatus = "active"
+    created_at: datetime
+    status_at: datetime
+
+    @property
+    def purpose(self) -> Purpose:
+        return purpose(self.definition)
+
+
+def purpose(definition: CampaignIn) -> Purpose:
+    """An offer is marketing and needs that consent; a plain invitation back is a recall."""
+    return "marketing" if definition.offer else "recall"
+
+
+class StatusChange(ValueError):
+    """A move the campaign's status does not allow (the field is `status`)."""
+
+    field = "status"
+
+
+def move(campaign: Campaign, wanted: CampaignStatus, now: datetime) -> bool:
+    """Pause, resume or finish; False when it already is so, StatusChange when not allowed."""
+    if wanted == campaign.status:
+        return False
+    if wanted not in MOVES[campaign.status]:
+        raise StatusChange(f"a {campaign.status} campaign cannot become {wanted}")
+    campaign.status, campaign.status_at = wanted, now
+    return True
+
+
+def campaign_day(now: datetime, zone: ZoneInfo) -> date:
+    """The clinic's calendar day the daily limit counts in."""
+    return now.astimezone(zone).date()
+
+
+# ---- one patient in one campaign --------------------------------------------------------------
+
+class MemberContact(BaseModel):
+    """One outbound contact of the campaign's run: a call worked or a message sent."""
+
+    at: datetime
+    kind: Literal["call", "message"]
+    price: Decimal = Decimal("0")  # what the provider charged for a message
+    admin_id: str | None = None
+
+
+class MemberVisit(BaseModel):
+    at: datetime
+    amount: Decimal
+
+
+class CampaignMember(Record):
+    """A patient the campaign opened a run for: the facts its figures are folded from.
+
+    Keyed `<campaign>|<patient>`, so "is this patient already in the campaign"
+    is a key read; `opened_on` (the clinic's day) keys the daily limit.
+    """
+
+    campaign_id: str
+    patient_id: str
+    run_id: str | None = None
+    opened_at: datetime
+    opened_on: date
+    value: Decimal = Decimal("0")  # at stake when opened
+    contacts: dict[str, MemberContact] = Field(default_factory=dict)  # by task or message id: retries count once
+    reached_at: datetime | None = None
+    reached_by: str | None = None  # the administrator who worked the call that reached the patient
+    booked_at: datetime | None = None
+    booked_appointment: str | None = None
+    visits: dict[str, MemberVisit] = Field(default_factory=dict)  # visits attributed to this campaign
+
+    @property
+    def first_contact_at(self) -> datetime | None:
+        return min((c.at for c in self.contacts.values()), default=None)
+
+
+def member_id(campaign_id: str, patient_id: str) -> str:
+    return f"{campaign_id}|{patient_id}"
+
+
+def open_member(campaign: Campaign, patient_id: str, value: Decimal, run_id: str | None, now: datetime,
+                zone: ZoneInfo) -> CampaignMember:
+    """The record of a run the campaign opens today."""
+    return CampaignMember(clinic_id=campaign.clinic_id, id=member_id(campaign.id, patient_id),
+                          campaign_id=campaign.id, patient_id=patient_id, run_id=run_id, opened_at=now,
+                          opened_on=campaign_day(now, zone), value=value)
+
+
+def note_contact(member: CampaignMember, key: str, contact: MemberContact) -> bool:
+    """Record a contact once per task or message id; True when it is new."""
+    if key in member.contacts:
+        return False
+    member.contacts[key] = contact
+    return True
+
+
+def note_reached(member: CampaignMember, at: datetime, admin_id: str | None) -> bool:
+    """The earliest call that reached the patient names the administrator (any order of delivery)."""
+    if member.reached_at is not None and (member.reached_at, member.reached_by or "") <= (at, admin_id or ""):
+        return False
+    member.reached_at, member.reached_by = at, admin_id
+    return True
+
+
+def note_booking(member: CampaignMember, appointment_id: str, at: datetime) -> bool:
+    """The first booking after the first contact, on the member `roi.attribute` chose (an earlier one is not
+    the campaign's)."""
+    first = member.first_contact_at
+    if first is None or at < first:
+        return False
+    if member.booked_at is not None and (member.booked_at, member.booked_appointment or "") <= (at, appointment_id):
+        return False
+    member.booked_at, member.booked_appointment = at, appointment_id
+    return True
+
+
+def note_visit(member: CampaignMember, visit_id: str, at: datetime, amount: Decimal) -> bool:
+    """Record a visit `roi.attribute` gave this campaign; True when it is new or changed."""
+    visit = MemberVisit(at=at, amount=amount)
+    if member.visits.get(visit_id) == visit:
+        return False
+    member.visits[visit_id] = visit
+    return True
+
+
+def member_facts(member: CampaignMember) -> list[roi.Fact]:
+    """What one member record says, as the facts `roi.fold` counts."""
+    source = roi.campaign_source(member.campaign_id)
+    patient = member.patient_id
+    facts: list[roi.Fact] = [roi.Enrolled(source, patient, member.opened_at)]
+    facts += [roi.Contacted(source, patient, c.at, key, c.kind, c.price) for key, c in member.contacts.items()]
+    if member.reached_at is not None:
+        facts.append(roi.Reached(source, patient, member.reached_at, member.reached_by))
+    if member.booked_at is not None and member.booked_appointment is not None:
+        facts.append(roi.Booked(patient, member.booked_at, member.booked_appointment))
+    facts += [roi.Visited(patient, v.at, visit_id, v.amount) for visit_id, v in member.visits.items()]
+    return facts
+
+
+def figures(campaign: Campaign, members: list[CampaignMember], zone: ZoneInfo) -> roi.Figures:
+    """The campaign's figures from its members (one query of the campaign's partition)."""
+    source = roi.campaign_source(campaign.id)
+    facts = [fact for member in members for fact in member_facts(member)]
+    return roi.fold(facts, {source: campaign.definition.cost_per_contact}, zone)[source]
