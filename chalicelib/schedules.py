@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from chalicelib import recall, sweeper, wiring
+from chalicelib import followups, greetings, recall, sweeper, wiring
 from chalicelib.digest import local_today, snapshot
 from chalicelib.digest.delivery import escalate, send_due_digest, send_network_digest
 from chalicelib.domain.records import Clinic, Network
@@ -67,9 +67,11 @@ def sweep_clinic(rt: Runtime, clinic_id: str) -> dict[str, Any]:
 
 
 def tick_clinic(rt: Runtime, clinic: Clinic, now: datetime) -> dict[str, Any]:
-    """Recall planner, task snapshot, and the digest at the clinic's local evening hour."""
+    """Recall, plan follow-up and birthday planners, task snapshot, and the digest at the evening hour."""
     today = local_today(clinic, now)
     result: dict[str, Any] = {"recall": recall.run_recalls(rt, clinic.id, today)}
+    result["plans"] = followups.run_follow_ups(rt, clinic, now)
+    result["birthdays"] = greetings.run_birthdays(rt, clinic, now)
     snapshot(rt.store, clinic, now)
     result["digest"] = send_due_digest(rt, clinic, now, wiring.mailer(), wiring.chat(), wiring.manager_bot())
     return result

@@ -32,6 +32,9 @@ def run_facts(ctx: Context, run: SequenceRun, patient: Patient | None) -> dict[s
         facts["last_visit"] = patient.last_visit_at
     if patient and value_at_stake(patient.plan_total, patient.plan_done) > 0:
         facts["value"] = f"{value_at_stake(patient.plan_total, patient.plan_done):.2f}"
+    if context.value is not None:  # a plan follow-up names the plan it is about
+        facts["value"] = context.value
+    facts["days"] = max(0, (ctx.now - run.trigger_at).days)
     facts["calls"] = len(context.calls or []) or 1
     return facts
 
@@ -51,4 +54,6 @@ def hint(ctx: Context, script: str, patient: Patient | None, facts: dict[str, An
         doctor=settings.doctors.get(doctor_id, doctor_id) if doctor_id else "",
         reason=facts.get("reason") or "", interest=facts.get("interest") or "",
         done=facts.get("done", 0), total=facts.get("total", 0), calls=facts.get("calls", 1),
-        rating=facts.get("rating"), channel=facts.get("channel", ""), text=facts.get("text", ""))
+        rating=facts.get("rating"), channel=facts.get("channel", ""), text=facts.get("text", ""),
+        value=facts.get("value"), currency=settings.currency, days=facts.get("days", 0),
+        months=facts.get("months", 0))

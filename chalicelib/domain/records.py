@@ -216,6 +216,8 @@ class TreatmentPlan(Record):
     stages_done: int | None = None
     next_stage_in_days: int | None = None
     progress_at: datetime | None = None
+    decision_day: date | None = None  # the clinic's calendar day of the decision (the follow-up planner's index)
+    followed_up_for: str | None = None  # the decision stamp the planner has dealt with (off its index)
 
 
 class TimelineEntry(BaseModel):
@@ -330,6 +332,7 @@ class RunContext(BaseModel):
     starts_at: datetime | None = None  # the appointment a confirmation or an offer is about
     due: str | None = None  # the recall due date it was started for
     line: str | None = None  # the clinic's line a missed call came to
+    value: str | None = None  # the amount a plan follow-up is about (decimal string)
 
     @field_serializer("starts_at")
     def _keep_offset(self, value: datetime | None) -> str | None:
@@ -476,6 +479,7 @@ class SegmentEntry(Record):
     plan_done: Decimal | None = None
     value: Decimal = Decimal("0")
     booked_until: datetime | None = None
+    follow_up: bool = False  # an open plan the dropout planner has not dealt with (its sparse gsi2 entry)
 
 
 class ImportJob(Record):
