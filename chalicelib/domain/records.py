@@ -333,6 +333,7 @@ class RunContext(BaseModel):
     due: str | None = None  # the recall due date it was started for
     line: str | None = None  # the clinic's line a missed call came to
     value: str | None = None  # the amount a plan follow-up is about (decimal string)
+    decision: str | None = None  # the plan decision a follow-up was started for (accepted, declined)
 
     @field_serializer("starts_at")
     def _keep_offset(self, value: datetime | None) -> str | None:

@@ -26,7 +26,7 @@ def decision_start(on: Occasion, name: str, decision: str) -> Start | None:
     mark = digest(plan.decision_stamp)
     return Start(purpose=f"{name}@{mark}", key=(name, plan.id, mark), trigger_at=plan.decision_at,
                  not_before=on.now, context=RunContext(plan_id=plan.id, doctor_id=plan.doctor_id,
-                                                       value=f"{plan.amount:.2f}"))
+                                                       value=f"{plan.amount:.2f}", decision=decision))
 
 
 def dropout_purpose(patient: Patient) -> str:
