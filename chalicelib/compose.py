@@ -77,6 +77,7 @@ def compose(template: str, subject: str, clinic: Clinic, patient: Patient | None
         else params.pop("name", None) or "",
         "doctor": settings.doctors.get(doctor_id) if doctor_id else None,
         "phone": display_phone(settings.lines.city) if settings.lines.city else None,
+        "currency": settings.currency,
     }
     at = params.pop("at", None)
     if isinstance(at, datetime):

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from chalicelib import campaign_opener, recall, sweeper, wiring
+from chalicelib import campaign_opener, followups, greetings, recall, sweeper, wiring
 from chalicelib.digest import local_today, snapshot
 from chalicelib.digest.delivery import escalate, send_due_digest, send_network_digest
 from chalicelib.domain.records import Clinic, Network
@@ -67,9 +67,12 @@ def sweep_clinic(rt: Runtime, clinic_id: str) -> dict[str, Any]:
 
 
 def tick_clinic(rt: Runtime, clinic: Clinic, now: datetime) -> dict[str, Any]:
-    """Recall planner, campaigns' daily openings, task snapshot, and the digest at the local evening hour."""
+    """Recall, plan follow-up and birthday planners, campaigns' daily openings, task snapshot, and the digest
+    at the local evening hour."""
     today = local_today(clinic, now)
     result: dict[str, Any] = {"recall": recall.run_recalls(rt, clinic.id, today)}
+    result["plans"] = followups.run_follow_ups(rt, clinic, now)
+    result["birthdays"] = greetings.run_birthdays(rt, clinic, now)
     result["campaigns"] = campaign_opener.open_campaigns(rt, clinic, now)
     snapshot(rt.store, clinic, now)
     result["digest"] = send_due_digest(rt, clinic, now, wiring.mailer(), wiring.chat(), wiring.manager_bot())

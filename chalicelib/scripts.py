@@ -8,7 +8,7 @@ from typing import Any
 from chalicelib.compose import greeting_name, when_text
 from chalicelib.domain.records import Appointment, Lead, Patient, SequenceRun
 from chalicelib.domain.segments import value_at_stake
-from chalicelib.i18n import format_day, format_money, render_lines
+from chalicelib.i18n import format_day, render_lines
 from chalicelib.runtime import Context
 
 
@@ -32,6 +32,9 @@ def run_facts(ctx: Context, run: SequenceRun, patient: Patient | None) -> dict[s
         facts["last_visit"] = patient.last_visit_at
     if patient and value_at_stake(patient.plan_total, patient.plan_done) > 0:
         facts["value"] = f"{value_at_stake(patient.plan_total, patient.plan_done):.2f}"
+    if context.value is not None:  # a plan follow-up names the plan it is about
+        facts["value"] = context.value
+    facts["days"] = max(0, (ctx.now - run.trigger_at).days)
     facts["calls"] = len(context.calls or []) or 1
     if context.offer:
         facts["offer"] = context.offer
@@ -54,5 +57,5 @@ def hint(ctx: Context, script: str, patient: Patient | None, facts: dict[str, An
         reason=facts.get("reason") or "", interest=facts.get("interest") or "",
         done=facts.get("done", 0), total=facts.get("total", 0), calls=facts.get("calls", 1),
         rating=facts.get("rating"), channel=facts.get("channel", ""), text=facts.get("text", ""),
-        offer=facts.get("offer") or "",
-        value=format_money(facts["value"], settings.language, settings.currency) if facts.get("value") else "")
+        offer=facts.get("offer") or "", value=facts.get("value"), currency=settings.currency,
+        days=facts.get("days", 0), months=facts.get("months", 0))

@@ -16,6 +16,7 @@ from chalicelib.domain.facts import fingerprint, iso_z
 from chalicelib.domain.records import Appointment, Patient, SegmentEntry
 from chalicelib.errors import FieldError, InvalidInput, NotFound
 from chalicelib.runtime import Context, Runtime, Subject
+from chalicelib.scenarios.plan_followup import awaits_follow_up
 from chalicelib.store.models import scoped
 
 MAX_MONTHS = 120
@@ -47,7 +48,8 @@ def _entry(ctx: Context, patient: Patient, name: str, member: rules.Membership |
         member=member is not None, sort=member.sort if member else "", name=patient.name,
         phone=patient.phones[0] if patient.phones else None, last_visit=last_visit,
         plan_total=patient.plan_total, plan_done=patient.plan_done, value=member.value if member else 0,
-        booked_until=patient.booked_until)
+        booked_until=patient.booked_until,
+        follow_up=name == "plan_unfinished" and member is not None and awaits_follow_up(patient))
 
 
 def track_booking(ctx: Context, appt: Appointment, subject: Subject, patient: Patient | None) -> None:

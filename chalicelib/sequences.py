@@ -157,12 +157,17 @@ def why_stop(ctx: Context, run: SequenceRun) -> str | None:
     reason = scenario.stop_reason(Standing(run, ctx.now, appointments_of(ctx, run), lead, appointment))
     if reason is None and scenario.inquiry:
         reason = _answered(ctx, run, lead)
-    plan_id = run.context.plan_id
-    if reason is None and plan_id:
-        plan = ctx.load(TreatmentPlan, plan_id)
-        if plan is not None and plan.decision == "declined":
-            reason = "plan_declined"
+    if reason is None and run.context.plan_id:
+        reason = _plan_changed(ctx, run)
     return reason
+
+
+def _plan_changed(ctx: Context, run: SequenceRun) -> str | None:
+    """A declined plan ends its runs, unless declining is what the run follows up (then accepting does)."""
+    plan = ctx.load(TreatmentPlan, run.context.plan_id or "")
+    if plan is None or plan.decision is None or plan.decision == run.context.decision:
+        return None
+    return f"plan_{plan.decision}" if plan.decision == "declined" or run.context.decision else None
 
 
 def _answered(ctx: Context, run: SequenceRun, lead: Lead | None) -> str | None:

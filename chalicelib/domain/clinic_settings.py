@@ -107,6 +107,35 @@ class FeedbackSequence(Sequence):
     steps: Steps = Field(default_factory=lambda: _steps(("message", "preferred", 0)))
 
 
+def _plan_ladder() -> list[Step]:
+    """Call from the city line; no answer: the mobile line; then a message."""
+    return _steps(("call", "city", 0), ("call", "mobile", 120), ("message", "preferred", 240))
+
+
+class PlanDeclinedSequence(Sequence):
+    after_days: int = Field(3, ge=1, le=90)  # days after the decision with nothing booked
+    steps: Steps = Field(default_factory=_plan_ladder)
+
+
+class PlanUnbookedSequence(Sequence):
+    after_days: int = Field(7, ge=1, le=180)  # days after accepting with no appointment
+    steps: Steps = Field(default_factory=_plan_ladder)
+
+
+class PlanDropoutSequence(Sequence):
+    # Off until the clinic turns it on: a freshly imported history holds every plan ever left open, and the
+    # next hourly tick would put all of them on the desk at once. A campaign over `plan_unfinished` reaches
+    # them a few a day, largest first; this ladder suits a clinic whose desk can take the whole backlog.
+    enabled: bool = False
+    after_days: int = Field(30, ge=1, le=730)  # days since the last visit of an open plan
+    steps: Steps = Field(default_factory=_plan_ladder)
+
+
+class BirthdaySequence(Sequence):
+    enabled: bool = False  # a marketing message: only when the clinic turns it on
+    steps: Steps = Field(default_factory=lambda: _steps(("message", "preferred", 0)))
+
+
 class WaitlistSettings(_Doc):
     enabled: bool = True
     window_hours: int = Field(48, ge=1, le=24 * 14)
@@ -123,6 +152,10 @@ class Sequences(_Doc):
     confirmation: ConfirmationSequence = Field(default_factory=ConfirmationSequence)
     feedback: FeedbackSequence = Field(default_factory=FeedbackSequence)
     waitlist: WaitlistSettings = Field(default_factory=WaitlistSettings)
+    plan_declined: PlanDeclinedSequence = Field(default_factory=PlanDeclinedSequence)
+    plan_unbooked: PlanUnbookedSequence = Field(default_factory=PlanUnbookedSequence)
+    plan_dropout: PlanDropoutSequence = Field(default_factory=PlanDropoutSequence)
+    birthday: BirthdaySequence = Field(default_factory=BirthdaySequence)
 
 
 class Lines(_Doc):

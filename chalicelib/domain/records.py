@@ -217,6 +217,8 @@ class TreatmentPlan(Record):
     stages_done: int | None = None
     next_stage_in_days: int | None = None
     progress_at: datetime | None = None
+    decision_day: date | None = None  # the clinic's calendar day of the decision (the follow-up planner's index)
+    followed_up_for: str | None = None  # the decision stamp the planner has dealt with (off its index)
 
 
 class TimelineEntry(BaseModel):
@@ -334,6 +336,8 @@ class RunContext(BaseModel):
     campaign_id: str | None = None  # the win-back campaign that opened the run
     purpose: str | None = None  # the consent the campaign's contacts need (recall, or marketing for an offer)
     offer: str | None = None  # the campaign's offer, for the script and the messages
+    value: str | None = None  # the amount a plan follow-up is about (decimal string)
+    decision: str | None = None  # the plan decision a follow-up was started for (accepted, declined)
 
     @field_serializer("starts_at")
     def _keep_offset(self, value: datetime | None) -> str | None:
@@ -480,6 +484,7 @@ class SegmentEntry(Record):
     plan_done: Decimal | None = None
     value: Decimal = Decimal("0")
     booked_until: datetime | None = None
+    follow_up: bool = False  # an open plan the dropout planner has not dealt with (its sparse gsi2 entry)
 
 
 class ImportJob(Record):

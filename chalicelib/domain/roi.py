@@ -171,16 +171,16 @@ class _Tally:
     """One source's running sets while folding."""
 
     patients: set[str] = field(default_factory=set)
-    contacts: dict[str, Contacted] = field(default_factory=dict)
+    contacts: dict[tuple[str, str], Contacted] = field(default_factory=dict)  # (patient, key): a task is one patient's
     reached: dict[str, tuple[datetime, str]] = field(default_factory=dict)  # patient -> earliest (at, admin)
     booked: set[str] = field(default_factory=set)
     revenue: dict[str, Decimal] = field(default_factory=dict)  # patient -> attributed visits' amounts
 
     def contact(self, fact: Contacted) -> None:
         self.patients.add(fact.patient_id)
-        known = self.contacts.get(fact.key)
+        known = self.contacts.get((fact.patient_id, fact.key))
         if known is None or (fact.at, repr(fact)) < (known.at, repr(known)):
-            self.contacts[fact.key] = fact
+            self.contacts[(fact.patient_id, fact.key)] = fact
 
     def reach(self, fact: Reached) -> None:
         mark = (fact.at, fact.admin_id or "")

@@ -72,6 +72,8 @@ def plan_decision(ctx: Context, event: PlanAccepted | PlanDeclined) -> None:
     plan = ctx.load_or_new(TreatmentPlan, data.plan_id)
     decision = "accepted" if event.type == "treatment_plan.accepted" else "declined"
     merge.plan_decision(plan, data, event.occurred_at, decision)
+    # The clinic's day of the decision: the follow-up planner finds the plan by it (store/keys.py).
+    plan.decision_day = ctx.calendar.local_date(plan.decision_at) if plan.decision_at else None
     ctx.save(plan)
     patient = ctx.load_or_new(Patient, data.patient_id)  # the patient's plan, for the lost-patient segments
     merge.patient_plan(patient, data.amount, Decimal("0"), decision == "declined", event.occurred_at, data)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from chalicelib.domain.clinic_settings import ClinicSettings, Step
 from chalicelib.scenarios import (
+    birthday,
     campaign,
     cancelled,
     confirmation,
@@ -11,6 +12,9 @@ from chalicelib.scenarios import (
     lead,
     missed_call,
     no_show,
+    plan_declined,
+    plan_dropout,
+    plan_unbooked,
     recall,
     treatment_dropout,
     waitlist,
@@ -19,7 +23,8 @@ from chalicelib.scenarios.base import Occasion, Scenario, Start
 
 # In the order the engine fires them when one fact starts several.
 SCENARIOS: tuple[Scenario, ...] = tuple(m.SCENARIO for m in (
-    lead, missed_call, recall, cancelled, no_show, confirmation, feedback, treatment_dropout, waitlist, campaign))
+    lead, missed_call, recall, cancelled, no_show, confirmation, feedback, treatment_dropout, waitlist,
+    plan_declined, plan_unbooked, plan_dropout, birthday, campaign))
 _BY_NAME = {s.name: s for s in SCENARIOS}
 
 

@@ -7,7 +7,12 @@
   const LISTS = JSON.parse(document.getElementById("lists").textContent);  // from the scenario registry
   const LADDERS = LISTS.ladders;
   const LADDER_PARAMS = { recall: "after_days", treatment_dropout: "after_days", confirmation: "before_hours",
-                          feedback: "after_hours" };
+                          feedback: "after_hours", plan_declined: "after_days", plan_unbooked: "after_days",
+                          plan_dropout: "after_days" };
+  const paramLabel = (name, param) => {  // a ladder's own wording (days after what), else the shared one
+    const own = `param:${name}.${param}`;
+    return t(own) !== own ? t(own) : t(`param:${param}`);
+  };
   const CHANNELS = ["preferred", "whatsapp", "telegram", "sms", "email"];
   const state = { settings: null, ladder: "lead", view: "dashboard", board: null,
                   previewTimer: null, staff: [], boardAsked: 0 };
@@ -274,7 +279,7 @@
         LADDERS.map((l) => el("option", { value: l, selected: l === name }, t(`scenario:${l}`))))),
         el("label", {}, el("input", { type: "checkbox", checked: seq.enabled !== false, onchange: (e) => {
           seq.enabled = e.target.checked; } }), t("on")),
-        param ? field(`sequences.${name}.${param}`, t(`param:${param}`), el("input", { type: "number", min: 0,
+        param ? field(`sequences.${name}.${param}`, paramLabel(name, param), el("input", { type: "number", min: 0,
           value: seq[param], class: "delay", onchange: (e) => { seq[param] = Number(e.target.value); } })) : null),
       el("ol", { class: "steps" }, list),
       el("button", { type: "button", disabled: steps.length >= 10, onclick: () => {

@@ -106,4 +106,20 @@ def index_keys(record: r.Record) -> dict[str, Any]:
                 "RUNNING", iso_z(record.plan.at) if record.plan else iso_z(record.started_at))
             keys.update(gsi1pk=scoped(c, state), gsi1sk=f"{since}#{record.id}",
                         gsi2pk=scoped(c, record.subject_key), gsi2sk=f"R#{record.id}")
+    keys.update(follow_up_keys(record))
     return keys
+
+
+def follow_up_keys(record: r.Record) -> dict[str, Any]:
+    """Sparse entries of the plan follow-up and birthday planners, kept with the records they index."""
+    c = record.clinic_id
+    match record:
+        case r.TreatmentPlan() if record.decision and record.decision_day and \
+                record.decision_stamp != record.followed_up_for:
+            return {"gsi1pk": scoped(c, "PLANFU", record.decision),
+                    "gsi1sk": f"{record.decision_day.isoformat()}#{record.id}"}
+        case r.SegmentEntry() if record.member and record.follow_up:
+            return {"gsi2pk": scoped(c, "PLANDROP"), "gsi2sk": f"{record.sort}#{record.patient_id}"}
+        case r.Patient() if record.profile is not None and record.profile.birth_date is not None:
+            return {"gsi2pk": scoped(c, "BDAY", record.profile.birth_date.strftime("%m-%d")), "gsi2sk": record.id}
+    return {}

@@ -4,8 +4,12 @@ Key layout (clinic `c`):
   CLINIC#c / CLINIC              clinic and its settings   gsi1: CLINICS / c
   TOKEN#sha256 / TOKEN           staff token (hashed)      gsi2: C#c#STAFF / role#id
   C#c#P#id / PATIENT             patient                   gsi1: C#c#RECALL / due#id (while due)
+                                                           gsi2: C#c#BDAY#mm-dd / id (with a birth date)
   C#c#P#id / TL#at#key           patient timeline entry
   C#c#P#id / SEG#name            segment entry             gsi1: C#c#SEG#name / lastvisit#id (while a member)
+                                                           gsi2: C#c#PLANDROP / lastvisit#id (open plan, not
+                                                           yet followed up)
+  C#c#PLAN#id / PLAN             treatment plan            gsi1: C#c#PLANFU#decision / day#id (until followed up)
   C#c#IMPORT#id / IMPORT         patient-base import; its parts under C#c#IMPORT#id#PARTS / PART#n,
                                  its applied chunks under C#c#IMPORT#id#CHUNKS / CHUNK#n
   C#c#PH#e164 / P#id|L#id|M#id   phone -> patients, leads, missed calls

@@ -18,7 +18,7 @@ from chalicelib.tasks import COLUMNS
 
 TEMPLATES = Path(scenarios.__file__).resolve().parents[1] / "templates"
 EXPECTED = {"lead", "missed_call", "recall", "cancelled", "no_show", "treatment_dropout", "confirmation",
-            "feedback", "waitlist", "campaign"}
+            "feedback", "waitlist", "plan_declined", "plan_unbooked", "plan_dropout", "birthday", "campaign"}
 
 
 def test_the_registry_lists_every_scenario_once() -> None:

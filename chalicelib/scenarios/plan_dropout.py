@@ -1,0 +1,31 @@
+"""An open plan found in the patient's history (an import): no visit for N days (default 30), nothing booked.
+
+`treatment_dropout` follows live visits for a week; this one reaches the plans
+an export brought in, however old, through the hourly planner — once per plan.
+"""
+
+from __future__ import annotations
+
+from chalicelib.domain.records import Patient, RunContext
+from chalicelib.domain.segments import value_at_stake
+from chalicelib.i18n import N_
+from chalicelib.scenarios.base import Occasion, Scenario, Start
+from chalicelib.scenarios.plan_followup import digest, dropout_purpose, metrics
+
+DUE = "plan.dropout_due"  # the follow-up planner's occasion: an open plan has waited N days since the last visit
+
+
+def _starts(on: Occasion) -> Start | None:
+    patient = on.record
+    if not isinstance(patient, Patient) or patient.last_visit_at is None:
+        return None
+    value = value_at_stake(patient.plan_total, patient.plan_done)
+    return Start(purpose=dropout_purpose(patient), key=("plan_dropout", patient.id, digest(patient.plan_stamp)),
+                 trigger_at=patient.last_visit_at, not_before=on.now,
+                 context=RunContext(doctor_id=patient.last_doctor_id, value=f"{value:.2f}"))
+
+
+SCENARIO = Scenario(
+    name="plan_dropout", label=N_("Treatment plan left unfinished"), subject=N_("Your treatment is not finished"),
+    triggers=(DUE,), starts=_starts, purpose="recall", unsolicited=True, stopped_by_booking=True,
+    column="recalls", capped=True, metrics=metrics)
