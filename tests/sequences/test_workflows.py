@@ -37,7 +37,8 @@ class Machine:
     def history(self) -> list[str]:
         """The execution's last events, so a step that never came says where the machine stopped."""
         events = sorted(self.sfn.get_execution_history(executionArn=self.execution)["events"], key=lambda e: e["id"])
-        return [f"{event['type']} {json.dumps(self._details(event), default=str)[:200]}" for event in events[-6:]]
+        return [f"{event['timestamp']:%H:%M:%S.%f} {event['type']} {json.dumps(self._details(event), default=str)[:99]}"
+                for event in events[-6:]] + [f"asked until {datetime.now(UTC):%H:%M:%S.%f}"]
 
     @staticmethod
     def _details(event: dict[str, Any]) -> dict[str, Any]:
