@@ -225,12 +225,18 @@ class Runtime:
         with self._lock:
             self._clinics.pop(clinic_id, None)
 
-    def unit(self, clinic_id: str, operation: Callable[[Context], T], attempts: int = 6) -> T:
-        """Run `operation` and commit what it changed; on a lost race, reload and run again."""
+    def unit(self, clinic_id: str, operation: Callable[[Context], T], attempts: int = 6,
+             known: tuple[Record, ...] = ()) -> T:
+        """Run `operation` and commit what it changed; on a lost race, reload and run again.
+
+        `known` are records as a commit just wrote them: the first attempt starts from them
+        instead of reading them back (their versions guard the write; a retry reads)."""
         for attempt in range(attempts):
             clinic = self.clinic(clinic_id)
             ctx = Context(self.store, clinic, ClinicCalendar.from_settings(clinic.settings), self.clock(),
                           UnitOfWork(clinic_id), self.timing, self.machines)
+            if attempt == 0:
+                ctx._records.update({(type(r).__name__, r.id): r.model_copy(deep=True) for r in known})
             result = operation(ctx)
             for settle in self.settlers:
                 settle(ctx)
@@ -242,11 +248,11 @@ class Runtime:
                 logger.info("unit lost a race; retrying", extra={"attempt": attempt + 1})
                 time.sleep(0.02 * (attempt + 1))
                 continue
-            self.execute(ctx.effects)
+            self.execute(ctx.effects, ctx.work)
             return result
         raise ConcurrentUpdate(f"gave up after {attempts} attempts")
 
-    def execute(self, effects: list[Effect]) -> None:
+    def execute(self, effects: list[Effect], committed: UnitOfWork | None = None) -> None:
         """Carry out effects of a committed unit. A stale token is expected, not an error."""
         for effect in effects:
             match effect:
@@ -262,7 +268,8 @@ class Runtime:
                 case EnqueueAction(body=body):
                     self.actions.send(body)
                 case MarkRunning(clinic_id=clinic_id, run_id=run_id):
-                    self.unit(clinic_id, partial(_mark_running, run_id=run_id))
+                    run = committed.saved(SequenceRun, run_id) if committed is not None else None
+                    self.unit(clinic_id, partial(_mark_running, run_id=run_id), known=(run,) if run else ())
 
 
 def _mark_running(ctx: Context, run_id: str) -> None:

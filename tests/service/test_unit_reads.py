@@ -1,0 +1,88 @@
+"""What a unit of work reads: records it already holds are not read again, and a lost bet is re-read."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from chalicelib.domain.records import Clinic, Record, SequenceRun
+from chalicelib.runtime import Context, MarkRunning, Runtime, StartExecution
+from chalicelib.settings import get_settings
+from tests.fakes import FakeQueue, FakeWorkflows, MemoryRecords
+
+CLINIC = "clinic-1"
+NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+
+
+@dataclass
+class CountingRecords(MemoryRecords):
+    """The in-memory records port, counting its reads by method."""
+
+    reads: Counter[str] = field(default_factory=Counter)
+
+    def get(self, kind: Any, clinic_id: str, record_id: str) -> Any:
+        self.reads["get"] += 1
+        return super().get(kind, clinic_id, record_id)
+
+    def get_several(self, clinic_id: str, wanted: list[tuple[type[Record], str]]) -> Any:
+        self.reads["get_several"] += 1
+        return super().get_several(clinic_id, wanted)
+
+    def index_records(self, index: str, partition: str) -> list[Record]:
+        self.reads["index_records"] += 1
+        return super().index_records(index, partition)
+
+    def links(self, clinic_id: str, phone: str, prefix: str) -> Any:
+        self.reads["links"] += 1
+        return super().links(clinic_id, phone, prefix)
+
+
+def _runtime(store: CountingRecords, workflows: FakeWorkflows | None = None) -> Runtime:
+    rt = Runtime(get_settings(), store=store, workflows=workflows or FakeWorkflows(),  # type: ignore[arg-type]
+                 actions=FakeQueue(), events=FakeQueue(), jobs=FakeQueue(), clock=lambda: NOW)
+    store.put_record(Clinic(clinic_id=CLINIC, id=CLINIC, name="Test", created_at=NOW), NOW)
+    rt.clinic(CLINIC)
+    store.reads.clear()
+    return rt
+
+
+def _start(ctx: Context) -> None:
+    run = SequenceRun(clinic_id=CLINIC, id="run-1", scenario="lead", subject_key="P#p-1", trigger_at=NOW,
+                      started_at=NOW)
+    ctx.save(run)
+    ctx.effect(StartExecution("arn:machine", run.id, {}))
+    ctx.effect(MarkRunning(CLINIC, run.id))
+
+
+def test_a_started_run_is_marked_running_without_reading_it_back() -> None:
+    store = CountingRecords()
+    rt = _runtime(store)
+    rt.unit(CLINIC, _start)
+    assert store.reads["get"] == 0
+    run = store.get(SequenceRun, CLINIC, "run-1")
+    assert run is not None and run.status == "running" and run.version == 2
+
+
+@dataclass
+class RacingWorkflows(FakeWorkflows):
+    """Starting the execution lets its first step change the run before the app marks it running."""
+
+    store: MemoryRecords | None = None
+
+    def start(self, machine_arn: str, name: str, payload: dict[str, Any]) -> str:
+        assert self.store is not None
+        run = self.store.get(SequenceRun, CLINIC, name)
+        assert run is not None
+        run.step = 1
+        self.store.put_record(run, NOW)
+        return super().start(machine_arn, name, payload)
+
+
+def test_a_run_changed_meanwhile_is_read_again_and_keeps_both_changes() -> None:
+    store = CountingRecords()
+    rt = _runtime(store, RacingWorkflows(store=store))
+    rt.unit(CLINIC, _start)
+    run = store.get(SequenceRun, CLINIC, "run-1")
+    assert run is not None and (run.status, run.step, run.version) == ("running", 1, 3)
