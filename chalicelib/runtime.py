@@ -109,8 +109,10 @@ class Context:
     timing: Timing = field(default_factory=Timing)
     machines: Machines = field(default_factory=lambda: Machines("", ""))
     effects: list[Effect] = field(default_factory=list)
+    optimistic: bool = False  # first attempt: subject queries answer loads
     _reads: dict[tuple[str, str], Any] = field(default_factory=dict)  # index partitions read by this unit
     _records: dict[tuple[str, str], Any] = field(default_factory=dict)  # records read by this unit
+    _indexed: dict[tuple[str, str], Record] = field(default_factory=dict)  # records its subject queries returned
 
     @property
     def clinic_id(self) -> str:
@@ -127,14 +129,17 @@ class Context:
             return saved
         key = (kind.__name__, record_id)
         if key not in self._records:
-            self._records[key] = self.store.get(kind, self.clinic_id, record_id)
+            indexed = self._indexed.get(key)  # as a subject query of this unit returned it
+            self._records[key] = (indexed.model_copy(deep=True) if indexed is not None
+                                  else self.store.get(kind, self.clinic_id, record_id))
         found = self._records[key]
         return found if isinstance(found, kind) else None
 
     def prefetch(self, *wanted: tuple[type[Record], str | None]) -> None:
         """Read the records an operation will need in one BatchGetItem instead of one GetItem each."""
         missing = [(kind, rid) for kind, rid in wanted
-                   if rid and (kind.__name__, rid) not in self._records and self.work.saved(kind, rid) is None]
+                   if rid and (kind.__name__, rid) not in self._records and (kind.__name__, rid) not in self._indexed
+                   and self.work.saved(kind, rid) is None]
         if len(missing) < 2:
             return
         found = self.store.get_several(self.clinic_id, missing)  # type: ignore[arg-type]
@@ -165,6 +170,8 @@ class Context:
         partition = scoped(self.clinic_id, key)
         if ("gsi2", partition) not in self._reads:
             self._reads[("gsi2", partition)] = self.store.index_records("gsi2", partition)
+            for record in self._reads[("gsi2", partition)] if self.optimistic else ():
+                self._indexed.setdefault((type(record).__name__, record.id), record)
         found = {(type(r), r.id): r for r in self._reads[("gsi2", partition)]}
         for record in self.work.records.values():
             ident = (type(record), record.id)
@@ -234,7 +241,7 @@ class Runtime:
         for attempt in range(attempts):
             clinic = self.clinic(clinic_id)
             ctx = Context(self.store, clinic, ClinicCalendar.from_settings(clinic.settings), self.clock(),
-                          UnitOfWork(clinic_id), self.timing, self.machines)
+                          UnitOfWork(clinic_id), self.timing, self.machines, optimistic=attempt == 0)
             if attempt == 0:
                 ctx._records.update({(type(r).__name__, r.id): r.model_copy(deep=True) for r in known})
             result = operation(ctx)

@@ -31,8 +31,7 @@ def lead_created(ctx: Context, event: LeadCreated) -> None:
     lead.patient_ids = sorted(set(lead.patient_ids) | set(resolve_patients(ctx, info.phone, info.patient_id)))
     if info.phone:
         ctx.work.link(Link(ctx.clinic_id, info.phone, f"L#{lead.id}", lead.created_at))
-    patient = single_patient(ctx, lead.patient_ids)
-    subject = ctx.subject(subject_key(patient.id if patient else None, info.phone))
+    patient, subject = _patient_and_subject(ctx, lead.patient_ids, info.phone)
     link_lead(ctx, lead, subject)
     if info.phone:
         for link in ctx.links(info.phone, "O#"):
@@ -65,13 +64,20 @@ def call_missed(ctx: Context, event: CallMissed) -> None:
     for link in ctx.links(info.phone, "O#"):
         if link.at and link.at >= info.at:
             merge.call_returned(call, link.at, bool(link.answered))
-    patient = single_patient(ctx, call.patient_ids)
+    patient, subject = _patient_and_subject(ctx, call.patient_ids, info.phone)
     call_notes(ctx, call)
-    subject = ctx.subject(subject_key(patient.id if patient else None, info.phone))
     on = Occasion(event.type, ctx.now, info.at, ctx.settings, call, patient)
     if _callback(ctx, on, subject, call=call) and call.after_hours:
         auto_reply(ctx, f"after-hours-call-{call.id}", patient.id if patient else None, info.phone, channel="sms")
     ctx.save(call)
+
+
+def _patient_and_subject(ctx: Context, patient_ids: list[str], phone: str | None) -> tuple[Patient | None, Subject]:
+    """The inquiry's patient (when exactly one is known) and whom its runs are about: one query when known."""
+    if len(patient_ids) == 1:
+        ctx.subject(subject_key(patient_ids[0], None))  # the patient is read with their subject
+    patient = single_patient(ctx, patient_ids)
+    return patient, ctx.subject(subject_key(patient.id if patient else None, phone))
 
 
 def _callback(ctx: Context, on: Occasion, subject: Subject, lead: Lead | None = None,

@@ -63,8 +63,11 @@ def index_keys(record: r.Record) -> dict[str, Any]:
             keys.update(gsi1pk="CLINICS", gsi1sk=record.id)
         case r.Network():
             keys.update(gsi1pk="NETWORKS", gsi1sk=record.id)
-        case r.Patient() if record.recall_due and record.recall_started_for != record.recall_due:
-            keys.update(gsi1pk=scoped(c, "RECALL"), gsi1sk=f"{record.recall_due.isoformat()}#{record.id}")
+        case r.Patient():
+            # In the patient's own subject partition, so the query that reads their subject reads them too.
+            keys.update(gsi2pk=scoped(c, "P", record.id), gsi2sk="PATIENT")
+            if record.recall_due and record.recall_started_for != record.recall_due:
+                keys.update(gsi1pk=scoped(c, "RECALL"), gsi1sk=f"{record.recall_due.isoformat()}#{record.id}")
         case r.SegmentEntry() if record.member:
             keys.update(gsi1pk=scoped(c, "SEG", record.segment), gsi1sk=f"{record.sort}#{record.patient_id}")
         case r.Appointment() if record.details is not None:

@@ -4,6 +4,7 @@ Key layout (clinic `c`):
   CLINIC#c / CLINIC              clinic and its settings   gsi1: CLINICS / c
   TOKEN#sha256 / TOKEN           staff token (hashed)      gsi2: C#c#STAFF / role#id
   C#c#P#id / PATIENT             patient                   gsi1: C#c#RECALL / due#id (while due)
+                                                           gsi2: C#c#P#id / PATIENT (with their subject)
   C#c#P#id / TL#at#key           patient timeline entry
   C#c#P#id / SEG#name            segment entry             gsi1: C#c#SEG#name / lastvisit#id (while a member)
   C#c#IMPORT#id / IMPORT         patient-base import; its parts under C#c#IMPORT#id#PARTS / PART#n,

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from chalicelib.domain.records import Clinic, Record, SequenceRun
+from chalicelib.domain.records import Clinic, Patient, Record, SequenceRun
 from chalicelib.runtime import Context, MarkRunning, Runtime, StartExecution
 from chalicelib.settings import get_settings
 from tests.fakes import FakeQueue, FakeWorkflows, MemoryRecords
@@ -86,3 +86,29 @@ def test_a_run_changed_meanwhile_is_read_again_and_keeps_both_changes() -> None:
     rt.unit(CLINIC, _start)
     run = store.get(SequenceRun, CLINIC, "run-1")
     assert run is not None and (run.status, run.step, run.version) == ("running", 1, 3)
+
+
+def _patient_and_subject(ctx: Context) -> Patient | None:
+    ctx.subject("P#p-1")
+    return ctx.load(Patient, "p-1")
+
+
+def test_the_query_of_a_patients_subject_brings_the_patient() -> None:
+    store = CountingRecords()
+    rt = _runtime(store)
+    store.put_record(Patient(clinic_id=CLINIC, id="p-1"), NOW)
+    patient = rt.unit(CLINIC, _patient_and_subject)
+    assert patient is not None and patient.id == "p-1"
+    assert store.reads == Counter({"index_records": 1})
+
+
+def test_a_patient_stored_before_the_subject_index_held_patients_is_read_by_key() -> None:
+    store = CountingRecords()
+    rt = _runtime(store)
+    store.put_record(Patient(clinic_id=CLINIC, id="p-1"), NOW)
+    for row in store.rows.values():
+        if row.kind == "patient":
+            row.index.update(gsi2pk=None, gsi2sk=None)
+    patient = rt.unit(CLINIC, _patient_and_subject)
+    assert patient is not None and patient.id == "p-1"
+    assert store.reads == Counter({"index_records": 1, "get": 1})
