@@ -109,7 +109,8 @@ class Context:
     timing: Timing = field(default_factory=Timing)
     machines: Machines = field(default_factory=lambda: Machines("", ""))
     effects: list[Effect] = field(default_factory=list)
-    optimistic: bool = False  # first attempt: subject queries answer loads
+    optimistic: bool = False  # first attempt: new records taken as new unread, subject queries answer loads
+    _assumed: set[tuple[type[Record], str]] = field(default_factory=set)  # records taken as new unread
     _reads: dict[tuple[str, str], Any] = field(default_factory=dict)  # index partitions read by this unit
     _records: dict[tuple[str, str], Any] = field(default_factory=dict)  # records read by this unit
     _indexed: dict[tuple[str, str], Record] = field(default_factory=dict)  # records its subject queries returned
@@ -149,6 +150,24 @@ class Context:
     def load_or_new(self, kind: type[R], record_id: str, **fields: Any) -> R:
         found = self.load(kind, record_id)
         return found if found is not None else kind(clinic_id=self.clinic_id, id=record_id, **fields)
+
+    def expect_new(self, kind: type[Record], record_id: str) -> None:
+        """The event normally creates this record (a new lead, call, booking or visit): skip reading it.
+
+        On a unit's first attempt it is taken as new without a read: the commit writes a new
+        record only if none exists yet, so an existing one makes the unit run again, reading
+        it this time. The unit must save it (the runtime reruns the unit otherwise)."""
+        key = (kind.__name__, record_id)
+        if (self.optimistic and key not in self._records and key not in self._indexed
+                and self.work.saved(kind, record_id) is None):
+            self._records[key] = None
+            self._assumed.add((kind, record_id))
+
+    def assumptions_hold(self) -> bool:
+        """Every record taken as new is written by this unit (so its commit proves it new), and no
+        query of this unit has seen it stored."""
+        return all(self.work.saved(kind, rid) is not None and (kind.__name__, rid) not in self._indexed
+                   for kind, rid in self._assumed)
 
     def save(self, record: Record) -> None:
         self.work.save(record)
@@ -245,6 +264,8 @@ class Runtime:
             if attempt == 0:
                 ctx._records.update({(type(r).__name__, r.id): r.model_copy(deep=True) for r in known})
             result = operation(ctx)
+            if not ctx.assumptions_hold():
+                continue  # a record taken as new was not written, or is stored: run again, reading it
             for settle in self.settlers:
                 settle(ctx)
             _settle_kpi(ctx)

@@ -25,6 +25,7 @@ from chalicelib.store.repository import Link
 def lead_created(ctx: Context, event: LeadCreated) -> None:
     info = event.data.lead
     at = event.occurred_at
+    ctx.expect_new(Lead, info.id)
     ctx.prefetch((Lead, info.id), (Patient, info.patient_id))
     lead = ctx.load_or_new(Lead, info.id)
     merge.lead_created(lead, info, at, after_hours=not ctx.calendar.is_open(at))
@@ -57,6 +58,7 @@ def lead_lost(ctx: Context, event: LeadLost) -> None:
 
 def call_missed(ctx: Context, event: CallMissed) -> None:
     info = event.data.call
+    ctx.expect_new(Call, info.id)
     call = ctx.load_or_new(Call, info.id)
     merge.call_missed(call, info, event.occurred_at, after_hours=not ctx.calendar.is_open(info.at))
     call.patient_ids = resolve_patients(ctx, info.phone)
@@ -135,6 +137,7 @@ def auto_reply(ctx: Context, key: str, patient_id: str | None, phone: str | None
 
 def call_completed(ctx: Context, event: CallCompleted) -> None:
     info = event.data.call
+    ctx.expect_new(Call, info.id)
     call = ctx.load_or_new(Call, info.id)
     merge.call_completed(call, info, event.occurred_at)
     call.patient_ids = resolve_patients(ctx, info.phone)

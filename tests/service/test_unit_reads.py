@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from chalicelib.domain.records import Clinic, Patient, Record, SequenceRun
+from chalicelib.domain.records import Clinic, Lead, Patient, Record, SequenceRun
 from chalicelib.runtime import Context, MarkRunning, Runtime, StartExecution
 from chalicelib.settings import get_settings
 from tests.fakes import FakeQueue, FakeWorkflows, MemoryRecords
@@ -112,3 +112,46 @@ def test_a_patient_stored_before_the_subject_index_held_patients_is_read_by_key(
     patient = rt.unit(CLINIC, _patient_and_subject)
     assert patient is not None and patient.id == "p-1"
     assert store.reads == Counter({"index_records": 1, "get": 1})
+
+
+def _lead_from(patient_id: str) -> Any:
+    def operation(ctx: Context) -> Lead:
+        ctx.expect_new(Lead, "l-1")
+        lead = ctx.load_or_new(Lead, "l-1")
+        lead.patient_ids = sorted({*lead.patient_ids, patient_id})
+        ctx.save(lead)
+        return lead
+
+    return operation
+
+
+def test_a_record_the_event_creates_is_written_unread() -> None:
+    store = CountingRecords()
+    rt = _runtime(store)
+    rt.unit(CLINIC, _lead_from("p-1"))
+    assert store.reads == Counter()
+    lead = store.get(Lead, CLINIC, "l-1")
+    assert lead is not None and (lead.patient_ids, lead.version) == (["p-1"], 1)
+
+
+def test_a_record_taken_as_new_that_exists_is_read_and_merged_not_overwritten() -> None:
+    store = CountingRecords()
+    rt = _runtime(store)
+    rt.unit(CLINIC, _lead_from("p-1"))
+    rt.unit(CLINIC, _lead_from("p-2"))
+    lead = store.get(Lead, CLINIC, "l-1")
+    assert lead is not None and (lead.patient_ids, lead.version) == (["p-1", "p-2"], 2)
+
+
+def test_a_record_taken_as_new_but_not_written_is_read_before_anything_is_decided() -> None:
+    store = CountingRecords()
+    rt = _runtime(store)
+    store.put_record(Lead(clinic_id=CLINIC, id="l-1", patient_ids=["p-1"]), NOW)
+
+    def peek(ctx: Context) -> list[str] | None:
+        ctx.expect_new(Lead, "l-1")
+        lead = ctx.load(Lead, "l-1")
+        return lead.patient_ids if lead else None
+
+    assert rt.unit(CLINIC, peek) == ["p-1"]
+    assert store.reads["get"] == 1
