@@ -183,7 +183,7 @@ def recheck_phone(ctx: Context, phone: str, booked: Appointment | None = None) -
     order in which the MIS and the telephony report facts never leaves a pointless contact.
     """
     owners = _owners(ctx, phone)
-    if not _inquired(ctx, phone):
+    if not inquired(ctx, phone):
         return
     for run in [r for r in ctx.subject(subject_key(None, phone)).of(SequenceRun) if r.active]:
         patient = ctx.load(Patient, owners[0]) if len(owners) == 1 else None
@@ -204,7 +204,7 @@ def answered_calls(run: SequenceRun) -> list[str]:
     return [run.call_id] if run.call_id else []
 
 
-def _inquired(ctx: Context, phone: str) -> bool:
+def inquired(ctx: Context, phone: str) -> bool:
     """Has an inquiry (a lead or a missed call) come from this number? Only those open runs about a
     number with no patient, and they link the number in the same transaction, so a number without
     one has no such run to recheck (its links are read anyway: no query of its runs is needed)."""

@@ -146,6 +146,8 @@ def call_completed(ctx: Context, event: CallCompleted) -> None:
     if info.direction != "outbound":
         return
     ctx.work.link(Link(ctx.clinic_id, info.phone, f"O#{call.id}", info.at, info.answered))
+    for key in _call_subjects(call, info.phone):
+        ctx.subject(key)  # read first: the open tasks, and the inquiries this call returns, come with them
     _mark_returned(ctx, info.phone, info.at, info.answered)
     _close_matching_tasks(ctx, call, info.phone, info.at, info.answered)
 
@@ -184,10 +186,14 @@ def _asked_since(task: CallTask, run: SequenceRun | None) -> datetime:
     return task.created_at.replace(microsecond=0)  # telephony reports whole seconds: the task's own second counts
 
 
+def _call_subjects(call: Call, phone: str) -> list[str]:
+    """Whom a call to this number may be about: the number itself and each of its patients."""
+    return sorted({subject_key(None, phone)} | {subject_key(p, None) for p in call.patient_ids})
+
+
 def _close_matching_tasks(ctx: Context, call: Call, phone: str, at: datetime, answered: bool) -> None:
     """Telephony saw the administrator call this number: close (answered) or annotate its tasks."""
-    keys = {subject_key(None, phone)} | {subject_key(p, None) for p in call.patient_ids}
-    for key in keys:
+    for key in _call_subjects(call, phone):
         for task in ctx.subject(key).of(CallTask):
             if task.status != "open" or task.phone != phone:
                 continue

@@ -52,6 +52,8 @@ def patient_upserted(ctx: Context, event: PatientUpserted) -> None:
 def _adopt_inquiries(ctx: Context, patient: Patient, phone: str) -> None:
     """Leads and calls that came from this number before the patient was known become theirs."""
     owners = patients_by_phone(ctx, phone)
+    if sequences.inquired(ctx, phone):
+        ctx.subject(subject_key(None, phone))  # its runs (rechecked below) bring its unanswered inquiries
     for link in ctx.links(phone, "L#"):
         lead = ctx.load(Lead, link.target[2:])
         if lead is None or patient.id in lead.patient_ids:

@@ -78,6 +78,15 @@ def index_keys(record: r.Record) -> dict[str, Any]:
         case r.Lead() if record.created_at and len(record.patient_ids) == 1:
             keys.update(gsi2pk=scoped(c, "P", record.patient_ids[0]),
                         gsi2sk=f"L#{iso_z(record.created_at)}#{record.id}")
+        case r.Lead() if record.created_at and record.phone and record.reached_at is None:
+            # Nobody's or a household's, until answered: with its number's runs, for the call that answers it.
+            keys.update(gsi2pk=scoped(c, subject_key(None, record.phone)),
+                        gsi2sk=f"L#{iso_z(record.created_at)}#{record.id}")
+        case r.Call() if record.missed is not None and record.reached_at is None:
+            # A missed call until the caller is reached: with whom it is about, for the call that returns it.
+            single = record.patient_ids[0] if len(record.patient_ids) == 1 else None
+            keys.update(gsi2pk=scoped(c, subject_key(single, record.missed.phone)),
+                        gsi2sk=f"C#{iso_z(record.missed.at)}#{record.id}")
         case r.CallTask():
             if record.status == "open":
                 keys.update(gsi1pk=scoped(c, "OPEN"), gsi1sk=f"{iso_z(record.due_at)}#{record.id}",

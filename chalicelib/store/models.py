@@ -11,6 +11,9 @@ Key layout (clinic `c`):
                                  its applied chunks under C#c#IMPORT#id#CHUNKS / CHUNK#n
   C#c#PH#e164 / P#id|L#id|M#id   phone -> patients, leads, missed calls
   C#c#A#id / APPT                appointment               gsi2: C#c#P#patient / A#starts#id
+  C#c#L#id / LEAD                lead                      gsi2: C#c#P#patient / L#created#id (one patient),
+                                                                 else C#c#PH#e164 / L#created#id (until reached)
+  C#c#CALL#id / CALL             call                      gsi2: C#c#<subject> / C#missed#id (missed, until reached)
   C#c#T#id / TASK                call task                 gsi1: C#c#OPEN / due#id, C#c#DONE / closed#id
                                                            gsi2: C#c#<subject> / T#id (while open)
   C#c#R#id / RUN                 sequence run              gsi1: C#c#STARTING|RUNNING / at#id

@@ -8,8 +8,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib.domain.records import Clinic, Lead, Patient, Record, SequenceRun
+from chalicelib.errors import ConcurrentUpdate
 from chalicelib.runtime import Context, MarkRunning, Runtime, StartExecution
 from chalicelib.settings import get_settings
+from chalicelib.store.repository import UnitOfWork
 from tests.fakes import FakeQueue, FakeWorkflows, MemoryRecords
 
 CLINIC = "clinic-1"
@@ -21,6 +23,7 @@ class CountingRecords(MemoryRecords):
     """The in-memory records port, counting its reads by method."""
 
     reads: Counter[str] = field(default_factory=Counter)
+    lost_commits: int = 0
 
     def get(self, kind: Any, clinic_id: str, record_id: str) -> Any:
         self.reads["get"] += 1
@@ -37,6 +40,13 @@ class CountingRecords(MemoryRecords):
     def links(self, clinic_id: str, phone: str, prefix: str) -> Any:
         self.reads["links"] += 1
         return super().links(clinic_id, phone, prefix)
+
+    def commit(self, work: UnitOfWork, now: datetime) -> None:
+        try:
+            super().commit(work, now)
+        except ConcurrentUpdate:
+            self.lost_commits += 1
+            raise
 
 
 def _runtime(store: CountingRecords, workflows: FakeWorkflows | None = None) -> Runtime:
@@ -155,3 +165,4 @@ def test_a_record_taken_as_new_but_not_written_is_read_before_anything_is_decide
 
     assert rt.unit(CLINIC, peek) == ["p-1"]
     assert store.reads["get"] == 1
+
