@@ -34,6 +34,8 @@ def handle_key(channel: str, handle: str) -> str:
 
 def patient_upserted(ctx: Context, event: PatientUpserted) -> None:
     info = event.data.patient
+    if _first_upsert(ctx, info):
+        ctx.expect_new(Patient, info.id)
     patient = ctx.load_or_new(Patient, info.id)
     before = contact_keys(patient.profile)
     merge.patient_profile(patient, info, event.occurred_at)
@@ -47,6 +49,14 @@ def patient_upserted(ctx: Context, event: PatientUpserted) -> None:
                preferred_channel=info.preferred_channel, preferred_time=info.preferred_time)
     for phone in sorted(k for k in after if k.startswith("+")):
         _adopt_inquiries(ctx, patient, phone)
+
+
+def _first_upsert(ctx: Context, info: PatientIn) -> bool:
+    """No number of the profile points at the patient yet: most likely a new patient (the commit proves it).
+
+    Reads the links of the profile's numbers, which adopting their inquiries reads anyway."""
+    numbers = sorted(p.number for p in info.phones)
+    return bool(numbers) and not any(link.target == f"P#{info.id}" for n in numbers for link in ctx.links(n, "P#"))
 
 
 def _adopt_inquiries(ctx: Context, patient: Patient, phone: str) -> None:

@@ -12,7 +12,10 @@ from chalicelib.errors import ConcurrentUpdate
 from chalicelib.runtime import Context, MarkRunning, Runtime, StartExecution
 from chalicelib.settings import get_settings
 from chalicelib.store.repository import UnitOfWork
+from tests import builders
 from tests.fakes import FakeQueue, FakeWorkflows, MemoryRecords
+from tests.service.clinic import CLINIC as CLINIC_ID
+from tests.service.clinic import Clinic as ServiceClinic
 
 CLINIC = "clinic-1"
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
@@ -166,3 +169,28 @@ def test_a_record_taken_as_new_but_not_written_is_read_before_anything_is_decide
     assert rt.unit(CLINIC, peek) == ["p-1"]
     assert store.reads["get"] == 1
 
+
+def test_a_new_patient_is_written_unread_and_a_known_one_is_read() -> None:
+    clinic = ServiceClinic(store=CountingRecords())
+    store = clinic.store
+    assert isinstance(store, CountingRecords)
+    clinic.rt.clinic(CLINIC_ID)
+    store.reads.clear()
+    clinic.send(builders.patient("P-1", phone="+79161234567"))
+    assert store.reads["get"] == 0 and store.lost_commits == 0
+    store.reads.clear()
+    clinic.send(builders.patient("P-1", phone="+79161234567", name="Иванова Анна"))
+    assert store.reads["get"] == 1 and store.lost_commits == 0
+    patient = store.get(Patient, CLINIC_ID, "P-1")
+    assert patient is not None and patient.name == "Иванова Анна" and patient.version == 2
+
+
+def test_a_patient_a_visit_made_before_their_profile_came_keeps_both() -> None:
+    clinic = ServiceClinic(store=CountingRecords())
+    store = clinic.store
+    assert isinstance(store, CountingRecords)
+    clinic.send(builders.visit("V-1", appt_id=None, pid="P-1"))
+    clinic.send(builders.patient("P-1", phone="+79161234567"))
+    patient = store.get(Patient, CLINIC_ID, "P-1")
+    assert patient is not None and patient.name and patient.last_visit_at is not None
+    assert store.lost_commits == 1  # the profile's first attempt took the patient for new
