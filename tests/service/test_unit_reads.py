@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from chalicelib.domain.records import Clinic, Lead, Patient, Record, SequenceRun
+from chalicelib.domain.records import Call, Clinic, Lead, Patient, Record, SequenceRun
 from chalicelib.errors import ConcurrentUpdate
 from chalicelib.runtime import Context, MarkRunning, Runtime, StartExecution
 from chalicelib.settings import get_settings
@@ -30,6 +30,7 @@ class CountingRecords(MemoryRecords):
 
     def get(self, kind: Any, clinic_id: str, record_id: str) -> Any:
         self.reads["get"] += 1
+        self.reads[f"get {kind.__name__}"] += 1
         return super().get(kind, clinic_id, record_id)
 
     def get_several(self, clinic_id: str, wanted: list[tuple[type[Record], str]]) -> Any:
@@ -124,7 +125,7 @@ def test_a_patient_stored_before_the_subject_index_held_patients_is_read_by_key(
             row.index.update(gsi2pk=None, gsi2sk=None)
     patient = rt.unit(CLINIC, _patient_and_subject)
     assert patient is not None and patient.id == "p-1"
-    assert store.reads == Counter({"index_records": 1, "get": 1})
+    assert store.reads == Counter({"index_records": 1, "get": 1, "get Patient": 1})
 
 
 def _lead_from(patient_id: str) -> Any:
@@ -177,7 +178,7 @@ def test_a_new_patient_is_written_unread_and_a_known_one_is_read() -> None:
     clinic.rt.clinic(CLINIC_ID)
     store.reads.clear()
     clinic.send(builders.patient("P-1", phone="+79161234567"))
-    assert store.reads["get"] == 0 and store.lost_commits == 0
+    assert store.reads == Counter({"links": 1}) and store.lost_commits == 0  # no inquiry came from the number
     store.reads.clear()
     clinic.send(builders.patient("P-1", phone="+79161234567", name="Иванова Анна"))
     assert store.reads["get"] == 1 and store.lost_commits == 0
@@ -194,3 +195,21 @@ def test_a_patient_a_visit_made_before_their_profile_came_keeps_both() -> None:
     patient = store.get(Patient, CLINIC_ID, "P-1")
     assert patient is not None and patient.name and patient.last_visit_at is not None
     assert store.lost_commits == 1  # the profile's first attempt took the patient for new
+
+
+def test_a_returned_call_reads_the_missed_call_with_the_numbers_task() -> None:
+    clinic = ServiceClinic(store=CountingRecords())
+    store = clinic.store
+    assert isinstance(store, CountingRecords)
+    now = clinic.clock.now.isoformat()
+    clinic.send({"type": "call.missed", "occurred_at": now,
+                 "data": {"call": {"id": "C-1", "phone": "+79161234567", "line": "city", "at": now}}})
+    assert [t.scenario for t in clinic.tasks()] == ["missed_call"]
+    store.reads.clear()
+    clinic.send({"type": "call.completed", "occurred_at": now, "data": {"call": {
+        "id": "C-2", "direction": "outbound", "phone": "+79161234567", "line": "city", "at": now,
+        "answered": True, "duration_s": 95, "admin_id": "U-1"}}})
+    assert store.reads == Counter({"links": 1, "index_records": 1})  # the missed call came with the number's task
+    missed = store.get(Call, CLINIC_ID, "C-1")
+    assert missed is not None and missed.reached_at is not None and clinic.tasks() == []
+    assert store.lost_commits == 0
