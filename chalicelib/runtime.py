@@ -89,7 +89,8 @@ class Machines:
 
 @dataclass
 class Subject:
-    """A patient's appointments, visits, leads, open tasks and active runs."""
+    """A patient (or an unknown number): its appointments, visits, leads, open tasks, active runs, unanswered
+    inquiries and the patient record itself, as one index query returns them."""
 
     records: list[Record]
 
