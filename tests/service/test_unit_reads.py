@@ -213,3 +213,28 @@ def test_a_returned_call_reads_the_missed_call_with_the_numbers_task() -> None:
     missed = store.get(Call, CLINIC_ID, "C-1")
     assert missed is not None and missed.reached_at is not None and clinic.tasks() == []
     assert store.lost_commits == 0
+
+
+def test_after_a_lost_race_a_unit_reads_records_by_key_not_from_the_index() -> None:
+    store = CountingRecords()
+    rt = _runtime(store)
+    store.put_record(Patient(clinic_id=CLINIC, id="p-1"), NOW)
+    attempts: list[int] = []
+
+    def rename(ctx: Context) -> None:
+        patient = _patient_and_subject(ctx)
+        assert patient is not None
+        if not attempts:  # someone else writes the patient meanwhile (the index copy is now behind)
+            rival = store.get(Patient, CLINIC, "p-1")
+            assert rival is not None
+            rival.last_doctor_id = "D-2"
+            store.put_record(rival, NOW)
+        attempts.append(patient.version)
+        patient.recall_basis = "V-1"
+        ctx.save(patient)
+
+    store.reads.clear()
+    rt.unit(CLINIC, rename)
+    assert store.reads["get Patient"] == 2  # the rival's read, then the retry's read by key
+    saved = store.get(Patient, CLINIC, "p-1")
+    assert attempts == [1, 2] and saved is not None and (saved.last_doctor_id, saved.recall_basis) == ("D-2", "V-1")
