@@ -89,7 +89,8 @@ class Machines:
 
 @dataclass
 class Subject:
-    """A patient's appointments, visits, leads, open tasks and active runs."""
+    """A patient (or an unknown number): its appointments, visits, leads, open tasks, active runs, unanswered
+    inquiries and the patient record itself, as one index query returns them."""
 
     records: list[Record]
 
@@ -109,8 +110,11 @@ class Context:
     timing: Timing = field(default_factory=Timing)
     machines: Machines = field(default_factory=lambda: Machines("", ""))
     effects: list[Effect] = field(default_factory=list)
+    optimistic: bool = False  # first attempt: new records taken as new unread, subject queries answer loads
+    _assumed: set[tuple[type[Record], str]] = field(default_factory=set)  # records taken as new unread
     _reads: dict[tuple[str, str], Any] = field(default_factory=dict)  # index partitions read by this unit
     _records: dict[tuple[str, str], Any] = field(default_factory=dict)  # records read by this unit
+    _indexed: dict[tuple[str, str], Record] = field(default_factory=dict)  # records its subject queries returned
 
     @property
     def clinic_id(self) -> str:
@@ -127,14 +131,17 @@ class Context:
             return saved
         key = (kind.__name__, record_id)
         if key not in self._records:
-            self._records[key] = self.store.get(kind, self.clinic_id, record_id)
+            indexed = self._indexed.get(key)  # as a subject query of this unit returned it
+            self._records[key] = (indexed.model_copy(deep=True) if indexed is not None
+                                  else self.store.get(kind, self.clinic_id, record_id))
         found = self._records[key]
         return found if isinstance(found, kind) else None
 
     def prefetch(self, *wanted: tuple[type[Record], str | None]) -> None:
         """Read the records an operation will need in one BatchGetItem instead of one GetItem each."""
         missing = [(kind, rid) for kind, rid in wanted
-                   if rid and (kind.__name__, rid) not in self._records and self.work.saved(kind, rid) is None]
+                   if rid and (kind.__name__, rid) not in self._records and (kind.__name__, rid) not in self._indexed
+                   and self.work.saved(kind, rid) is None]
         if len(missing) < 2:
             return
         found = self.store.get_several(self.clinic_id, missing)  # type: ignore[arg-type]
@@ -144,6 +151,24 @@ class Context:
     def load_or_new(self, kind: type[R], record_id: str, **fields: Any) -> R:
         found = self.load(kind, record_id)
         return found if found is not None else kind(clinic_id=self.clinic_id, id=record_id, **fields)
+
+    def expect_new(self, kind: type[Record], record_id: str) -> None:
+        """The event normally creates this record (a new lead, call, booking or visit): skip reading it.
+
+        On a unit's first attempt it is taken as new without a read: the commit writes a new
+        record only if none exists yet, so an existing one makes the unit run again, reading
+        it this time. The unit must save it (the runtime reruns the unit otherwise)."""
+        key = (kind.__name__, record_id)
+        if (self.optimistic and key not in self._records and key not in self._indexed
+                and self.work.saved(kind, record_id) is None):
+            self._records[key] = None
+            self._assumed.add((kind, record_id))
+
+    def assumptions_hold(self) -> bool:
+        """Every record taken as new is written by this unit (so its commit proves it new), and no
+        query of this unit has seen it stored."""
+        return all(self.work.saved(kind, rid) is not None and (kind.__name__, rid) not in self._indexed
+                   for kind, rid in self._assumed)
 
     def save(self, record: Record) -> None:
         self.work.save(record)
@@ -165,6 +190,8 @@ class Context:
         partition = scoped(self.clinic_id, key)
         if ("gsi2", partition) not in self._reads:
             self._reads[("gsi2", partition)] = self.store.index_records("gsi2", partition)
+            for record in self._reads[("gsi2", partition)] if self.optimistic else ():
+                self._indexed.setdefault((type(record).__name__, record.id), record)
         found = {(type(r), r.id): r for r in self._reads[("gsi2", partition)]}
         for record in self.work.records.values():
             ident = (type(record), record.id)
@@ -225,13 +252,21 @@ class Runtime:
         with self._lock:
             self._clinics.pop(clinic_id, None)
 
-    def unit(self, clinic_id: str, operation: Callable[[Context], T], attempts: int = 6) -> T:
-        """Run `operation` and commit what it changed; on a lost race, reload and run again."""
+    def unit(self, clinic_id: str, operation: Callable[[Context], T], attempts: int = 6,
+             known: tuple[Record, ...] = ()) -> T:
+        """Run `operation` and commit what it changed; on a lost race, reload and run again.
+
+        `known` are records as a commit just wrote them: the first attempt starts from them
+        instead of reading them back (their versions guard the write; a retry reads)."""
         for attempt in range(attempts):
             clinic = self.clinic(clinic_id)
             ctx = Context(self.store, clinic, ClinicCalendar.from_settings(clinic.settings), self.clock(),
-                          UnitOfWork(clinic_id), self.timing, self.machines)
+                          UnitOfWork(clinic_id), self.timing, self.machines, optimistic=attempt == 0)
+            if attempt == 0:
+                ctx._records.update({(type(r).__name__, r.id): r.model_copy(deep=True) for r in known})
             result = operation(ctx)
+            if not ctx.assumptions_hold():
+                continue  # a record taken as new was not written, or is stored: run again, reading it
             for settle in self.settlers:
                 settle(ctx)
             _settle_kpi(ctx)
@@ -242,11 +277,11 @@ class Runtime:
                 logger.info("unit lost a race; retrying", extra={"attempt": attempt + 1})
                 time.sleep(0.02 * (attempt + 1))
                 continue
-            self.execute(ctx.effects)
+            self.execute(ctx.effects, ctx.work)
             return result
         raise ConcurrentUpdate(f"gave up after {attempts} attempts")
 
-    def execute(self, effects: list[Effect]) -> None:
+    def execute(self, effects: list[Effect], committed: UnitOfWork | None = None) -> None:
         """Carry out effects of a committed unit. A stale token is expected, not an error."""
         for effect in effects:
             match effect:
@@ -262,7 +297,8 @@ class Runtime:
                 case EnqueueAction(body=body):
                     self.actions.send(body)
                 case MarkRunning(clinic_id=clinic_id, run_id=run_id):
-                    self.unit(clinic_id, partial(_mark_running, run_id=run_id))
+                    run = committed.saved(SequenceRun, run_id) if committed is not None else None
+                    self.unit(clinic_id, partial(_mark_running, run_id=run_id), known=(run,) if run else ())
 
 
 def _mark_running(ctx: Context, run_id: str) -> None:

@@ -188,6 +188,8 @@ def recheck_phone(ctx: Context, phone: str, booked: Appointment | None = None) -
     order in which the MIS and the telephony report facts never leaves a pointless contact.
     """
     owners = _owners(ctx, phone)
+    if not inquired(ctx, phone):
+        return
     for run in [r for r in ctx.subject(subject_key(None, phone)).of(SequenceRun) if r.active]:
         patient = ctx.load(Patient, owners[0]) if len(owners) == 1 else None
         if patient is not None:
@@ -205,6 +207,13 @@ def answered_calls(run: SequenceRun) -> list[str]:
     if run.context.calls is not None:
         return run.context.calls
     return [run.call_id] if run.call_id else []
+
+
+def inquired(ctx: Context, phone: str) -> bool:
+    """Has an inquiry (a lead or a missed call) come from this number? Only those open runs about a
+    number with no patient, and they link the number in the same transaction, so a number without
+    one has no such run to recheck (its links are read anyway: no query of its runs is needed)."""
+    return any(link.target[:2] in ("L#", "M#") for link in ctx.links(phone, ""))
 
 
 def _owners(ctx: Context, phone: str) -> list[str]:

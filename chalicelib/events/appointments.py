@@ -27,6 +27,9 @@ CALL_BOOKING_WINDOW = timedelta(days=2)
 
 def appointment_details(ctx: Context, event: AppointmentCreated | AppointmentRescheduled) -> None:
     info = event.data.appointment
+    ctx.subject(subject_key(info.patient_id, None))  # read first: it brings the patient (and a known booking)
+    if event.type == "appointment.created":
+        ctx.expect_new(Appointment, info.id)
     ctx.prefetch((Appointment, info.id), (Patient, info.patient_id), (Lead, info.lead_id))
     appt = ctx.load_or_new(Appointment, info.id)
     merge.appointment_details(appt, info, event.occurred_at, created=event.type == "appointment.created")

@@ -25,14 +25,14 @@ from chalicelib.store.repository import Link
 def lead_created(ctx: Context, event: LeadCreated) -> None:
     info = event.data.lead
     at = event.occurred_at
+    ctx.expect_new(Lead, info.id)
     ctx.prefetch((Lead, info.id), (Patient, info.patient_id))
     lead = ctx.load_or_new(Lead, info.id)
     merge.lead_created(lead, info, at, after_hours=not ctx.calendar.is_open(at))
     lead.patient_ids = sorted(set(lead.patient_ids) | set(resolve_patients(ctx, info.phone, info.patient_id)))
     if info.phone:
         ctx.work.link(Link(ctx.clinic_id, info.phone, f"L#{lead.id}", lead.created_at))
-    patient = single_patient(ctx, lead.patient_ids)
-    subject = ctx.subject(subject_key(patient.id if patient else None, info.phone))
+    patient, subject = _patient_and_subject(ctx, lead.patient_ids, info.phone)
     link_lead(ctx, lead, subject)
     if info.phone:
         for link in ctx.links(info.phone, "O#"):
@@ -58,6 +58,7 @@ def lead_lost(ctx: Context, event: LeadLost) -> None:
 
 def call_missed(ctx: Context, event: CallMissed) -> None:
     info = event.data.call
+    ctx.expect_new(Call, info.id)
     call = ctx.load_or_new(Call, info.id)
     merge.call_missed(call, info, event.occurred_at, after_hours=not ctx.calendar.is_open(info.at))
     call.patient_ids = resolve_patients(ctx, info.phone)
@@ -65,13 +66,20 @@ def call_missed(ctx: Context, event: CallMissed) -> None:
     for link in ctx.links(info.phone, "O#"):
         if link.at and link.at >= info.at:
             merge.call_returned(call, link.at, bool(link.answered))
-    patient = single_patient(ctx, call.patient_ids)
+    patient, subject = _patient_and_subject(ctx, call.patient_ids, info.phone)
     call_notes(ctx, call)
-    subject = ctx.subject(subject_key(patient.id if patient else None, info.phone))
     on = Occasion(event.type, ctx.now, info.at, ctx.settings, call, patient)
     if _callback(ctx, on, subject, call=call) and call.after_hours:
         auto_reply(ctx, f"after-hours-call-{call.id}", patient.id if patient else None, info.phone, channel="sms")
     ctx.save(call)
+
+
+def _patient_and_subject(ctx: Context, patient_ids: list[str], phone: str | None) -> tuple[Patient | None, Subject]:
+    """The inquiry's patient (when exactly one is known) and whom its runs are about: one query when known."""
+    if len(patient_ids) == 1:
+        ctx.subject(subject_key(patient_ids[0], None))  # the patient is read with their subject
+    patient = single_patient(ctx, patient_ids)
+    return patient, ctx.subject(subject_key(patient.id if patient else None, phone))
 
 
 def _callback(ctx: Context, on: Occasion, subject: Subject, lead: Lead | None = None,
@@ -129,6 +137,7 @@ def auto_reply(ctx: Context, key: str, patient_id: str | None, phone: str | None
 
 def call_completed(ctx: Context, event: CallCompleted) -> None:
     info = event.data.call
+    ctx.expect_new(Call, info.id)
     call = ctx.load_or_new(Call, info.id)
     merge.call_completed(call, info, event.occurred_at)
     call.patient_ids = resolve_patients(ctx, info.phone)
@@ -137,6 +146,8 @@ def call_completed(ctx: Context, event: CallCompleted) -> None:
     if info.direction != "outbound":
         return
     ctx.work.link(Link(ctx.clinic_id, info.phone, f"O#{call.id}", info.at, info.answered))
+    for key in _call_subjects(call, info.phone):
+        ctx.subject(key)  # read first: the open tasks, and the inquiries this call returns, come with them
     _mark_returned(ctx, info.phone, info.at, info.answered)
     _close_matching_tasks(ctx, call, info.phone, info.at, info.answered)
 
@@ -175,10 +186,14 @@ def _asked_since(task: CallTask, run: SequenceRun | None) -> datetime:
     return task.created_at.replace(microsecond=0)  # telephony reports whole seconds: the task's own second counts
 
 
+def _call_subjects(call: Call, phone: str) -> list[str]:
+    """Whom a call to this number may be about: the number itself and each of its patients."""
+    return sorted({subject_key(None, phone)} | {subject_key(p, None) for p in call.patient_ids})
+
+
 def _close_matching_tasks(ctx: Context, call: Call, phone: str, at: datetime, answered: bool) -> None:
     """Telephony saw the administrator call this number: close (answered) or annotate its tasks."""
-    keys = {subject_key(None, phone)} | {subject_key(p, None) for p in call.patient_ids}
-    for key in keys:
+    for key in _call_subjects(call, phone):
         for task in ctx.subject(key).of(CallTask):
             if task.status != "open" or task.phone != phone:
                 continue

@@ -34,6 +34,8 @@ def handle_key(channel: str, handle: str) -> str:
 
 def patient_upserted(ctx: Context, event: PatientUpserted) -> None:
     info = event.data.patient
+    if _first_upsert(ctx, info):
+        ctx.expect_new(Patient, info.id)
     patient = ctx.load_or_new(Patient, info.id)
     before = contact_keys(patient.profile)
     merge.patient_profile(patient, info, event.occurred_at)
@@ -49,9 +51,19 @@ def patient_upserted(ctx: Context, event: PatientUpserted) -> None:
         _adopt_inquiries(ctx, patient, phone)
 
 
+def _first_upsert(ctx: Context, info: PatientIn) -> bool:
+    """No number of the profile points at the patient yet: most likely a new patient (the commit proves it).
+
+    Reads the links of the profile's numbers, which adopting their inquiries reads anyway."""
+    numbers = sorted(p.number for p in info.phones)
+    return bool(numbers) and not any(link.target == f"P#{info.id}" for n in numbers for link in ctx.links(n, "P#"))
+
+
 def _adopt_inquiries(ctx: Context, patient: Patient, phone: str) -> None:
     """Leads and calls that came from this number before the patient was known become theirs."""
     owners = patients_by_phone(ctx, phone)
+    if sequences.inquired(ctx, phone):
+        ctx.subject(subject_key(None, phone))  # its runs (rechecked below) bring its unanswered inquiries
     for link in ctx.links(phone, "L#"):
         lead = ctx.load(Lead, link.target[2:])
         if lead is None or patient.id in lead.patient_ids:

@@ -21,6 +21,8 @@ from chalicelib.store.keys import subject_key
 def visit_completed(ctx: Context, event: VisitCompleted) -> None:
     info = event.data.visit
     at = event.occurred_at
+    ctx.subject(subject_key(info.patient_id, None))  # read first: it brings the patient and the appointment
+    ctx.expect_new(Visit, info.id)
     ctx.prefetch((Visit, info.id), (Patient, info.patient_id), (Appointment, info.appointment_id),
                  (TreatmentPlan, info.treatment_plan.id if info.treatment_plan else None))
     visit = ctx.load_or_new(Visit, info.id)

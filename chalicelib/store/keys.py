@@ -69,14 +69,18 @@ def subject_key(patient_id: str | None, phone: str | None) -> str:
 def index_keys(record: r.Record) -> dict[str, Any]:
     """The GSI attributes of a record in its current state (None removes it from an index)."""
     c = record.clinic_id
-    keys: dict[str, Any] = {"gsi1pk": None, "gsi1sk": None, "gsi2pk": None, "gsi2sk": None}
+    keys: dict[str, Any] = {"gsi1pk": None, "gsi1sk": None, "gsi2pk": None, "gsi2sk": None, "gsi3pk": None,
+                            "gsi3sk": None}
     match record:
         case r.Clinic():
             keys.update(gsi1pk="CLINICS", gsi1sk=record.id)
         case r.Network():
             keys.update(gsi1pk="NETWORKS", gsi1sk=record.id)
-        case r.Patient() if record.recall_due and record.recall_started_for != record.recall_due:
-            keys.update(gsi1pk=scoped(c, "RECALL"), gsi1sk=f"{record.recall_due.isoformat()}#{record.id}")
+        case r.Patient():
+            # In the patient's own subject partition, so the query that reads their subject reads them too.
+            keys.update(gsi2pk=scoped(c, "P", record.id), gsi2sk="PATIENT")
+            if record.recall_due and record.recall_started_for != record.recall_due:
+                keys.update(gsi1pk=scoped(c, "RECALL"), gsi1sk=f"{record.recall_due.isoformat()}#{record.id}")
         case r.SegmentEntry() if record.member:
             keys.update(gsi1pk=scoped(c, "SEG", record.segment), gsi1sk=f"{record.sort}#{record.patient_id}")
         case Campaign():
@@ -93,6 +97,15 @@ def index_keys(record: r.Record) -> dict[str, Any]:
         case r.Lead() if record.created_at and len(record.patient_ids) == 1:
             keys.update(gsi2pk=scoped(c, "P", record.patient_ids[0]),
                         gsi2sk=f"L#{iso_z(record.created_at)}#{record.id}")
+        case r.Lead() if record.created_at and record.phone and record.reached_at is None:
+            # Nobody's or a household's, until answered: with its number's runs, for the call that answers it.
+            keys.update(gsi2pk=scoped(c, subject_key(None, record.phone)),
+                        gsi2sk=f"L#{iso_z(record.created_at)}#{record.id}")
+        case r.Call() if record.missed is not None and record.reached_at is None:
+            # A missed call until the caller is reached: with whom it is about, for the call that returns it.
+            single = record.patient_ids[0] if len(record.patient_ids) == 1 else None
+            keys.update(gsi2pk=scoped(c, subject_key(single, record.missed.phone)),
+                        gsi2sk=f"C#{iso_z(record.missed.at)}#{record.id}")
         case r.CallTask():
             if record.status == "open":
                 keys.update(gsi1pk=scoped(c, "OPEN"), gsi1sk=f"{iso_z(record.due_at)}#{record.id}",
@@ -121,5 +134,5 @@ def follow_up_keys(record: r.Record) -> dict[str, Any]:
         case r.SegmentEntry() if record.member and record.follow_up:
             return {"gsi2pk": scoped(c, "PLANDROP"), "gsi2sk": f"{record.sort}#{record.patient_id}"}
         case r.Patient() if record.profile is not None and record.profile.birth_date is not None:
-            return {"gsi2pk": scoped(c, "BDAY", record.profile.birth_date.strftime("%m-%d")), "gsi2sk": record.id}
+            return {"gsi3pk": scoped(c, "BDAY", record.profile.birth_date.strftime("%m-%d")), "gsi3sk": record.id}
     return {}

@@ -4,7 +4,8 @@ Key layout (clinic `c`):
   CLINIC#c / CLINIC              clinic and its settings   gsi1: CLINICS / c
   TOKEN#sha256 / TOKEN           staff token (hashed)      gsi2: C#c#STAFF / role#id
   C#c#P#id / PATIENT             patient                   gsi1: C#c#RECALL / due#id (while due)
-                                                           gsi2: C#c#BDAY#mm-dd / id (with a birth date)
+                                                           gsi2: C#c#P#id / PATIENT (with their subject)
+                                                           gsi3: C#c#BDAY#mm-dd / id (with a birth date)
   C#c#P#id / TL#at#key           patient timeline entry
   C#c#P#id / SEG#name            segment entry             gsi1: C#c#SEG#name / lastvisit#id (while a member)
                                                            gsi2: C#c#PLANDROP / lastvisit#id (open plan, not
@@ -14,6 +15,9 @@ Key layout (clinic `c`):
                                  its applied chunks under C#c#IMPORT#id#CHUNKS / CHUNK#n
   C#c#PH#e164 / P#id|L#id|M#id   phone -> patients, leads, missed calls
   C#c#A#id / APPT                appointment               gsi2: C#c#P#patient / A#starts#id
+  C#c#L#id / LEAD                lead                      gsi2: C#c#P#patient / L#created#id (one patient),
+                                                                 else C#c#PH#e164 / L#created#id (until reached)
+  C#c#CALL#id / CALL             call                      gsi2: C#c#<subject> / C#missed#id (missed, until reached)
   C#c#T#id / TASK                call task                 gsi1: C#c#OPEN / due#id, C#c#DONE / closed#id
                                                            gsi2: C#c#<subject> / T#id (while open)
   C#c#R#id / RUN                 sequence run              gsi1: C#c#STARTING|RUNNING / at#id
@@ -71,6 +75,15 @@ class Gsi2(GlobalSecondaryIndex["Any"]):
     gsi2sk = UnicodeAttribute(range_key=True)
 
 
+class Gsi3(GlobalSecondaryIndex["Any"]):
+    class Meta:
+        index_name = "gsi3"
+        projection = AllProjection()
+
+    gsi3pk = UnicodeAttribute(hash_key=True)
+    gsi3sk = UnicodeAttribute(range_key=True)
+
+
 class _Item(Model):
     class Meta(_Meta):
         pass
@@ -92,9 +105,12 @@ class RecordItem(_Item):
     gsi1sk = UnicodeAttribute(null=True)
     gsi2pk = UnicodeAttribute(null=True)
     gsi2sk = UnicodeAttribute(null=True)
+    gsi3pk = UnicodeAttribute(null=True)
+    gsi3sk = UnicodeAttribute(null=True)
     expires_at = TTLAttribute(null=True)
     gsi1 = Gsi1()
     gsi2 = Gsi2()
+    gsi3 = Gsi3()
 
 
 class TimelineItem(_Item):

@@ -136,8 +136,12 @@ def translated(method: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+_INDEXES = {"gsi1": (RecordItem.gsi1, RecordItem.gsi1sk), "gsi2": (RecordItem.gsi2, RecordItem.gsi2sk),
+            "gsi3": (RecordItem.gsi3, RecordItem.gsi3sk)}
+
+
 def _index(name: str) -> tuple[Any, Any]:
-    return (RecordItem.gsi1, RecordItem.gsi1sk) if name == "gsi1" else (RecordItem.gsi2, RecordItem.gsi2sk)
+    return _INDEXES[name]
 
 
 class Repository:

@@ -11,6 +11,7 @@ TTL_ATTRIBUTE = "expires_at"
 INDEXES: dict[str, tuple[str, str]] = {
     "gsi1": ("gsi1pk", "gsi1sk"),
     "gsi2": ("gsi2pk", "gsi2sk"),
+    "gsi3": ("gsi3pk", "gsi3sk"),  # sparse calendar entries (birthdays): a patient's gsi2 is their subject
 }
 
 
