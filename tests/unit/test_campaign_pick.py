@@ -134,7 +134,8 @@ candidates = st.lists(st.builds(
     last_visit=st.none() | st.dates(date(2015, 1, 1), date(2026, 11, 1)),
     booked=st.booleans(), in_run=st.booleans(), in_campaign=st.booleans(),
     last_contacted_at=st.none() | st.datetimes(datetime(2026, 9, 1), datetime(2026, 11, 24), timezones=st.just(UTC)),
-    consents=st.frozensets(st.sampled_from(["recall", "marketing"])), opted_out=st.booleans()), max_size=25)
+    consents=st.frozensets(st.sampled_from(["recall", "marketing"])), opted_out=st.booleans()),
+    max_size=25, unique_by=lambda c: c.patient_id)  # a segment holds each patient once (its key is the patient)
 
 
 @settings(max_examples=200, deadline=None)
