@@ -25,6 +25,7 @@ from pydantic import (
 
 from chalicelib.domain.clinic_settings import MessageChannel, Weekday
 from chalicelib.domain.phones import normalise_phone
+from chalicelib.validation import EARLIEST_YEAR, LATEST_YEAR
 
 
 def _phone(value: str, info: ValidationInfo) -> str:
@@ -53,7 +54,6 @@ def _sane_year(value: date) -> date:
     return value
 
 
-EARLIEST_YEAR, LATEST_YEAR = 1900, 2200
 Instant = Annotated[AwareDatetime, AfterValidator(_sane_year)]  # RFC 3339 with an offset, in a sane range
 Day = Annotated[date, AfterValidator(_sane_year)]
 AppointmentKind = Literal["consultation", "treatment", "hygiene", "control"]

@@ -13,10 +13,9 @@ from chalice import Response
 from pydantic import BaseModel, ValidationError
 
 from chalicelib import limits
-from chalicelib.contract import EARLIEST_YEAR, LATEST_YEAR
 from chalicelib.errors import PROBLEM_BASE, ClinicFlowError, FieldError, InvalidInput, PayloadTooLarge
 from chalicelib.observability import logger
-from chalicelib.validation import invalid_input
+from chalicelib.validation import EARLIEST_YEAR, LATEST_YEAR, invalid_input
 
 M = TypeVar("M", bound=BaseModel)
 PROBLEM_JSON = "application/problem+json"
