@@ -1,6 +1,6 @@
 """The plan follow-up planner (hourly, per clinic): plans whose day has come get their ladder.
 
-Candidates come from sparse index entries written with the facts, never a Scan:
+Candidates come from sparse index entries written with the facts, never a full-table read:
 - a decided plan sits on `C#c#PLANFU#<decision>` sorted by the clinic's day of the
   decision, from the decision until the planner has dealt with it (started,
   refused, booked since, or too old to follow up), so each is read a few times;

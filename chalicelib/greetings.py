@@ -2,7 +2,7 @@
 
 Patients with a birth date sit on a sparse index `C#c#BDAY#<mm-dd>` kept by
 every merge of their profile (patient.upserted, imports), so the day's
-birthdays are one or two small index queries, never a Scan. A greeting goes
+birthdays are one or two small index queries, never a full-table read. A greeting goes
 out while the clinic is open, on the patient's day in the clinic's time zone.
 """
 
