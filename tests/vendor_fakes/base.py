@@ -232,6 +232,12 @@ class FakeVendor:
         with self._lock:
             self._faults.append(_QueuedFault(fault, times, path))
 
+    @property
+    def pending_faults(self) -> int:
+        """How many faulted answers are still queued."""
+        with self._lock:
+            return sum(q.times for q in self._faults)
+
     def faults(self) -> Faults:
         """The vendor's named failures; subclasses add their documented ones."""
         return {"timeout": lambda: Hold(self.hold_seconds), "disconnect": Disconnect}

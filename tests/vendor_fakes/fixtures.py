@@ -1,7 +1,8 @@
 """Pytest fixtures for the fake vendors: one fresh server per test, stopped after it.
 
-Use them from any test folder with `pytest_plugins = ["tests.vendor_fakes.fixtures"]` in that
-folder's conftest.py, or import the fixture names (`from tests.vendor_fakes.fixtures import fake_whatsapp`).
+Use them from any test folder by importing the fixture names into that folder's conftest.py
+(`from tests.vendor_fakes.fixtures import fake_whatsapp`); `pytest_plugins` would only work in
+the top-level tests/conftest.py.
 """
 
 from __future__ import annotations

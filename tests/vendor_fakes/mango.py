@@ -135,7 +135,8 @@ class FakeMango(FakeVendor):
             self.accounts[api_key].next_scripts.append(script)
 
     def faults(self) -> Faults:
-        return {**super().faults(), "rate_limit": rate_limited, "unavailable": unavailable,
+        # 5000 "Ошибка сервера" in the result-code list; the HTTP status is the fake's choice.
+        return {**super().faults(), "rate_limit": rate_limited, "unavailable": unavailable, "blocked": blocked,
                 "server_error": lambda: Reply.json(500, {"result": 5000})}
 
     # ---- serving ---------------------------------------------------------------------------

@@ -107,6 +107,7 @@ def unavailable() -> Reply:
 
 
 def server_error() -> Reply:
+    # An HTTP 5xx from the gateway itself; SMS.ru's own code 500 means "retry" (code table).
     return Reply.text(500, "500 Internal Server Error")
 
 
@@ -140,7 +141,8 @@ class FakeSmsRu(FakeVendor):
             self.accounts[api_id].refused[_digits(number)] = code
 
     def faults(self) -> Faults:
-        return {**super().faults(), "unavailable": unavailable, "server_error": server_error}
+        return {**super().faults(), "unavailable": unavailable, "server_error": server_error,
+                "no_funds": lambda: top_error(201), "bad_api_id": lambda: top_error(200)}
 
     # ---- serving ---------------------------------------------------------------------------
 

@@ -97,6 +97,7 @@ def unauthorized() -> Reply:
 
 
 def internal_error() -> Reply:
+    # A 5xx in the same envelope (error_code equals the HTTP status; the text is the fake's own).
     return failure(500, "Internal Server Error")
 
 
@@ -152,7 +153,8 @@ class FakeTelegram(FakeVendor):
 
     def faults(self) -> Faults:
         return {**super().faults(), "flood": too_many_requests, "server_error": internal_error,
-                "unauthorized": unauthorized}
+                "unauthorized": unauthorized, "blocked": lambda: failure(403, "Forbidden: bot was blocked by the user"),
+                "chat_not_found": lambda: failure(400, "Bad Request: chat not found")}
 
     def handle(self, request: RecordedRequest) -> Reply:
         match = _PATH.match(request.path)

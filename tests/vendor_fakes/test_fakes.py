@@ -91,7 +91,8 @@ def test_a_fake_is_a_real_server_on_an_ephemeral_port_that_records_and_stops() -
         assert one.base_url.startswith("http://127.0.0.1:") and one.base_url != two.base_url
         call("GET", f"{one.base_url}/botX/getMe?probe=1", headers={"X-Test": "a"})
         seen = one.requests[-1]
-        assert (seen.method, seen.path, seen.query, seen.header("x-test")) == ("GET", "/botX/getMe", {"probe": "1"}, "a")
+        assert (seen.method, seen.path, seen.query) == ("GET", "/botX/getMe", {"probe": "1"})
+        assert seen.header("x-test") == "a"
         assert two.requests == []
         url = one.base_url
     with pytest.raises(urllib3.exceptions.HTTPError):  # nobody listens any more
@@ -123,7 +124,7 @@ def test_a_fault_can_target_one_path_and_several_requests(fake_telegram: FakeTel
 
 # ---- WhatsApp Cloud API --------------------------------------------------------------------------
 
-WA_SECRET = "app_secret_123"
+WA_SECRET, WA_TOKEN = "app_secret_123", "token-smile"
 
 
 def wa_fake(clock: ManualClock) -> FakeWhatsApp:
@@ -135,7 +136,7 @@ def wa_fake(clock: ManualClock) -> FakeWhatsApp:
     return fake
 
 
-def wa_send(fake: FakeWhatsApp, payload: dict[str, Any], token: str = "token-smile",
+def wa_send(fake: FakeWhatsApp, payload: dict[str, Any], token: str = WA_TOKEN,
             number: str = "106540352242922", version: str = "v21.0") -> urllib3.BaseHTTPResponse:
     return post_json(f"{fake.base_url}/{version}/{number}/messages", {"messaging_product": "whatsapp", **payload},
                      {"Authorization": f"Bearer {token}"})
@@ -145,7 +146,7 @@ def text(to: str, words: str = "Добрый день! Ждём вас завт�
     return {"recipient_type": "individual", "to": to, "type": "text", "text": {"preview_url": False, "body": words}}
 
 
-def template(name: str, language: str, body_params: list[str], header_params: list[str] = ()) -> dict[str, Any]:
+def template(name: str, language: str, body_params: list[str], header_params: tuple[str, ...] = ()) -> dict[str, Any]:
     components = [{"type": "body", "parameters": [{"type": "text", "text": p} for p in body_params]}]
     if header_params:
         components.append({"type": "header", "parameters": [{"type": "text", "text": p} for p in header_params]})
@@ -196,7 +197,7 @@ def test_whatsapp_templates_must_be_approved_in_that_language_with_the_right_par
 
         # Outside any window a template is what Meta accepts.
         assert wa_send(fake, template("appointment_reminder", "ru", ["Иван", "12.05 10:00"])).status == 200
-        assert wa_send(fake, template("recall_invite", "ru", ["Иван"], ["Улыбка"])).status == 200
+        assert wa_send(fake, template("recall_invite", "ru", ["Иван"], ("Улыбка",))).status == 200
         assert [m.category for m in fake.sent] == ["utility", "marketing"]
 
 
@@ -369,7 +370,7 @@ def sms_fake() -> FakeSmsRu:
 
 
 def sms_send(fake: FakeSmsRu, **fields: str) -> dict[str, Any]:
-    return body(post_form(f"{fake.base_url}/sms/send?json=1", {"api_id": SMSRU_ID, **fields}))
+    return dict(body(post_form(f"{fake.base_url}/sms/send?json=1", {"api_id": SMSRU_ID, **fields})))
 
 
 def test_smsru_send_answers_per_number_and_charges_the_price_of_each_segment() -> None:
@@ -458,6 +459,9 @@ def test_smsru_delivery_callback_is_signed_with_the_api_id_and_wants_100_back() 
 
 # ---- Zadarma -------------------------------------------------------------------------------------
 
+ZD_KEY, ZD_SECRET = "KEY", "SECRET"
+
+
 def zadarma_auth(key: str, secret: str, path: str, params: dict[str, str]) -> str:
     """Client.php: ksort, http_build_query RFC1738, base64 of the HEX hmac-sha1 of path+query+md5(query)."""
     query = urlencode(sorted(params.items()), quote_via=quote_plus).replace("~", "%7E")
@@ -466,8 +470,8 @@ def zadarma_auth(key: str, secret: str, path: str, params: dict[str, str]) -> st
     return f"{key}:{base64.b64encode(digest.encode()).decode()}"
 
 
-def zadarma_get(fake: FakeZadarma, path: str, params: dict[str, str], key: str = "KEY",
-                secret: str = "SECRET") -> urllib3.BaseHTTPResponse:
+def zadarma_get(fake: FakeZadarma, path: str, params: dict[str, str], key: str = ZD_KEY,
+                secret: str = ZD_SECRET) -> urllib3.BaseHTTPResponse:
     params = {**params, "format": "json"}
     return call("GET", f"{fake.base_url}{path}?{urlencode(sorted(params.items()))}",
                 headers={"Authorization": zadarma_auth(key, secret, path, params)})
@@ -651,7 +655,8 @@ def test_mango_callback_posts_call_summary_and_record_events_signed_like_the_api
         for _, form, _ in receiver.posts:
             assert form["vpbx_api_key"] == "mango-key"
             assert form["sign"] == mango_sign("mango-key", form["json"], "mango-salt")
-        events = [(path.removeprefix("/connectors/mango/"), json.loads(form["json"])) for path, form, _ in receiver.posts]
+        events = [(path.removeprefix("/connectors/mango/"), json.loads(form["json"]))
+                  for path, form, _ in receiver.posts]
         assert [name for name, _ in events] == ["result/callback"] + ["events/call"] * 6 + [
             "events/summary", "events/record/added"]
         assert events[0][1] == {"command_id": "cf-42", "result": "1000"}
@@ -716,3 +721,50 @@ def test_mango_callbacks_are_limited_to_four_a_second() -> None:
         clock.advance(1)
         assert mango_post(fake, "/vpbx/commands/callback", CALLBACK).status == 200
         assert body(mango_post(fake, "/vpbx/commands/callback", {**CALLBACK, "from": {}})) == {"result": 3103}
+
+
+# ---- every named fault -----------------------------------------------------------------------------
+
+def _graph_code(answer: Any) -> Any:
+    return answer["error"]["code"]
+
+
+NAMED_FAULTS = [
+    # (fake, fault, HTTP status, how the vendor names the failure in the body, expected name)
+    (FakeWhatsApp, "rate_limit", 400, _graph_code, 130429),
+    (FakeWhatsApp, "pair_rate_limit", 400, _graph_code, 131056),
+    (FakeWhatsApp, "re_engagement", 400, _graph_code, 131047),
+    (FakeWhatsApp, "undeliverable", 400, _graph_code, 131026),
+    (FakeWhatsApp, "template_missing", 404, _graph_code, 132001),
+    (FakeWhatsApp, "template_params", 400, _graph_code, 132000),
+    (FakeWhatsApp, "invalid_token", 401, _graph_code, 190),
+    (FakeWhatsApp, "server_error", 500, _graph_code, 131000),
+    (FakeWhatsApp, "unavailable", 500, _graph_code, 131016),
+    (FakeTelegram, "flood", 429, lambda a: a["parameters"]["retry_after"], 35),
+    (FakeTelegram, "blocked", 403, lambda a: a["description"], "Forbidden: bot was blocked by the user"),
+    (FakeTelegram, "chat_not_found", 400, lambda a: a["error_code"], 400),
+    (FakeTelegram, "unauthorized", 401, lambda a: a["error_code"], 401),
+    (FakeTelegram, "server_error", 500, lambda a: a["ok"], False),
+    (FakeSmsRu, "unavailable", 200, lambda a: a["status_code"], 220),
+    (FakeSmsRu, "no_funds", 200, lambda a: a["status_code"], 201),
+    (FakeSmsRu, "bad_api_id", 200, lambda a: a["status_code"], 200),
+    (FakeZadarma, "rate_limit", 429, lambda a: a["message"], "You exceeded the rate limit"),
+    (FakeZadarma, "not_authorized", 401, lambda a: a["status"], "error"),
+    (FakeZadarma, "server_error", 500, lambda a: a["status"], "error"),
+    (FakeMango, "rate_limit", 429, lambda a: a["message"], "Rate limit exceeded."),
+    (FakeMango, "unavailable", 503, lambda a: a["result"], 5008),
+    (FakeMango, "server_error", 500, lambda a: a["result"], 5000),
+]
+
+
+@pytest.mark.parametrize(("kind", "fault", "status", "read", "expected"), NAMED_FAULTS,
+                         ids=[f"{k.name}-{f}" for k, f, *_ in NAMED_FAULTS])
+def test_each_named_fault_answers_as_the_vendor_documents_it_once(kind: type[Any], fault: str, status: int,
+                                                                  read: Any, expected: Any) -> None:
+    with kind() as fake:
+        fake.fail_next(fault)
+        assert fake.pending_faults == 1
+        faulted = call("POST", f"{fake.base_url}/any/path")
+        assert faulted.status == status
+        assert read(body(faulted)) == expected
+        assert fake.pending_faults == 0  # only the next request

@@ -135,6 +135,12 @@ def template_params(component: str, got: int, expected: int) -> Reply:
                        f"of params ({expected})")
 
 
+def undeliverable() -> Reply:
+    # 131026: not on WhatsApp, terms not accepted or an old client (error-codes page; HTTP 400). Usually
+    # it comes later in a failed status webhook, which `status_webhook` builds; this is the synchronous form.
+    return graph_error(400, 131026, "(#131026) Message undeliverable", _FAILURES[131026][1])
+
+
 def throughput_reached() -> Reply:
     # 130429: Cloud API throughput reached; Meta answers HTTP 400, not 429 (error-codes page sample).
     return graph_error(400, 130429, "(#130429) Rate limit hit", "Cloud API message throughput has been reached.",
@@ -193,7 +199,10 @@ class FakeWhatsApp(FakeVendor):
 
     def faults(self) -> Faults:
         return {**super().faults(), "rate_limit": throughput_reached, "pair_rate_limit": pair_rate_limit,
-                "server_error": unknown_error, "unavailable": service_unavailable, "invalid_token": invalid_token}
+                "server_error": unknown_error, "unavailable": service_unavailable, "invalid_token": invalid_token,
+                "re_engagement": re_engagement, "undeliverable": undeliverable,
+                "template_missing": lambda: template_missing("appointment_reminder", "ru"),
+                "template_params": lambda: template_params("body", 0, 1)}
 
     # ---- serving ---------------------------------------------------------------------------
 

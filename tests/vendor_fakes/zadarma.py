@@ -153,6 +153,7 @@ class FakeZadarma(FakeVendor):
             self.accounts[key].next_scripts.append(script)
 
     def faults(self) -> Faults:
+        # A 5xx in the documented error shape (the text is the fake's own).
         return {**super().faults(), "rate_limit": rate_limited, "server_error": lambda: error(500, "Server error"),
                 "not_authorized": not_authorized}
 
@@ -168,8 +169,8 @@ class FakeZadarma(FakeVendor):
         with self._lock:
             account = self.accounts.get(key.strip())
             # Signed over the method's path exactly as the client requested it.
-            expected = None if account is None else api_signature(request.path, pairs, account.secret)
-            if expected is None or not hmac.compare_digest(sign.strip(), expected):
+            if account is None or not hmac.compare_digest(sign.strip(),
+                                                          api_signature(request.path, pairs, account.secret)):
                 return not_authorized()
             allowed, limits = self._count(account, path)
             if not allowed:
