@@ -128,7 +128,14 @@ class Delivery:
 
     @property
     def event(self) -> str:
-        return self.fields.get("event") or self.url.rsplit("/events/", 1)[-1]
+        """Zadarma's `event` field, or the name Mango posts to ("events/summary", "result/callback")."""
+        if "event" in self.fields:
+            return self.fields["event"]
+        path = urlsplit(self.url).path
+        for marker in ("/events/", "/result/"):
+            if marker in path:
+                return marker.strip("/") + "/" + path.split(marker, 1)[1]
+        return path
 
 
 @dataclass

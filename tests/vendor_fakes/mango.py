@@ -203,7 +203,7 @@ class FakeMango(FakeVendor):
         if account.events_url:
             script = account.next_scripts.pop(0) if account.next_scripts else account.script
             self._play(account, script, employee, target, line, str(command.get("command_id") or ""), now)
-        return result(1000)
+        return result(1000)  # accepted; the outcome follows in result/callback and the events
 
     def _play(self, account: MangoAccount, script: MangoCallScript, employee: Employee, target: str, line: str,
               command_id: str, now: float) -> None:

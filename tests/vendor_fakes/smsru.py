@@ -163,9 +163,9 @@ class FakeSmsRu(FakeVendor):
                 return self._cost(account, params)
             if path == "/sms/status":
                 return self._status(account, params)
-            if path == "/my/balance":
+            if path == "/my/balance":  # as in the live cassette balance.yml
                 return Reply.json(200, {"status": "OK", "status_code": 100, "balance": round(account.balance, 2)})
-            return Reply.json(200, {"status": "OK", "status_code": 100})
+            return Reply.json(200, {"status": "OK", "status_code": 100})  # /auth/check, cassette authed.yml
 
     def _recipients(self, params: dict[str, Any]) -> list[tuple[str, str]]:
         """(number, text) pairs: `to` (comma list) with `msg`, or per-number `to[7925…]=text` / `multi[…]`."""
@@ -222,6 +222,7 @@ class FakeSmsRu(FakeVendor):
                 if error == 221:
                     entry["sms_id"] = sms.sms_id  # live: the 221 entry still carries an id
                 answer[_digits(number)] = entry
+        # https://sms.ru/api/send: top-level OK, one entry per number, the balance after sending.
         return Reply.json(200, {"status": "OK", "status_code": 100, "sms": answer,
                                 "balance": round(account.balance, 2)})
 
@@ -259,8 +260,8 @@ class FakeSmsRu(FakeVendor):
         for sms_id in (i.strip() for i in str(params.get("sms_id") or "").split(",") if i.strip()):
             sms = self.messages.get(sms_id)
             if sms is None or sms.api_id != account.api_id:
-                answer[sms_id] = {"status": "ERROR", "status_code": -1, "status_text": TEXTS[-1]}
-            else:
+                answer[sms_id] = {"status": "ERROR", "status_code": -1, "status_text": TEXTS[-1]}  # status.yml
+            else:  # https://sms.ru/api/status: code, cost and text per id
                 answer[sms_id] = {"status": "OK", "status_code": sms.status_code, "cost": sms.cost,
                                   "status_text": TEXTS.get(sms.status_code, "")}
         return Reply.json(200, {"status": "OK", "status_code": 100, "sms": answer})

@@ -531,6 +531,7 @@ def test_zadarma_callback_posts_signed_out_notifications_for_both_legs(receiver:
         assert receiver.posts[4][1]["call_id_with_rec"] == patient_end["call_id_with_rec"]
         assert receiver.posts[4][1]["pbx_call_id"] == patient_end["pbx_call_id"]
         assert all(d.status == 200 for d in fake.deliveries)
+        assert [d.event for d in fake.deliveries] == [e for e, _ in events]
 
 
 @pytest.mark.parametrize(("script", "expected"), [
@@ -659,6 +660,7 @@ def test_mango_callback_posts_call_summary_and_record_events_signed_like_the_api
                   for path, form, _ in receiver.posts]
         assert [name for name, _ in events] == ["result/callback"] + ["events/call"] * 6 + [
             "events/summary", "events/record/added"]
+        assert [d.event for d in fake.deliveries] == [name for name, _ in events]
         assert events[0][1] == {"command_id": "cf-42", "result": "1000"}
         calls = [e for name, e in events if name == "events/call"]
         assert [(c["seq"], c["call_state"]) for c in calls] == [

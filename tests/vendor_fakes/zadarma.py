@@ -177,7 +177,7 @@ class FakeZadarma(FakeVendor):
                 blocked = rate_limited()
                 return Reply(blocked.status, blocked.body, {**blocked.headers, **limits})
             params = dict(pairs)
-            if path == "/v1/info/balance/":
+            if path == "/v1/info/balance/":  # #api_info_balance
                 reply = Reply.json(200, {"status": "success", "balance": account.balance,
                                          "currency": account.currency})
             elif path == "/v1/request/callback/":
@@ -258,6 +258,7 @@ class FakeZadarma(FakeVendor):
         expires = self.clock() + lifetime
         links = [self._link(account, r, expires) for r in found]
         till = account.local(expires)
+        # #api_pbx_record_request: `link` when asked by call_id, `links` by pbx_call_id; `lifetime_till`.
         if params.get("call_id"):
             return Reply.json(200, {"status": "success", "link": links[0], "lifetime_till": till})
         return Reply.json(200, {"status": "success", "links": links, "lifetime_till": till})
