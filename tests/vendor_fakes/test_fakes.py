@@ -514,7 +514,7 @@ def test_zadarma_callback_posts_signed_out_notifications_for_both_legs(receiver:
         fake.add_account("KEY2", "SECRET2", notify_url=f"{receiver.url}/other")
         assert zadarma_get(fake, "/v1/request/callback/", {"from": "100", "to": "79161234567", "sip": "100"}).status \
             == 200
-        fake.wait_for(lambda: len(receiver.posts) == 5)
+        fake.wait_for_deliveries(5)  # posted and answered
         events = [(form["event"], form.get("destination")) for _, form, _ in receiver.posts]
         assert events == [("NOTIFY_OUT_START", "100"), ("NOTIFY_OUT_START", "79161234567"),
                           ("NOTIFY_OUT_END", "79161234567"), ("NOTIFY_OUT_END", "100"), ("NOTIFY_RECORD", None)]
@@ -561,7 +561,7 @@ def test_zadarma_recording_links_serve_audio_until_their_lifetime_ends(receiver:
     with FakeZadarma(clock) as fake:
         fake.add_account("KEY", "SECRET", notify_url=receiver.url)
         zadarma_get(fake, "/v1/request/callback/", {"from": "100", "to": "79161234567"})
-        fake.wait_for(lambda: len(receiver.posts) == 5)
+        fake.wait_for_deliveries(5)  # posted and answered
         record = receiver.posts[4][1]
         one = body(zadarma_get(fake, "/v1/pbx/record/request/", {"call_id": record["call_id_with_rec"],
                                                                   "lifetime": "180"}))
@@ -652,7 +652,7 @@ def test_mango_sign_is_sha256_of_key_json_salt_as_the_public_vector_says() -> No
 def test_mango_callback_posts_call_summary_and_record_events_signed_like_the_api(receiver: Receiver) -> None:
     with mango_fake(ManualClock(1_800_000_000), f"{receiver.url}/connectors/mango") as fake:
         assert body(mango_post(fake, "/vpbx/commands/callback", CALLBACK)) == {"result": 1000}
-        fake.wait_for(lambda: len(receiver.posts) == 9)
+        fake.wait_for_deliveries(9)  # posted and answered
         for _, form, _ in receiver.posts:
             assert form["vpbx_api_key"] == "mango-key"
             assert form["sign"] == mango_sign("mango-key", form["json"], "mango-salt")
@@ -681,7 +681,7 @@ def test_mango_unanswered_callback_has_no_second_leg_and_no_recording(receiver: 
     with mango_fake(ManualClock(), receiver.url) as fake:
         fake.script_next_call("mango-key", MangoCallScript(employee_answers=False))
         mango_post(fake, "/vpbx/commands/callback", CALLBACK)
-        fake.wait_for(lambda: len(receiver.posts) == 4)
+        fake.wait_for_deliveries(4)  # posted and answered
         names = [path for path, _, _ in receiver.posts]
         assert names == ["/result/callback", "/events/call", "/events/call", "/events/summary"]
         summary = json.loads(receiver.posts[3][1]["json"])
@@ -691,7 +691,7 @@ def test_mango_unanswered_callback_has_no_second_leg_and_no_recording(receiver: 
 def test_mango_recording_post_redirects_to_a_one_time_link(receiver: Receiver) -> None:
     with mango_fake(ManualClock(), receiver.url) as fake:
         mango_post(fake, "/vpbx/commands/callback", CALLBACK)
-        fake.wait_for(lambda: len(receiver.posts) == 9)
+        fake.wait_for_deliveries(9)  # posted and answered
         recording_id = json.loads(receiver.posts[8][1]["json"])["recording_id"]
         redirect = mango_post(fake, "/vpbx/queries/recording/post", {"recording_id": recording_id,
                                                                       "action": "download"})
