@@ -34,7 +34,7 @@ def _digest_of(store: Repository, clinic: Clinic, target: date, days: dict[date,
     else:
         tasks_open, overdue = counters.get(SNAPSHOT_OPEN, 0), counters.get(SNAPSHOT_OVERDUE, 0)
     built = build_digest(clinic.id, target, clinic.settings.timezone, counters, sum_days(window), tasks_open,
-                         overdue)
+                         overdue, clinic.settings.reasons)
     built["campaigns_30d"] = campaigns_30d(store, clinic, target)  # an extension of CONTRACT §3
     return built
 
