@@ -18,7 +18,8 @@ from pydantic import ValidationError
 
 from chalicelib.domain.ad_spend import MAX_MONTHS, MAX_ROWS, AdSpend, SpendBody, SpendRow, months_covering
 from chalicelib.domain.imports import decode, parse_amount
-from chalicelib.errors import FieldError, InvalidInput
+from chalicelib.errors import FieldError, InvalidInput, PayloadTooLarge
+from chalicelib.http import MAX_JSON_BYTES, json_document
 from chalicelib.runtime import Context, Runtime
 from chalicelib.validation import EARLIEST_YEAR, LATEST_YEAR, invalid_input
 
@@ -75,9 +76,14 @@ def parse_csv(data: bytes) -> SpendBody:
     return SpendBody(rows=rows)
 
 
-def parse_json(body: Any) -> SpendBody:
+def parse(raw: bytes, content_type: str | None) -> SpendBody:
+    """The PUT body: a CSV (`text/csv`) or JSON `{"rows": [...]}`; 413 past 256 KiB, 422 naming what is wrong."""
+    if len(raw) > MAX_JSON_BYTES:
+        raise PayloadTooLarge(f"the body is {len(raw)} bytes; the limit is {MAX_JSON_BYTES}")
+    if "csv" in (content_type or ""):
+        return parse_csv(raw)
     try:
-        return SpendBody.model_validate(body)
+        return SpendBody.model_validate(json_document(raw))
     except ValidationError as exc:
         raise invalid_input(exc) from exc
 

@@ -12,11 +12,9 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from chalicelib.digest import SNAPSHOT_OPEN, SNAPSHOT_OVERDUE, local_today, open_and_overdue
-from chalicelib.domain import ad_spend as spend
+from chalicelib.digest import SNAPSHOT_OPEN, SNAPSHOT_OVERDUE, ad_spend_30d, local_today, open_and_overdue
 from chalicelib.domain import reasons
-from chalicelib.domain.ad_spend import AdSpend
-from chalicelib.domain.kpi import build_digest, funnel_revenue, funnel_rows, sum_days
+from chalicelib.domain.kpi import build_digest, funnel_rows, sum_days
 from chalicelib.domain.names import namer
 from chalicelib.domain.records import Clinic
 from chalicelib.errors import FieldError, InvalidInput
@@ -124,14 +122,6 @@ def _admin_rows(counters: dict[str, int]) -> dict[str, dict[str, Any]]:
     return dict(sorted(rows.items()))
 
 
-def _ad_spend(store: Repository, clinic: Clinic, first: date, last: date,
-              counters: dict[str, int]) -> dict[str, dict[str, Any]]:
-    """Per source with spend in the period: its funnel, revenue, costs per step and ROMI (one BatchGetItem)."""
-    months = store.get_many(AdSpend, clinic.id, spend.months_covering(first, last))
-    return spend.by_source(spend.spend_in(months.values(), first, last), funnel_rows("source", counters),
-                           funnel_revenue("source", counters))
-
-
 def dashboard(store: Repository, clinic: Clinic, first: date, last: date, now: datetime) -> dict[str, Any]:
     """The period's figures (digest shape), funnels and administrators' KPIs, from one day-range read."""
     days = store.kpi_days(clinic.id, first, last)
@@ -150,7 +140,7 @@ def dashboard(store: Repository, clinic: Clinic, first: date, last: date, now: d
     return {**figures, "from": first.isoformat(), "to": last.isoformat(), "days": (last - first).days + 1,
             "funnel": funnel, "doctors": figures.pop("doctors_30d"),
             "lost_reasons": figures.pop("lost_reasons_30d"), "refusal_reasons": figures.pop("refusal_reasons_30d"),
-            "admins": _admin_rows(counters), "ad_spend": _ad_spend(store, clinic, first, last, counters),
+            "admins": _admin_rows(counters), "ad_spend": ad_spend_30d(store, clinic, last, counters, first),
             "calls_by_hour": {f"{h:02d}": counters.get(f"load.calls.hour|{h:02d}", 0) for h in range(24)},
             "calls_by_weekday": [counters.get(f"load.calls.weekday|{d}", 0) for d in range(7)],
             "by_day": [{"date": d.isoformat(), "leads": days.get(d, {}).get("leads.new", 0),
