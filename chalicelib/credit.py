@@ -59,7 +59,7 @@ def booked_on_call(ctx: Context, run: SequenceRun, task: CallTask, admin: str | 
     if made is not None and claim(ctx, run, made, admin):
         return
     if patient is not None:  # the MIS's appointment follows: `appointment_reported` claims it
-        patient.booked_by_call, patient.booked_by_call_at = run.id, ctx.now
+        patient.booked_by_call, patient.booked_by_call_at = run.id, task.created_at  # the call's attempt
         ctx.save(patient)
 
 
@@ -80,7 +80,8 @@ def appointment_reported(ctx: Context, appt: Appointment, patient: Patient | Non
         return
     if appt.booked_by_run or appt.created_at is None:
         return
-    if abs(appt.created_at - patient.booked_by_call_at) > CALL_BOOKING_WINDOW:
+    called = patient.booked_by_call_at  # when the task of the call that booked opened
+    if not to_second(called) <= appt.created_at <= called + CALL_BOOKING_WINDOW:
         return
     run = ctx.load(SequenceRun, patient.booked_by_call)
     if run is not None:

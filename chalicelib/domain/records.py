@@ -66,7 +66,7 @@ class Patient(Record):
     contacts: list[datetime] = Field(default_factory=list)  # automatic contacts, for the cap
     recall_started_for: date | None = None
     booked_by_call: str | None = None  # a run an administrator booked; the MIS's appointment follows
-    booked_by_call_at: datetime | None = None
+    booked_by_call_at: datetime | None = None  # when that call's task opened (the booking comes after it)
     feedback_visit: str | None = None  # the visit the last feedback request asked about
     feedback_asked_at: datetime | None = None
     open_offers: list[str] = Field(default_factory=list)  # appointment ids of slot offers
