@@ -8,7 +8,8 @@ from tests import builders as b
 from tests.harness import Harness
 
 
-def outbound(call_id: str, phone: str, admin: str | None, answered: bool, extension: str | None = None) -> dict[str, Any]:
+def outbound(call_id: str, phone: str, admin: str | None, answered: bool,
+             extension: str | None = None) -> dict[str, Any]:
     call = {"id": call_id, "direction": "outbound", "phone": phone, "line": "city", "at": b.iso(),
             "answered": answered, "duration_s": 60 if answered else 0}
     call.update({k: v for k, v in (("admin_id", admin), ("extension", extension)) if v})

@@ -9,7 +9,6 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-
 # The synthetic clinic's free-text reasons, and the codes the default lists (settings.reasons) give them,
 # read off the lists by a person, not by the app's matching.
 LOST_CODES = {"дорого": "too_expensive", "далеко": "too_far", "выбрал другую клинику": "other_clinic",

@@ -106,7 +106,7 @@ def expected(talk_s: int) -> dict[str, Any]:
 
 
 def test_the_issue_s_case_the_mis_reports_the_booking_a_moment_before_the_outcome() -> None:
-    assert play(["appointment", "outcome", "visit"] + ["call"], booked_after_s=0.2, talk_s=90) == expected(90)
+    assert play(["appointment", "outcome", "visit", "call"], booked_after_s=0.2, talk_s=90) == expected(90)
 
 
 @settings(max_examples=40, deadline=None)
