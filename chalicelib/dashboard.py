@@ -202,5 +202,5 @@ def tables(board: dict[str, Any], clinic: Clinic, language: str) -> list[dict[st
                                   "cost_per_booked", "cost_per_came", "romi_pct"),
                      [[name("source", code), r["spend"], r["leads"], r["booked"], r["came"], r["revenue"],
                        r["cost_per_lead"], r["cost_per_booked"], r["cost_per_came"], _romi_pct(r["romi"])]
-                      for code, r in board["ad_spend"].items()]))
+                      for code, r in sorted(board["ad_spend"].items(), key=lambda kv: -Decimal(kv[1]["spend"]))]))
     return out
