@@ -114,3 +114,23 @@ def test_xlsx_text_cells_are_strings_never_formulas() -> None:
     cells = [sheet.cell(r, 1).value for r in range(2, len(HOSTILE) + 2)]
     assert cells == [t.replace("\r", "\n") for t in HOSTILE]  # XML reads CR as LF
     assert sheet.cell(2, 2).value == 832800 and sheet.cell(2, 4).value == -4
+
+
+def test_simulate_waits_for_what_it_sent_and_prints_figures_as_the_clinic_reads_them() -> None:
+    from zoneinfo import ZoneInfo
+
+    from chalicelib.local import figures
+
+    events = [{"type": "lead.created", "occurred_at": "2026-11-03T23:30:00+00:00"},
+              {"type": "visit.completed", "occurred_at": "2026-11-20T10:00:00+03:00"},
+              {"type": "appointment.cancelled", "occurred_at": "2026-11-21T10:00:00+03:00"}]
+    want = figures.expected(events, {"brought_back": ["D-9001", "D-9002"]}, ZoneInfo("Europe/Moscow"))
+    assert want == {"first": date(2026, 11, 4), "leads": 1, "cancelled": 1, "visits": 3, "came": 2}
+    board = {"funnel": {"leads": 1234, "booked": 500, "came": 321, "lead_to_chair_pct": 26.0},
+             "visits": {"completed": 1500, "revenue": "832800.00"}, "leads": {"missed_not_returned": 3},
+             "appointments": {"cancelled": 7, "no_show": 2}}
+    campaign = {"name": "Вернуть планы", "revenue": "13000.00", "cost": "3625.00", "roi": "2.59"}
+    shown = figures.text({"board": board, "campaign": campaign, "language": "ru", "currency": "RUB",
+                          "first": date(2026, 11, 4), "last": date(2026, 12, 3), "settled": True})
+    assert "Обращения 1\u00a0234 → Записаны 500 → Пришли 321 (Процент доведения 26\u00a0%)" in shown
+    assert "832\u00a0800,00\u00a0₽" in shown and "ROI 259\u00a0%" in shown and "2.59" not in shown
