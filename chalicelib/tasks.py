@@ -93,13 +93,13 @@ def record_outcome(ctx: Context, task_id: str, body: TaskOutcome, staff: Staff) 
     """Close a task with the administrator's outcome, credit it, and move its sequence on.
 
     A task the system closed first (the MIS's booking stopped the run, or the telephony saw the call
-    answered) still takes the administrator's outcome: it is what happened on the call, and it is
-    credited exactly as if it had come first."""
+    answered) still takes an outcome that says the patient was reached: it is what happened on the
+    call, and it is credited exactly as if it had come first. "No answer" can change nothing there."""
     task = ctx.load(CallTask, task_id)
     if task is None:
         raise NotFound(f"no task {task_id}")
     late = task.status != "open"
-    if late and not _closed_by_system(task):
+    if late and not (_closed_by_system(task) and body.outcome in REACHED):
         if task.outcome == body.outcome:
             return task
         raise Conflict(f"task is already closed ({task.outcome})")
