@@ -35,7 +35,7 @@ def claim(ctx: Context, run: SequenceRun, appt: Appointment, admin: str | None =
     if admin and appt.booked_by_admin is None:
         appt.booked_by_admin = admin
     run.booked_appointment = appt.id
-    run.booked_at = earliest(run.booked_at, appt.created_at or ctx.now)
+    run.booked_at = appt.created_at or run.booked_at or ctx.now  # the booking's own time, not whoever told first
     if appt.completed is not None:  # the visit was reported before the booking was known
         run.came_at = earliest(run.came_at, appt.completed.at)
     ctx.save(appt)
@@ -47,7 +47,8 @@ def booked_on_call(ctx: Context, run: SequenceRun, task: CallTask, admin: str | 
                    patient: Patient | None) -> None:
     """The administrator says the patient booked on this run's call: credit it, before or after the MIS says so."""
     run.booked_by = run.booked_by or admin
-    run.booked_at = earliest(run.booked_at, ctx.now)
+    if run.booked_appointment is None:  # until the MIS reports the booking, the click says when
+        run.booked_at = earliest(run.booked_at, ctx.now)
     ctx.save(run)
     if run.booked_appointment:  # the MIS was first (the booking stopped the run)
         appt = ctx.load(Appointment, run.booked_appointment)
