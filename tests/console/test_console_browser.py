@@ -89,6 +89,10 @@ def test_a_manager_sets_the_clinic_up_and_reads_last_month(page: Page, local_sta
         "mon: opening must be before closing")
     page.get_by_label("Пн открытие").fill("09:00")
     page.get_by_label("Пн открытие").dispatch_event("change")
+    # the clinic's own words for a loss reason: an MIS's «накладно» will count as «Дорого»
+    aliases = page.locator('#reasons [data-code="too_expensive"] input.aliases').first
+    aliases.fill("дорого, накладно")
+    aliases.dispatch_event("change")
     page.get_by_role("button", name="Сохранить").click()
     expect(page.locator("#saved")).to_have_text("Сохранено")
     expect(steps).to_have_count(3)
@@ -98,6 +102,7 @@ def test_a_manager_sets_the_clinic_up_and_reads_last_month(page: Page, local_sta
     assert saved["working_hours"]["mon"] == ["09:00", "18:00"]
     assert [s["action"] for s in saved["sequences"]["lead"]["steps"]] == ["call", "message", "call"]
     assert saved["sequences"]["lead"]["steps"][2]["delay_minutes"] == 45
+    assert saved["reasons"]["lost"][0]["aliases"] == ["дорого", "накладно"]
 
     # an administrator's token, with a login link shown once
     page.get_by_role("button", name="Ключи сотрудников").click()
