@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chalicelib import dashboard
-from chalicelib.domain.records import Appointment, SequenceRun
+from chalicelib.domain.records import Appointment, CallTask, SequenceRun
 from chalicelib.domain.records import Clinic as ClinicRecord
 from tests.harness import open_all_day
 from tests.service.clinic import CLINIC, Clinic
@@ -115,3 +115,29 @@ def test_the_issue_s_case_the_mis_reports_the_booking_a_moment_before_the_outcom
 def test_credit_is_the_same_in_every_order(order: list[str], again: list[str], booked_after_s: float,
                                            talk_s: int) -> None:
     assert play([*order, *again], booked_after_s, talk_s) == expected(talk_s)
+
+
+def test_a_call_only_the_pbx_saw_is_a_worked_contact_of_the_campaign_and_its_administrator() -> None:
+    clinic, campaign_id, task_id, opened = opened_campaign_call()
+    call = deliveries(opened, 0, 75)["call"][1]
+    clinic.later(minutes=2)
+    clinic.send(call)
+    shown = figures(clinic, campaign_id)
+    assert (shown["contacts"], shown["reached"], shown["cost"]) == (1, 1, "15.00")
+    assert shown["by_admin"] == {"U-1": {"reached": 1, "booked": 0, "came": 0, "revenue": "0.00"}}
+    closed = clinic.store.get(CallTask, CLINIC, task_id)
+    assert closed is not None and (closed.status, closed.outcome, closed.assignee) == ("done", "answered", "U-1")
+
+
+def test_messages_answered_count_for_whoever_answered() -> None:
+    clinic = Clinic()
+    now = whole(clinic.clock.now)
+    clinic.send({"type": "message.received", "occurred_at": now, "data": {"message": {
+        "channel": "whatsapp", "from": "+79160000055", "text": "Сколько стоит чистка?", "at": now}}})
+    (task,) = clinic.tasks()
+    assert task.kind == "reply"
+    clinic.outcome(task.id, "call_back", call_back_at=whole(clinic.clock.now + timedelta(hours=2)))
+    board = dashboard.dashboard(clinic.store, clinic.store.get(ClinicRecord, CLINIC, CLINIC),  # type: ignore[arg-type]
+                                clinic.clock.now.date(), clinic.clock.now.date(), clinic.clock.now)
+    row = board["admins"]["U-1"]
+    assert (row["messages_answered"], row["desk_calls"], row["tasks_done"]) == (1, 0, 1)
