@@ -430,6 +430,21 @@ def create_import(clinic_id: str) -> Any:
     return json_response(receipt, 202)
 
 
+@app.route("/v1/clinics/{clinic_id}/ad-spend", methods=["GET", "PUT"],
+           content_types=["application/json", "text/csv", "application/csv"])
+@handled
+def ad_spend(clinic_id: str) -> Any:
+    from chalicelib import ad_spend as spend
+    from chalicelib import wiring
+
+    wiring.authenticator().clinic_staff(_auth(), clinic_id, "manager")
+    rt = wiring.runtime()
+    if _request().method == "GET":
+        return json_response(spend.listing(rt, clinic_id, _query("from"), _query("to")))
+    body = spend.parse(_body(), _request().headers.get("content-type"))
+    return json_response(spend.save(rt, clinic_id, body))
+
+
 @app.route("/v1/clinics/{clinic_id}/imports/{import_id}", methods=["GET"])
 @handled
 def import_status(clinic_id: str, import_id: str) -> Any:

@@ -14,7 +14,7 @@ from decimal import Decimal
 from chalicelib.domain import campaigns as rules
 from chalicelib.domain import roi
 from chalicelib.domain.campaigns import CampaignMember, MemberContact, member_id
-from chalicelib.domain.records import Appointment, Patient, SequenceRun, Visit
+from chalicelib.domain.records import Appointment, CallTask, Patient, SequenceRun, Visit
 from chalicelib.runtime import Context
 
 
@@ -25,20 +25,30 @@ def _member_of(ctx: Context, run: SequenceRun) -> CampaignMember | None:
     return ctx.load(CampaignMember, member_id(campaign_id, run.patient_id))
 
 
-def call_worked(ctx: Context, run: SequenceRun, task_id: str, admin_id: str | None, reached: bool) -> None:
-    """An administrator recorded an outcome on a campaign run's call: a contact, and maybe a reach."""
+def call_opened(ctx: Context, run: SequenceRun, task: CallTask) -> None:
+    """A campaign run's call task opened: the first contact attempt, before anything it leads to is reported."""
+    member = _member_of(ctx, run)
+    if member is not None and rules.note_contact(member, task.id, MemberContact(at=task.created_at, kind="call",
+                                                                                worked=False)):
+        ctx.save(member)
+
+
+def call_worked(ctx: Context, run: SequenceRun, task: CallTask, admin_id: str | None, reached: bool,
+                at: datetime | None = None) -> None:
+    """An outcome was recorded on a campaign run's call, or the telephony saw it: a contact, and maybe a reach."""
     member = _member_of(ctx, run)
     if member is None:
         return
-    changed = rules.note_contact(member, task_id, MemberContact(at=ctx.now, kind="call", admin_id=admin_id))
+    worked = MemberContact(at=task.created_at, kind="call", admin_id=admin_id)
+    changed = rules.note_contact(member, task.id, worked)
     if reached:
-        changed = rules.note_reached(member, ctx.now, admin_id) or changed
+        changed = rules.note_reached(member, at or ctx.now, admin_id) or changed
     if changed:
         ctx.save(member)
 
 
 def message_sent(ctx: Context, run: SequenceRun, message_id: str) -> None:
-    """A campaign run's message went out: a contact."""
+    """A campaign run's message went out: a contact (its attempt is the moment it was sent)."""
     member = _member_of(ctx, run)
     if member is not None and rules.note_contact(member, message_id, MemberContact(at=ctx.now, kind="message")):
         ctx.save(member)

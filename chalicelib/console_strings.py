@@ -92,6 +92,23 @@ SCRIPT_STRINGS = (
     N_('Sign in'),
     N_('Staff token'),
     N_('Sign out'),
+    N_('Month'),
+    N_('Source'),
+    N_('Ad spend'),
+    N_('CSV file'),
+    N_('Upload'),
+    N_('Or upload a CSV: month;source;amount'),
+    N_('What each lead source cost in a month. The tables above divide it by the leads, bookings and patients '
+       'who came in the period, and compare it with what they paid (ROMI).'),
+    N_("PBX extensions: administrator's MIS id and extension"),
+    N_('Why leads and patients are lost'),
+    N_('Why appointments are cancelled'),
+    N_('Words that mean it, comma-separated'),
+    N_('New reason'),
+    N_('Reasons'),
+    N_('The desk picks one of these and may add a comment. Text from the MIS is matched by the name and the words '
+       'beside it, whatever their case or form; text that matches nothing is counted as «other», with the text '
+       'kept.'),
 )
 KEYED_STRINGS = {
     'purpose:feedback_thanks': N_('Thanks for the rating'),

@@ -129,6 +129,8 @@ class CompletedCallIn(CallIn):
     answered: bool
     duration_s: int = Field(0, ge=0, le=24 * 3600)
     admin_id: Id | None = None
+    # Extension: the PBX extension that took or made the call; `settings.staff_extensions` names its administrator.
+    extension: Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[0-9]{1,10}$")] | None = None
 
 
 class AppointmentIn(Body):
@@ -204,8 +206,9 @@ class LeadData(Body):
 
 class LeadLostData(Body):
     lead_id: Id
-    reason: NonEmptyText
+    reason: NonEmptyText  # a code of the clinic's `reasons.lost`, or free text mapped by its aliases
     admin_id: Id | None = None
+    comment: Text | None = None  # extension (CONTRACT §7): kept apart from the code
 
 
 class CallData(Body):
@@ -226,8 +229,9 @@ class AppointmentRefData(Body):
 
 class CancellationData(Body):
     appointment_id: Id
-    reason: Text = ""
+    reason: Text = ""  # a code of the clinic's `reasons.cancelled`, or free text mapped by its aliases
     cancelled_by: Literal["patient", "clinic"] = "patient"
+    comment: Text | None = None  # extension (CONTRACT §7): kept apart from the code
 
 
 class VisitData(Body):
@@ -395,10 +399,12 @@ Outcome = Literal["booked", "no_answer", "declined", "wrong_number", "call_back"
 
 class TaskOutcome(Body):
     outcome: Outcome
+    # A code of the clinic's `reasons.lost`, or free text mapped by its aliases (CONTRACT §7).
     reason: Text | None = Field(None, validate_default=True)
     call_back_at: Instant | None = Field(None, validate_default=True)
     note: Text | None = None
     admin_id: Id | None = None
+    comment: Text | None = None  # beside the reason's code, kept apart (CONTRACT §7)
 
     @field_validator("reason")
     @classmethod

@@ -126,5 +126,6 @@ def me(rt: Runtime, staff: Staff) -> dict[str, Any]:
         clinic = rt.clinic(staff.clinic_id)
         body.update(clinic_name=clinic.name, language=clinic.settings.language,
                     timezone=clinic.settings.timezone, admins=clinic.settings.admins,
-                    doctors=clinic.settings.doctors)
+                    doctors=clinic.settings.doctors,
+                    reasons=[{"code": r.code, "name": r.name} for r in clinic.settings.reasons.lost])
     return body

@@ -140,6 +140,7 @@ class StepHandler:
         if self._cap_postpone(ctx, req, run, patient):
             return
         task = self._open_task(ctx, run, req, patient)
+        campaign_credit.call_opened(ctx, run, task)  # the contact attempt: credit runs from here
         run.open_task = task.id
         run.plan, run.step, run.attempt = req.plan, req.plan.step, req.plan.attempt
         ctx.save(run)

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from chalicelib import campaign_credit, sequences
+from chalicelib import campaign_credit, credit, sequences
 from chalicelib.auth import Staff
 from chalicelib.contract import LeadLostData, TaskOutcome
+from chalicelib.domain import reasons
 from chalicelib.domain.facts import earliest, iso_z
 from chalicelib.domain.merge import call_returned, first_response, lead_lost
 from chalicelib.domain.phones import display_phone
@@ -58,6 +59,8 @@ def task_view(task: CallTask, now: datetime) -> dict[str, Any]:
         "created_at": iso_z(task.created_at),
         "outcome": task.outcome,
         "reason": task.reason,
+        "reason_code": task.reason_code,
+        "comment": task.comment,
         "closed_at": iso_z(task.closed_at) if task.closed_at else None,
         "assignee": task.assignee,
     }
@@ -87,36 +90,75 @@ def task_page(store: Repository, clinic_id: str, status: str, limit: int,
 
 
 def record_outcome(ctx: Context, task_id: str, body: TaskOutcome, staff: Staff) -> CallTask:
-    """Close a task with the administrator's outcome and move its sequence on."""
+    """Close a task with the administrator's outcome, credit it, and move its sequence on.
+
+    A task the system closed first (the MIS's booking stopped the run, or the telephony saw the call
+    answered) still takes an outcome that says the patient was reached: it is what happened on the
+    call, and it is credited exactly as if it had come first. "No answer" can change nothing there."""
     task = ctx.load(CallTask, task_id)
     if task is None:
         raise NotFound(f"no task {task_id}")
-    if task.status != "open":
+    late = task.status != "open"
+    if late and not (_closed_by_system(task) and body.outcome in REACHED):
         if task.outcome == body.outcome:
             return task
         raise Conflict(f"task is already closed ({task.outcome})")
-    by = body.admin_id or staff.admin_id or staff.role
+    admin = body.admin_id or staff.admin_id
+    by = admin or staff.role
     task.call_back_at = body.call_back_at
     if body.note:
         task.history.append(CallTaskEvent(at=ctx.now, kind="note", detail=body.note))
-    task.assignee = task.assignee or body.admin_id or staff.admin_id
-    sequences.close_task(ctx, task, "done", body.outcome, by=by, reason=body.reason)
+    task.assignee = task.assignee or admin
     run = ctx.load(SequenceRun, task.run_id) if task.run_id else None
+    if body.outcome == "declined":
+        _reason(ctx, task, body, run)
+    if late:
+        _take_over(ctx, task, body.outcome, by, body.reason)
+    else:
+        sequences.close_task(ctx, task, "done", body.outcome, by=by, reason=body.reason)
     if run is not None:
-        _credit_response(ctx, run, body)
-        campaign_credit.call_worked(ctx, run, task.id, body.admin_id or staff.admin_id, body.outcome in REACHED)
-        _drive(ctx, run, task, body)
+        _credit_response(ctx, run, task, body)
+        campaign_credit.call_worked(ctx, run, task, admin, body.outcome in REACHED)
+        patient = ctx.load(Patient, run.patient_id) if run.patient_id else None
+        if body.outcome in REACHED:
+            run.reached_at = earliest(run.reached_at, ctx.now)
+            ctx.save(run)
+        if body.outcome == "booked":
+            credit.booked_on_call(ctx, run, task, admin, patient)
+        _drive(ctx, run, task, body, patient)
     return task
 
 
-def _credit_response(ctx: Context, run: SequenceRun, body: TaskOutcome) -> None:
+def _closed_by_system(task: CallTask) -> bool:
+    """Closed by a stop (a booking, an opt-out) or the telephony's answered call, not by a person."""
+    return task.closed_by == "system" and task.status in ("cancelled", "done")
+
+
+def _take_over(ctx: Context, task: CallTask, outcome: str, by: str, reason: str | None) -> None:
+    task.status, task.outcome, task.closed_at, task.closed_by = "done", outcome, ctx.now, by
+    task.reason = reason or task.reason
+    ctx.save(task)
+    ctx.note(task.patient_id, ctx.now, "task.outcome", key=f"{task.id}:outcome", task_id=task.id,
+             outcome=outcome, status="done", scenario=task.scenario, by=by, reason=reason)
+
+
+def _reason(ctx: Context, task: CallTask, body: TaskOutcome, run: SequenceRun | None) -> None:
+    """The code picked (or the text typed, mapped by the clinic's aliases) and the comment, kept apart."""
+    picked = reasons.with_comment(reasons.classify(body.reason, ctx.settings.reasons.lost), body.comment)
+    task.reason_code, task.comment = picked.code, picked.comment
+    if run is not None and run.lead_id:  # counted once, on the lead (a lost lead), not again on its task
+        task.context.lead_id = run.lead_id
+
+
+def _credit_response(ctx: Context, run: SequenceRun, task: CallTask, body: TaskOutcome) -> None:
     """The inquiry got its answer: first response time, returned missed calls, lost leads."""
     if run.lead_id:
         lead = ctx.load(Lead, run.lead_id)
         if lead is not None:
             lead.first_response_at = first_response(lead.first_response_at, lead.created_at, ctx.now)
             if body.outcome == "declined" and body.reason:
-                lead_lost(lead, LeadLostData(lead_id=lead.id, reason=body.reason, admin_id=body.admin_id), ctx.now)
+                lost = LeadLostData(lead_id=lead.id, reason=body.reason, admin_id=body.admin_id, comment=body.comment)
+                lead_lost(lead, lost, ctx.now, reasons.Classified(task.reason_code or reasons.OTHER, task.comment))
             ctx.save(lead)
     for call_id in sequences.answered_calls(run):
         call = ctx.load(Call, call_id)
@@ -125,18 +167,10 @@ def _credit_response(ctx: Context, run: SequenceRun, body: TaskOutcome) -> None:
             ctx.save(call)
 
 
-def _drive(ctx: Context, run: SequenceRun, task: CallTask, body: TaskOutcome) -> None:
+def _drive(ctx: Context, run: SequenceRun, task: CallTask, body: TaskOutcome, patient: Patient | None) -> None:
     if not run.active or run.open_task != task.id:
         return
     run.open_task = None
-    if body.outcome in REACHED:
-        run.reached_at = earliest(run.reached_at, ctx.now)
-    patient = ctx.load(Patient, run.patient_id) if run.patient_id else None
-    if body.outcome == "booked":
-        run.booked_at = earliest(run.booked_at, ctx.now)
-        if patient is not None:
-            patient.booked_by_call, patient.booked_by_call_at = run.id, ctx.now
-            ctx.save(patient)
     ladder = sequences.ladder_of(ctx, run, patient)
     plan = ladder.after_outcome(task.step, task.attempt, body.outcome, ctx.now, body.call_back_at)
     if plan.action == "done":

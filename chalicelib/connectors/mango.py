@@ -100,6 +100,11 @@ def _line(summary: Summary, settings: ClinicSettings) -> str:
     return line_of(summary.line_number or summary.to.line_number or "", settings)
 
 
+def _extension(extension: str | None) -> str | None:
+    """The employee's extension (`from.extension` calling out, `to.extension` answering; staff_extensions)."""
+    return extension if extension and extension.isdigit() else None
+
+
 def _duration(summary: Summary) -> int:
     return max(0, summary.end_time - summary.talk_time) if summary.talk_time else 0
 
@@ -110,7 +115,8 @@ def _inbound(key: str, summary: Summary, settings: ClinicSettings) -> Inbound:
                             "line": _line(summary, settings), "at": at}
     if summary.entry_result != 1:
         return Inbound(key, {"type": "call.missed", "occurred_at": at, "data": {"call": call}})
-    call.update(direction="inbound", answered=True, duration_s=_duration(summary))
+    call.update(direction="inbound", answered=True, duration_s=_duration(summary),
+                extension=_extension(summary.to.extension))
     return Inbound(key, {"type": "call.completed", "occurred_at": at, "data": {"call": call}})
 
 
@@ -118,5 +124,5 @@ def _outbound(key: str, summary: Summary, settings: ClinicSettings) -> Inbound:
     at = iso(unix_time(summary.create_time))
     call = {"id": summary.entry_id, "phone": international(summary.to.number or ""), "direction": "outbound",
             "line": _line(summary, settings), "at": at, "answered": summary.entry_result == 1,
-            "duration_s": _duration(summary)}
+            "duration_s": _duration(summary), "extension": _extension(summary.sender.extension)}
     return Inbound(key, {"type": "call.completed", "occurred_at": at, "data": {"call": call}})

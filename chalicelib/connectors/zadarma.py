@@ -122,6 +122,11 @@ def _recording(note: NotifyEnd | NotifyOutEnd) -> dict[str, str] | None:
     return None
 
 
+def _extension(internal: str) -> str | None:
+    """`internal`: the PBX extension that took or made the call (settings.staff_extensions names its owner)."""
+    return internal if internal.isdigit() else None
+
+
 def _ended(note: NotifyEnd, settings: ClinicSettings) -> Inbound:
     """Missed on the line that was called, or an answered inbound call."""
     at = iso(local_time(note.call_start, settings.zone, "call_start"))
@@ -130,7 +135,7 @@ def _ended(note: NotifyEnd, settings: ClinicSettings) -> Inbound:
     if note.disposition != "answered":
         return Inbound(event_key("zadarma", "end", note.pbx_call_id),
                        {"type": "call.missed", "occurred_at": at, "data": {"call": call}})
-    call.update(direction="inbound", answered=True, duration_s=note.duration)
+    call.update(direction="inbound", answered=True, duration_s=note.duration, extension=_extension(note.internal))
     return Inbound(event_key("zadarma", "end", note.pbx_call_id),
                    {"type": "call.completed", "occurred_at": at, "data": {"call": call}})
 
@@ -140,6 +145,6 @@ def _out_ended(note: NotifyOutEnd, settings: ClinicSettings) -> Inbound:
     at = iso(local_time(note.call_start, settings.zone, "call_start"))
     call = {"id": note.pbx_call_id, "phone": international(note.destination), "direction": "outbound",
             "line": line_of(note.caller_id, settings), "at": at, "answered": note.disposition == "answered",
-            "duration_s": note.duration, "recording": _recording(note)}
+            "duration_s": note.duration, "recording": _recording(note), "extension": _extension(note.internal)}
     return Inbound(event_key("zadarma", "out", note.pbx_call_id),
                    {"type": "call.completed", "occurred_at": at, "data": {"call": call}})

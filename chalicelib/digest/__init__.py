@@ -6,7 +6,9 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from chalicelib.digest.returns import campaigns_30d
-from chalicelib.domain.kpi import FUNNEL_DAYS, build_digest, sum_days
+from chalicelib.domain import ad_spend as spend
+from chalicelib.domain.ad_spend import AdSpend
+from chalicelib.domain.kpi import FUNNEL_DAYS, build_digest, funnel_revenue, funnel_rows, sum_days
 from chalicelib.domain.records import CallTask, Clinic
 from chalicelib.store.models import scoped
 from chalicelib.store.repository import Repository
@@ -34,9 +36,20 @@ def _digest_of(store: Repository, clinic: Clinic, target: date, days: dict[date,
     else:
         tasks_open, overdue = counters.get(SNAPSHOT_OPEN, 0), counters.get(SNAPSHOT_OVERDUE, 0)
     built = build_digest(clinic.id, target, clinic.settings.timezone, counters, sum_days(window), tasks_open,
-                         overdue)
+                         overdue, clinic.settings.reasons)
     built["campaigns_30d"] = campaigns_30d(store, clinic, target)  # an extension of CONTRACT §3
+    built["ad_spend_30d"] = ad_spend_30d(store, clinic, target, sum_days(window))  # an extension too
     return built
+
+
+def ad_spend_30d(store: Repository, clinic: Clinic, day: date, counters: dict[str, int],
+                 first: date | None = None) -> dict[str, Any]:
+    """Per source with spend, the 30 days ending on `day` (or from `first`): spend, funnel, costs per step and
+    ROMI (see domain/ad_spend.py); one BatchGetItem of the months it covers."""
+    first = first or day - timedelta(days=FUNNEL_DAYS - 1)
+    months = store.get_many(AdSpend, clinic.id, spend.months_covering(first, day))
+    return spend.by_source(spend.spend_in(months.values(), first, day), funnel_rows("source", counters),
+                           funnel_revenue("source", counters))
 
 
 def digest(store: Repository, clinic: Clinic, day: date, now: datetime) -> dict[str, Any]:

@@ -12,7 +12,16 @@ from chalicelib.digest.chart import funnel_png
 from chalicelib.domain.names import namer
 from chalicelib.domain.priorities import Priority, priorities
 from chalicelib.domain.records import Clinic
-from chalicelib.i18n import N_, environment, format_day, format_money, format_percent, gettext_for, ngettext_for
+from chalicelib.i18n import (
+    N_,
+    environment,
+    format_day,
+    format_money,
+    format_percent,
+    format_ratio,
+    gettext_for,
+    ngettext_for,
+)
 
 
 @dataclass(frozen=True)
@@ -104,18 +113,23 @@ def view_model(clinic: Clinic, today: dict[str, Any], week_ago: dict[str, Any]) 
     language = settings.language
     name = namer(settings, gettext_for(language))
     funnel = today["funnel_30d"]
+    lost_names = {r.code: r.name for r in settings.reasons.lost}
+    cancel_names = {r.code: r.name for r in settings.reasons.cancelled}
     return {
         "clinic": clinic.name,
         "day": format_day(date.fromisoformat(today["date"]), language),
         "week_ago_day": format_day(date.fromisoformat(week_ago["date"]), language),
-        "priorities": [priority_text(p, language) for p in priorities(today, settings.admins)],
+        "priorities": [priority_text(p, language)
+                       for p in priorities(today, settings.admins, reason_names=lost_names)],
         "figures": figures(today, week_ago, language),
         "funnel": funnel,
         "admins": [(name("admin", k), v) for k, v in funnel["by_admin"].items()],
         "sources": [(name("source", k), v) for k, v in funnel["by_source"].items()],
         "doctors": [(name("doctor", k), v) for k, v in today["doctors_30d"].items()],
-        "cancel_reasons": list(today["appointments"]["cancel_reasons"].items()),
-        "lost_reasons": list(today["lost_reasons_30d"].items())[:5],
+        "cancel_reasons": [(cancel_names.get(k, k), v) for k, v in today["appointments"]["cancel_reasons"].items()],
+        "lost_reasons": [(lost_names.get(k, k), v) for k, v in today["lost_reasons_30d"].items()][:5],
+        "refusal_reasons": [(lost_names.get(k, k), v) for k, v in today.get("refusal_reasons_30d", {}).items()][:5],
+        "ad_spend": [(name("source", k), v) for k, v in today.get("ad_spend_30d", {}).items()],
         "recall": today["recall"],
         "returned": _returned(today, language),
         "leads": today["leads"],
@@ -128,7 +142,8 @@ def _returned(today: dict[str, Any], language: str) -> dict[str, Any] | None:
     found = today.get("campaigns_30d") or {}
     if Decimal(found.get("returned", "0")) <= 0:
         return None
-    rows = [(row["name"], format_money(Decimal(row["revenue_30d"]), language), row["roi"])
+    rows = [(row["name"], format_money(Decimal(row["revenue_30d"]), language),
+             format_ratio(row["roi"], language) if row["roi"] is not None else None)
             for row in found["by_campaign"].values() if Decimal(row["revenue_30d"]) > 0]
     return {"amount": format_money(Decimal(found["returned"]), language), "campaigns": rows}
 

@@ -102,12 +102,16 @@ def campaign_day(now: datetime, zone: ZoneInfo) -> date:
 # ---- one patient in one campaign --------------------------------------------------------------
 
 class MemberContact(BaseModel):
-    """One outbound contact of the campaign's run: a call worked or a message sent."""
+    """One outbound contact of the campaign's run: a call task opened (then worked) or a message sent.
+
+    `at` is the attempt: when the task opened or the message went out. Attribution counts from it;
+    cost counts only contacts `worked` (an outcome recorded, or the telephony saw the call)."""
 
     at: datetime
     kind: Literal["call", "message"]
     price: Decimal = Decimal("0")  # what the provider charged for a message
     admin_id: str | None = None
+    worked: bool = True  # False: the task opened, nobody has worked it (yet)
 
 
 class MemberVisit(BaseModel):
@@ -153,16 +157,26 @@ def open_member(campaign: Campaign, patient_id: str, value: Decimal, run_id: str
 
 
 def note_contact(member: CampaignMember, key: str, contact: MemberContact) -> bool:
-    """Record a contact once per task or message id; True when it is new."""
-    if key in member.contacts:
+    """Record a contact once per task or message id, merged with what is known (any order); True if it changed.
+
+    The attempt keeps its earliest moment; once worked it stays worked, and the first administrator named stays."""
+    known = member.contacts.get(key)
+    merged = contact if known is None else known.model_copy(update={
+        "at": min(known.at, contact.at), "worked": known.worked or contact.worked,
+        "admin_id": known.admin_id or contact.admin_id, "price": max(known.price, contact.price)})
+    if merged == known:
         return False
-    member.contacts[key] = contact
+    member.contacts[key] = merged
     return True
 
 
 def note_reached(member: CampaignMember, at: datetime, admin_id: str | None) -> bool:
-    """The earliest call that reached the patient names the administrator (any order of delivery)."""
-    if member.reached_at is not None and (member.reached_at, member.reached_by or "") <= (at, admin_id or ""):
+    """The earliest call that reached the patient names the administrator (any order of delivery); a call
+    whose administrator is known outranks one whose is not (the desk's word, or the PBX extension)."""
+    def rank(when: datetime, admin: str | None) -> tuple[bool, datetime, str]:
+        return admin is None, when, admin or ""
+
+    if member.reached_at is not None and rank(member.reached_at, member.reached_by) <= rank(at, admin_id):
         return False
     member.reached_at, member.reached_by = at, admin_id
     return True
@@ -172,7 +186,7 @@ def note_booking(member: CampaignMember, appointment_id: str, at: datetime) -> b
     """The first booking after the first contact, on the member `roi.attribute` chose (an earlier one is not
     the campaign's)."""
     first = member.first_contact_at
-    if first is None or at < first:
+    if first is None or at < first.replace(microsecond=0):  # stamps truncated to the second still count
         return False
     if member.booked_at is not None and (member.booked_at, member.booked_appointment or "") <= (at, appointment_id):
         return False
@@ -194,7 +208,8 @@ def member_facts(member: CampaignMember) -> list[roi.Fact]:
     source = roi.campaign_source(member.campaign_id)
     patient = member.patient_id
     facts: list[roi.Fact] = [roi.Enrolled(source, patient, member.opened_at)]
-    facts += [roi.Contacted(source, patient, c.at, key, c.kind, c.price) for key, c in member.contacts.items()]
+    facts += [roi.Contacted(source, patient, c.at, key, c.kind, c.price, c.worked)
+              for key, c in member.contacts.items()]
     if member.reached_at is not None:
         facts.append(roi.Reached(source, patient, member.reached_at, member.reached_by))
     if member.booked_at is not None and member.booked_appointment is not None:

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from chalicelib.domain import reasons
 from chalicelib.domain.phones import normalise_phone
 from chalicelib.outbound import check_slack_webhook
 
@@ -339,6 +340,35 @@ class SpecialDays(_Doc):
         return [self.start + timedelta(days=n) for n in range((self.end - self.start).days + 1)]
 
 
+class Reason(_Doc):
+    """One reason of the clinic's list: a stable code, the name people read, and words that mean it."""
+
+    code: str = Field(pattern=r"^[a-z0-9_]{1,40}$")
+    name: str = Field(min_length=1, max_length=80)
+    aliases: list[Annotated[str, Field(min_length=1, max_length=80)]] = Field(default_factory=list, max_length=30)
+
+
+ReasonList = Annotated[list[Reason], Field(min_length=1, max_length=30)]
+
+
+class Reasons(_Doc):
+    """Why leads (and patients called back) are lost, and why appointments are cancelled (CONTRACT §7)."""
+
+    lost: ReasonList = Field(default_factory=lambda: [Reason.model_validate(r) for r in reasons.defaults("lost", "ru")])
+    cancelled: ReasonList = Field(
+        default_factory=lambda: [Reason.model_validate(r) for r in reasons.defaults("cancelled", "ru")])
+
+    @field_validator("lost", "cancelled")
+    @classmethod
+    def _codes(cls, value: list[Reason]) -> list[Reason]:
+        codes = [r.code for r in value]
+        if len(set(codes)) != len(codes):
+            raise ValueError("each code once")
+        if reasons.OTHER not in codes:
+            raise ValueError(f"the list keeps `{reasons.OTHER}`: free text that matches nothing is counted there")
+        return value
+
+
 def _default_hours() -> dict[Weekday, tuple[str, str] | None]:
     return {"mon": ("09:00", "21:00"), "tue": ("09:00", "21:00"), "wed": ("09:00", "21:00"),
             "thu": ("09:00", "21:00"), "fri": ("09:00", "21:00"), "sat": ("10:00", "18:00"), "sun": None}
@@ -365,6 +395,35 @@ class ClinicSettings(_Doc):
     connectors: Connectors = Field(default_factory=Connectors)
     source_names: dict[str, str] = Field(default_factory=dict)  # lead source code -> name the manager reads
     channel_names: dict[str, str] = Field(default_factory=dict)  # lead channel code -> name
+    reasons: Reasons = Field(default_factory=Reasons)
+    # MIS administrator id -> the PBX extension they answer and call from (Zadarma `internal`, Mango `extension`)
+    staff_extensions: dict[Annotated[str, Field(min_length=1, max_length=128)],
+                           Annotated[str, Field(pattern=r"^[0-9]{1,10}$")]] = Field(default_factory=dict,
+                                                                                  max_length=200)
+
+    @model_validator(mode="after")
+    def _reasons_in_language(self) -> ClinicSettings:
+        """A clinic that never edited its lists gets them named in its own language."""
+        if "reasons" not in self.model_fields_set and self.language != "ru":
+            self.reasons = Reasons.model_validate({k: reasons.defaults(k, self.language)  # type: ignore[arg-type]
+                                                   for k in ("lost", "cancelled")})
+        return self
+
+    @field_validator("staff_extensions")
+    @classmethod
+    def _one_admin_per_extension(cls, value: dict[str, str]) -> dict[str, str]:
+        seen: dict[str, str] = {}
+        for admin, extension in value.items():
+            if extension in seen:
+                raise ValueError(f"extension {extension} is both {seen[extension]}'s and {admin}'s")
+            seen[extension] = admin
+        return value
+
+    def admin_of_extension(self, extension: str | None) -> str | None:
+        """The administrator whose PBX extension this is (None: nobody's, or no extension given)."""
+        if not extension:
+            return None
+        return next((admin for admin, ext in self.staff_extensions.items() if ext == extension.strip()), None)
 
     @field_validator("timezone")
     @classmethod

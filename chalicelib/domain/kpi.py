@@ -31,7 +31,11 @@ from chalicelib.domain.windows import ClinicCalendar
 FUNNEL_DAYS = 30
 LEAD_BOOKING_WINDOW = timedelta(days=30)
 NO_ADMIN = "—"
-REACHED_OUTCOMES = frozenset({"booked", "declined", "call_back"})
+REACHED_OUTCOMES = frozenset({"booked", "declined", "call_back", "answered"})  # answered: the PBX saw it
+REVENUE_DAYS = 60  # a lead's revenue: its patient's visits within this many days of the inquiry (as campaigns)
+# Where each kind of reason is counted; `legacy` is the free-text key of records from before codes.
+REASON_KEYS = {"lost": ("reasons.lost|", "lost|"), "cancelled": ("reasons.cancelled|", "appointments.cancel_reason|"),
+               "refused": ("reasons.refused|", None)}
 Contribution = dict[str, int]
 
 
@@ -73,16 +77,23 @@ def lead_contribution(lead: Lead, calendar: ClinicCalendar) -> Contribution:
         stages.append("booked")
         if lead.came_at:
             stages.append("came")
-    for stage in stages:
-        b.add(at, f"funnel|all||{stage}")
-        b.add(at, f"funnel|admin|{_label(admin)}|{stage}")
-        b.add(at, f"funnel|source|{_label(info.source, 'unknown')}|{stage}")
-        b.add(at, f"funnel|channel|{_label(info.channel)}|{stage}")
+    revenue = lead_revenue_kop(lead) if "came" in stages else 0
+    for stage, amount in [(stage, 1) for stage in stages] + [("revenue_kop", revenue)]:
+        b.add(at, f"funnel|all||{stage}", amount)
+        b.add(at, f"funnel|admin|{_label(admin)}|{stage}", amount)
+        b.add(at, f"funnel|source|{_label(info.source, 'unknown')}|{stage}", amount)
+        b.add(at, f"funnel|channel|{_label(info.channel)}|{stage}", amount)
         if info.interest:
-            b.add(at, f"funnel|service|{_label(info.interest)}|{stage}")
+            b.add(at, f"funnel|service|{_label(info.interest)}|{stage}", amount)
     if lead.lost:
-        b.add(lead.lost.at, f"lost|{_label(lead.lost.reason)}")
+        loss = lead.lost
+        b.add(loss.at, f"reasons.lost|{loss.code}" if loss.code else f"lost|{_label(loss.reason)}")
     return b.out
+
+
+def lead_revenue_kop(lead: Lead) -> int:
+    """What the lead's patient paid for visits within REVENUE_DAYS of the inquiry, in kopecks."""
+    return sum(int(amount * 100) for amount in lead.visits.values())
 
 
 def lead_is_booked(lead: Lead) -> bool:
@@ -113,10 +124,20 @@ def call_contribution(call: Call, calendar: ClinicCalendar) -> Contribution:
             minutes = max(0, int((call.first_response_at - at).total_seconds() // 60))
             b.add(at, f"leads.response_min|{minutes}")
     done = call.completed
-    if done and done.direction == "outbound" and done.admin_id:
-        b.add(done.at, f"admin|{_label(done.admin_id)}|calls")
-        b.add(done.at, f"admin|{_label(done.admin_id)}|calls_answered", int(done.answered))
+    if done and done.admin_id:  # named by the event, or by its PBX extension (settings.staff_extensions)
+        by = f"admin|{_label(done.admin_id)}|"
+        if done.direction == "outbound":
+            b.add(done.at, by + "calls")
+            b.add(done.at, by + "calls_answered", int(done.answered))
+        elif done.answered:
+            b.add(done.at, by + "calls_in")
+        b.add(done.at, by + "talk_s", done.duration_s if done.answered else 0)
     return b.out
+
+
+def booking_admin(appt: Appointment) -> str:
+    """Whom a booking is credited to: who booked it on a run's call, else who made it in the MIS."""
+    return appt.booked_by_admin or (appt.details.admin_id if appt.details else None) or NO_ADMIN
 
 
 def appointment_contribution(appt: Appointment, calendar: ClinicCalendar) -> Contribution:
@@ -124,13 +145,21 @@ def appointment_contribution(appt: Appointment, calendar: ClinicCalendar) -> Con
     b.add(appt.created_at, "appointments.booked")
     if appt.created_at and appt.details and appt.details.admin_id:
         b.add(appt.created_at, f"appointments.booked_by|{_label(appt.details.admin_id)}")
+    if appt.created_at and appt.details:  # each booking once, to one administrator (see booking_admin)
+        by = f"admin|{_label(booking_admin(appt))}|"
+        b.add(appt.created_at, by + "booked")
+        if appt.completed:
+            b.add(appt.completed.at, by + "came")
+            b.add(appt.completed.at, by + "revenue_kop", int((appt.visit_amount or 0) * 100))
     if appt.confirmed:
         b.add(appt.confirmed.at, "appointments.confirmed")
     elif appt.confirmed_by_reply:
         b.add(appt.confirmed_by_reply.at, "appointments.confirmed")
     if appt.cancelled:
-        b.add(appt.cancelled.at, "appointments.cancelled")
-        b.add(appt.cancelled.at, f"appointments.cancel_reason|{_label(appt.cancelled.reason)}")
+        gone = appt.cancelled
+        b.add(gone.at, "appointments.cancelled")
+        b.add(gone.at, f"reasons.cancelled|{gone.code}" if gone.code
+              else f"appointments.cancel_reason|{_label(gone.reason)}")
     if appt.no_show:
         b.add(appt.no_show.at, "appointments.no_show")
     return b.out
@@ -142,6 +171,8 @@ def visit_contribution(visit: Visit, calendar: ClinicCalendar) -> Contribution:
         return b.out
     b.add(visit.at, "visits.completed")
     b.add(visit.at, "visits.revenue_kop", int(visit.data.amount * 100))
+    b.add(visit.at, f"doctor|{_label(visit.data.doctor_id)}|visits")
+    b.add(visit.at, f"doctor|{_label(visit.data.doctor_id)}|revenue_kop", int(visit.data.amount * 100))
     if visit.data.kind == "consultation":
         b.add(visit.at, f"doctor|{_label(visit.data.doctor_id)}|consultations")
     if visit.rating is not None:
@@ -165,11 +196,16 @@ def task_contribution(task: CallTask, calendar: ClinicCalendar) -> Contribution:
     if task.status == "done":
         b.add(task.closed_at, "tasks.done")
         if task.outcome == "declined":
-            b.add(task.closed_at, f"lost|{_label(task.reason)}")
+            reason = _refusal(task)
+            if reason:
+                b.add(task.closed_at, reason)
         by = f"admin|{_label(task.assignee or task.closed_by)}|"
         b.add(task.closed_at, by + "tasks_done")
+        if task.kind == "reply":
+            b.add(task.closed_at, by + "messages_answered")
+        elif task.kind in ("call", "waitlist") and task.closed_by != "system":  # an outcome someone recorded
+            b.add(task.closed_at, by + "desk_calls")
         b.add(task.closed_at, by + "reached", int(task.outcome in REACHED_OUTCOMES))
-        b.add(task.closed_at, by + "booked", int(task.outcome == "booked"))
         scenario = scenarios.find(task.scenario)
         gap_filled = task.outcome == "booked" and scenario is not None and scenario.fills_gaps
         b.add(task.closed_at, by + "gaps_filled", int(gap_filled))
@@ -177,6 +213,18 @@ def task_contribution(task: CallTask, calendar: ClinicCalendar) -> Contribution:
     elif task.status == "expired":
         b.add(task.closed_at, "tasks.expired")
     return b.out
+
+
+def _refusal(task: CallTask) -> str | None:
+    """Where a declined task's reason is counted: on its lead (a lost lead) it is counted there, not here; a
+    callback with no lead is a lost inquiry; any other run's (campaign, recall, reschedule) is a refusal."""
+    if not task.reason_code:
+        return f"lost|{_label(task.reason)}"  # before reasons had codes: as it was counted then
+    if task.context.lead_id:
+        return None
+    scenario = scenarios.find(task.scenario)
+    kind = "lost" if scenario is not None and scenario.inquiry else "refused"
+    return f"reasons.{kind}|{task.reason_code}"
 
 
 def run_contribution(run: SequenceRun, calendar: ClinicCalendar) -> Contribution:
@@ -236,7 +284,8 @@ def _funnel(dimension: str, counters: Mapping[str, int]) -> dict[str, dict[str, 
     rows: dict[str, dict[str, Any]] = defaultdict(lambda: {"leads": 0, "booked": 0, "came": 0})
     for key, value in _with(f"funnel|{dimension}|", counters).items():
         name, stage = key.rsplit("|", 1)
-        rows[name][stage] = value
+        if stage in ("leads", "booked", "came"):
+            rows[name][stage] = value
     for row in rows.values():
         row["pct"] = _pct(row["came"], row["leads"])
     return dict(sorted(rows.items()))
@@ -247,6 +296,32 @@ def funnel_rows(dimension: str, counters: Mapping[str, int]) -> dict[str, dict[s
     return _funnel(dimension, counters)
 
 
+def funnel_revenue(dimension: str, counters: Mapping[str, int]) -> dict[str, Decimal]:
+    """Per value of `dimension`, what the period's leads' patients paid within REVENUE_DAYS of the inquiry."""
+    out = {}
+    for key, value in _with(f"funnel|{dimension}|", counters).items():
+        name, stage = key.rsplit("|", 1)
+        if stage == "revenue_kop":
+            out[name] = Decimal(value) / 100
+    return out
+
+
+def reason_counts(kind: str, counters: Mapping[str, int], choices: Iterable[Any] = ()) -> dict[str, int]:
+    """Reasons of one kind (lost, cancelled, refused) by code, most frequent first.
+
+    Records from before reasons had codes were counted by their free text: each such text is mapped by
+    the clinic's aliases now and counted with its code, or shown as it was written when nothing matches."""
+    from chalicelib.domain.reasons import OTHER, classify
+
+    coded, legacy = REASON_KEYS[kind]
+    out: Counter[str] = Counter(_with(coded, counters))
+    listed = list(choices)
+    for text, value in (_with(legacy, counters) if legacy else {}).items():
+        code = classify(text, listed).code if listed else OTHER
+        out[code if code != OTHER else text] += value
+    return dict(sorted(((k, v) for k, v in out.items() if v), key=lambda kv: (-kv[1], kv[0])))
+
+
 def sum_days(days: Iterable[Mapping[str, int]]) -> Counter[str]:
     total: Counter[str] = Counter()
     for day in days:
@@ -255,17 +330,23 @@ def sum_days(days: Iterable[Mapping[str, int]]) -> Counter[str]:
 
 
 def build_digest(clinic_id: str, day: date, timezone: str, today: Mapping[str, int],
-                 last_30: Mapping[str, int], tasks_open: int, tasks_overdue: int) -> dict[str, Any]:
-    """The contract's digest JSON from one day's counters and the 30 days ending on it."""
+                 last_30: Mapping[str, int], tasks_open: int, tasks_overdue: int,
+                 reasons: Any = None) -> dict[str, Any]:
+    """The contract's digest JSON from one day's counters and the 30 days ending on it.
+
+    `reasons`: the clinic's lists (settings.reasons), to count old free-text reasons under their codes."""
     t = today
+    lost_list, cancelled_list = (reasons.lost, reasons.cancelled) if reasons is not None else ((), ())
     funnel_all = _funnel("all", last_30).get("", {"leads": 0, "booked": 0, "came": 0})
-    doctors: dict[str, dict[str, Any]] = defaultdict(lambda: {"consultations": 0, "plans_accepted": 0})
+    doctors: dict[str, dict[str, Any]] = defaultdict(
+        lambda: {"consultations": 0, "plans_accepted": 0, "visits": 0, "revenue_kop": 0})
     for key, value in _with("doctor|", last_30).items():
         doctor, metric = key.rsplit("|", 1)
-        if metric in ("consultations", "plans_accepted"):
+        if metric in ("consultations", "plans_accepted", "visits", "revenue_kop"):
             doctors[doctor][metric] = value
     for row in doctors.values():
         row["pct"] = _pct(row["plans_accepted"], row["consultations"])
+        row["revenue"] = f"{Decimal(row.pop('revenue_kop')) / 100:.2f}"
     revenue = Decimal(t.get("visits.revenue_kop", 0)) / 100
     return {
         "clinic_id": clinic_id,
@@ -283,7 +364,7 @@ def build_digest(clinic_id: str, day: date, timezone: str, today: Mapping[str, i
         "appointments": {
             "booked": t.get("appointments.booked", 0),
             "cancelled": t.get("appointments.cancelled", 0),
-            "cancel_reasons": _with("appointments.cancel_reason|", t),
+            "cancel_reasons": reason_counts("cancelled", t, cancelled_list),
             "no_show": t.get("appointments.no_show", 0),
             "confirmed": t.get("appointments.confirmed", 0),
         },
@@ -298,7 +379,8 @@ def build_digest(clinic_id: str, day: date, timezone: str, today: Mapping[str, i
             "by_source": _funnel("source", last_30),
         },
         "doctors_30d": dict(sorted(doctors.items())),
-        "lost_reasons_30d": dict(sorted(_with("lost|", last_30).items(), key=lambda kv: -kv[1])),
+        "lost_reasons_30d": reason_counts("lost", last_30, lost_list),
+        "refusal_reasons_30d": reason_counts("refused", last_30),
         "messages": {"sent": sum(_with("messages.sent|", t).values()), "failed": t.get("messages.failed", 0),
                      "delivered": t.get("messages.delivered", 0), "read": t.get("messages.read", 0)},
         "waitlist": {"filled": t.get("waitlist.filled", 0)},

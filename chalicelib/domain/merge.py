@@ -20,6 +20,7 @@ from chalicelib.contract import (
 )
 from chalicelib.domain.facts import earliest, newer, stamp
 from chalicelib.domain.imports import ImportedPatient
+from chalicelib.domain.reasons import Classified
 from chalicelib.domain.records import (
     Appointment,
     BookingLink,
@@ -110,8 +111,11 @@ def lead_created(lead: Lead, info: LeadIn, at: datetime, after_hours: bool) -> L
     return lead
 
 
-def lead_lost(lead: Lead, data: LeadLostData, at: datetime) -> Lead:
-    lead.lost = _later(lead.lost, LeadLoss(at=at, stamp=stamp(at, data), reason=data.reason, admin_id=data.admin_id))
+def lead_lost(lead: Lead, data: LeadLostData, at: datetime, picked: Classified | None = None) -> Lead:
+    """`picked`: the reason as a code of the clinic's list (see reasons.classify)."""
+    loss = LeadLoss(at=at, stamp=stamp(at, data), reason=data.reason, admin_id=data.admin_id,
+                    code=picked.code if picked else None, comment=picked.comment if picked else None)
+    lead.lost = _later(lead.lost, loss)
     return lead
 
 
@@ -131,6 +135,15 @@ def lead_booked(lead: Lead, appt: Appointment) -> Lead:
 def lead_came(lead: Lead, visit_at: datetime) -> Lead:
     if lead.created_at is None or visit_at >= lead.created_at:
         lead.came_at = earliest(lead.came_at, visit_at)
+    return lead
+
+
+def lead_visit(lead: Lead, visit: Visit, window: timedelta) -> Lead:
+    """A visit of the lead's patient within `window` after the inquiry is revenue the lead brought."""
+    if lead.created_at is None or visit.at is None or visit.data is None:
+        return lead
+    if lead.created_at <= visit.at <= lead.created_at + window:
+        lead.visits[visit.id] = visit.data.amount
     return lead
 
 
@@ -185,9 +198,11 @@ def appointment_fact(appt: Appointment, name: str, at: datetime) -> Appointment:
     return appt
 
 
-def appointment_cancelled(appt: Appointment, data: CancellationData, at: datetime) -> Appointment:
-    appt.cancelled = _later(appt.cancelled,
-                            Cancellation(at=at, stamp=stamp(at, data), reason=data.reason, by=data.cancelled_by))
+def appointment_cancelled(appt: Appointment, data: CancellationData, at: datetime,
+                          picked: Classified | None = None) -> Appointment:
+    appt.cancelled = _later(appt.cancelled, Cancellation(
+        at=at, stamp=stamp(at, data), reason=data.reason, by=data.cancelled_by,
+        code=picked.code if picked else None, comment=picked.comment if picked else None))
     return appt
 
 

@@ -17,7 +17,8 @@ class Priority:
     params: dict[str, Any] = field(default_factory=dict)
 
 
-def priorities(digest: dict[str, Any], admins: dict[str, str], limit: int = 3) -> list[Priority]:
+def priorities(digest: dict[str, Any], admins: dict[str, str], limit: int = 3,
+               reason_names: dict[str, str] | None = None) -> list[Priority]:
     """Leaks first (unreturned calls, overdue tasks), then people and processes to look at."""
     found: list[Priority] = []
     leads, appts, tasks = digest["leads"], digest["appointments"], digest["tasks"]
@@ -45,11 +46,11 @@ def priorities(digest: dict[str, Any], admins: dict[str, str], limit: int = 3) -
     recall = digest["recall"]
     if recall["started"] >= 5 and recall["reached"] / recall["started"] < 0.3:
         found.append(Priority("recall_unreached", recall["started"] - recall["reached"], 30))
-    lost = digest["lost_reasons_30d"]
+    lost = digest["lost_reasons_30d"]  # lost leads only, each once, most frequent first
     if lost:
         reason, count = next(iter(lost.items()))
         if count >= 3:
-            found.append(Priority("lost_reason", count, 25, {"reason": reason}))
+            found.append(Priority("lost_reason", count, 25, {"reason": (reason_names or {}).get(reason, reason)}))
     found.sort(key=lambda p: -p.weight)
     return found[:limit]
 

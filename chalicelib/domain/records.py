@@ -66,7 +66,7 @@ class Patient(Record):
     contacts: list[datetime] = Field(default_factory=list)  # automatic contacts, for the cap
     recall_started_for: date | None = None
     booked_by_call: str | None = None  # a run an administrator booked; the MIS's appointment follows
-    booked_by_call_at: datetime | None = None
+    booked_by_call_at: datetime | None = None  # when that call's task opened (the booking comes after it)
     feedback_visit: str | None = None  # the visit the last feedback request asked about
     feedback_asked_at: datetime | None = None
     open_offers: list[str] = Field(default_factory=list)  # appointment ids of slot offers
@@ -114,8 +114,10 @@ class BookingLink(BaseModel):
 
 
 class LeadLoss(Fact):
-    reason: str
+    reason: str  # as given (free text from an MIS, or the desk's pick)
     admin_id: str | None = None
+    code: str | None = None  # the clinic's reason code (None: recorded before reasons had codes)
+    comment: str | None = None
 
 
 class Lead(Record):
@@ -129,6 +131,7 @@ class Lead(Record):
     first_response_at: datetime | None = None
     reached_at: datetime | None = None  # an answered outbound call to the lead's phone
     after_hours: bool = False
+    visits: dict[str, Decimal] = Field(default_factory=dict)  # its patient's visits soon after it: id -> amount
 
     @property
     def phone(self) -> str | None:
@@ -148,8 +151,10 @@ class Call(Record):
 
 
 class Cancellation(Fact):
-    reason: str = ""
+    reason: str = ""  # as the MIS wrote it
     by: str = "patient"
+    code: str | None = None  # the clinic's reason code (None: recorded before reasons had codes)
+    comment: str | None = None
 
 
 class Appointment(Record):
@@ -165,6 +170,8 @@ class Appointment(Record):
     lead_id: str | None = None  # explicit or resolved by phone / patient
     lead_auto: bool = False  # resolved by phone / patient rather than named by the MIS
     booked_by_run: str | None = None  # a recall (or other) run this booking ended
+    booked_by_admin: str | None = None  # who booked it on that run's call (the desk's outcome)
+    visit_amount: Decimal | None = None  # what its visit earned
     confirmed_by_reply: Fact | None = None
 
     @property
@@ -282,7 +289,9 @@ class CallTask(Record):
     overdue_at: datetime
     status: TaskStatus = "open"
     outcome: str | None = None
-    reason: str | None = None
+    reason: str | None = None  # as the administrator gave it
+    reason_code: str | None = None  # the clinic's reason code (None: before reasons had codes)
+    comment: str | None = None  # what the administrator wrote beside the code
     call_back_at: datetime | None = None
     closed_at: datetime | None = None
     closed_by: str | None = None
@@ -372,6 +381,7 @@ class SequenceRun(Record):
     reached_at: datetime | None = None
     booked_at: datetime | None = None
     booked_appointment: str | None = None
+    booked_by: str | None = None  # the administrator who recorded «booked» on the run's call
     came_at: datetime | None = None
     context: RunContext = Field(default_factory=RunContext)
 

@@ -57,7 +57,8 @@ class Enrolled:
 
 @dataclass(frozen=True)
 class Contacted:
-    """One outbound contact: a call worked or a message sent; `key` (task or message id) counts it once."""
+    """One outbound contact attempt: a call task opened or a message sent; `key` (task or message id) counts it
+    once. Attribution runs from the attempt; cost and `contacts` count it once `worked`."""
 
     source: str
     patient_id: str
@@ -65,6 +66,7 @@ class Contacted:
     key: str
     kind: Literal["call", "message"] = "call"
     price: Decimal = ZERO
+    worked: bool = True
 
 
 @dataclass(frozen=True)
@@ -151,8 +153,8 @@ def attribute(at: datetime, first_contacts: Mapping[str, datetime], zone: tzinfo
               window_days: int = WINDOW_DAYS) -> str | None:
     """The source a booking or visit at `at` belongs to (None: to no source)."""
     day = at.astimezone(zone).date()
-    fits = [(first, source) for source, first in first_contacts.items()
-            if first <= at and (day - first.astimezone(zone).date()).days <= window_days]
+    fits = [(first, source) for source, first in first_contacts.items()  # MIS stamps are whole seconds
+            if first.replace(microsecond=0) <= at and (day - first.astimezone(zone).date()).days <= window_days]
     return min(fits)[1] if fits else None
 
 
@@ -178,6 +180,8 @@ class _Tally:
 
     def contact(self, fact: Contacted) -> None:
         self.patients.add(fact.patient_id)
+        if not fact.worked:
+            return  # an attempt nobody worked costs nothing (it still starts the attribution window)
         known = self.contacts.get((fact.patient_id, fact.key))
         if known is None or (fact.at, repr(fact)) < (known.at, repr(known)):
             self.contacts[(fact.patient_id, fact.key)] = fact

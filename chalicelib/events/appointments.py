@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
-from chalicelib import campaign_credit, scenarios, sequences, triggers
+from chalicelib import campaign_credit, credit, scenarios, sequences, triggers
 from chalicelib.contract import (
     AppointmentCancelled,
     AppointmentConfirmed,
@@ -12,7 +10,7 @@ from chalicelib.contract import (
     AppointmentNoShow,
     AppointmentRescheduled,
 )
-from chalicelib.domain import merge
+from chalicelib.domain import merge, reasons
 from chalicelib.domain.facts import stamp
 from chalicelib.domain.records import Appointment, Fact, Lead, Patient, SequenceRun, WaitlistEntry
 from chalicelib.events.funnel import link_appointment
@@ -21,8 +19,6 @@ from chalicelib.runtime import Context, Subject
 from chalicelib.scenarios.base import Occasion, upcoming
 from chalicelib.segments import track_booking
 from chalicelib.store.keys import subject_key
-
-CALL_BOOKING_WINDOW = timedelta(days=2)
 
 
 def appointment_details(ctx: Context, event: AppointmentCreated | AppointmentRescheduled) -> None:
@@ -51,7 +47,9 @@ def appointment_no_show(ctx: Context, event: AppointmentNoShow) -> None:
 
 def appointment_cancelled(ctx: Context, event: AppointmentCancelled) -> None:
     appt = ctx.load_or_new(Appointment, event.data.appointment_id)
-    merge.appointment_cancelled(appt, event.data, event.occurred_at)
+    data = event.data
+    picked = reasons.with_comment(reasons.classify(data.reason, ctx.settings.reasons.cancelled), data.comment)
+    merge.appointment_cancelled(appt, data, event.occurred_at, picked)
     _after_fact(ctx, appt)
 
 
@@ -74,8 +72,8 @@ def reconcile(ctx: Context, appt: Appointment, subject: Subject, patient: Patien
     if appt.details is None:
         return
     track_booking(ctx, appt, subject, patient)
-    if appt.is_active:
-        campaign_credit.booked(ctx, appt, patient)
+    campaign_credit.booked(ctx, appt, patient)  # a booking was made, whatever became of it (order-free credit)
+    credit.appointment_reported(ctx, appt, patient)
     runs = [r for r in subject.of(SequenceRun) if r.active]
     if appt.is_active and appt.details.starts_at > ctx.now:
         _booked(ctx, appt, runs, patient)
@@ -102,26 +100,10 @@ def _booked(ctx: Context, appt: Appointment, runs: list[SequenceRun], patient: P
     for run in sorted(runs, key=lambda r: not scenarios.get(r.scenario).books_first):
         if scenarios.get(run.scenario).stopped_by_booking and run.appointment_id != appt.id:
             sequences.stop(ctx, run, "booked", booked=appt)
-            appt.booked_by_run = appt.booked_by_run or run.id
-    _claim_call_booking(ctx, appt, patient)
+            credit.claim(ctx, run, appt)  # the first of them (recall before others) gets the credit
     for phone in patient.phones if patient is not None else []:
         sequences.recheck_phone(ctx, phone, booked=appt)  # a callback still running for the number
     entry = ctx.load(WaitlistEntry, appt.details.patient_id)
     if entry is not None and entry.waiting:
         entry.removed = Fact(at=ctx.now, stamp=stamp(ctx.now, {"booked": appt.id}))
         ctx.save(entry)
-
-
-def _claim_call_booking(ctx: Context, appt: Appointment, patient: Patient | None) -> None:
-    """The appointment an administrator made during a sequence's call belongs to that run."""
-    if patient is None or not patient.booked_by_call or patient.booked_by_call_at is None:
-        return
-    if appt.booked_by_run or abs((appt.created_at or ctx.now) - patient.booked_by_call_at) > CALL_BOOKING_WINDOW:
-        return
-    run = ctx.load(SequenceRun, patient.booked_by_call)
-    if run is not None and run.booked_appointment is None:
-        run.booked_appointment = appt.id
-        ctx.save(run)
-        appt.booked_by_run = run.id
-    patient.booked_by_call, patient.booked_by_call_at = None, None
-    ctx.save(patient)

@@ -8,10 +8,14 @@ whichever event arrives first, so the funnel converges.
 
 from __future__ import annotations
 
-from chalicelib.domain.kpi import LEAD_BOOKING_WINDOW
-from chalicelib.domain.merge import lead_booked, lead_came
+from datetime import timedelta
+
+from chalicelib.domain.kpi import LEAD_BOOKING_WINDOW, REVENUE_DAYS
+from chalicelib.domain.merge import lead_booked, lead_came, lead_visit
 from chalicelib.domain.records import Appointment, Lead, Patient, Visit
 from chalicelib.runtime import Context, Subject
+
+REVENUE_WINDOW = timedelta(days=REVENUE_DAYS)
 
 
 def _leads_near(ctx: Context, subject: Subject, patient: Patient | None) -> list[Lead]:
@@ -37,6 +41,7 @@ def refresh_came(lead: Lead, visits: list[Visit]) -> None:
     for visit in visits:
         if visit.at is not None:
             lead_came(lead, visit.at)
+            lead_visit(lead, visit, REVENUE_WINDOW)
 
 
 def link_appointment(ctx: Context, appt: Appointment, subject: Subject, patient: Patient | None) -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
-from chalicelib import scenarios, sequences
-from chalicelib.contract import CallCompleted, CallMissed, LeadCreated, LeadLost
-from chalicelib.domain import merge
+from chalicelib import campaign_credit, scenarios, sequences
+from chalicelib.contract import CallCompleted, CallMissed, CompletedCallIn, LeadCreated, LeadLost
+from chalicelib.domain import merge, reasons
 from chalicelib.domain.facts import earliest
 from chalicelib.domain.ladder import done
 from chalicelib.domain.records import Call, CallTask, CallTaskEvent, Lead, Patient, SequenceRun
@@ -47,7 +47,8 @@ def lead_created(ctx: Context, event: LeadCreated) -> None:
 
 def lead_lost(ctx: Context, event: LeadLost) -> None:
     lead = ctx.load_or_new(Lead, event.data.lead_id)
-    merge.lead_lost(lead, event.data, event.occurred_at)
+    picked = reasons.with_comment(reasons.classify(event.data.reason, ctx.settings.reasons.lost), event.data.comment)
+    merge.lead_lost(lead, event.data, event.occurred_at, picked)
     ctx.save(lead)
     lead_notes(ctx, lead)
     run_id = lead.runs.get("callback")
@@ -137,6 +138,9 @@ def auto_reply(ctx: Context, key: str, patient_id: str | None, phone: str | None
 
 def call_completed(ctx: Context, event: CallCompleted) -> None:
     info = event.data.call
+    admin = info.admin_id or ctx.settings.admin_of_extension(info.extension)
+    if admin != info.admin_id:  # a PBX call is its extension's administrator's (settings.staff_extensions)
+        info = info.model_copy(update={"admin_id": admin})
     ctx.expect_new(Call, info.id)
     call = ctx.load_or_new(Call, info.id)
     merge.call_completed(call, info, event.occurred_at)
@@ -149,7 +153,7 @@ def call_completed(ctx: Context, event: CallCompleted) -> None:
     for key in _call_subjects(call, info.phone):
         ctx.subject(key)  # read first: the open tasks, and the inquiries this call returns, come with them
     _mark_returned(ctx, info.phone, info.at, info.answered)
-    _close_matching_tasks(ctx, call, info.phone, info.at, info.answered)
+    _close_matching_tasks(ctx, call, info, info.answered)
 
 
 def _lead_answered(lead: Lead, at: datetime, answered: bool) -> bool:
@@ -191,8 +195,12 @@ def _call_subjects(call: Call, phone: str) -> list[str]:
     return sorted({subject_key(None, phone)} | {subject_key(p, None) for p in call.patient_ids})
 
 
-def _close_matching_tasks(ctx: Context, call: Call, phone: str, at: datetime, answered: bool) -> None:
-    """Telephony saw the administrator call this number: close (answered) or annotate its tasks."""
+def _close_matching_tasks(ctx: Context, call: Call, info: CompletedCallIn, answered: bool) -> None:
+    """Telephony saw the administrator call this number: close (answered) or annotate its tasks.
+
+    An answered call reached the patient: the task counts as worked (for its campaign too) by the
+    call's administrator, and its run as reached."""
+    phone, at = info.phone, info.at
     for key in _call_subjects(call, phone):
         for task in ctx.subject(key).of(CallTask):
             if task.status != "open" or task.phone != phone:
@@ -204,6 +212,10 @@ def _close_matching_tasks(ctx: Context, call: Call, phone: str, at: datetime, an
                 task.history.append(CallTaskEvent(at=at, kind="no_answer", detail="outbound call, no answer"))
                 ctx.save(task)
                 continue
+            task.assignee = task.assignee or info.admin_id
+            if run is not None:
+                run.reached_at = earliest(run.reached_at, at)
+                campaign_credit.call_worked(ctx, run, task, info.admin_id, True, at)
             if run is not None and run.open_task == task.id:
                 if task.token:
                     ctx.effect(AnswerToken(task.token, done(ctx.now, "answered").model_dump()))
@@ -212,3 +224,5 @@ def _close_matching_tasks(ctx: Context, call: Call, phone: str, at: datetime, an
                 sequences.finish(ctx, run, "answered")
             else:
                 sequences.close_task(ctx, task, "done", "answered")
+                if run is not None:
+                    ctx.save(run)

@@ -33,12 +33,12 @@ def visit_completed(ctx: Context, event: VisitCompleted) -> None:
     ctx.save(patient)
     campaign_credit.visited(ctx, visit, patient)
     if info.appointment_id:
-        _appointment_done(ctx, info.appointment_id, visit.id, at)
+        _appointment_done(ctx, info.appointment_id, visit, at)
     subject = ctx.subject(subject_key(info.patient_id, None))
     for lead in subject.of(Lead):
-        before = lead.came_at
+        before = (lead.came_at, dict(lead.visits))
         refresh_came(lead, [visit])
-        if lead.came_at != before:
+        if (lead.came_at, lead.visits) != before:
             ctx.save(lead)
     note_event(ctx, info.patient_id, event, visit_id=visit.id, doctor_id=info.doctor_id, kind=info.kind,
                amount=f"{info.amount:.2f}", services=[s.name for s in info.services])
@@ -49,9 +49,11 @@ def visit_completed(ctx: Context, event: VisitCompleted) -> None:
     ctx.save(visit)
 
 
-def _appointment_done(ctx: Context, appointment_id: str, visit_id: str, at: object) -> None:
+def _appointment_done(ctx: Context, appointment_id: str, visit: Visit, at: object) -> None:
     appt = ctx.load_or_new(Appointment, appointment_id)
-    merge.appointment_completed(appt, visit_id, at)  # type: ignore[arg-type]
+    merge.appointment_completed(appt, visit.id, at)  # type: ignore[arg-type]
+    if visit.data is not None and appt.visit_id == visit.id:
+        appt.visit_amount = visit.data.amount
     ctx.save(appt)
     run = ctx.load(SequenceRun, appt.booked_by_run) if appt.booked_by_run else None
     if run is not None:

@@ -88,6 +88,15 @@ def format_percent(value: float | None, language: str) -> str:
     return str(babel_percent(share, locale=language, decimal_quantization=False))
 
 
+def format_ratio(value: Decimal | str | None, language: str) -> str:
+    """A return ratio (ROI, ROMI: "2.59" in the API) as people read it: `259 %` (CLDR's percent pattern)."""
+    if value is None:
+        return "—"
+    from babel.numbers import format_percent as babel_percent  # ~45 ms cold: only figures need it
+
+    return str(babel_percent(Decimal(value), locale=language))
+
+
 @lru_cache(maxsize=4)
 def environment(language: str) -> Any:
     """A jinja2 environment with gettext installed for `language`."""
@@ -105,6 +114,7 @@ def environment(language: str) -> Any:
     env.filters["money"] = lambda v, currency="RUB": format_money(v, language, currency)
     env.filters["number"] = lambda v: format_number(v, language)
     env.filters["percent"] = lambda v: format_percent(v, language)
+    env.filters["ratio"] = lambda v: format_ratio(v, language)
     env.globals["language"] = language
     return env
 

@@ -60,28 +60,25 @@ def _wait(probe: Callable[[], Any], timeout: float = 60.0) -> Any:
     return None
 
 
-def run(local: dict[str, Any], seed: int) -> str:
-    """Import, campaign, two patients back; returns what to tell the person running it."""
+def run(local: dict[str, Any], seed: int) -> dict[str, Any]:
+    """Import, campaign, two patients back; returns what was done, for `make simulate` to wait on and report."""
     demo = local["demo"]
     base, manager, admin = f"/v1/clinics/{demo['clinic_id']}", demo["manager_token"], demo["admin_token"]
     status, receipt = _call(local, "POST", f"{base}/imports", manager, raw=export(datetime.now(UTC).date()),
                             content_type="text/csv; charset=windows-1251")
     if status != 202:
-        return f"import refused: {status} {receipt}"
+        return {"error": f"import refused: {status} {receipt}"}
     done = _wait(lambda: (lambda b: b if b["status"] == "done" else None)(
         _call(local, "GET", f"{base}/imports/{receipt['import_id']}", manager)[1]))
     campaign_id = _campaign(local, base, manager)
     _call(local, "POST", f"{base}/campaigns/{campaign_id}/run", manager)
     tasks = _wait(lambda: [t for t in _call(local, "GET", f"{base}/tasks?status=open", admin)[1]
                            if t["scenario"] == "campaign"]) or []
-    for task in sorted(tasks, key=lambda t: t["patient"]["id"])[:2]:
+    back = sorted(tasks, key=lambda t: t["patient"]["id"])[:2]
+    for task in back:
         _bring_back(local, base, admin, task, seed)
-    figures = _wait(lambda: (lambda b: b if b["came"] else None)(
-        _call(local, "GET", f"{base}/campaigns/{campaign_id}", manager)[1]), timeout=30) or {}
-    rejected = len(done["rejected"]) if done else "?"
-    return (f"Imported {done['imported'] if done else '?'} patients ({rejected} rows rejected); campaign "
-            f"{campaign_id}: revenue {figures.get('revenue', '0.00')}, cost {figures.get('cost', '0.00')}, "
-            f"ROI {figures.get('roi')}")
+    return {"imported": done["imported"] if done else None, "rejected": len(done["rejected"]) if done else None,
+            "campaign_id": campaign_id, "brought_back": [t["patient"]["id"] for t in back]}
 
 
 def _campaign(local: dict[str, Any], base: str, manager: str) -> str:

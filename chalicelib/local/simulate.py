@@ -14,7 +14,7 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from chalicelib.local import campaign_demo
+from chalicelib.local import campaign_demo, figures
 from chalicelib.local.demo import local_json_path
 from chalicelib.local.resources import PROJECT
 from chalicelib.local.send import send
@@ -50,10 +50,18 @@ def main(argv: list[str] | None = None) -> int:
             if done % 100 == 0 or done == len(events):
                 print(f"  {done}/{len(events)} sent", flush=True)
     print("Importing a lost-patient base and running a win-back campaign …", flush=True)
-    print(f"  {campaign_demo.run(local, args.seed)}", flush=True)
-    print(f"Done in {time.monotonic() - started:.0f} s ({failures} refused). The consumers apply them in the "
-          f"background; open {local['api_url']}/desk and run `make digest`.")
-    return 0 if failures == 0 else 1
+    demo = campaign_demo.run(local, args.seed)
+    if "error" in demo:
+        print(f"  {demo['error']}", file=sys.stderr)
+        return 1
+    print(f"  imported {demo['imported']} patients ({demo['rejected']} rows rejected); campaign {demo['campaign_id']}",
+          flush=True)
+    print("Waiting until every event is applied and the figures have settled …", flush=True)
+    report = figures.settle(local, events, demo)
+    print(figures.text(report))
+    print(f"Done in {time.monotonic() - started:.0f} s ({failures} refused). Open {local['api_url']}/desk and "
+          f"{local['api_url']}/console, or run `make digest`.")
+    return 0 if failures == 0 and report["settled"] else 1
 
 
 if __name__ == "__main__":

@@ -91,7 +91,47 @@
       el("div", { class: "tiles" }, tiles.map(([label, value]) => el("div", { class: "tile" },
         el("div", { class: "tile-value" }, value), el("div", { class: "tile-label" }, label)))),
       el("div", { class: "charts" }, funnelChart(f), dayChart(body.by_day), hourChart(body.calls_by_hour)),
-      ...body.tables.map(tableView));
+      ...body.tables.map(tableView), spendPanel());
+  }
+
+  /* ---- ad spend: per source and month, typed in or a small CSV ---------------------------------- */
+
+  function spendPanel() {
+    const month = el("input", { type: "month", id: "spend-month", value: state.board.to.slice(0, 7), "aria-label": t("Month") });
+    const known = new Set([...Object.keys(state.board.funnel.by_source), ...Object.keys(state.board.ad_spend)]);
+    const source = el("input", { id: "spend-source", list: "spend-sources", required: true, placeholder: "yandex_direct",
+                                 "aria-label": t("Source") });
+    const amount = el("input", { id: "spend-amount", inputmode: "decimal", required: true, placeholder: "100 000",
+                                 "aria-label": t("Ad spend") });
+    const file = el("input", { type: "file", id: "spend-file", accept: ".csv,text/csv", "aria-label": t("CSV file") });
+    const status = el("p", { id: "spend-status", role: "status" });
+    async function save(body, type) {
+      const { status: code, body: answer } = await api(clinicPath("/ad-spend"), { method: "PUT", body,
+                                                                                    headers: { "Content-Type": type } });
+      if (code !== 200) {
+        status.className = "error";
+        status.textContent = ((answer && answer.errors) || []).map((e) => `${e.field}: ${e.message}`).join("; ")
+          || problemText(answer);
+        return;
+      }
+      status.className = "ok";
+      status.textContent = t("Saved");
+      loadDashboard();
+    }
+    return el("section", { class: "panel", id: "ad-spend" }, el("h2", {}, t("Ad spend")),
+      el("p", { class: "muted" }, t("What each lead source cost in a month. The tables above divide it by the leads, bookings and patients who came in the period, and compare it with what they paid (ROMI).")),
+      el("form", { class: "row", onsubmit: (e) => {
+        e.preventDefault();
+        save(JSON.stringify({ rows: [{ month: month.value, source: source.value.trim(),
+                                       amount: amount.value.replace(/[\s\u00a0]/g, "").replace(",", ".") }] }),
+             "application/json");
+      } }, month, source, el("datalist", { id: "spend-sources" }, [...known].map((k) => el("option", { value: k }))),
+        amount, el("button", { type: "submit", class: "primary" }, t("Save"))),
+      el("div", { class: "row" }, el("label", {}, t("Or upload a CSV: month;source;amount"), file),
+        el("button", { type: "button", id: "spend-upload", onclick: async () => {
+          if (file.files[0]) save(await file.files[0].arrayBuffer(), "text/csv");
+        } }, t("Upload"))),
+      status);
   }
 
   function funnelChart(f) {
@@ -116,11 +156,13 @@
   }
 
   function hourChart(hours) {
-    const entries = Object.entries(hours);
+    // The API sends {"00": n, …, "23": n}. A JS object lists integer-like keys ("10"…"23") before the others
+    // ("00"…"09"), so Object.entries alone rotated the chart by 10 hours: sort by the hour itself.
+    const entries = Object.entries(hours).sort(([a], [b]) => Number(a) - Number(b));
     const max = Math.max(1, ...entries.map(([, n]) => n));
-    return el("figure", { class: "panel chart" }, el("figcaption", {}, t("Calls by hour")),
+    return el("figure", { class: "panel chart", id: "hour-chart" }, el("figcaption", {}, t("Calls by hour")),
       el("div", { class: "vbars" }, entries.map(([h, n]) => el("span", { class: "vbar", title: `${h}:00 — ${number(n)}`,
-        dataset: { h: String(n / max) } }))),
+        dataset: { h: String(n / max), hour: h, value: String(n) } }))),
       el("div", { class: "axis" }, ["00", "06", "12", "18", "23"].map((h) => el("span", {}, `${h}:00`))));
   }
 
@@ -132,24 +174,27 @@
 
   function cell(column, value) {
     if (value === null || value === undefined) return "—";
-    if (typeof value === "string" && /^-?\d+\.\d\d$/.test(value)) return money(value);  // money comes as a decimal string
-    if (column.key === "pct" || column.key === "plan_pct") return pct(value);
+    if (column.kind === "text") return String(value);  // a name or a reason: shown as written, never as a number
+    if (column.kind === "money" || (typeof value === "string" && /^-?\d+\.\d\d$/.test(value))) return money(value);
+    if (column.kind === "pct") return pct(value);
     if (typeof value === "number") return number(value);
     return value;
   }
 
   function tableView(table) {
     const download = (format) => exportTable(table.id, format);
+    const helps = table.columns.filter((c) => c.help);
     return el("section", { class: "panel table", dataset: { table: table.id } },
       el("header", {}, el("h2", {}, table.title), el("span", { class: "spacer" }),
         el("button", { type: "button", onclick: () => download("csv") }, "CSV"),
         el("button", { type: "button", onclick: () => download("xlsx") }, "XLSX")),
       table.rows.length === 0 ? el("p", { class: "muted" }, t("Nothing in this period"))
-        : el("table", {}, el("thead", {}, el("tr", {}, table.columns.map((c, i) => el("th", {
-          class: i > 0 && table.rows.every((r) => r[i] === null || typeof r[i] === "number"
-            || /^-?\d+\.\d\d$/.test(String(r[i]))) ? "num" : null }, c.label)))),
+        : el("div", { class: "scroll" }, el("table", {}, el("thead", {}, el("tr", {}, table.columns.map((c) => el("th", {
+          class: c.kind !== "text" ? "num" : null, title: c.help || null }, c.label)))),
           el("tbody", {}, table.rows.map((row) => el("tr", {}, row.map((v, i) => el("td", {
-            class: typeof v === "number" || /^-?\d+\.\d\d$/.test(String(v)) ? "num" : null }, cell(table.columns[i], v))))))));
+            class: table.columns[i].kind !== "text" ? "num" : null }, cell(table.columns[i], v)))))))),
+      helps.length ? el("dl", { class: "legend" }, helps.flatMap((c) => [el("dt", {}, c.label), el("dd", {}, c.help)]))
+        : null);
   }
 
   async function exportTable(id, format) {
@@ -193,7 +238,7 @@
     app.append(
       el("section", { class: "panel" }, el("h1", {}, t("Settings")),
         el("p", { class: "muted" }, t("Changes apply after Save; ladders already running keep their plan."))),
-      hoursPanel(s), specialPanel(s), ladderPanel(s), messagesPanel(), peoplePanel(s), digestPanel(s),
+      hoursPanel(s), specialPanel(s), ladderPanel(s), messagesPanel(), peoplePanel(s), reasonsPanel(s), digestPanel(s),
       el("div", { class: "savebar" }, el("button", { type: "button", class: "primary", id: "save", onclick: save },
         t("Save")), el("span", { id: "saved", role: "status" })));
     schedulePreview();
@@ -346,6 +391,7 @@
         field("lines.city", t("City line"), input("lines.city", s.lines.city, { placeholder: "+7 495 …" })),
         field("lines.mobile", t("Mobile line"), input("lines.mobile", s.lines.mobile, { placeholder: "+7 916 …" }))),
       pairs("admins", t("Administrators: MIS id and name"), "U-1", t("Name")),
+      pairs("staff_extensions", t("PBX extensions: administrator's MIS id and extension"), "U-1", "101"),
       pairs("doctors", t("Doctors: MIS id and name"), "D-1", t("Name")),
       pairs("source_names", t("Lead sources: code and the name you read"), "yandex_direct", t("source:yandex_direct")),
       pairs("channel_names", t("Channels: code and the name you read"), "walk_in", t("channel:walk_in")));
@@ -362,6 +408,37 @@
       el("div", { class: "row" }, id, name, el("button", { type: "button", onclick: () => {
         if (id.value.trim() && name.value.trim()) { map[id.value.trim()] = name.value.trim(); show("settings"); }
       } }, t("Add"))), el("span", { class: "field-error", role: "alert" }));
+  }
+
+  function reasonsPanel(s) {
+    const kinds = [["lost", t("Why leads and patients are lost")], ["cancelled", t("Why appointments are cancelled")]];
+    const row = (kind, title, reason, i) => el("div", { class: "row reason", dataset: { field: `reasons.${kind}.${i}`, code: reason.code } },
+      el("code", {}, reason.code),
+      el("input", { value: reason.name, "aria-label": `${title}: ${reason.code}`,
+                    onchange: (e) => { reason.name = e.target.value.trim(); } }),
+      el("input", { class: "aliases", value: reason.aliases.join(", "), placeholder: t("Words that mean it, comma-separated"),
+                    "aria-label": `${t("Words that mean it, comma-separated")}: ${reason.code}`,
+                    onchange: (e) => { reason.aliases = e.target.value.split(",").map((a) => a.trim()).filter(Boolean); } }),
+      reason.code === "other" ? null : el("button", { type: "button", class: "link", onclick: () => {
+        s.reasons[kind].splice(i, 1); show("settings"); } }, t("Remove")),
+      el("span", { class: "field-error", role: "alert" }));
+    const add = (kind) => {
+      const name = el("input", { placeholder: t("Name"), "aria-label": `${t("New reason")} (${kind})` });
+      return el("div", { class: "row" }, name, el("button", { type: "button", onclick: () => {
+        const text = name.value.trim();
+        if (!text) return;
+        const list = s.reasons[kind];
+        let n = list.length;
+        while (list.some((r) => r.code === `custom_${n}`)) n += 1;
+        list.splice(Math.max(0, list.length - 1), 0, { code: `custom_${n}`, name: text, aliases: [] });  // before «other»
+        show("settings");
+      } }, t("Add")));
+    };
+    return el("section", { class: "panel", id: "reasons" }, el("h2", {}, t("Reasons")),
+      el("p", { class: "muted" }, t("The desk picks one of these and may add a comment. Text from the MIS is matched by the name and the words beside it, whatever their case or form; text that matches nothing is counted as «other», with the text kept.")),
+      kinds.map(([kind, title]) => el("div", { dataset: { field: `reasons.${kind}` } }, el("h3", {}, title),
+        s.reasons[kind].map((reason, i) => row(kind, title, reason, i)), add(kind),
+        el("span", { class: "field-error", role: "alert" }))));
   }
 
   function digestPanel(s) {

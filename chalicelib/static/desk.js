@@ -8,8 +8,6 @@
     ["missed_calls", "Missed calls"], ["new_leads", "New leads"], ["recalls", "Today's recalls"],
     ["confirmations", "Confirmations"], ["overdue", "Overdue"], ["reschedule", "Reschedule"], ["other", "Other"],
   ];
-  const REASONS = ["It is too expensive", "Too far away", "Chose another clinic", "No time now",
-                   "Treated elsewhere", "Does not need it", "Other reason"];
   const state = { tasks: [], forms: {}, busy: false, timer: null };
 
   function time(iso, withDay) {
@@ -126,12 +124,13 @@
   function form(task, kind) {
     const cancel = el("button", { type: "button", onclick: () => closeForm(task) }, t("Cancel"));
     if (kind === "declined") {
+      // the clinic's own list (settings.reasons.lost): the code goes to the API, the comment beside it
       const reason = el("select", { name: "reason" }, el("option", { value: "" }, t("Choose a reason")),
-        REASONS.map((r) => el("option", { value: t(r) }, t(r))));
+        (session.me.reasons || []).map((r) => el("option", { value: r.code }, r.name)));
       const details = el("input", { name: "details", type: "text", placeholder: t("Details (optional)") });
       const save = el("button", { type: "button", class: "primary", onclick: () => {
-        const text = [reason.value, details.value.trim()].filter(Boolean).join(": ");
-        send(task, { outcome: "declined", reason: text });
+        const comment = details.value.trim();
+        send(task, { outcome: "declined", reason: reason.value, ...(comment ? { comment } : {}) });
       } }, t("Save"));
       return el("div", { class: "form" }, el("label", {}, t("Reason")), reason, details, el("div", { class: "row" }, save, cancel));
     }

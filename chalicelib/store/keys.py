@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.domain import records as r
+from chalicelib.domain.ad_spend import AdSpend
 from chalicelib.domain.campaigns import Campaign, CampaignMember
 from chalicelib.domain.facts import iso_z
 from chalicelib.store.models import (
@@ -23,7 +24,7 @@ KINDS: dict[str, type[r.Record]] = {
     "inbound": r.InboundMessage, "waitlist": r.WaitlistEntry, "offer": r.SlotOffer, "network": r.Network,
     "invite": r.TelegramInvite, "connector": r.ConnectorState,
     "segment": r.SegmentEntry, "import": r.ImportJob, "import_part": r.ImportPart, "import_chunk": r.ImportChunk,
-    "campaign": Campaign, "campaign_member": CampaignMember,
+    "campaign": Campaign, "campaign_member": CampaignMember, "ad_spend": AdSpend,
 }
 KIND_OF: dict[type[r.Record], str] = {cls: name for name, cls in KINDS.items()}
 _TAGS: dict[str, tuple[str, str]] = {
@@ -32,6 +33,7 @@ _TAGS: dict[str, tuple[str, str]] = {
     "task": ("T", "TASK"), "run": ("R", "RUN"), "message": ("M", "MESSAGE"),
     "inbound": ("IN", "INBOUND"), "offer": ("OFFER", "OFFER"),
     "invite": ("INV", "INVITE"), "connector": ("CONN", "CONNECTOR"), "campaign": ("CAMPAIGN", "CAMPAIGN"),
+    "ad_spend": ("ADSPEND", "ADSPEND"),  # C#c#ADSPEND#YYYY-MM: one month's spend by source (read by key)
 }
 
 

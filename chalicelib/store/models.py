@@ -25,6 +25,7 @@ Key layout (clinic `c`):
   C#c#E#webhook-id / EVENT       raw inbound event         gsi1: C#c#PENDING|FAILED / received
                                                            gsi2: C#c#EVENTS / occurred#id
   C#c#KPI / D#date               daily KPI counters (flat number attributes)
+  C#c#ADSPEND#YYYY-MM / ADSPEND  one month's ad spend by lead source (read by key, a range's months at once)
   C#c#DIGEST#date / channel      one digest delivery (exactly once per channel)
   NETWORK#id / NETWORK           an owner's clinics           gsi1: NETWORKS / id
 """

@@ -33,6 +33,7 @@ def test_mango_missed_call_opens_a_task_and_a_retry_is_a_duplicate(stack: Harnes
 
 def test_mango_outbound_answered_call_and_other_events(stack: Harness) -> None:
     connect(stack, "mango")
+    stack.put_settings({"staff_extensions": {"U-2": "101"}})
     now = int(time.time())
     outbound = _summary(entry_id="MTAxMjQ0NDo1MDE6ODg0NTk5NjI6MQ==", call_direction=2,
                         **{"from": {"extension": "101", "number": "74951234567"}},
@@ -42,6 +43,7 @@ def test_mango_outbound_answered_call_and_other_events(stack: Harness) -> None:
                                                                   "MTAxMjQ0NDo1MDE6ODg0NTk5NjI6MQ=="))
     assert call.completed is not None and call.completed.direction == "outbound"
     assert (call.completed.answered, call.completed.duration_s, call.completed.phone) == (True, 30, "+79161234567")
+    assert (call.completed.extension, call.completed.admin_id) == ("101", "U-2")  # `from.extension`: Марина's
     assert mango(stack, {"call_id": "x"}, tail="/events/call").status == 200
     ignored = wiring.runtime().store.raw_events(stack.clinic.clinic_id, "IGNORED", upto="~")
     assert [i.event_type for i in ignored] == ["mango:events/call"]

@@ -36,6 +36,7 @@ def test_zd_echo_answers_the_url_check(stack: Harness) -> None:
 
 def test_missed_call_opens_a_task_on_the_called_line_and_the_call_back_closes_it(stack: Harness) -> None:
     connect(stack, "zadarma")
+    stack.put_settings({"staff_extensions": {"U-1": "101"}})  # the fixture's `internal`: Ольга's extension
     stack.signed(b.patient(phone="+" + PATIENT))
     missed = fixture_form("zadarma_notify_end.form",
                           caller_id=PATIENT, called_did=MOBILE_LINE, call_start=_moscow_now(-60),
@@ -57,10 +58,11 @@ def test_missed_call_opens_a_task_on_the_called_line_and_the_call_back_closes_it
     assert zadarma(stack, back).status == 200
     stack.settle(until=lambda: stack.tasks() == [])
     done = stack.tasks("done")
-    assert [t["id"] for t in done] == [task["id"]]
+    assert [t["id"] for t in done] == [task["id"]] and done[0]["assignee"] == "U-1"
     outbound = _stored_calls(stack, "out_1732097100.77")
     assert outbound is not None and outbound.completed is not None
     assert outbound.completed.direction == "outbound" and outbound.completed.answered is True
+    assert (outbound.completed.extension, outbound.completed.admin_id) == ("101", "U-1")
     assert outbound.completed.recording is not None and outbound.completed.recording.id == "1732097100.77"
 
 

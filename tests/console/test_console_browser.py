@@ -89,6 +89,10 @@ def test_a_manager_sets_the_clinic_up_and_reads_last_month(page: Page, local_sta
         "mon: opening must be before closing")
     page.get_by_label("Пн открытие").fill("09:00")
     page.get_by_label("Пн открытие").dispatch_event("change")
+    # the clinic's own words for a loss reason: an MIS's «накладно» will count as «Дорого»
+    aliases = page.locator('#reasons [data-code="too_expensive"] input.aliases').first
+    aliases.fill("дорого, накладно")
+    aliases.dispatch_event("change")
     page.get_by_role("button", name="Сохранить").click()
     expect(page.locator("#saved")).to_have_text("Сохранено")
     expect(steps).to_have_count(3)
@@ -98,6 +102,7 @@ def test_a_manager_sets_the_clinic_up_and_reads_last_month(page: Page, local_sta
     assert saved["working_hours"]["mon"] == ["09:00", "18:00"]
     assert [s["action"] for s in saved["sequences"]["lead"]["steps"]] == ["call", "message", "call"]
     assert saved["sequences"]["lead"]["steps"][2]["delay_minutes"] == 45
+    assert saved["reasons"]["lost"][0]["aliases"] == ["дорого", "накладно"]
 
     # an administrator's token, with a login link shown once
     page.get_by_role("button", name="Ключи сотрудников").click()
@@ -118,6 +123,25 @@ def test_a_manager_sets_the_clinic_up_and_reads_last_month(page: Page, local_sta
     source = page.locator('[data-table="funnel_source"]')
     expect(source).to_contain_text("Яндекс Карты")
     expect(source).not_to_contain_text("yandex_direct")
+    # «Звонки по часам»: each bar is its hour, in hour order, with the API's count (it was rotated by 10 hours)
+    _, board = local_stack.call("GET", f"/v1/clinics/{cid}/dashboard?from={first}&to={last}", manager)
+    bars = page.locator("#hour-chart .vbar")
+    expect(bars).to_have_count(24)
+    shown = [(bars.nth(n).get_attribute("data-hour"), int(bars.nth(n).get_attribute("data-value") or -1))
+             for n in range(24)]
+    assert shown == [(f"{h:02d}", board["calls_by_hour"][f"{h:02d}"]) for h in range(24)]
+    assert sum(n for _, n in shown) > 0
+    heights = [bars.nth(n).evaluate("b => b.getBoundingClientRect().height") for n in range(24)]
+    busiest = max(range(24), key=lambda h: shown[h][1])
+    assert heights[busiest] == max(heights), "the tallest bar is the busiest hour"
+    expect(page.locator('[data-table="admins"] dl.legend')).to_contain_text("Каждая запись один раз")
+    # ad spend typed in for a source: the advertising table shows its cost per lead
+    page.locator("#spend-month").fill(f"{last:%Y-%m}")
+    page.locator("#spend-source").fill("yandex_direct")
+    page.locator("#spend-amount").fill("31 000")
+    page.locator("#ad-spend").get_by_role("button", name="Сохранить").click()
+    expect(page.locator("#spend-status")).to_have_text("Сохранено")
+    expect(page.locator('[data-table="ad_spend"]')).to_contain_text("Яндекс Директ")
     page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=str(output_dir / "3-dashboard.png"), full_page=True)
     with page.expect_download() as download:

@@ -5,8 +5,16 @@ from __future__ import annotations
 import statistics
 from collections import Counter, defaultdict
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
+
+# The synthetic clinic's free-text reasons, and the codes the default lists (settings.reasons) give them,
+# read off the lists by a person, not by the app's matching.
+LOST_CODES = {"дорого": "too_expensive", "далеко": "too_far", "выбрал другую клинику": "other_clinic",
+              "не дозвонились": "unreachable"}
+CANCEL_CODES = {"заболел": "ill", "работа": "no_time", "уехал": "no_time", "передумал": "changed_mind",
+                "дорого": "too_expensive"}
 
 
 def _at(value: str) -> datetime:
@@ -70,7 +78,8 @@ class Count:
             "appointments": {
                 "booked": len(on_day("appointment.created")),
                 "cancelled": len(on_day("appointment.cancelled")),
-                "cancel_reasons": dict(Counter(e["data"]["reason"] for e in on_day("appointment.cancelled"))),
+                "cancel_reasons": dict(Counter(CANCEL_CODES[e["data"]["reason"]]
+                                               for e in on_day("appointment.cancelled"))),
                 "no_show": len(on_day("appointment.no_show")),
                 "confirmed": len(on_day("appointment.confirmed")),
             },
@@ -119,18 +128,24 @@ class Count:
                         "pct": pct(v["came"], v["leads"])} for k, v in sorted(rows[kind].items())}
 
         doctors: dict[str, Counter[str]] = defaultdict(Counter)
+        revenue: dict[str, Decimal] = defaultdict(Decimal)
         for e in self.of("visit.completed"):
-            if within(e["occurred_at"]) and e["data"]["visit"]["kind"] == "consultation":
-                doctors[e["data"]["visit"]["doctor_id"]]["consultations"] += 1
+            visit = e["data"]["visit"]
+            if within(e["occurred_at"]):
+                doctors[visit["doctor_id"]]["visits"] += 1
+                revenue[visit["doctor_id"]] += Decimal(visit["amount"])
+            if within(e["occurred_at"]) and visit["kind"] == "consultation":
+                doctors[visit["doctor_id"]]["consultations"] += 1
         for e in self.of("treatment_plan.accepted"):
             if within(e["occurred_at"]):
                 doctors[e["data"]["doctor_id"]]["plans_accepted"] += 1
-        lost = Counter(e["data"]["reason"] for e in self.of("lead.lost") if within(e["occurred_at"]))
+        lost = Counter(LOST_CODES[e["data"]["reason"]] for e in self.of("lead.lost") if within(e["occurred_at"]))
         return {
             "funnel_30d": {"leads": total["leads"], "booked": total["booked"], "came": total["came"],
                            "lead_to_chair_pct": pct(total["came"], total["leads"]),
                            "by_admin": table("admin"), "by_source": table("source")},
             "doctors_30d": {k: {"consultations": v["consultations"], "plans_accepted": v["plans_accepted"],
+                                "visits": v["visits"], "revenue": f"{revenue[k]:.2f}",
                                 "pct": pct(v["plans_accepted"], v["consultations"])}
                             for k, v in sorted(doctors.items())},
             "lost_reasons_30d": dict(lost),

@@ -121,8 +121,9 @@ def test_the_canonical_order_counts_the_funnel(harness: Harness) -> None:
     assert digest["funnel_30d"]["leads"] == 2
     assert digest["funnel_30d"]["booked"] == 1 and digest["funnel_30d"]["came"] == 1
     assert digest["funnel_30d"]["by_admin"]["U-2"] == {"leads": 1, "booked": 1, "came": 1, "pct": 100.0}
-    assert digest["lost_reasons_30d"] == {"Дорого": 1}
-    assert digest["doctors_30d"]["D-1"] == {"consultations": 1, "plans_accepted": 1, "pct": 100.0}
+    assert digest["lost_reasons_30d"] == {"too_expensive": 1}  # «Дорого» is the code of the clinic's list
+    assert digest["doctors_30d"]["D-1"] == {"consultations": 1, "plans_accepted": 1, "pct": 100.0,
+                                             "visits": 1, "revenue": "2500.00"}
 
 
 @settings(max_examples=15, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate],

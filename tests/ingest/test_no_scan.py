@@ -32,6 +32,11 @@ def test_no_production_path_scans(stack: Harness) -> None:
         stack.request("POST", f"/v1/clinics/{c.clinic_id}/recall/run?date={recall_day}", token=c.manager_token)
         stack.request("GET", f"/v1/clinics/{c.clinic_id}/patients/P-1", token=c.admin_token)
         stack.request("GET", f"/v1/clinics/{c.clinic_id}/settings", token=c.manager_token)
+        spend = stack.request("PUT", f"/v1/clinics/{c.clinic_id}/ad-spend", raw=b"2026-11;maps;1000,00\n",
+                              headers={"Content-Type": "text/csv"}, token=c.manager_token)
+        assert spend.status == 200, spend.body
+        stack.request("GET", f"/v1/clinics/{c.clinic_id}/ad-spend?from=2026-10&to=2026-12", token=c.manager_token)
+        stack.request("GET", f"/v1/clinics/{c.clinic_id}/dashboard", token=c.manager_token)
         export = (FIXTURES / "dentalpro_patients_cp1251.csv").read_bytes()
         receipt = stack.request("POST", f"/v1/clinics/{c.clinic_id}/imports", raw=export,
                                 headers={"Content-Type": "text/csv"}, token=c.manager_token)
