@@ -95,6 +95,7 @@ SCRIPT_STRINGS = (
 SCENARIO_NAMES = {
     **{s.name: s.label for s in SCENARIOS},
     "message": N_("Message to answer"), "feedback_review": N_("Low rating"), "manual": N_("Task"),
+    "conversation": N_("Conversation"),
 }
 
 

@@ -21,6 +21,13 @@ from chalicelib.store.models import scoped
 from chalicelib.store.repository import Repository
 
 REACHED = frozenset({"booked", "declined", "call_back"})
+
+
+def usable_phone(patient: Patient | None) -> str | None:
+    """The patient's first number that is not marked wrong (None: no number to call)."""
+    if patient is None:
+        return None
+    return next((n for n in patient.phones if n not in patient.wrong_numbers), None)
 COLUMNS = ("missed_calls", "new_leads", "recalls", "confirmations", "reschedule", "other")
 
 
@@ -163,18 +170,21 @@ def assign(ctx: Context, task_id: str, admin: str | None, staff: Staff) -> CallT
 
 def open_manual_task(ctx: Context, *, task_id: str, scenario: str, kind: str, patient: Patient | None,
                      phone: str | None, hint_text: str, column: str, sla_minutes: int,
-                     context: dict[str, Any] | None = None) -> CallTask | None:
-    """A task outside any ladder (reply to a message, a low rating, a waitlist booking)."""
+                     context: dict[str, Any] | None = None, subject: str | None = None,
+                     line: str | None = "city", name: str = "") -> CallTask | None:
+    """A task outside any ladder (a conversation, a low rating, a waitlist booking).
+
+    `line` None: answered in the chat it came from (`context.address`), not by a call."""
     if ctx.load(CallTask, task_id) is not None:
         return None
     task = CallTask(
         clinic_id=ctx.clinic_id, id=task_id, kind=kind, scenario=scenario,  # type: ignore[arg-type]
-        patient_id=patient.id if patient else None, patient_name=patient.name if patient else "",
-        phone=phone or (patient.phones[0] if patient and patient.phones else None),
-        line="city", line_number=ctx.settings.lines.city,
+        patient_id=patient.id if patient else None, patient_name=patient.name if patient else name,
+        phone=phone or usable_phone(patient),
+        line=line, line_number=getattr(ctx.settings.lines, line) if line else None,
         preferred_time=patient.profile.preferred_time if patient and patient.profile else None,
         created_at=ctx.now, due_at=ctx.now, overdue_at=add_working_minutes(ctx.now, sla_minutes, ctx.calendar),
-        hint=hint_text, subject_key=subject_key(patient.id if patient else None, phone),
+        hint=hint_text, subject_key=subject or subject_key(patient.id if patient else None, phone),
         context=TaskContext.model_validate({"column": column, **(context or {})}))
     ctx.save(task)
     ctx.note(task.patient_id, ctx.now, "task.created", key=f"{task.id}:created", task_id=task.id,

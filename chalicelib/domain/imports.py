@@ -18,10 +18,19 @@ from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 from zipfile import BadZipFile
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from chalicelib.contract import Id, Name
-from chalicelib.domain.phones import normalise_phone
+from chalicelib.domain.phones import normalise_phone, phone_numbers
 
 CSV_TYPES = ("text/csv", "application/csv", "text/plain")
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -232,6 +241,7 @@ class ImportedPatient(BaseModel):
     patient_id: Id
     full_name: Name
     phone: str | None = None
+    other_phones: tuple[str, ...] = ()  # more numbers in the same cell ("8 916 …, 8 495 …")
     birth_date: date | None = None
     last_visit_date: date | None = None
     last_visit_kind: Text100 = None
@@ -249,8 +259,16 @@ class ImportedPatient(BaseModel):
         text = str(value or "").strip()
         if not text:
             return None
-        first = re.split(r"[,;/]|\s{2,}", text)[0]  # "8 916 123-45-67, 8 495 …": the first number
-        return normalise_phone(first, (info.context or {}).get("region", "RU"))
+        return normalise_phone(text, (info.context or {}).get("region", "RU"))
+
+    @model_validator(mode="before")
+    @classmethod
+    def _more_numbers(cls, data: Any, info: ValidationInfo) -> Any:
+        """The numbers after the first in the phone cell: each one is the patient's too."""
+        if isinstance(data, dict) and isinstance(data.get("phone"), str):
+            found = phone_numbers(data["phone"], (info.context or {}).get("region", "RU"))
+            data = {**data, "other_phones": tuple(found[1:])}
+        return data
 
     @field_validator("birth_date", "last_visit_date", mode="before")
     @classmethod

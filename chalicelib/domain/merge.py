@@ -204,9 +204,9 @@ def visit_completed(visit: Visit, info: VisitIn, at: datetime) -> Visit:
     return visit
 
 
-def visit_rated(visit: Visit, rating: int, at: datetime) -> Visit:
+def visit_rated(visit: Visit, rating: int, at: datetime, comment: str = "") -> Visit:
     if visit.rating_at is None or at >= visit.rating_at:
-        visit.rating, visit.rating_at = rating, at
+        visit.rating, visit.rating_at, visit.rating_comment = rating, at, comment or None
     return visit
 
 
@@ -255,7 +255,7 @@ def patient_imported(patient: Patient, row: ImportedPatient, present: set[str], 
     """
     fields: dict[str, Any] = {"full_name": row.full_name}
     if row.phone:
-        fields["phones"] = [{"number": row.phone, "kind": "mobile"}]
+        fields["phones"] = [{"number": n, "kind": "mobile"} for n in (row.phone, *row.other_phones)]
     if "birth_date" in present and row.birth_date:
         fields["birth_date"] = row.birth_date.isoformat()
     for purpose in ("recall", "marketing"):

@@ -87,6 +87,9 @@ class Patient(Record):
     imported: dict[str, Any] = Field(default_factory=dict)
     imported_stamps: dict[str, str] = Field(default_factory=dict)
     mis_profile: PatientIn | None = None
+    # Numbers someone answered as "wrong number" (E.164 -> when): never called or written to again, until
+    # the MIS sends the patient a number that is not one of them.
+    wrong_numbers: dict[str, datetime] = Field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -203,6 +206,7 @@ class Visit(Record):
     stamp: str | None = None
     rating: int | None = None
     rating_at: datetime | None = None
+    rating_comment: str | None = None  # what the patient wrote with the rating ("2 - долго ждал")
 
 
 class TreatmentPlan(Record):
@@ -256,6 +260,7 @@ class TaskContext(BaseModel):
     visit_id: str | None = None
     offer: str | None = None
     channel: str | None = None
+    address: str | None = None  # the chat a conversation is answered in (a phone, or `telegram:<chat>`)
 
     def view(self) -> dict[str, Any]:
         return self.model_dump(mode="json", exclude_none=True)
@@ -264,7 +269,7 @@ class TaskContext(BaseModel):
 class CallTask(Record):
     """A call (or reply, or review) an administrator has to make."""
 
-    kind: Literal["call", "reply", "review", "waitlist"] = "call"
+    kind: Literal["call", "reply", "review", "waitlist", "conversation"] = "call"
     scenario: str  # a scenario's name, or a task outside any ladder: message, feedback_review, manual
     run_id: str | None = None
     step: int = 0
