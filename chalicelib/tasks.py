@@ -25,9 +25,7 @@ REACHED = frozenset({"booked", "declined", "call_back"})
 
 def usable_phone(patient: Patient | None) -> str | None:
     """The patient's first number that is not marked wrong (None: no number to call)."""
-    if patient is None:
-        return None
-    return next((n for n in patient.phones if n not in patient.wrong_numbers), None)
+    return next(iter(patient.usable_phones), None) if patient is not None else None
 COLUMNS = ("missed_calls", "new_leads", "recalls", "confirmations", "reschedule", "other")
 
 
@@ -109,6 +107,9 @@ def record_outcome(ctx: Context, task_id: str, body: TaskOutcome, staff: Staff) 
     task.assignee = task.assignee or body.admin_id or staff.admin_id
     sequences.close_task(ctx, task, "done", body.outcome, by=by, reason=body.reason)
     run = ctx.load(SequenceRun, task.run_id) if task.run_id else None
+    if body.outcome == "wrong_number":
+        patient = ctx.load(Patient, task.patient_id) if task.patient_id else None
+        sequences.wrong_number(ctx, task, run, patient)
     if run is not None:
         _credit_response(ctx, run, body)
         campaign_credit.call_worked(ctx, run, task.id, body.admin_id or staff.admin_id, body.outcome in REACHED)
@@ -145,7 +146,8 @@ def _drive(ctx: Context, run: SequenceRun, task: CallTask, body: TaskOutcome) ->
             patient.booked_by_call, patient.booked_by_call_at = run.id, ctx.now
             ctx.save(patient)
     ladder = sequences.ladder_of(ctx, run, patient)
-    plan = ladder.after_outcome(task.step, task.attempt, body.outcome, ctx.now, body.call_back_at)
+    plan = ladder.after_outcome(task.step, task.attempt, body.outcome, ctx.now, body.call_back_at,
+                                reachable=sequences.reachable(run, patient))
     if plan.action == "done":
         sequences.finish(ctx, run, plan.reason)
     else:
@@ -153,6 +155,11 @@ def _drive(ctx: Context, run: SequenceRun, task: CallTask, body: TaskOutcome) ->
         ctx.save(run)
     if task.token:
         ctx.effect(AnswerToken(task.token, plan.model_dump()))
+
+
+def _wrong(patient: Patient | None) -> dict[str, Any]:
+    """The desk card's warning: numbers of this patient a stranger answered."""
+    return {"wrong_numbers": sorted(patient.wrong_numbers)} if patient is not None and patient.wrong_numbers else {}
 
 
 def assign(ctx: Context, task_id: str, admin: str | None, staff: Staff) -> CallTask:
@@ -185,7 +192,7 @@ def open_manual_task(ctx: Context, *, task_id: str, scenario: str, kind: str, pa
         preferred_time=patient.profile.preferred_time if patient and patient.profile else None,
         created_at=ctx.now, due_at=ctx.now, overdue_at=add_working_minutes(ctx.now, sla_minutes, ctx.calendar),
         hint=hint_text, subject_key=subject or subject_key(patient.id if patient else None, phone),
-        context=TaskContext.model_validate({"column": column, **(context or {})}))
+        context=TaskContext.model_validate({"column": column, **(context or {}), **_wrong(patient)}))
     ctx.save(task)
     ctx.note(task.patient_id, ctx.now, "task.created", key=f"{task.id}:created", task_id=task.id,
              scenario=scenario, kind=kind)

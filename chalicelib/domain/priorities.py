@@ -25,6 +25,9 @@ def priorities(digest: dict[str, Any], admins: dict[str, str], limit: int = 3) -
         found.append(Priority("missed_not_returned", leads["missed_not_returned"], 100 + leads["missed_not_returned"]))
     if tasks["overdue"]:
         found.append(Priority("overdue_tasks", tasks["overdue"], 80 + tasks["overdue"]))
+    wrong = digest.get("patients", {}).get("wrong_number", 0)
+    if wrong:
+        found.append(Priority("wrong_number", wrong, 50 + wrong))
     funnel = digest["funnel_30d"]
     clinic_rate = funnel["booked"] / funnel["leads"] if funnel["leads"] else 0
     for admin_id, row in funnel["by_admin"].items():

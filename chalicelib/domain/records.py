@@ -104,6 +104,11 @@ class Patient(Record):
         return self.profile.consent if self.profile else Consent()
 
     @property
+    def usable_phones(self) -> list[str]:
+        """The patient's numbers nobody has answered as "wrong number"."""
+        return [n for n in self.phones if n not in self.wrong_numbers]
+
+    @property
     def is_opted_out(self) -> bool:
         if self.opted_out is None:
             return False
@@ -261,6 +266,7 @@ class TaskContext(BaseModel):
     offer: str | None = None
     channel: str | None = None
     address: str | None = None  # the chat a conversation is answered in (a phone, or `telegram:<chat>`)
+    wrong_numbers: list[str] | None = None  # the patient's numbers a stranger answered (not to be called)
 
     def view(self) -> dict[str, Any]:
         return self.model_dump(mode="json", exclude_none=True)
@@ -368,6 +374,7 @@ class SequenceRun(Record):
     ended_at: datetime | None = None
     outcome: str | None = None
     open_task: str | None = None
+    wrong_numbers: list[str] = Field(default_factory=list)  # answered "wrong number" (a bare number's run too)
     restarts: int = 0  # the local stack restarts in-flight runs after moto restarts
 
     @property
