@@ -195,6 +195,22 @@ class ContactCap(_Doc):
     per_week: int = Field(5, ge=1, le=50)
 
 
+class ConsentDefaults(_Doc):
+    """What a patient base export says when it has no column for a consent (set per clinic).
+
+    Visit reminders are a service message the patient expects, not advertising: on by default.
+    Offers (marketing) are advertising: off unless the export says the patient agreed."""
+
+    reminders: bool = True
+    recall: bool = False
+    feedback: bool = False
+    marketing: bool = False
+
+
+class ImportSettings(_Doc):
+    consent_defaults: ConsentDefaults = Field(default_factory=ConsentDefaults)
+
+
 class Sla(_Doc):
     """Minutes of working time within which a task must be worked, by its scenario."""
 
@@ -365,6 +381,7 @@ class ClinicSettings(_Doc):
     connectors: Connectors = Field(default_factory=Connectors)
     source_names: dict[str, str] = Field(default_factory=dict)  # lead source code -> name the manager reads
     channel_names: dict[str, str] = Field(default_factory=dict)  # lead channel code -> name
+    imports: ImportSettings = Field(default_factory=ImportSettings)  # patient base uploads
 
     @field_validator("timezone")
     @classmethod

@@ -7,7 +7,7 @@ import pytest
 from chalicelib.digest import digest
 from chalicelib.domain.priorities import priorities
 from chalicelib.domain.records import Clinic as ClinicRecord
-from chalicelib.domain.records import Lead, Patient, Visit
+from chalicelib.domain.records import Lead, Patient, SequenceRun, Visit
 from chalicelib.patients import patient_view
 from tests.service.clinic import CLINIC, Clinic
 from tests.service.test_scenarios import PHONE, appointment, at, event, only_task, patient, reply, visit
@@ -243,3 +243,84 @@ def test_a_whatsapp_lead_is_linked_when_the_mis_sends_its_number() -> None:
     assert task.patient_id == "P-1"
     lead = clinic.store.get(Lead, CLINIC, task.context.lead_id or "")
     assert lead is not None and lead.patient_ids == ["P-1"]
+
+
+# ---- imports carry consent as clinics export it ---------------------------------------------------------
+
+def _import(clinic: Clinic, header: str, *rows: str) -> dict:
+    """Upload a cp1251 `;` export and apply it, as the actions queue would."""
+    from chalicelib import imports
+    from chalicelib.runtime import Runtime
+    from chalicelib.segments import settle
+    from chalicelib.settings import get_settings
+    from tests.fakes import FakeQueue
+
+    queue = FakeQueue()
+    rt = Runtime(get_settings(), clinic.store, clinic.workflows, queue, FakeQueue(), FakeQueue(),  # type: ignore[arg-type]
+                 clock=clinic.clock, settlers=(settle,))
+    data = "\n".join([header, *rows]).encode("cp1251")
+    import_id = imports.receive(rt, CLINIC, data, "text/csv")["import_id"]
+    while queue.sent:
+        body = queue.sent.pop(0)
+        message = (imports.ImportSplit if body["action"] == "import.split" else imports.ImportRows).model_validate(body)
+        imports.handle(rt, message)
+    return imports.status(rt, CLINIC, import_id)
+
+
+def test_an_export_without_consent_columns_gets_the_clinic_defaults_and_its_patients_are_reminded() -> None:
+    clinic = Clinic()
+    result = _import(clinic, "Код пациента;ФИО;Телефон", "P-1;Иванова Анна Петровна;8 (916) 123-45-67")
+    assert result["consent"]["reminders"] == {"from": "default", "value": True}
+    assert result["consent"]["marketing"] == {"from": "default", "value": False}
+    consent = clinic.store.get(Patient, CLINIC, "P-1").consent  # type: ignore[union-attr]
+    assert consent.reminders and not consent.marketing
+    clinic.send(appointment(clinic, hours=72))
+    clinic.later(hours=48, minutes=1)
+    assert len(clinic.sent("sms") + clinic.sent()) == 1, "the imported patient is asked to confirm"
+
+
+@pytest.mark.parametrize("header", ["Согласие на SMS", "Напоминания", "Согласие на напоминания"])
+def test_a_reminders_column_says_no(header: str) -> None:
+    clinic = Clinic()
+    result = _import(clinic, f"Код пациента;ФИО;Телефон;{header}", "P-1;Иванова Анна Петровна;89161234567;нет")
+    assert result["consent"]["reminders"] == {"from": "column"}
+    assert not clinic.store.get(Patient, CLINIC, "P-1").consent.reminders  # type: ignore[union-attr]
+
+
+def test_the_default_never_overrides_what_the_mis_said() -> None:
+    for mis_first in (True, False):
+        clinic = Clinic()
+        upsert = patient(clinic)
+        upsert["data"]["patient"]["consent"] = {"reminders": False, "recall": True}
+        if mis_first:
+            clinic.send(upsert)
+        _import(clinic, "Код пациента;ФИО;Телефон", "P-1;Иванова Анна Петровна;89161234567")
+        if not mis_first:
+            clinic.send(upsert)
+        assert not clinic.store.get(Patient, CLINIC, "P-1").consent.reminders, mis_first  # type: ignore[union-attr]
+
+
+def test_two_numbers_in_one_cell_are_two_phones() -> None:
+    clinic = Clinic()
+    _import(clinic, "Код пациента;ФИО;Телефон", "P-1;Иванова Анна Петровна;8 916 123-45-67, 8 (903) 555-66-77")
+    assert clinic.store.get(Patient, CLINIC, "P-1").phones == [PHONE, OTHER]  # type: ignore[union-attr]
+
+
+def test_a_declined_plan_is_its_own_segment_and_script_never_unfinished() -> None:
+    from chalicelib import segments
+    from chalicelib.scripts import hint, run_facts
+
+    clinic = Clinic()
+    _import(clinic, "Код пациента;ФИО;Телефон;Дата последнего визита;Сумма плана;Оплачено по плану;Отказ от плана",
+            "P-1;Иванова Анна Петровна;89161234567;01.02.2025;240 000,00;0;да",
+            "P-2;Петров Илья;89035556677;01.02.2025;50 000,00;10 000,00;нет")
+    declined = segments.members(clinic.rt, CLINIC, "declined_plan", 6)
+    unfinished = segments.members(clinic.rt, CLINIC, "plan_unfinished", 6)
+    assert [e.patient_id for e in declined] == ["P-1"] and [e.patient_id for e in unfinished] == ["P-2"]
+    lapsed = segments.members(clinic.rt, CLINIC, "lapsed", 6)
+    assert [e.patient_id for e in lapsed] == ["P-2", "P-1"], "the declined plan is not value at stake"
+    run = SequenceRun(clinic_id=CLINIC, id="r", scenario="campaign", subject_key="P#P-1", patient_id="P-1",
+                      trigger_at=clinic.clock.now, started_at=clinic.clock.now)
+    text = clinic.rt.unit(CLINIC, lambda ctx: hint(ctx, "campaign", ctx.load(Patient, "P-1"),
+                                                   run_facts(ctx, run, ctx.load(Patient, "P-1"))))
+    assert "Отказался от плана лечения" in text and "не завершён" not in text
