@@ -131,8 +131,10 @@ def appointment_contribution(appt: Appointment, calendar: ClinicCalendar) -> Con
     if appt.cancelled:
         b.add(appt.cancelled.at, "appointments.cancelled")
         b.add(appt.cancelled.at, f"appointments.cancel_reason|{_label(appt.cancelled.reason)}")
+        b.add(appt.cancelled.at, "appointments.cancelled_open", int(not appt.rebooked))  # still to act on
     if appt.no_show:
         b.add(appt.no_show.at, "appointments.no_show")
+        b.add(appt.no_show.at, "appointments.no_show_open", int(not appt.rebooked))
     return b.out
 
 

@@ -41,10 +41,12 @@ def priorities(digest: dict[str, Any], admins: dict[str, str], limit: int = 3) -
     median = leads["first_response_median_min"]
     if median is not None and median > RESPONSE_TARGET_MIN:
         found.append(Priority("slow_response", round(median), 45 + min(median, 120) / 10))
-    if appts["no_show"]:
-        found.append(Priority("no_show", appts["no_show"], 40 + appts["no_show"]))
-    if appts["cancelled"]:
-        found.append(Priority("cancelled", appts["cancelled"], 35 + appts["cancelled"]))
+    # re-checked against the current state: a patient who booked again is not an action
+    no_show, cancelled = appts.get("no_show_open", appts["no_show"]), appts.get("cancelled_open", appts["cancelled"])
+    if no_show:
+        found.append(Priority("no_show", no_show, 40 + no_show))
+    if cancelled:
+        found.append(Priority("cancelled", cancelled, 35 + cancelled))
     recall = digest["recall"]
     if recall["started"] >= 5 and recall["reached"] / recall["started"] < 0.3:
         found.append(Priority("recall_unreached", recall["started"] - recall["reached"], 30))

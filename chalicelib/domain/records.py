@@ -174,6 +174,7 @@ class Appointment(Record):
     lead_auto: bool = False  # resolved by phone / patient rather than named by the MIS
     booked_by_run: str | None = None  # a recall (or other) run this booking ended
     confirmed_by_reply: Fact | None = None
+    rebooked: bool = False  # cancelled or missed, and the patient has an appointment after it: nothing to act on
 
     @property
     def patient_id(self) -> str | None:
@@ -450,7 +451,9 @@ class SlotOffer(Record):
     kind: str | None = None
     starts_at: datetime
     candidates: list[str] = Field(default_factory=list)
-    offered: list[str] = Field(default_factory=list)
+    offered: list[str] = Field(default_factory=list)  # candidates gone through (asked, or skipped for consent)
+    asked: list[str] | None = None  # those who were actually offered the slot (None: stored before it was kept)
+    told_taken: list[str] = Field(default_factory=list)  # those told the slot is taken: once each
     batch: int = 0
     status: Literal["open", "filled", "expired"] = "open"
     filled_by: str | None = None

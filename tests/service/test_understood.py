@@ -324,3 +324,42 @@ def test_a_declined_plan_is_its_own_segment_and_script_never_unfinished() -> Non
     text = clinic.rt.unit(CLINIC, lambda ctx: hint(ctx, "campaign", ctx.load(Patient, "P-1"),
                                                    run_facts(ctx, run, ctx.load(Patient, "P-1"))))
     assert "Отказался от плана лечения" in text and "не завершён" not in text
+
+
+# ---- a waitlist patient is told once; tomorrow's actions are still actions -----------------------------
+
+def test_a_waitlist_patient_who_lost_the_slot_is_told_once() -> None:
+    clinic = Clinic()
+    clinic.send(patient(clinic))
+    for pid, phone in (("P-2", "+79161112233"), ("P-3", "+79161112244")):
+        clinic.send(patient(clinic, pid, phone=phone))
+        clinic.send(event(clinic, "waitlist.added", {"patient_id": pid, "doctor_id": "D-1"}))
+    clinic.send(appointment(clinic, hours=20))
+    clinic.send(event(clinic, "appointment.cancelled", {"appointment_id": "A-1", "reason": "", "cancelled_by":
+                                                        "patient"}))
+    clinic.send(reply(clinic, "Да!", sender="+79161112233"))
+    clinic.send(reply(clinic, "Да, хочу", sender="+79161112244"))
+    clinic.send(reply(clinic, "Да???", sender="+79161112244"))
+    told = [text for to, text in clinic.channels["whatsapp"].sent if to == "+79161112244"]
+    assert len(told) == 2, told  # the offer, then «taken» once
+    assert [t.kind for t in clinic.tasks() if t.patient_id == "P-3"] == ["conversation"], "a person reads the rest"
+
+
+@pytest.mark.parametrize("lost", ["appointment.no_show", "appointment.cancelled"])
+@pytest.mark.parametrize("rebooked_first", [False, True])
+def test_a_rebooked_patient_is_not_tomorrows_action(lost: str, rebooked_first: bool) -> None:
+    clinic = Clinic()
+    clinic.send(patient(clinic))
+    clinic.send(appointment(clinic, hours=1))
+    data = {"appointment_id": "A-1", "reason": "", "cancelled_by": "patient"} if lost.endswith("cancelled") \
+        else {"appointment_id": "A-1"}
+    kind = "no_show" if lost.endswith("no_show") else "cancelled"
+    if rebooked_first:
+        clinic.send(appointment(clinic, "A-2", hours=170))
+    clinic.send(event(clinic, lost, data))
+    if not rebooked_first:
+        assert any(p.key == kind for p in priorities(_digest(clinic), {}))
+        clinic.send(appointment(clinic, "A-2", hours=170))
+    today = _digest(clinic)
+    assert today["appointments"][kind] == 1, "still counted as what happened"
+    assert not any(p.key == kind for p in priorities(today, {})), "but not listed as an action"
