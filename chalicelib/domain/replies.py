@@ -175,8 +175,9 @@ def _hit(group: str, word: Word) -> bool:
 def _lexicon() -> dict[str, tuple[Entry, ...]]:
     return {
         # stop, on their own
-        "stop_words": _entries("стоп stop отпис* отпиш* unsubscrib* optout отстаньте отстань спам* spam "
+        "stop_words": _entries("отпис* отпиш* unsubscrib* optout отстаньте отстань спам* spam "
                                "надоел* достали задолбал*", typos=False),
+        "stop_bare": _entries("=стоп =stop", typos=False),
         "channels": _entries("рассылк* рассылок уведомлени* напоминани* сообщени* смс* sms* реклам* акци* спам* "
                              "newsletter* messag* text* notification*", typos=False),
         "refuse": _entries("отказ* убер* удал* исключ* вычеркн* отключ* отпис* хватит прекрат* remov* delet*",
@@ -298,6 +299,9 @@ def _stop(found: list[Word], lex: dict[str, tuple[Entry, ...]]) -> str | None:
     if _any(found, "stop_words"):
         return "stop word"
     texts = [w.text for w in found]
+    bare = [i for i in _any(found, "stop_bare") if texts[i + 1:i + 2] != ["-"]]  # not «стоп-кран»
+    if bare and not ("?" in " ".join(texts) or _any(found, "question")):
+        return "stop word"  # «стоп, а когда приём?» asks something: a person reads it
     joined = " " + " ".join(texts) + " "
     if _ENGLISH_STOP.search(joined):
         return "no more contact"
@@ -357,9 +361,10 @@ def understand(text: str) -> Reply:
     confirms = not opens_with_question and (bool(confirm_positions) or _confirm_phrase(joined))
     doubt = bool(_any(found, "doubt")) or any(p in joined for p in (" не знаю ", " или нет ", " не точно "))
     doubt = doubt or (bool(_any(found, "doubt_weak")) and not confirms)
-    soft = _any(found, "confirm_soft")
+    signs = ("+", "-")  # a bare «+» or «-» answers; inside a text it is a hyphen or a phone's plus
+    soft = [i for i in _any(found, "confirm_soft") if texts[i] not in signs or len(found) <= 2]
     soft_yes = bool(soft) and not _negated(texts, soft)
-    soft_no = bool(_any(found, "decline_soft"))
+    soft_no = any(texts[i] not in signs or len(found) <= 2 for i in _any(found, "decline_soft"))
     if moves:
         return Reply("decline", question=question, why="move or cancel")
     if cannot and confirms:
