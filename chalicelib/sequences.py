@@ -242,7 +242,7 @@ def _pin(ctx: Context, run: SequenceRun, patient: Patient) -> None:
 def call_number(run: SequenceRun, patient: Patient | None) -> str | None:
     """The number a call step dials: the run's while it is the patient's, else the first mobile; never one
     a stranger answered ("wrong number"). None: no number left to call."""
-    wrong = {*run.wrong_numbers, *(patient.wrong_numbers if patient else ())}
+    wrong = {*(run.wrong_numbers or ()), *(patient.wrong_numbers if patient else ())}
     if patient is not None and patient.phones:
         usable = [n for n in patient.phones if n not in wrong]
         profile = patient.profile
@@ -258,7 +258,7 @@ def reachable(run: SequenceRun, patient: Patient | None) -> Callable[[Step], boo
     def ok(step: Step) -> bool:
         if step.action == "call":
             return call_number(run, patient) is not None
-        return bool(candidates(step.channel, patient, run.phone, set(MESSAGE_CHANNELS), run.wrong_numbers))
+        return bool(candidates(step.channel, patient, run.phone, set(MESSAGE_CHANNELS), run.wrong_numbers or ()))
     return ok
 
 
@@ -268,8 +268,8 @@ def wrong_number(ctx: Context, task: CallTask, run: SequenceRun | None, patient:
     number = task.phone
     if not number:
         return
-    if run is not None and number not in run.wrong_numbers:
-        run.wrong_numbers.append(number)
+    if run is not None and number not in (run.wrong_numbers or []):
+        run.wrong_numbers = [*(run.wrong_numbers or []), number]
         ctx.save(run)
     owned = patient is not None and patient.profile is not None and (
         number in patient.phones or number == patient.profile.messengers.whatsapp)

@@ -235,7 +235,7 @@ class StepHandler:
             return None
         refusal = consent.refusal(run.scenario, patient, "message", run.context)
         step = run.steps[req.plan.step]
-        options = candidates(step.channel, patient, run.phone, self._channels().available, run.wrong_numbers)
+        options = candidates(step.channel, patient, run.phone, self._channels().available, run.wrong_numbers or ())
         if refusal or not options:
             why = refusal or "no_channel"
             ctx.note(run.patient_id, ctx.now, "message.skipped", key=f"{message_id}:skipped", reason=why,

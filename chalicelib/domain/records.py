@@ -375,7 +375,7 @@ class SequenceRun(Record):
     ended_at: datetime | None = None
     outcome: str | None = None
     open_task: str | None = None
-    wrong_numbers: list[str] = Field(default_factory=list)  # answered "wrong number" (a bare number's run too)
+    wrong_numbers: list[str] | None = None  # answered "wrong number" (a bare number's run too)
     restarts: int = 0  # the local stack restarts in-flight runs after moto restarts
 
     @property

@@ -50,8 +50,8 @@ def patient_upserted(ctx: Context, event: PatientUpserted) -> None:
                preferred_channel=info.preferred_channel, preferred_time=info.preferred_time)
     for phone in sorted(k for k in after if k.startswith("+")):
         _adopt_inquiries(ctx, patient, phone)
-    for key in sorted(after - before):
-        adopt_chat(ctx, patient, key)  # a chat that wrote before the MIS knew it was the patient's
+    for key in sorted(k for k in after - before if k.startswith("+")):
+        adopt_chat(ctx, patient, key)  # a WhatsApp chat that wrote before the MIS knew the number (links read above)
 
 
 def _first_upsert(ctx: Context, info: PatientIn) -> bool:
