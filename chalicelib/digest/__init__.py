@@ -44,9 +44,9 @@ def _digest_of(store: Repository, clinic: Clinic, target: date, days: dict[date,
     built = build_digest(clinic.id, target, clinic.settings.timezone, counters, sum_days(window), tasks_open,
                          overdue)
     built["patients"] = {"wrong_number": wrong_numbers}  # an extension of CONTRACT §3: numbers to fix in the MIS
-    # extensions too: of the day's no-shows and cancellations, those whose patient has not booked again
-    built["appointments"]["no_show_open"] = counters.get("appointments.no_show_open", 0)
-    built["appointments"]["cancelled_open"] = counters.get("appointments.cancelled_open", 0)
+    # an extension too: of the day's no-shows and cancellations, those whose patient has not booked again
+    built["not_rebooked"] = {"no_show": counters.get("appointments.no_show_open", 0),
+                             "cancelled": counters.get("appointments.cancelled_open", 0)}
     built["campaigns_30d"] = campaigns_30d(store, clinic, target)  # an extension of CONTRACT §3
     return built
 

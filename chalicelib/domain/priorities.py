@@ -42,7 +42,8 @@ def priorities(digest: dict[str, Any], admins: dict[str, str], limit: int = 3) -
     if median is not None and median > RESPONSE_TARGET_MIN:
         found.append(Priority("slow_response", round(median), 45 + min(median, 120) / 10))
     # re-checked against the current state: a patient who booked again is not an action
-    no_show, cancelled = appts.get("no_show_open", appts["no_show"]), appts.get("cancelled_open", appts["cancelled"])
+    still = digest.get("not_rebooked", {})
+    no_show, cancelled = still.get("no_show", appts["no_show"]), still.get("cancelled", appts["cancelled"])
     if no_show:
         found.append(Priority("no_show", no_show, 40 + no_show))
     if cancelled:

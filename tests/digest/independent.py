@@ -84,10 +84,12 @@ class Count:
                 "cancel_reasons": dict(Counter(e["data"]["reason"] for e in on_day("appointment.cancelled"))),
                 "no_show": len(on_day("appointment.no_show")),
                 "confirmed": len(on_day("appointment.confirmed")),
-                "no_show_open": sum(1 for e in on_day("appointment.no_show")
-                                    if not self.booked_after(e["data"]["appointment_id"])),
-                "cancelled_open": sum(1 for e in on_day("appointment.cancelled")
-                                      if not self.booked_after(e["data"]["appointment_id"])),
+            },
+            "not_rebooked": {
+                "no_show": sum(1 for e in on_day("appointment.no_show")
+                               if not self.booked_after(e["data"]["appointment_id"])),
+                "cancelled": sum(1 for e in on_day("appointment.cancelled")
+                                 if not self.booked_after(e["data"]["appointment_id"])),
             },
             "visits": {"completed": len(visits),
                        "revenue": f"{sum(float(e['data']['visit']['amount']) for e in visits):.2f}"},
