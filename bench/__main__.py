@@ -1,7 +1,8 @@
 """`make bench`: DynamoDB requests per event and per digest, state transitions per run,
 the AWS bill of a typical clinic month, cold import time and package size, a patient-base
-import (rows/s, writes per row, its cost, segment reads), and the local stack's latency and
-throughput (webhook → task on the desk).
+import (rows/s, writes per row, its cost, segment reads), how patients' replies are understood
+(precision and recall per meaning), and the local stack's latency and throughput (webhook → task
+on the desk).
 
 Printed as Markdown, saved to bench/results.md and copied into the README's bench block, each
 headline figure beside the previous run's. Exits 1, saying which, when a target of issue 14
@@ -103,6 +104,11 @@ def main() -> int:
                f"zipped**{figures.was(previous, 'package_mb')} (target ≤ 20 MB), {unzipped / 2**20:.1f} MB unzipped "
                "(Lambda limits: 50 MB zipped upload, 250 MB unzipped).",
                "- Largest parts, zipped: " + ", ".join(f"{name} {size / 2**20:.1f} MB" for name, size in largest), ""]
+    print("\n".join(section), flush=True)
+    out += section
+    from bench import replies
+
+    section = replies.report()  # precision and recall per meaning on the labelled corpus (issue 18)
     print("\n".join(section), flush=True)
     out += section
     from bench import imports

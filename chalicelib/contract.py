@@ -24,7 +24,7 @@ from pydantic import (
 )
 
 from chalicelib.domain.clinic_settings import MessageChannel, Weekday
-from chalicelib.domain.phones import normalise_phone
+from chalicelib.domain.phones import normalise_phone, phone_numbers
 from chalicelib.validation import EARLIEST_YEAR, LATEST_YEAR
 
 
@@ -38,7 +38,7 @@ Id = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_l
 Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
 NonEmptyText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Phone = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=40),
+Phone = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=64),
                   AfterValidator(_phone)]
 Money = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2),
                   PlainSerializer(lambda v: f"{v:.2f}", return_type=str)]
@@ -96,6 +96,20 @@ class PatientIn(Body):
     preferred_channel: ContactChannel | None = None
     preferred_time: Literal["morning", "afternoon", "evening"] | None = None
     preferred_days: list[Weekday] = Field(default_factory=list, max_length=7)
+
+    @field_validator("phones", mode="before")
+    @classmethod
+    def _one_number_each(cls, value: object, info: ValidationInfo) -> object:
+        """A MIS field with two numbers ("8 916 123-45-67, 8 495 …") is two phones of the same kind."""
+        if not isinstance(value, list):
+            return value
+        region = (info.context or {}).get("region", "RU")
+        out: list[object] = []
+        for item in value:
+            number = item.get("number") if isinstance(item, dict) else None
+            found = phone_numbers(number, region) if isinstance(number, str) else []
+            out.extend([{**item, "number": n} for n in found] if len(found) > 1 else [item])  # type: ignore[dict-item]
+        return out
 
 
 class LeadIn(Body):
@@ -192,6 +206,8 @@ class MessageIn(Body):
         alias="from")
     text: Annotated[str, StringConstraints(max_length=4096)]
     at: Instant
+    name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = None  # extension: the
+    # sender's name as the messenger shows it (Telegram's first_name, WhatsApp's profile name)
 
 
 # ---- event data -------------------------------------------------------------------------------

@@ -68,6 +68,8 @@ SCRIPT_STRINGS = (
     N_("overdue"),
     N_("Taken by"),
     N_("Shared phone:"),
+    N_("Wrong number:"),
+    N_("Answer in the chat"),
     N_("No tasks here"),
     N_("Goal of the day: no missed calls or new leads left"),
     N_("Goal reached: every missed call and new lead is handled"),
@@ -95,6 +97,7 @@ SCRIPT_STRINGS = (
 SCENARIO_NAMES = {
     **{s.name: s.label for s in SCENARIOS},
     "message": N_("Message to answer"), "feedback_review": N_("Low rating"), "manual": N_("Task"),
+    "conversation": N_("Conversation"),
 }
 
 

@@ -89,7 +89,7 @@ def receive(rt: Runtime, clinic_id: str, data: bytes, content_type: str | None) 
                                      data=base64.b64encode(piece).decode("ascii")), now)
         _put_once(rt, ImportJob(clinic_id=clinic_id, id=import_id, content_type=kind, size=len(data),
                                 parts=len(pieces), received_at=now, header_row=header_row,
-                                columns=sorted({c for c in header if c})), now)
+                                columns=export.column_names(header)), now)
     rt.actions.send(ImportSplit(action="import.split", clinic_id=clinic_id, import_id=import_id).model_dump())
     logger.info("import stored", extra={"clinic_id": clinic_id, "import_id": import_id, "bytes": len(data)})
     return {"import_id": import_id}
@@ -125,7 +125,7 @@ def split(rt: Runtime, clinic_id: str, import_id: str) -> int:
         return 0
     rows = export.table_rows(upload(rt, job), job.content_type)
     header_row, header = export.find_header(rows)
-    columns = sorted({c for c in header if c})
+    columns = export.column_names(header)
     count, chunk, size = 0, 0, 0
     pending: list[tuple[int, dict[str, str]]] = []
 
@@ -185,7 +185,7 @@ def merge_rows(ctx: Context, rows: list[ImportedPatient], present: set[str], as_
         before_doc = patient.model_dump(mode="json")
         before = contact_keys(patient.profile)
         merge.patient_imported(patient, row, present, as_of, ctx.settings.zone,
-                               ctx.settings.sequences.recall.after_days)
+                               ctx.settings.sequences.recall.after_days, ctx.settings.imports.consent_defaults)
         if patient.model_dump(mode="json") == before_doc:
             continue
         after = contact_keys(patient.profile)
@@ -207,4 +207,13 @@ def status(rt: Runtime, clinic_id: str, import_id: str) -> dict[str, Any]:
     return {"import_id": import_id, "status": "done" if done else "running", "rows": job.rows,
             "imported": sum(c.imported for c in chunks), "rejected": rejected[:MAX_REJECTED_SHOWN],
             "rejected_rows": len({r["row"] for r in rejected}), "received_at": job.received_at.isoformat(),
-            "columns": job.columns}
+            "columns": job.columns, "consent": consent_sources(job, rt.clinic(clinic_id).settings)}
+
+
+def consent_sources(job: ImportJob, settings: Any) -> dict[str, dict[str, Any]]:
+    """Where each consent of the imported patients comes from: the export's column, or the clinic's default
+    for an export without one (settings `imports.consent_defaults`), so the manager sees what was assumed."""
+    defaults = settings.imports.consent_defaults
+    return {purpose: {"from": "column"} if f"consent_{purpose}" in job.columns
+            else {"from": "default", "value": getattr(defaults, purpose)}
+            for purpose in ("reminders", "recall", "feedback", "marketing")}

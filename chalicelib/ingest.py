@@ -126,14 +126,15 @@ def accept(rt: Runtime, clinic_id: str, webhook_id: str, raw: bytes, region: str
 MAX_INLINE_BODY = 200 * 1024  # SQS takes 256 KiB; a bigger body is read back from the table
 
 
-def record_unhandled(rt: Runtime, clinic_id: str, key: str, label: str, raw: bytes) -> bool:
+def record_unhandled(rt: Runtime, clinic_id: str, key: str, label: str, raw: bytes,
+                     reason: str | None = None) -> bool:
     """Keep a payload we acknowledge but do not act on (status `ignored`, never applied or replayed)."""
     now = rt.clock()
     item = RawEventItem(
         scoped(clinic_id, "E", key), "EVENT", event_type=label[:100],
         body=raw[:MAX_INLINE_BODY].decode("utf-8", "replace"), occurred_at=now.isoformat(),
         received_at=now.isoformat(), status="ignored", gsi1pk=scoped(clinic_id, "IGNORED"),
-        gsi1sk=f"{iso_z(now)}#{key}")
+        gsi1sk=f"{iso_z(now)}#{key}", last_error=reason[:300] if reason else None)
     stored = rt.store.put_raw_event(item)
     if stored:
         logger.info("payload recorded, not handled", extra={"clinic_id": clinic_id, "event_id": key, "type": label})

@@ -94,6 +94,7 @@ def _next_batch(ctx: Context, offer: SlotOffer, size: int) -> list[Patient]:
 
 
 def _offer_to(ctx: Context, offer: SlotOffer, patient: Patient, minutes: int) -> None:
+    offer.asked = [*(offer.asked or []), patient.id]
     patient.open_offers = sorted({*patient.open_offers, offer.id})
     ctx.save(patient)
     ctx.note(patient.id, ctx.now, "waitlist.offered", key=f"offer-{offer.id}-{patient.id}", appointment_id=offer.id,
@@ -122,8 +123,10 @@ def answer_offer(ctx: Context, patient: Patient, yes: bool) -> bool:
                      appointment_id=offer.id)
             return True
         if offer.status != "open":
-            ctx.notify(NOTICES["taken"], f"late-{offer.id}-{patient.id}", patient.id,
-                       at=offer.starts_at.isoformat())
+            if patient.id in offer.told_taken:
+                return False  # told once already: what they wrote now is for a person to read
+            _tell_taken(ctx, offer, patient.id)
+            ctx.save(offer)
             return True
         _fill(ctx, offer, patient)
         return True
@@ -147,6 +150,15 @@ def _fill(ctx: Context, offer: SlotOffer, patient: Patient) -> None:
     open_manual_task(ctx, task_id=f"book-{offer.id}", scenario=SCENARIO.name, kind="waitlist", patient=patient,
                      phone=None, hint_text=hint(ctx, SCENARIO.script, patient, facts), column=SCENARIO.column,
                      sla_minutes=15, context={"offer": offer.id, "at": offer.starts_at.isoformat()})
-    for other in offer.offered:
+    for other in offer.offered if offer.asked is None else offer.asked:
         if other != patient.id:
-            ctx.notify(NOTICES["taken"], f"taken-{offer.id}-{other}", other, at=offer.starts_at.isoformat())
+            _tell_taken(ctx, offer, other)
+    ctx.save(offer)
+
+
+def _tell_taken(ctx: Context, offer: SlotOffer, patient_id: str) -> None:
+    """«The slot is taken», once per patient and offer (the notice's key makes a retry send nothing more)."""
+    if patient_id in offer.told_taken:
+        return
+    offer.told_taken.append(patient_id)
+    ctx.notify(NOTICES["taken"], f"taken-{offer.id}-{patient_id}", patient_id, at=offer.starts_at.isoformat())

@@ -28,7 +28,11 @@ def patient_view(store: Repository, clinic_id: str, patient_id: str) -> dict[str
             plan_total=f"{patient.plan_total:.2f}" if patient.plan_total is not None else None,
             plan_done=f"{patient.plan_done:.2f}" if patient.plan_done is not None else None,
             plan_declined=patient.plan_declined,
+            wrong_numbers=[{"number": n, "marked_at": iso_z(at)} for n, at in sorted(patient.wrong_numbers.items())],
         )
+        for phone in body.get("phones", []):  # a number a stranger answers says so
+            if phone.get("number") in patient.wrong_numbers:
+                phone["wrong"] = True
     timeline.sort(key=lambda e: (e.at, e.key))
     body["timeline"] = [{"at": iso_z(e.at), "kind": e.kind, "detail": e.detail} for e in timeline]
     return body

@@ -30,8 +30,10 @@ def run_facts(ctx: Context, run: SequenceRun, patient: Patient | None) -> dict[s
     if patient and patient.last_visit_at:
         facts["months"] = max(1, round((ctx.now - patient.last_visit_at).days / 30.4))
         facts["last_visit"] = patient.last_visit_at
-    if patient and value_at_stake(patient.plan_total, patient.plan_done) > 0:
+    if patient and value_at_stake(patient.plan_total, patient.plan_done, patient.plan_declined) > 0:
         facts["value"] = f"{value_at_stake(patient.plan_total, patient.plan_done):.2f}"
+    if patient and patient.plan_declined and patient.plan_total:  # declined is not "unfinished": its own words
+        facts["declined"] = f"{patient.plan_total:.2f}"
     if context.value is not None:  # a plan follow-up names the plan it is about
         facts["value"] = context.value
     facts["days"] = max(0, (ctx.now - run.trigger_at).days)
@@ -57,5 +59,6 @@ def hint(ctx: Context, script: str, patient: Patient | None, facts: dict[str, An
         reason=facts.get("reason") or "", interest=facts.get("interest") or "",
         done=facts.get("done", 0), total=facts.get("total", 0), calls=facts.get("calls", 1),
         rating=facts.get("rating"), channel=facts.get("channel", ""), text=facts.get("text", ""),
-        offer=facts.get("offer") or "", value=facts.get("value"), currency=settings.currency,
+        offer=facts.get("offer") or "", value=facts.get("value"), declined=facts.get("declined"),
+        currency=settings.currency,
         days=facts.get("days", 0), months=facts.get("months", 0))

@@ -25,6 +25,7 @@ MAX_MONTHS = 120
 def settle(ctx: Context) -> None:
     """Rewrite the segment entries of every patient this unit changed, where they changed."""
     for patient in [r for r in ctx.work.records.values() if isinstance(r, Patient)]:
+        _clear_fixed_numbers(ctx, patient)
         last_visit = ctx.calendar.local_date(patient.last_visit_at) if patient.last_visit_at else None
         wanted = rules.memberships(patient, last_visit)
         for name in rules.SEGMENTS:
@@ -39,6 +40,17 @@ def settle(ctx: Context) -> None:
             entry.version = version
             ctx.save(entry)
             patient.segments[name] = f"{version + 1}|{seen}"
+
+
+def _clear_fixed_numbers(ctx: Context, patient: Patient) -> None:
+    """A number marked wrong stays wrong until the MIS (or an import) stops listing it for the patient."""
+    numbers = set(patient.phones)
+    if patient.profile is not None and patient.profile.messengers.whatsapp:
+        numbers.add(patient.profile.messengers.whatsapp)
+    for number in rules.stale_wrong_numbers(patient.wrong_numbers, numbers):
+        del patient.wrong_numbers[number]
+        ctx.note(patient.id, ctx.now, "phone.wrong_number_cleared", key=f"wrong-number-cleared:{number}:"
+                 f"{iso_z(ctx.now)}", number=number)
 
 
 def _entry(ctx: Context, patient: Patient, name: str, member: rules.Membership | None,
@@ -89,7 +101,10 @@ def members(rt: Runtime, clinic_id: str, name: str, months: int) -> list[Segment
     last_day = rules.cutoff(name, now.astimezone(clinic.settings.zone).date(), months)
     upto = f"{last_day.isoformat()}#\uffff" if last_day else None
     found = rt.store.query(SegmentEntry, "gsi1", scoped(clinic_id, "SEG", name), upto=upto)
+    if name not in rules.WON_BACK:
+        return rules.by_value(found)  # a wrong number needs fixing whether or not the patient is booked
     return rules.by_value([e for e in found if not rules.booked(e.booked_until, now)])
+
 
 
 def counts(rt: Runtime, clinic_id: str, months: int) -> dict[str, Any]:

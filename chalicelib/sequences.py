@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 
 from chalicelib import scenarios
+from chalicelib.channels import MESSAGE_CHANNELS, candidates
 from chalicelib.domain import consent
+from chalicelib.domain.clinic_settings import Step
 from chalicelib.domain.facts import earliest, iso_z
 from chalicelib.domain.ladder import Ladder, done
 from chalicelib.domain.records import (
     Appointment,
     Call,
     CallTask,
+    CallTaskEvent,
     Lead,
     Patient,
     Plan,
@@ -231,3 +235,53 @@ def _pin(ctx: Context, run: SequenceRun, patient: Patient) -> None:
         ctx.save(task)
     ctx.note(patient.id, run.started_at, "sequence.started", key=f"{run.id}:started", scenario=run.scenario,
              run_id=run.id, pinned_at=ctx.now.isoformat())
+
+
+# ---- wrong numbers -----------------------------------------------------------------------------------
+
+def call_number(run: SequenceRun, patient: Patient | None) -> str | None:
+    """The number a call step dials: the run's while it is the patient's, else the first mobile; never one
+    a stranger answered ("wrong number"). None: no number left to call."""
+    wrong = {*(run.wrong_numbers or ()), *(patient.wrong_numbers if patient else ())}
+    if patient is not None and patient.phones:
+        usable = [n for n in patient.phones if n not in wrong]
+        profile = patient.profile
+        mobiles = [p.number for p in profile.phones if p.kind == "mobile" and p.number not in wrong] if profile else []
+        if run.phone in usable:
+            return run.phone
+        return next(iter(mobiles or usable), None)
+    return run.phone if run.phone and run.phone not in wrong else None
+
+
+def reachable(run: SequenceRun, patient: Patient | None) -> Callable[[Step], bool]:
+    """Whether a step of the run still has somewhere to go that is not a wrong number."""
+    def ok(step: Step) -> bool:
+        if step.action == "call":
+            return call_number(run, patient) is not None
+        return bool(candidates(step.channel, patient, run.phone, set(MESSAGE_CHANNELS), run.wrong_numbers or ()))
+    return ok
+
+
+def wrong_number(ctx: Context, task: CallTask, run: SequenceRun | None, patient: Patient | None) -> None:
+    """A stranger answered the task's number: it is wrong for this patient everywhere, until the MIS sends
+    a new one (the patient's record, timeline and desk cards say so; no call or message goes to it)."""
+    number = task.phone
+    if not number:
+        return
+    if run is not None and number not in (run.wrong_numbers or []):
+        run.wrong_numbers = [*(run.wrong_numbers or []), number]
+        ctx.save(run)
+    owned = patient is not None and patient.profile is not None and (
+        number in patient.phones or number == patient.profile.messengers.whatsapp)
+    if patient is None or not owned or number in patient.wrong_numbers:
+        return
+    patient.wrong_numbers[number] = ctx.now
+    ctx.save(patient)
+    ctx.note(patient.id, ctx.now, "phone.wrong_number", key=f"wrong-number:{number}:{iso_z(ctx.now)}",
+             number=number, task_id=task.id, scenario=task.scenario)
+    for other in ctx.subject(subject_key(patient.id, None)).of(CallTask):
+        if other.status == "open" and other.id != task.id and other.phone == number:
+            other.phone = next(iter(patient.usable_phones), None)
+            other.context.wrong_numbers = sorted(patient.wrong_numbers)
+            other.history.append(CallTaskEvent(at=ctx.now, kind="wrong_number", detail=number))
+            ctx.save(other)

@@ -139,6 +139,12 @@ class StepHandler:
             return
         if self._cap_postpone(ctx, req, run, patient):
             return
+        if sequences.call_number(run, patient) is None and (run.wrong_numbers or (patient and patient.wrong_numbers)):
+            # every number of the patient is answered by a stranger: the ladder goes on where it still can
+            ctx.note(run.patient_id, ctx.now, "call.skipped", key=f"{run.id}-s{req.plan.step}:skipped",
+                     reason="wrong_number", scenario=run.scenario)
+            advance(ctx, run, self._past_wrong_number(ctx, run, patient, req.plan), req.token)
+            return
         task = self._open_task(ctx, run, req, patient)
         campaign_credit.call_opened(ctx, run, task)  # the contact attempt: credit runs from here
         run.open_task = task.id
@@ -167,14 +173,16 @@ class StepHandler:
         task = CallTask(
             clinic_id=ctx.clinic_id, id=task_id, scenario=run.scenario, run_id=run.id, step=req.plan.step,
             steps_total=len(run.steps), attempt=req.plan.attempt, patient_id=run.patient_id,
-            patient_name=(patient.name if patient else facts.get("name")) or "", phone=self._phone(run, patient),
+            patient_name=(patient.name if patient else facts.get("name")) or "",
+            phone=sequences.call_number(run, patient),
             household=run.context.household or [], line=line,
             line_number=getattr(ctx.settings.lines, line, None),
             preferred_time=profile.preferred_time if profile else None,
             created_at=ctx.now, due_at=ctx.now, overdue_at=add_working_minutes(ctx.now, sla, ctx.calendar),
             token=req.token,
             hint=hint(ctx, scenario.script, patient, facts), subject_key=run.subject_key,
-            context=_task_context(facts, run, scenario.column))
+            context=_task_context({**facts, "wrong_numbers": sorted(patient.wrong_numbers) if patient else None},
+                                  run, scenario.column))
         if req.plan.reason == "call_back":
             task.history.append(CallTaskEvent(at=ctx.now, kind="call_back", detail="agreed call back"))
         ctx.save(task)
@@ -183,11 +191,10 @@ class StepHandler:
         return task
 
     @staticmethod
-    def _phone(run: SequenceRun, patient: Patient | None) -> str | None:
-        if patient is not None and patient.phones:
-            mobiles = [p.number for p in patient.profile.phones if p.kind == "mobile"] if patient.profile else []
-            return run.phone if run.phone in patient.phones else (mobiles or patient.phones)[0]
-        return run.phone
+    def _past_wrong_number(ctx: Context, run: SequenceRun, patient: Patient | None, plan: Plan) -> Plan:
+        """The next step that has an address other than a wrong number, or the end (`unreachable`)."""
+        return sequences.ladder_of(ctx, run, patient).after_outcome(
+            plan.step, plan.attempt, "wrong_number", ctx.now, reachable=sequences.reachable(run, patient))
 
     def _expired(self, ctx: Context, req: StepRequest) -> None:
         """Nobody worked the call task in time: close it and move down the ladder."""
@@ -229,12 +236,14 @@ class StepHandler:
             return None
         refusal = consent.refusal(run.scenario, patient, "message", run.context)
         step = run.steps[req.plan.step]
-        options = candidates(step.channel, patient, run.phone, self._channels().available)
+        options = candidates(step.channel, patient, run.phone, self._channels().available, run.wrong_numbers or ())
         if refusal or not options:
             why = refusal or "no_channel"
             ctx.note(run.patient_id, ctx.now, "message.skipped", key=f"{message_id}:skipped", reason=why,
                      scenario=run.scenario)
-            advance(ctx, run, ladder.after_message(req.plan.step, ctx.now), req.token)
+            wrong = not refusal and (run.wrong_numbers or (patient is not None and patient.wrong_numbers))
+            advance(ctx, run, self._past_wrong_number(ctx, run, patient, req.plan) if wrong
+                    else ladder.after_message(req.plan.step, ctx.now), req.token)
             return None
         if self._cap_postpone(ctx, req, run, patient):
             return None
@@ -353,6 +362,8 @@ def _task_context(facts: dict[str, Any], run: SequenceRun, column: str) -> TaskC
     for key in ("at", "last_visit"):
         if facts.get(key) is not None:
             out[key] = iso_z(facts[key])
+    if facts.get("wrong_numbers"):
+        out["wrong_numbers"] = facts["wrong_numbers"]
     if run.lead_id:
         out["lead_id"] = run.lead_id
     if run.appointment_id:

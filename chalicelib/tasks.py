@@ -22,6 +22,11 @@ from chalicelib.store.models import scoped
 from chalicelib.store.repository import Repository
 
 REACHED = frozenset({"booked", "declined", "call_back"})
+
+
+def usable_phone(patient: Patient | None) -> str | None:
+    """The patient's first number that is not marked wrong (None: no number to call)."""
+    return next(iter(patient.usable_phones), None) if patient is not None else None
 COLUMNS = ("missed_calls", "new_leads", "recalls", "confirmations", "reschedule", "other")
 
 
@@ -116,6 +121,9 @@ def record_outcome(ctx: Context, task_id: str, body: TaskOutcome, staff: Staff) 
         _take_over(ctx, task, body.outcome, by, body.reason)
     else:
         sequences.close_task(ctx, task, "done", body.outcome, by=by, reason=body.reason)
+    if body.outcome == "wrong_number":
+        patient = ctx.load(Patient, task.patient_id) if task.patient_id else None
+        sequences.wrong_number(ctx, task, run, patient)
     if run is not None:
         _credit_response(ctx, run, task, body)
         campaign_credit.call_worked(ctx, run, task, admin, body.outcome in REACHED)
@@ -172,7 +180,8 @@ def _drive(ctx: Context, run: SequenceRun, task: CallTask, body: TaskOutcome, pa
         return
     run.open_task = None
     ladder = sequences.ladder_of(ctx, run, patient)
-    plan = ladder.after_outcome(task.step, task.attempt, body.outcome, ctx.now, body.call_back_at)
+    plan = ladder.after_outcome(task.step, task.attempt, body.outcome, ctx.now, body.call_back_at,
+                                reachable=sequences.reachable(run, patient))
     if plan.action == "done":
         sequences.finish(ctx, run, plan.reason)
     else:
@@ -180,6 +189,11 @@ def _drive(ctx: Context, run: SequenceRun, task: CallTask, body: TaskOutcome, pa
         ctx.save(run)
     if task.token:
         ctx.effect(AnswerToken(task.token, plan.model_dump()))
+
+
+def _wrong(patient: Patient | None) -> dict[str, Any]:
+    """The desk card's warning: numbers of this patient a stranger answered."""
+    return {"wrong_numbers": sorted(patient.wrong_numbers)} if patient is not None and patient.wrong_numbers else {}
 
 
 def assign(ctx: Context, task_id: str, admin: str | None, staff: Staff) -> CallTask:
@@ -197,19 +211,22 @@ def assign(ctx: Context, task_id: str, admin: str | None, staff: Staff) -> CallT
 
 def open_manual_task(ctx: Context, *, task_id: str, scenario: str, kind: str, patient: Patient | None,
                      phone: str | None, hint_text: str, column: str, sla_minutes: int,
-                     context: dict[str, Any] | None = None) -> CallTask | None:
-    """A task outside any ladder (reply to a message, a low rating, a waitlist booking)."""
+                     context: dict[str, Any] | None = None, subject: str | None = None,
+                     line: str | None = "city", name: str = "") -> CallTask | None:
+    """A task outside any ladder (a conversation, a low rating, a waitlist booking).
+
+    `line` None: answered in the chat it came from (`context.address`), not by a call."""
     if ctx.load(CallTask, task_id) is not None:
         return None
     task = CallTask(
         clinic_id=ctx.clinic_id, id=task_id, kind=kind, scenario=scenario,  # type: ignore[arg-type]
-        patient_id=patient.id if patient else None, patient_name=patient.name if patient else "",
-        phone=phone or (patient.phones[0] if patient and patient.phones else None),
-        line="city", line_number=ctx.settings.lines.city,
+        patient_id=patient.id if patient else None, patient_name=patient.name if patient else name,
+        phone=phone or usable_phone(patient),
+        line=line, line_number=getattr(ctx.settings.lines, line) if line else None,
         preferred_time=patient.profile.preferred_time if patient and patient.profile else None,
         created_at=ctx.now, due_at=ctx.now, overdue_at=add_working_minutes(ctx.now, sla_minutes, ctx.calendar),
-        hint=hint_text, subject_key=subject_key(patient.id if patient else None, phone),
-        context=TaskContext.model_validate({"column": column, **(context or {})}))
+        hint=hint_text, subject_key=subject or subject_key(patient.id if patient else None, phone),
+        context=TaskContext.model_validate({"column": column, **(context or {}), **_wrong(patient)}))
     ctx.save(task)
     ctx.note(task.patient_id, ctx.now, "task.created", key=f"{task.id}:created", task_id=task.id,
              scenario=scenario, kind=kind)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 from chalicelib.domain.records import Patient
@@ -16,13 +16,17 @@ def provider_key(provider_id: str) -> str:
     return f"provider:{provider_id}"
 
 
-def address_for(channel: str, patient: Patient | None, phone: str | None) -> str | None:
-    """Where `channel` reaches this patient (or the bare phone of an unknown caller)."""
+def address_for(channel: str, patient: Patient | None, phone: str | None, avoid: Collection[str] = ()) -> str | None:
+    """Where `channel` reaches this patient (or the bare phone of an unknown caller).
+
+    A number marked wrong (on the patient, or in `avoid`) is nobody's address: a stranger answers it."""
     profile = patient.profile if patient else None
+    wrong = {*avoid, *(patient.wrong_numbers if patient else ())}
     mobiles = [p.number for p in profile.phones if p.kind == "mobile"] if profile else []
-    numbers = mobiles or ([phone] if phone else [])
+    numbers = [n for n in (mobiles or ([phone] if phone else [])) if n not in wrong]
     if channel == "whatsapp":
-        return (profile.messengers.whatsapp if profile else None) or (numbers[0] if numbers else None)
+        whatsapp = profile.messengers.whatsapp if profile else None
+        return (whatsapp if whatsapp not in wrong else None) or (numbers[0] if numbers else None)
     if channel == "telegram":  # a chat bound through the invite link, else the MIS's handle
         return (patient.telegram_chat if patient else None) or (profile.messengers.telegram if profile else None)
     if channel == "sms":
@@ -33,7 +37,7 @@ def address_for(channel: str, patient: Patient | None, phone: str | None) -> str
 
 
 def candidates(wanted: str | None, patient: Patient | None, phone: str | None,
-               available: set[str]) -> list[tuple[str, str]]:
+               available: set[str], avoid: Collection[str] = ()) -> list[tuple[str, str]]:
     """Channels to try, best first: the patient's preference, the step's, then the rest."""
     order: list[str] = []
     preferred = patient.profile.preferred_channel if patient and patient.profile else None
@@ -42,7 +46,7 @@ def candidates(wanted: str | None, patient: Patient | None, phone: str | None,
             order.append(name)
     out = []
     for name in order:
-        address = address_for(name, patient, phone)
+        address = address_for(name, patient, phone, avoid)
         if address and name in available:
             out.append((name, address))
     return out

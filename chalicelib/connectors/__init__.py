@@ -16,7 +16,7 @@ from typing import Any
 from chalicelib import ingest
 from chalicelib.connectors import mango, smsru, telegram, whatsapp, zadarma
 from chalicelib.connectors.base import Answer, Connector, VendorRequest
-from chalicelib.errors import NotFound, PayloadTooLarge
+from chalicelib.errors import InvalidInput, NotFound, PayloadTooLarge
 from chalicelib.observability import logger
 from chalicelib.runtime import Runtime
 
@@ -51,7 +51,14 @@ def receive(rt: Runtime, clinic_id: str, vendor: str, request: VendorRequest) ->
     accepted = duplicates = 0
     for inbound in parsed.events:
         raw = json.dumps(inbound.event, ensure_ascii=False).encode()
-        receipt = ingest.accept(rt, clinic_id, inbound.key, raw, settings.phone_region)
+        try:
+            receipt = ingest.accept(rt, clinic_id, inbound.key, raw, settings.phone_region)
+        except InvalidInput as exc:
+            # The vendor sent what it means to (a hidden caller id, a number that is no number): a 422
+            # would be retried forever. The notification is kept as `ignored`, with the reason.
+            ingest.record_unhandled(rt, clinic_id, inbound.key, f"{vendor}:{inbound.event.get('type', 'event')}",
+                                    request.raw, reason="; ".join(f"{e.field}: {e.message}" for e in exc.errors))
+            continue
         accepted += receipt.status == 202
         duplicates += receipt.status == 200
     for item in parsed.unhandled:

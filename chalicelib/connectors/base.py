@@ -147,18 +147,22 @@ def local_time(value: str, zone: ZoneInfo, name: str) -> datetime:
         raise InvalidInput([FieldError(name, "expected YYYY-MM-DD HH:MM:SS")]) from None
 
 
-def international(number: str) -> str:
-    """A vendor's number as we store it: digits with a country code get their `+`."""
-    digits = number.strip()
-    if digits.isdigit() and len(digits) >= 11:
-        return "+" + digits
-    return digits
+def vendor_phone(number: str, settings: ClinicSettings) -> str:
+    """A vendor's number as we store it (E.164 with the clinic's region: `8…`, `7…`, `007…`, 10 digits).
+
+    Text that is no phone at all (`anonymous`, a hidden caller id) passes through unchanged: the
+    event's validation names the field, and the connector keeps the notification as `ignored`.
+    """
+    try:
+        return normalise_phone(number, settings.phone_region)
+    except ValueError:
+        return number.strip()
 
 
 def line_of(number: str, settings: ClinicSettings, default: str = "city") -> str:
     """The clinic's line (settings `lines`) whose number this is."""
     try:
-        e164 = normalise_phone(international(number), settings.phone_region)
+        e164 = normalise_phone(number, settings.phone_region)
     except ValueError:
         return default
     for name in ("city", "mobile"):

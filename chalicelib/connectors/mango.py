@@ -27,13 +27,13 @@ from chalicelib.connectors.base import (
     VendorRequest,
     body_key,
     event_key,
-    international,
     iso,
     line_of,
     require,
     same,
     unix_time,
     validated,
+    vendor_phone,
 )
 from chalicelib.domain.clinic_settings import ClinicSettings, MangoConnector
 from chalicelib.errors import FieldError, InvalidInput
@@ -111,7 +111,7 @@ def _duration(summary: Summary) -> int:
 
 def _inbound(key: str, summary: Summary, settings: ClinicSettings) -> Inbound:
     at = iso(unix_time(summary.create_time))
-    call: dict[str, Any] = {"id": summary.entry_id, "phone": international(summary.sender.number or ""),
+    call: dict[str, Any] = {"id": summary.entry_id, "phone": vendor_phone(summary.sender.number or "", settings),
                             "line": _line(summary, settings), "at": at}
     if summary.entry_result != 1:
         return Inbound(key, {"type": "call.missed", "occurred_at": at, "data": {"call": call}})
@@ -122,7 +122,7 @@ def _inbound(key: str, summary: Summary, settings: ClinicSettings) -> Inbound:
 
 def _outbound(key: str, summary: Summary, settings: ClinicSettings) -> Inbound:
     at = iso(unix_time(summary.create_time))
-    call = {"id": summary.entry_id, "phone": international(summary.to.number or ""), "direction": "outbound",
+    call = {"id": summary.entry_id, "phone": vendor_phone(summary.to.number or "", settings), "direction": "outbound",
             "line": _line(summary, settings), "at": at, "answered": summary.entry_result == 1,
             "duration_s": _duration(summary), "extension": _extension(summary.sender.extension)}
     return Inbound(key, {"type": "call.completed", "occurred_at": at, "data": {"call": call}})

@@ -94,4 +94,12 @@ class Telegram:
             return Parsed(unhandled=[Unhandled(key, "start.without_code")])
         return Parsed(events=[Inbound(key, {
             "type": "message.received", "occurred_at": at,
-            "data": {"message": {"channel": "telegram", "from": chat_id, "text": message.text, "at": at}}})])
+            "data": {"message": {"channel": "telegram", "from": chat_id, "text": message.text, "at": at,
+                                 "name": _name(message.sender)}}})])
+
+
+def _name(user: User | None) -> str | None:
+    """How the chat's person is named in Telegram (for a lead from a chat nobody knows yet)."""
+    if user is None:
+        return None
+    return (user.first_name or user.username or "").strip()[:200] or None

@@ -30,8 +30,10 @@ from chalicelib.connectors.base import (
     same,
     unix_time,
     validated,
+    vendor_phone,
 )
 from chalicelib.domain.clinic_settings import ClinicSettings, WhatsAppConnector
+from chalicelib.domain.phones import normalise_phone
 from chalicelib.errors import FieldError, Forbidden, InvalidInput
 
 DELIVERY = {"delivered", "read", "failed"}  # `sent` says nothing our figures use
@@ -87,8 +89,13 @@ class Status(VendorModel):
     errors: list[dict[str, Any]] = Field(default_factory=list)
 
 
+class Profile(VendorModel):
+    name: str = ""
+
+
 class Contact(VendorModel):
     wa_id: str
+    profile: Profile = Field(default_factory=Profile)
 
 
 class Value(VendorModel):
@@ -152,7 +159,8 @@ class WhatsApp:
                     if message.words() is None:  # media, location, reactions: a person reads them in WhatsApp
                         out.unhandled.append(Unhandled(event_key(self.vendor, message.id), f"message.{message.type}"))
                     else:
-                        out.events.append(_received(message))
+                        names = {c.wa_id: c.profile.name for c in change.value.contacts}
+                        out.events.append(_received(message, settings, names.get(message.sender)))
                 for status in change.value.statuses:
                     if status.status in DELIVERY:
                         out.events.append(_status(status))
@@ -162,12 +170,20 @@ class WhatsApp:
         return out
 
 
-def _received(message: Message) -> Inbound:
+def wa_phone(wa_id: str, settings: ClinicSettings) -> str:
+    """`wa_id` is the sender's number with its country code and no `+` (`79161234567`), as Meta writes it."""
+    try:
+        return normalise_phone("+" + wa_id.strip().lstrip("+"), settings.phone_region)
+    except ValueError:
+        return vendor_phone(wa_id, settings)
+
+
+def _received(message: Message, settings: ClinicSettings, name: str | None) -> Inbound:
     at = iso(unix_time(message.timestamp))
     return Inbound(event_key("whatsapp", message.id), {
         "type": "message.received", "occurred_at": at,
-        "data": {"message": {"channel": "whatsapp", "from": "+" + message.sender.lstrip("+"),
-                             "text": message.words(), "at": at}}})
+        "data": {"message": {"channel": "whatsapp", "from": wa_phone(message.sender, settings),
+                             "text": message.words(), "at": at, "name": (name or "").strip()[:200] or None}}})
 
 
 def _status(status: Status) -> Inbound:

@@ -24,13 +24,13 @@ from chalicelib.connectors.base import (
     VendorModel,
     VendorRequest,
     event_key,
-    international,
     iso,
     line_of,
     local_time,
     require,
     same,
     validated,
+    vendor_phone,
 )
 from chalicelib.domain.clinic_settings import ClinicSettings, ZadarmaConnector
 from chalicelib.errors import FieldError, InvalidInput, Unauthorized
@@ -130,7 +130,7 @@ def _extension(internal: str) -> str | None:
 def _ended(note: NotifyEnd, settings: ClinicSettings) -> Inbound:
     """Missed on the line that was called, or an answered inbound call."""
     at = iso(local_time(note.call_start, settings.zone, "call_start"))
-    call: dict[str, Any] = {"id": note.pbx_call_id, "phone": international(note.caller_id),
+    call: dict[str, Any] = {"id": note.pbx_call_id, "phone": vendor_phone(note.caller_id, settings),
                             "line": line_of(note.called_did, settings), "at": at, "recording": _recording(note)}
     if note.disposition != "answered":
         return Inbound(event_key("zadarma", "end", note.pbx_call_id),
@@ -143,7 +143,7 @@ def _ended(note: NotifyEnd, settings: ClinicSettings) -> Inbound:
 def _out_ended(note: NotifyOutEnd, settings: ClinicSettings) -> Inbound:
     """An administrator's call: answered when the patient picked up."""
     at = iso(local_time(note.call_start, settings.zone, "call_start"))
-    call = {"id": note.pbx_call_id, "phone": international(note.destination), "direction": "outbound",
+    call = {"id": note.pbx_call_id, "phone": vendor_phone(note.destination, settings), "direction": "outbound",
             "line": line_of(note.caller_id, settings), "at": at, "answered": note.disposition == "answered",
             "duration_s": note.duration, "recording": _recording(note), "extension": _extension(note.internal)}
     return Inbound(event_key("zadarma", "out", note.pbx_call_id),

@@ -9,17 +9,23 @@ from chalicelib.digest.returns import campaigns_30d
 from chalicelib.domain import ad_spend as spend
 from chalicelib.domain.ad_spend import AdSpend
 from chalicelib.domain.kpi import FUNNEL_DAYS, build_digest, funnel_revenue, funnel_rows, sum_days
-from chalicelib.domain.records import CallTask, Clinic
+from chalicelib.domain.records import CallTask, Clinic, SegmentEntry
 from chalicelib.store.models import scoped
 from chalicelib.store.repository import Repository
 
 SNAPSHOT_OPEN = "snapshot|tasks.open"
 SNAPSHOT_OVERDUE = "snapshot|tasks.overdue"
+SNAPSHOT_WRONG_NUMBERS = "snapshot|patients.wrong_number"
 
 
 def open_and_overdue(store: Repository, clinic_id: str, now: datetime) -> tuple[int, int]:
     tasks = store.query(CallTask, "gsi1", scoped(clinic_id, "OPEN"))
     return len(tasks), sum(1 for t in tasks if t.overdue_at < now)
+
+
+def wrong_number_count(store: Repository, clinic_id: str) -> int:
+    """Patients whose number a stranger answered and the MIS still lists (one index query)."""
+    return len(store.query(SegmentEntry, "gsi1", scoped(clinic_id, "SEG", "wrong_number")))
 
 
 def local_today(clinic: Clinic, now: datetime) -> date:
@@ -33,10 +39,16 @@ def _digest_of(store: Repository, clinic: Clinic, target: date, days: dict[date,
     counters = days.get(target, {})
     if target == local_today(clinic, now):
         tasks_open, overdue = open_and_overdue(store, clinic.id, now)
+        wrong_numbers = wrong_number_count(store, clinic.id)
     else:
         tasks_open, overdue = counters.get(SNAPSHOT_OPEN, 0), counters.get(SNAPSHOT_OVERDUE, 0)
+        wrong_numbers = counters.get(SNAPSHOT_WRONG_NUMBERS, 0)
     built = build_digest(clinic.id, target, clinic.settings.timezone, counters, sum_days(window), tasks_open,
                          overdue, clinic.settings.reasons)
+    built["patients"] = {"wrong_number": wrong_numbers}  # an extension of CONTRACT §3: numbers to fix in the MIS
+    # an extension too: of the day's no-shows and cancellations, those whose patient has not booked again
+    built["not_rebooked"] = {"no_show": counters.get("appointments.no_show_open", 0),
+                             "cancelled": counters.get("appointments.cancelled_open", 0)}
     built["campaigns_30d"] = campaigns_30d(store, clinic, target)  # an extension of CONTRACT §3
     built["ad_spend_30d"] = ad_spend_30d(store, clinic, target, sum_days(window))  # an extension too
     return built
@@ -88,4 +100,6 @@ def snapshot(store: Repository, clinic: Clinic, now: datetime) -> None:
     """Keep today's open and overdue task counts, for digests of past dates."""
     tasks_open, overdue = open_and_overdue(store, clinic.id, now)
     store.put_kpi_snapshot(clinic.id, local_today(clinic, now), {SNAPSHOT_OPEN: tasks_open,
-                                                                 SNAPSHOT_OVERDUE: overdue})
+                                                                 SNAPSHOT_OVERDUE: overdue,
+                                                                 SNAPSHOT_WRONG_NUMBERS: wrong_number_count(
+                                                                     store, clinic.id)})

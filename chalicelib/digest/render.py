@@ -68,6 +68,8 @@ def priority_text(priority: Priority, language: str) -> str:
         "missed_not_returned": ngettext("%(count)s missed call was never returned: call back first thing tomorrow",
                                   "%(count)s missed calls were never returned: call back first thing tomorrow",
                                   count),
+        "wrong_number": ngettext("%(count)s patient has a wrong number — fix it in the MIS",
+                                 "%(count)s patients have a wrong number — fix them in the MIS", count),
         "overdue_tasks": ngettext("%(count)s task on the desk is overdue",
                                   "%(count)s tasks on the desk are overdue", count),
         "admin_conversion": ngettext("Administrator %(admin)s booked %(count)s of %(leads)s leads in 30 days",

@@ -25,7 +25,7 @@ from chalicelib.i18n import N_
 
 CampaignStatus = Literal["active", "paused", "finished"]
 Purpose = Literal["recall", "marketing"]
-SegmentName = Literal["lapsed", "plan_unfinished", "one_visit", "declined_plan"]  # segments.SEGMENTS
+SegmentName = Literal["lapsed", "plan_unfinished", "one_visit", "declined_plan"]  # segments.WON_BACK
 MAX_MONTHS = 120
 QUIET_DAYS = 14  # default: no campaign run for a patient contacted automatically this recently
 # Which status a manager may move a campaign to, from each status (finished is final).

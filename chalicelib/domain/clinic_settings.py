@@ -196,6 +196,22 @@ class ContactCap(_Doc):
     per_week: int = Field(5, ge=1, le=50)
 
 
+class ConsentDefaults(_Doc):
+    """What a patient base export says when it has no column for a consent (set per clinic).
+
+    Visit reminders are a service message the patient expects, not advertising: on by default.
+    Offers (marketing) are advertising: off unless the export says the patient agreed."""
+
+    reminders: bool = True
+    recall: bool = False
+    feedback: bool = False
+    marketing: bool = False
+
+
+class ImportSettings(_Doc):
+    consent_defaults: ConsentDefaults = Field(default_factory=ConsentDefaults)
+
+
 class Sla(_Doc):
     """Minutes of working time within which a task must be worked, by its scenario."""
 
@@ -424,6 +440,7 @@ class ClinicSettings(_Doc):
         if not extension:
             return None
         return next((admin for admin, ext in self.staff_extensions.items() if ext == extension.strip()), None)
+    imports: ImportSettings = Field(default_factory=ImportSettings)  # patient base uploads
 
     @field_validator("timezone")
     @classmethod

@@ -7,7 +7,6 @@ ask for; and a cap limits contacts per day and week.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -16,16 +15,18 @@ from chalicelib.domain.clinic_settings import ContactCap
 from chalicelib.domain.records import Patient, RunContext
 from chalicelib.scenarios.base import Scenario
 
-_OPT_OUT = re.compile(r"^\W*(стоп|stop|отписаться|отписка|unsubscribe|не писать|не звонить)\W*$", re.I)
-_OPT_IN = re.compile(r"^\W*(старт|start|подписаться|subscribe)\W*$", re.I)
-
 
 def is_opt_out(text: str) -> bool:
-    return bool(_OPT_OUT.match(text.strip()))
+    """"СТОП", "Не пишите мне больше", …: the reply reader's `stop` (domain/replies.py)."""
+    from chalicelib.domain.replies import understand
+
+    return understand(text).meaning == "stop"
 
 
 def is_opt_in(text: str) -> bool:
-    return bool(_OPT_IN.match(text.strip()))
+    from chalicelib.domain.replies import understand
+
+    return understand(text).meaning == "start"
 
 
 def refusal(scenario: Scenario | str, patient: Patient | None, action: str = "call",

@@ -18,10 +18,19 @@ from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 from zipfile import BadZipFile
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from chalicelib.contract import Id, Name
-from chalicelib.domain.phones import normalise_phone
+from chalicelib.domain.phones import normalise_phone, phone_numbers
 
 CSV_TYPES = ("text/csv", "application/csv", "text/plain")
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -41,7 +50,16 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "last_visit_kind": ("last_visit_kind", "вид визита", "тип визита", "вид последнего визита", "вид приема",
                         "вид приёма"),
     "doctor_id": ("doctor_id", "врач", "лечащий врач", "доктор", "id врача"),
-    "consent_recall": ("consent_recall", "согласие на напоминания", "напоминания", "согласие на рассылку"),
+    "consent_reminders": ("consent_reminders", "reminders", "напоминания", "согласие на sms", "согласие на смс",
+                          "sms", "смс", "смс-уведомления", "sms-уведомления", "смс-напоминания", "sms-напоминания",
+                          "напоминания о визите", "напоминания о приеме", "согласие на уведомления", "уведомления",
+                          "согласие на смс-уведомления", "согласие на sms-уведомления"),
+    "consent_recall": ("consent_recall", "recall", "согласие на рассылку", "приглашения на осмотр",
+                       "согласие на приглашения", "профосмотры"),
+    # «Согласие на напоминания» (DentalPRO): reminders of visits and of check-ups alike
+    "consent_reminders+consent_recall": ("согласие на напоминания",),
+    "consent_feedback": ("consent_feedback", "feedback", "согласие на опросы", "опросы", "отзывы",
+                         "согласие на отзывы"),
     "consent_marketing": ("consent_marketing", "согласие на рекламу", "реклама", "согласие на рекламные рассылки",
                           "рекламная рассылка"),
     "plan_total": ("plan_total", "сумма плана", "сумма плана лечения", "план лечения", "стоимость плана"),
@@ -79,12 +97,17 @@ def header_key(text: Any) -> str:
 
 
 def columns(header: list[Any]) -> list[str | None]:
-    """The canonical column of each header cell (None: a column we do not use)."""
+    """The canonical column of each header cell (None: a column we do not use; `a+b`: a cell for both)."""
     out: list[str | None] = []
     for cell in header:
         name = _BY_ALIAS.get(header_key(cell))
         out.append(name if name not in out else None)
     return out
+
+
+def column_names(header: list[str | None]) -> list[str]:
+    """The canonical columns a header has (a cell that stands for two columns counts for both)."""
+    return sorted({part for name in header if name for part in name.split("+")})
 
 
 # ---- reading the upload ----------------------------------------------------------------------
@@ -170,7 +193,8 @@ def cell_text(value: Any) -> str:
 
 def row_cells(header: list[str | None], row: list[Any]) -> dict[str, str] | None:
     """The row's cells by canonical column; None for an empty row."""
-    cells = {name: cell_text(row[i]) for i, name in enumerate(header) if name and i < len(row)}
+    cells = {part: cell_text(row[i]) for i, name in enumerate(header) if name and i < len(row)
+             for part in name.split("+")}
     return cells if any(cells.values()) else None
 
 
@@ -232,11 +256,14 @@ class ImportedPatient(BaseModel):
     patient_id: Id
     full_name: Name
     phone: str | None = None
+    other_phones: tuple[str, ...] = ()  # more numbers in the same cell ("8 916 …, 8 495 …")
     birth_date: date | None = None
     last_visit_date: date | None = None
     last_visit_kind: Text100 = None
     doctor_id: Text100 = None
+    consent_reminders: bool = False
     consent_recall: bool = False
+    consent_feedback: bool = False
     consent_marketing: bool = False
     plan_total: Decimal | None = None
     plan_done: Decimal | None = None
@@ -249,8 +276,16 @@ class ImportedPatient(BaseModel):
         text = str(value or "").strip()
         if not text:
             return None
-        first = re.split(r"[,;/]|\s{2,}", text)[0]  # "8 916 123-45-67, 8 495 …": the first number
-        return normalise_phone(first, (info.context or {}).get("region", "RU"))
+        return normalise_phone(text, (info.context or {}).get("region", "RU"))
+
+    @model_validator(mode="before")
+    @classmethod
+    def _more_numbers(cls, data: Any, info: ValidationInfo) -> Any:
+        """The numbers after the first in the phone cell: each one is the patient's too."""
+        if isinstance(data, dict) and isinstance(data.get("phone"), str):
+            found = phone_numbers(data["phone"], (info.context or {}).get("region", "RU"))
+            data = {**data, "other_phones": tuple(found[1:])}
+        return data
 
     @field_validator("birth_date", "last_visit_date", mode="before")
     @classmethod
@@ -263,7 +298,8 @@ class ImportedPatient(BaseModel):
             raise ValueError("is before 1900")
         return parsed
 
-    @field_validator("consent_recall", "consent_marketing", "plan_declined", mode="before")
+    @field_validator("consent_reminders", "consent_recall", "consent_feedback", "consent_marketing", "plan_declined",
+                     mode="before")
     @classmethod
     def _flag(cls, value: Any) -> bool:
         return parse_flag(value)

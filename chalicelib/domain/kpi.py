@@ -160,8 +160,10 @@ def appointment_contribution(appt: Appointment, calendar: ClinicCalendar) -> Con
         b.add(gone.at, "appointments.cancelled")
         b.add(gone.at, f"reasons.cancelled|{gone.code}" if gone.code
               else f"appointments.cancel_reason|{_label(gone.reason)}")
+        b.add(gone.at, "appointments.cancelled_open", int(not appt.rebooked))  # still to act on
     if appt.no_show:
         b.add(appt.no_show.at, "appointments.no_show")
+        b.add(appt.no_show.at, "appointments.no_show_open", int(not appt.rebooked))
     return b.out
 
 
@@ -201,7 +203,7 @@ def task_contribution(task: CallTask, calendar: ClinicCalendar) -> Contribution:
                 b.add(task.closed_at, reason)
         by = f"admin|{_label(task.assignee or task.closed_by)}|"
         b.add(task.closed_at, by + "tasks_done")
-        if task.kind == "reply":
+        if task.kind in ("reply", "conversation"):  # a patient's message answered (reply: older tasks)
             b.add(task.closed_at, by + "messages_answered")
         elif task.kind in ("call", "waitlist") and task.closed_by != "system":  # an outcome someone recorded
             b.add(task.closed_at, by + "desk_calls")

@@ -7,6 +7,7 @@ ended, then until the clinic is open and the patient's preferences allow.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -72,13 +73,22 @@ class Ladder:
                 return index
         return len(self.steps)
 
+    def next_reachable(self, after: int, reachable: Callable[[Step], bool]) -> int | None:
+        """The first later step that has an address to go to (None: no step has)."""
+        return next((i for i in range(after + 1, len(self.steps)) if reachable(self.steps[i])), None)
+
     def after_outcome(self, step: int, attempt: int, outcome: str, now: datetime,
-                      call_back_at: datetime | None = None) -> Plan:
-        """The administrator's outcome of a call drives the run."""
+                      call_back_at: datetime | None = None,
+                      reachable: Callable[[Step], bool] | None = None) -> Plan:
+        """The administrator's outcome of a call drives the run.
+
+        A wrong number goes on only with the steps that still have an address (`reachable`: a
+        bound chat, an e-mail, another phone); with none left the run ends `unreachable`."""
         if outcome in FINAL_OUTCOMES:
             return done(now, outcome)
         if outcome == "wrong_number":
-            return self.step_at(self.next_message_step(step), now, reason="wrong_number")
+            index = self.next_reachable(step, reachable or (lambda _: True))
+            return done(now, "unreachable") if index is None else self.step_at(index, now, reason="wrong_number")
         if outcome == "call_back" and call_back_at is not None and attempt < MAX_CALL_BACKS:
             at = next_contact_time(max(call_back_at, now), self.calendar)
             return self.timing.plan("call", at, step, attempt + 1, "call_back")

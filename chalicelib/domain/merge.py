@@ -219,9 +219,9 @@ def visit_completed(visit: Visit, info: VisitIn, at: datetime) -> Visit:
     return visit
 
 
-def visit_rated(visit: Visit, rating: int, at: datetime) -> Visit:
+def visit_rated(visit: Visit, rating: int, at: datetime, comment: str = "") -> Visit:
     if visit.rating_at is None or at >= visit.rating_at:
-        visit.rating, visit.rating_at = rating, at
+        visit.rating, visit.rating_at, visit.rating_comment = rating, at, comment or None
     return visit
 
 
@@ -261,7 +261,7 @@ def patient_plan(patient: Patient, total: Decimal | None, done: Decimal | None, 
 
 
 def patient_imported(patient: Patient, row: ImportedPatient, present: set[str], as_of: datetime, zone: tzinfo,
-                     default_recall_days: int) -> Patient:
+                     default_recall_days: int, consent_defaults: Any = None) -> Patient:
     """One row of the MIS export as facts: profile fields as of the upload, the last visit, the plan.
 
     Each profile field the export has is its own stamped fact, so a webhook newer than the
@@ -270,14 +270,23 @@ def patient_imported(patient: Patient, row: ImportedPatient, present: set[str], 
     """
     fields: dict[str, Any] = {"full_name": row.full_name}
     if row.phone:
-        fields["phones"] = [{"number": row.phone, "kind": "mobile"}]
+        fields["phones"] = [{"number": n, "kind": "mobile"} for n in (row.phone, *row.other_phones)]
     if "birth_date" in present and row.birth_date:
         fields["birth_date"] = row.birth_date.isoformat()
-    for purpose in ("recall", "marketing"):
+    defaults: dict[str, Any] = {}
+    for purpose in ("reminders", "recall", "feedback", "marketing"):
         if f"consent_{purpose}" in present:
             fields[f"consent.{purpose}"] = getattr(row, f"consent_{purpose}")
+        elif consent_defaults is not None:
+            defaults[f"consent.{purpose}"] = getattr(consent_defaults, purpose)
     for name, value in fields.items():
         s = stamp(as_of, {"patient": row.patient_id, name: value})
+        if newer(s, patient.imported_stamps.get(name)):
+            patient.imported[name], patient.imported_stamps[name] = value, s
+    for name, value in defaults.items():
+        # The clinic's default fills a gap only: "0|…" sorts below every real stamp (the MIS's document, an
+        # export's column), whatever order they come in; of two defaults the later upload's wins.
+        s = "0|" + stamp(as_of, {"patient": row.patient_id, name: value, "default": True})
         if newer(s, patient.imported_stamps.get(name)):
             patient.imported[name], patient.imported_stamps[name] = value, s
     _with_imported(patient, patient.mis_profile or (patient.profile if patient.profile_stamp else None))

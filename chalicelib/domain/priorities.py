@@ -26,6 +26,9 @@ def priorities(digest: dict[str, Any], admins: dict[str, str], limit: int = 3,
         found.append(Priority("missed_not_returned", leads["missed_not_returned"], 100 + leads["missed_not_returned"]))
     if tasks["overdue"]:
         found.append(Priority("overdue_tasks", tasks["overdue"], 80 + tasks["overdue"]))
+    wrong = digest.get("patients", {}).get("wrong_number", 0)
+    if wrong:
+        found.append(Priority("wrong_number", wrong, 50 + wrong))
     funnel = digest["funnel_30d"]
     clinic_rate = funnel["booked"] / funnel["leads"] if funnel["leads"] else 0
     for admin_id, row in funnel["by_admin"].items():
@@ -39,10 +42,13 @@ def priorities(digest: dict[str, Any], admins: dict[str, str], limit: int = 3,
     median = leads["first_response_median_min"]
     if median is not None and median > RESPONSE_TARGET_MIN:
         found.append(Priority("slow_response", round(median), 45 + min(median, 120) / 10))
-    if appts["no_show"]:
-        found.append(Priority("no_show", appts["no_show"], 40 + appts["no_show"]))
-    if appts["cancelled"]:
-        found.append(Priority("cancelled", appts["cancelled"], 35 + appts["cancelled"]))
+    # re-checked against the current state: a patient who booked again is not an action
+    still = digest.get("not_rebooked", {})
+    no_show, cancelled = still.get("no_show", appts["no_show"]), still.get("cancelled", appts["cancelled"])
+    if no_show:
+        found.append(Priority("no_show", no_show, 40 + no_show))
+    if cancelled:
+        found.append(Priority("cancelled", cancelled, 35 + cancelled))
     recall = digest["recall"]
     if recall["started"] >= 5 and recall["reached"] / recall["started"] < 0.3:
         found.append(Priority("recall_unreached", recall["started"] - recall["reached"], 30))

@@ -87,6 +87,9 @@ class Patient(Record):
     imported: dict[str, Any] = Field(default_factory=dict)
     imported_stamps: dict[str, str] = Field(default_factory=dict)
     mis_profile: PatientIn | None = None
+    # Numbers someone answered as "wrong number" (E.164 -> when): never called or written to again, until
+    # the MIS sends the patient a number that is not one of them.
+    wrong_numbers: dict[str, datetime] = Field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -99,6 +102,11 @@ class Patient(Record):
     @property
     def consent(self) -> Consent:
         return self.profile.consent if self.profile else Consent()
+
+    @property
+    def usable_phones(self) -> list[str]:
+        """The patient's numbers nobody has answered as "wrong number"."""
+        return [n for n in self.phones if n not in self.wrong_numbers]
 
     @property
     def is_opted_out(self) -> bool:
@@ -173,6 +181,7 @@ class Appointment(Record):
     booked_by_admin: str | None = None  # who booked it on that run's call (the desk's outcome)
     visit_amount: Decimal | None = None  # what its visit earned
     confirmed_by_reply: Fact | None = None
+    rebooked: bool = False  # cancelled or missed, and the patient has an appointment after it: nothing to act on
 
     @property
     def patient_id(self) -> str | None:
@@ -210,6 +219,7 @@ class Visit(Record):
     stamp: str | None = None
     rating: int | None = None
     rating_at: datetime | None = None
+    rating_comment: str | None = None  # what the patient wrote with the rating ("2 - долго ждал")
 
 
 class TreatmentPlan(Record):
@@ -263,6 +273,8 @@ class TaskContext(BaseModel):
     visit_id: str | None = None
     offer: str | None = None
     channel: str | None = None
+    address: str | None = None  # the chat a conversation is answered in (a phone, or `telegram:<chat>`)
+    wrong_numbers: list[str] | None = None  # the patient's numbers a stranger answered (not to be called)
 
     def view(self) -> dict[str, Any]:
         return self.model_dump(mode="json", exclude_none=True)
@@ -271,7 +283,7 @@ class TaskContext(BaseModel):
 class CallTask(Record):
     """A call (or reply, or review) an administrator has to make."""
 
-    kind: Literal["call", "reply", "review", "waitlist"] = "call"
+    kind: Literal["call", "reply", "review", "waitlist", "conversation"] = "call"
     scenario: str  # a scenario's name, or a task outside any ladder: message, feedback_review, manual
     run_id: str | None = None
     step: int = 0
@@ -372,6 +384,7 @@ class SequenceRun(Record):
     ended_at: datetime | None = None
     outcome: str | None = None
     open_task: str | None = None
+    wrong_numbers: list[str] | None = None  # answered "wrong number" (a bare number's run too)
     restarts: int = 0  # the local stack restarts in-flight runs after moto restarts
 
     @property
@@ -448,7 +461,9 @@ class SlotOffer(Record):
     kind: str | None = None
     starts_at: datetime
     candidates: list[str] = Field(default_factory=list)
-    offered: list[str] = Field(default_factory=list)
+    offered: list[str] = Field(default_factory=list)  # candidates gone through (asked, or skipped for consent)
+    asked: list[str] | None = None  # those who were actually offered the slot (None: stored before it was kept)
+    told_taken: list[str] = Field(default_factory=list)  # those told the slot is taken: once each
     batch: int = 0
     status: Literal["open", "filled", "expired"] = "open"
     filled_by: str | None = None

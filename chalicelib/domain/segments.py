@@ -14,7 +14,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-SEGMENTS = ("lapsed", "plan_unfinished", "one_visit", "declined_plan")
+SEGMENTS = ("lapsed", "plan_unfinished", "one_visit", "declined_plan", "wrong_number")
+WON_BACK = ("lapsed", "plan_unfinished", "one_visit", "declined_plan")  # what a campaign may win back
 DEFAULT_MONTHS = 6
 ONE_VISIT_MONTHS = 3
 NO_VISIT = "0000-00-00"
@@ -27,9 +28,9 @@ class Membership:
     value: Decimal
 
 
-def value_at_stake(plan_total: Decimal | None, plan_done: Decimal | None) -> Decimal:
-    """What an unfinished plan still holds (0 without a plan)."""
-    if plan_total is None:
+def value_at_stake(plan_total: Decimal | None, plan_done: Decimal | None, declined: bool = False) -> Decimal:
+    """What an unfinished plan still holds (0 without a plan, and for a plan the patient declined)."""
+    if plan_total is None or declined:
         return Decimal("0")
     return max(Decimal("0"), plan_total - (plan_done or Decimal("0")))
 
@@ -37,7 +38,7 @@ def value_at_stake(plan_total: Decimal | None, plan_done: Decimal | None) -> Dec
 def memberships(patient: Any, last_visit: date | None) -> dict[str, Membership]:
     """The segments a patient's record puts them in, whatever the date (read-time rules aside)."""
     sort = last_visit.isoformat() if last_visit else NO_VISIT
-    value = value_at_stake(patient.plan_total, patient.plan_done)
+    value = value_at_stake(patient.plan_total, patient.plan_done, patient.plan_declined)
     out: dict[str, Membership] = {}
     if last_visit is not None:
         out["lapsed"] = Membership(sort, value)
@@ -47,7 +48,14 @@ def memberships(patient: Any, last_visit: date | None) -> dict[str, Membership]:
         out["declined_plan"] = Membership(sort, patient.plan_total or Decimal("0"))
     elif value > 0:
         out["plan_unfinished"] = Membership(sort, value)
+    if getattr(patient, "wrong_numbers", None):
+        out["wrong_number"] = Membership(sort, Decimal("0"))  # a number to fix in the MIS
     return out
+
+
+def stale_wrong_numbers(wrong: dict[str, Any], numbers: set[str]) -> list[str]:
+    """Marks on numbers the MIS no longer lists for the patient: the clinic fixed the number."""
+    return sorted(n for n in wrong if n not in numbers)
 
 
 def visit_days(current: list[str], new: list[str]) -> list[str]:

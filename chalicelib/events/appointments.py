@@ -72,6 +72,7 @@ def reconcile(ctx: Context, appt: Appointment, subject: Subject, patient: Patien
     if appt.details is None:
         return
     track_booking(ctx, appt, subject, patient)
+    mark_rebooked(ctx, appt, subject)
     campaign_credit.booked(ctx, appt, patient)  # a booking was made, whatever became of it (order-free credit)
     credit.appointment_reported(ctx, appt, patient)
     runs = [r for r in subject.of(SequenceRun) if r.active]
@@ -81,6 +82,21 @@ def reconcile(ctx: Context, appt: Appointment, subject: Subject, patient: Patien
     others = upcoming(subject.of(Appointment), ctx.now, exclude=appt.id)
     on = Occasion(f"appointment.{appt.status}", ctx.now, ctx.now, ctx.settings, appt, patient, others)
     triggers.fire(ctx, on, appt, patient)
+
+
+def mark_rebooked(ctx: Context, appt: Appointment, subject: Subject) -> None:
+    """A cancelled or missed appointment whose patient has another one after it is not tomorrow's action.
+
+    Decided by the facts alone (another appointment starting later exists), so any order of events agrees."""
+    current = {a.id: a for a in subject.of(Appointment) if a.details is not None}
+    current[appt.id] = appt
+    for lost in current.values():
+        if lost.rebooked or lost.status not in ("cancelled", "no_show") or lost.details is None:
+            continue
+        if any(other.id != lost.id and other.details is not None and other.details.starts_at > lost.details.starts_at
+               for other in current.values()):
+            lost.rebooked = True
+            ctx.save(lost)
 
 
 def follow_appointment(ctx: Context, appt: Appointment, runs: list[SequenceRun]) -> None:

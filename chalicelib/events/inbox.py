@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from chalicelib import offers, scenarios, sequences
 from chalicelib.channels import provider_key
@@ -12,14 +13,18 @@ from chalicelib.domain.facts import fingerprint, stamp
 from chalicelib.domain.phones import normalise_phone
 from chalicelib.domain.records import (
     Appointment,
+    CallTask,
+    CallTaskEvent,
     Fact,
     InboundMessage,
+    Lead,
     OutboundMessage,
     Patient,
     SequenceRun,
     Visit,
 )
-from chalicelib.domain.replies import interpret
+from chalicelib.domain.replies import Reply, understand
+from chalicelib.events.chat_leads import chat_lead, lead_name
 from chalicelib.events.common import note_event, single_patient
 from chalicelib.events.leads import auto_reply
 from chalicelib.events.patients import handle_key
@@ -31,6 +36,7 @@ from chalicelib.store.keys import subject_key
 from chalicelib.tasks import open_manual_task
 
 FEEDBACK_WINDOW = timedelta(days=7)
+CHAT_LEADS = ("telegram", "whatsapp")  # a chat nobody knows yet is someone asking: a lead
 _STATUS_RANK = {"sent": 0, "delivered": 1, "read": 2, "failed": 3}
 
 
@@ -52,7 +58,7 @@ def message_received(ctx: Context, event: MessageReceived) -> None:
     if ctx.load(InboundMessage, record_id) is not None:
         return
     patient_ids = sorted({link.target[2:] for link in ctx.links(key, "P#")})
-    reply = interpret(message.text)
+    reply = understand(message.text)
     record = InboundMessage(clinic_id=ctx.clinic_id, id=record_id, channel=message.channel, sender=key,
                             text=message.text, at=message.at, patient_ids=patient_ids, meaning=reply.meaning)
     ctx.save(record)
@@ -60,16 +66,33 @@ def message_received(ctx: Context, event: MessageReceived) -> None:
         note_event(ctx, patient_id, event, channel=message.channel, text=message.text, meaning=reply.meaning)
     patient = single_patient(ctx, patient_ids)
     phone = key if key.startswith("+") else None
-    if reply.meaning in ("opt_out", "opt_in"):
+    if reply.meaning in ("stop", "start"):
         for patient_id in patient_ids:
-            _opt(ctx, ctx.load_or_new(Patient, patient_id), reply.meaning == "opt_out", message.at, message.text,
+            _opt(ctx, ctx.load_or_new(Patient, patient_id), reply.meaning == "stop", message.at, message.text,
                  record_id, message.channel)
         return
-    if patient is not None and reply.meaning == "rating" and _rate(ctx, patient, reply.rating or 0, record_id):
+    if patient is not None and _answered(ctx, patient, reply, record_id):
+        if reply.question:  # "Да, буду. Подскажите, парковка есть?": confirmed, and a person answers
+            converse(ctx, record, patient, phone)
         return
-    if patient is not None and reply.meaning in ("yes", "no") and _answer(ctx, patient, reply.meaning == "yes"):
+    pending = _asked(ctx, patient) if patient is not None else None
+    if pending is not None and patient is not None:
+        # An unclear answer to "will you come?": a person clarifies it, and no "did not answer" call follows.
+        run, appt = pending
+        sequences.stop(ctx, run, "unclear_reply")
+        converse(ctx, record, patient, phone, about=appt)
         return
-    _needs_reply(ctx, record, patient, phone)
+    lead = chat_lead(ctx, record, message.name) if not patient_ids and message.channel in CHAT_LEADS else None
+    converse(ctx, record, patient, phone, lead=lead)
+
+
+def _answered(ctx: Context, patient: Patient, reply: Reply, record_id: str) -> bool:
+    """A rating of a recent visit, or a yes/no to an open slot offer or a confirmation request."""
+    if reply.meaning == "rating":
+        return _rate(ctx, patient, reply.rating or 0, record_id, reply.comment)
+    if reply.meaning in ("confirm", "decline"):
+        return _answer(ctx, patient, reply.meaning == "confirm")
+    return False
 
 
 def _opt(ctx: Context, patient: Patient, out: bool, at: object, text: str, record_id: str, channel: str) -> None:
@@ -79,12 +102,14 @@ def _opt(ctx: Context, patient: Patient, out: bool, at: object, text: str, recor
     if not out or was_out:
         return
     for run in ctx.subject(subject_key(patient.id, None)).of(SequenceRun):
-        if run.active and scenarios.get(run.scenario).unsolicited:
+        spec = scenarios.get(run.scenario)
+        # a stop in answer to a reminder is an answer too: no "did not answer" call after it
+        if run.active and (spec.unsolicited or spec.confirms_by_reply):
             sequences.stop(ctx, run, "opted_out")
     ctx.notify("opted_out", f"opted-out-{record_id}-{patient.id}", patient.id, channel=channel)
 
 
-def _rate(ctx: Context, patient: Patient, rating: int, record_id: str) -> bool:
+def _rate(ctx: Context, patient: Patient, rating: int, record_id: str, comment: str = "") -> bool:
     """A 1–5 reply to a recent feedback request rates that visit; a low one goes to the manager."""
     asked = patient.feedback_asked_at
     if not patient.feedback_visit or asked is None or ctx.now - asked > FEEDBACK_WINDOW:
@@ -92,11 +117,11 @@ def _rate(ctx: Context, patient: Patient, rating: int, record_id: str) -> bool:
     visit = ctx.load(Visit, patient.feedback_visit)
     if visit is None:
         return False
-    merge.visit_rated(visit, rating, ctx.now)
+    merge.visit_rated(visit, rating, ctx.now, comment)
     ctx.save(visit)
     low = rating <= ctx.settings.sequences.feedback.low_rating
     if low:
-        facts = {"rating": rating, "doctor_id": visit.data.doctor_id if visit.data else None}
+        facts = {"rating": rating, "doctor_id": visit.data.doctor_id if visit.data else None, "text": comment}
         open_manual_task(ctx, task_id=f"review-{visit.id}", scenario="feedback_review", kind="review",
                          patient=patient, phone=None, hint_text=hint(ctx, FEEDBACK.script, patient, facts),
                          column="other", sla_minutes=ctx.settings.sla_minutes.default,
@@ -105,17 +130,28 @@ def _rate(ctx: Context, patient: Patient, rating: int, record_id: str) -> bool:
     return True
 
 
+def _confirmations(ctx: Context, patient: Patient) -> list[tuple[SequenceRun, Appointment]]:
+    """The patient's confirmation requests still waiting for an answer, with their appointments."""
+    found = []
+    for run in ctx.subject(subject_key(patient.id, None)).of(SequenceRun):
+        if not (run.active and scenarios.get(run.scenario).confirms_by_reply and run.appointment_id):
+            continue
+        appt = ctx.load(Appointment, run.appointment_id)
+        if appt is not None and appt.is_active:
+            found.append((run, appt))
+    return found
+
+
+def _asked(ctx: Context, patient: Patient) -> tuple[SequenceRun, Appointment] | None:
+    confirmations = _confirmations(ctx, patient)
+    return confirmations[0] if confirmations else None
+
+
 def _answer(ctx: Context, patient: Patient, yes: bool) -> bool:
     """YES/NO answers a slot offer first, else a confirmation request."""
     if patient.open_offers and offers.answer_offer(ctx, patient, yes):
         return True
-    subject = ctx.subject(subject_key(patient.id, None))
-    for run in subject.of(SequenceRun):
-        if not (run.active and scenarios.get(run.scenario).confirms_by_reply and run.appointment_id):
-            continue
-        appt = ctx.load(Appointment, run.appointment_id)
-        if appt is None or not appt.is_active:
-            continue
+    for run, appt in _confirmations(ctx, patient):
         if yes:
             appt.confirmed_by_reply = Fact(at=ctx.now, stamp=stamp(ctx.now, {"reply": appt.id}))
             ctx.save(appt)
@@ -132,13 +168,29 @@ def _answer(ctx: Context, patient: Patient, yes: bool) -> bool:
     return False
 
 
-def _needs_reply(ctx: Context, record: InboundMessage, patient: Patient | None, phone: str | None) -> None:
-    """Anything else a person wrote needs a person to answer; out of hours they hear when."""
-    facts = {"channel": record.channel, "text": record.text[:500]}
-    column = "other" if patient else "new_leads"
-    open_manual_task(ctx, task_id=f"reply-{record.id}", scenario="message", kind="reply", patient=patient,
-                     phone=phone, hint_text=hint(ctx, "message", patient, facts), column=column,
-                     sla_minutes=ctx.settings.sla_minutes.lead, context={"channel": record.channel})
+def converse(ctx: Context, record: InboundMessage, patient: Patient | None, phone: str | None,
+             about: Appointment | None = None, lead: Lead | None = None) -> None:
+    """What a person wrote and no rule may answer goes to a person: a conversation task on the desk.
+
+    One open conversation per chat: a later message joins it. Out of hours the patient hears when."""
+    subject = subject_key(patient.id if patient else None, None if patient else record.sender)
+    for task in ctx.subject(subject).of(CallTask):
+        if task.status == "open" and task.kind == "conversation" and task.context.channel == record.channel:
+            task.history.append(CallTaskEvent(at=record.at, kind="message", detail=record.text[:500]))
+            ctx.save(task)
+            return
+    facts: dict[str, Any] = {"channel": record.channel, "text": record.text[:500], "name": lead_name(lead)}
+    context: dict[str, Any] = {"channel": record.channel, "address": record.sender}
+    if about is not None and about.details is not None:
+        facts.update(at=about.details.starts_at, doctor_id=about.details.doctor_id)
+        context["appointment_id"] = about.id
+    if lead is not None:
+        context["lead_id"] = lead.id
+    column = "confirmations" if about is not None else ("other" if patient else "new_leads")
+    open_manual_task(ctx, task_id=f"reply-{record.id}", scenario="message", kind="conversation", patient=patient,
+                     phone=phone, hint_text=hint(ctx, "conversation", patient, facts), column=column,
+                     sla_minutes=ctx.settings.sla_minutes.lead, context=context, subject=subject,
+                     line=None if phone is None and patient is None else "city", name=lead_name(lead))
     if not ctx.calendar.is_open(record.at):
         auto_reply(ctx, f"after-hours-msg-{record.id}", patient.id if patient else None, phone,
                    channel=record.channel if record.channel != "email" else None)

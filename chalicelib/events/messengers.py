@@ -5,6 +5,7 @@ from __future__ import annotations
 from chalicelib.contract import MessengerLinked
 from chalicelib.domain.facts import stamp
 from chalicelib.domain.records import Patient, TelegramInvite
+from chalicelib.events.chat_leads import adopt_chat
 from chalicelib.events.common import note_event
 from chalicelib.events.patients import handle_key
 from chalicelib.runtime import Context
@@ -32,3 +33,4 @@ def messenger_linked(ctx: Context, event: MessengerLinked) -> None:
     ctx.work.link(Link(ctx.clinic_id, chat_key(data.chat_id), f"P#{patient.id}"))
     ctx.save(patient)
     note_event(ctx, patient.id, event, channel=data.channel)
+    adopt_chat(ctx, patient, chat_key(data.chat_id))

@@ -6,6 +6,7 @@ from chalicelib import sequences
 from chalicelib.contract import PatientIn, PatientUpserted
 from chalicelib.domain import merge
 from chalicelib.domain.records import Call, Lead, Patient
+from chalicelib.events.chat_leads import adopt_chat
 from chalicelib.events.common import note_event, patients_by_phone
 from chalicelib.events.funnel import link_lead
 from chalicelib.events.notes import call_notes, lead_notes
@@ -49,6 +50,8 @@ def patient_upserted(ctx: Context, event: PatientUpserted) -> None:
                preferred_channel=info.preferred_channel, preferred_time=info.preferred_time)
     for phone in sorted(k for k in after if k.startswith("+")):
         _adopt_inquiries(ctx, patient, phone)
+    for key in sorted(k for k in after - before if k.startswith("+")):
+        adopt_chat(ctx, patient, key)  # a WhatsApp chat that wrote before the MIS knew the number (links read above)
 
 
 def _first_upsert(ctx: Context, info: PatientIn) -> bool:

@@ -84,6 +84,10 @@
       el("div", { class: "patient" }, p.name || (p.household.length ? "" : t("Patient"))),
       p.household.length ? el("div", { class: "household" }, `${t("Shared phone:")} ${p.household.join(", ")}`) : null,
       p.phone ? el("a", { class: "phone", href: `tel:${p.phone}` }, p.phone_display || p.phone) : null,
+      (c.wrong_numbers || []).length ? el("div", { class: "badge late" },
+                                          `${t("Wrong number:")} ${c.wrong_numbers.join(", ")}`) : null,
+      !task.line_number && c.address ? el("div", { class: "line" }, `${t("Answer in the chat")}: ${c.channel || ""}`)
+                                     : null,
       task.line_number ? el("div", { class: "line" }, `${t("Call from")} `, el("b", {}, lineName),
                             ` (${task.line_display || task.line_number})`) : null,
       el("div", { class: "meta" }, facts.map((f) => el("span", {}, f))),

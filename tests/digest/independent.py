@@ -47,6 +47,17 @@ class Count:
         later = [c for c in self.outbound().get(phone, []) if c >= at]
         return min(later) if later else None
 
+    def booked_after(self, appointment_id: str) -> bool:
+        """The patient has another appointment starting after this one (booked again: not an action)."""
+        latest: dict[str, dict[str, Any]] = {}
+        for e in sorted((e for e in self.events if e["type"] in ("appointment.created", "appointment.rescheduled")),
+                        key=lambda e: _at(e["occurred_at"])):
+            latest[e["data"]["appointment"]["id"]] = e["data"]["appointment"]
+        this = latest.get(appointment_id)
+        return this is not None and any(
+            other["id"] != appointment_id and other["patient_id"] == this["patient_id"]
+            and _at(other["starts_at"]) > _at(this["starts_at"]) for other in latest.values())
+
     def digest(self, day: date) -> dict[str, Any]:
         leads = [e for e in self.of("lead.created") if self.day(e["occurred_at"]) == day]
         missed = [e for e in self.of("call.missed") if self.day(e["data"]["call"]["at"]) == day]
@@ -82,6 +93,12 @@ class Count:
                                                for e in on_day("appointment.cancelled"))),
                 "no_show": len(on_day("appointment.no_show")),
                 "confirmed": len(on_day("appointment.confirmed")),
+            },
+            "not_rebooked": {
+                "no_show": sum(1 for e in on_day("appointment.no_show")
+                               if not self.booked_after(e["data"]["appointment_id"])),
+                "cancelled": sum(1 for e in on_day("appointment.cancelled")
+                                 if not self.booked_after(e["data"]["appointment_id"])),
             },
             "visits": {"completed": len(visits),
                        "revenue": f"{sum(float(e['data']['visit']['amount']) for e in visits):.2f}"},

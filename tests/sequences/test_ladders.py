@@ -62,11 +62,17 @@ def test_declined_needs_a_reason(stack: Harness) -> None:
     assert digest["lost_reasons_30d"] == {"other_clinic": 1}  # mapped by the clinic's aliases
 
 
-def test_wrong_number_skips_the_calls(stack: Harness) -> None:
-    task = start_missed_call(stack)
+def test_wrong_number_skips_the_calls_and_writes_only_where_the_number_is_not(stack: Harness) -> None:
+    stack.signed(b.patient(email="ivanova@example.ru"))
+    stack.signed(b.missed_call())
+    task = stack.settle(until=lambda: next(iter(stack.tasks()), None))
     stack.outcome(task["id"], {"outcome": "wrong_number"})
     stack.settle(until=lambda: "message.sent" in kinds(stack))
     assert not any(t["line"] == "mobile" for t in stack.tasks("done"))
+    patient = stack.patient("P-1")
+    sent = [e["detail"]["channel"] for e in patient["timeline"] if e["kind"] == "message.sent"]
+    assert sent == ["email"], "nothing to the number a stranger answers"
+    assert [w["number"] for w in patient["wrong_numbers"]] == ["+79161234567"]
 
 
 def test_call_back_waits_until_the_given_time(stack: Harness) -> None:

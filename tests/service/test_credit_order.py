@@ -135,7 +135,7 @@ def test_messages_answered_count_for_whoever_answered() -> None:
     clinic.send({"type": "message.received", "occurred_at": now, "data": {"message": {
         "channel": "whatsapp", "from": "+79160000055", "text": "Сколько стоит чистка?", "at": now}}})
     (task,) = clinic.tasks()
-    assert task.kind == "reply"
+    assert task.kind == "conversation"
     clinic.outcome(task.id, "call_back", call_back_at=whole(clinic.clock.now + timedelta(hours=2)))
     board = dashboard.dashboard(clinic.store, clinic.store.get(ClinicRecord, CLINIC, CLINIC),  # type: ignore[arg-type]
                                 clinic.clock.now.date(), clinic.clock.now.date(), clinic.clock.now)

@@ -43,9 +43,13 @@ def test_booked_and_declined_end_the_run() -> None:
     assert (declined.action, declined.reason) == ("done", "declined")
 
 
-def test_wrong_number_skips_the_remaining_calls() -> None:
-    plan = ladder().after_outcome(0, 1, "wrong_number", NOON)
-    assert (plan.action, plan.step) == ("message", 2)
+def test_wrong_number_goes_on_only_with_steps_that_still_have_an_address() -> None:
+    no_other_number = ladder().after_outcome(0, 1, "wrong_number", NOON, reachable=lambda s: s.action != "call")
+    assert (no_other_number.action, no_other_number.step) == ("message", 2)
+    another_number = ladder().after_outcome(0, 1, "wrong_number", NOON, reachable=lambda s: True)
+    assert (another_number.action, another_number.step) == ("call", 1)
+    nowhere = ladder().after_outcome(0, 1, "wrong_number", NOON, reachable=lambda s: False)
+    assert (nowhere.action, nowhere.reason) == ("done", "unreachable")
 
 
 def test_call_back_waits_for_the_agreed_time_in_an_open_window() -> None:
