@@ -157,6 +157,13 @@ class MemoryRecords:
         found = [self._record(row) for (pk, _), row in sorted(self.rows.items()) if pk == partition]
         return [r for r in found if isinstance(r, kind)]
 
+    def import_chunks(self, clinic_id: str, import_id: str, first: int = 0, limit: int | None = None) -> list[Any]:
+        from chalicelib.domain.records import ImportChunk
+
+        partition = keys.primary_key(ImportChunk, clinic_id, f"{import_id}|0")[0]
+        found = [c for c in self.records_under(ImportChunk, partition) if int(c.id.rsplit("|", 1)[1]) >= first]
+        return found[:limit] if limit is not None else found
+
     def links(self, clinic_id: str, phone: str, prefix: str) -> list[Link]:
         pk = Link(clinic_id, phone, "").pk
         return [link for (key, target), link in sorted(self.phone_links.items())

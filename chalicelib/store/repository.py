@@ -219,6 +219,15 @@ class Repository:
         """Every record whose primary partition is `partition` (e.g. a clinic's waitlist)."""
         return [r for r in (self._to_record(i) for i in RecordItem.query(partition)) if isinstance(r, kind)]
 
+    @translated
+    def import_chunks(self, clinic_id: str, import_id: str, first: int = 0, limit: int | None = None) -> list[Any]:
+        """What an import's chunks did, in chunk order from chunk `first` (a page of its rejections)."""
+        from chalicelib.domain.records import ImportChunk
+
+        pk, sk = keys.primary_key(ImportChunk, clinic_id, f"{import_id}|{first}")
+        found = (self._to_record(i) for i in RecordItem.query(pk, RecordItem.sk >= sk, limit=limit))
+        return [r for r in found if isinstance(r, ImportChunk)]
+
     # ---- phone links, timeline, KPI ----------------------------------------------------------
 
     @translated
