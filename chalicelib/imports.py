@@ -32,7 +32,7 @@ from pydantic import BaseModel
 
 from chalicelib.domain import imports as export
 from chalicelib.domain import merge
-from chalicelib.domain.imports import BadExport, ImportedPatient, RowError, UnreadableRow
+from chalicelib.domain.imports import BadExport, ImportedPatient, RowError, UnreadableCell, UnreadableRow
 from chalicelib.domain.records import ImportChunk, ImportJob, ImportPart, Patient
 from chalicelib.domain.upload_checks import LIMITS, UploadRefused, inspect
 from chalicelib.errors import ConcurrentUpdate, FieldError, InvalidInput, NotFound, PayloadTooLarge
@@ -231,6 +231,10 @@ def _row_of(header: list[str | None], number: int, row: list[Any] | UnreadableRo
     """A row's cells, or why it is refused before validation (unreadable, a cell too long); None if empty."""
     if isinstance(row, UnreadableRow):
         return (number, "row", row.reason)
+    for index, name in enumerate(header):
+        if name and index < len(row) and isinstance(row[index], UnreadableCell):
+            return (number, name, "the cell's value does not match its type in the workbook (for example text "
+                                  "stored as a number): retype it")
     try:
         cells = export.row_cells(header, row)
     except RECORDABLE as exc:

@@ -133,6 +133,17 @@ class UnreadableRow:
     reason: str
 
 
+@dataclass(frozen=True)
+class UnreadableCell:
+    """An XLSX cell whose value does not match its type (text in a number cell, a shared string that is not
+    there): its row is rejected naming the column."""
+
+    raw: str
+
+    def __str__(self) -> str:
+        return self.raw
+
+
 def records(stream: io.StringIO, separator: str) -> Iterator[tuple[int, list[str] | UnreadableRow]]:
     """CSV records numbered as Excel shows them; cells as long as the upload itself are read, not raised on
     (`_csv.Error: field larger than field limit` used to end the whole import at such a cell)."""
@@ -172,7 +183,7 @@ def _xlsx_rows(data: bytes) -> Iterator[tuple[int, list[Any] | UnreadableRow]]:
 def _tolerate_bad_cells() -> None:
     """openpyxl raises on a cell whose value does not match its type (`t="n"` holding text, a shared-string
     index out of range) and the whole sheet's generator dies with it; read such a cell as its raw text
-    instead, so only its row is rejected (by that column's rule)."""
+    instead, marked, so only its row is rejected, naming the column."""
     from openpyxl.worksheet import _read_only, _reader
 
     if getattr(_read_only.WorkSheetParser, "tolerant", False):
@@ -186,8 +197,9 @@ def _tolerate_bad_cells() -> None:
                 return dict(super().parse_cell(element))
             except (ValueError, IndexError, OverflowError, TypeError, KeyError):
                 self.col_counter += 1
+                raw = (element.findtext(_reader.VALUE_TAG) or "")[:MAX_TEXT]
                 return {"row": self.row_counter, "column": self.col_counter, "data_type": "s", "style_id": 0,
-                        "value": (element.findtext(_reader.VALUE_TAG) or "")[:MAX_TEXT]}
+                        "value": UnreadableCell(raw)}
 
     _read_only.WorkSheetParser = TolerantParser
 

@@ -32,8 +32,9 @@ from xml.parsers import expat
 
 SHEET_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-_CELL_REF = re.compile(r"^\$?([A-Z]{1,3})\$?([0-9]{1,7})$")
+_CELL_REF = re.compile(r"^\$?([A-Z]{1,3})\$?([0-9]{1,9})$")
 _READ = 256 * 1024
+_BINARY = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff", ".emf", ".wmf", ".bin")
 
 
 @dataclass(frozen=True)
@@ -115,10 +116,10 @@ def inspect_xlsx(data: bytes, limits: UploadLimits = LIMITS) -> Inspection:
             counter: _Counter = _SheetCounter(limits)
         elif entry.filename == "xl/sharedStrings.xml":
             counter = _StringsCounter(limits)
-        elif entry.filename.endswith((".xml", ".rels", ".vml")):
-            counter = _Counter()
-        else:
+        elif entry.filename.lower().endswith(_BINARY):
             continue  # images, printer settings: never parsed by the import
+        else:
+            counter = _Counter()  # any other part must be well-formed XML without a DTD (openpyxl may read it)
         seen.inflated_bytes += _stream(archive, entry, counter, limits, seen.inflated_bytes)
         if isinstance(counter, _SheetCounter):
             seen.rows, seen.columns = counter.last_row, counter.columns
@@ -193,9 +194,16 @@ def _read_small(archive: zipfile.ZipFile, name: str, limits: UploadLimits) -> by
 
 def _stream(archive: zipfile.ZipFile, entry: zipfile.ZipInfo, counter: _Counter, limits: UploadLimits,
             so_far: int) -> int:
-    """Inflate a part in pieces through expat; count what it really holds; return its real size."""
-    parser = _parser(counter)
+    """Inflate a part in pieces, count what it really holds, refuse DTDs; return its real size.
+
+    Small parts go through expat (well-formed, DTD refused). The sheet and the shared strings are millions of
+    elements: they are scanned as bytes (C speed) and searched for a DTD, which XML allows only in the prolog;
+    openpyxl (with defusedxml) then parses them in the worker, where a part broken midway ends the reading
+    there, as `partial`."""
+    scanning = isinstance(counter, _Scanner)
+    parser = _parser(None if type(counter) is _Counter else counter)
     size = 0
+    carry = b""
     try:
         with archive.open(entry) as handle:
             while piece := handle.read(_READ):
@@ -203,8 +211,22 @@ def _stream(archive: zipfile.ZipFile, entry: zipfile.ZipInfo, counter: _Counter,
                 _check_size(entry, size, limits, "holds")
                 if so_far + size > limits.total_bytes:
                     raise UploadRefused(f"the workbook holds over {limits.total_bytes // 2**20} MB uncompressed")
-                parser.Parse(piece, False)
-            parser.Parse(b"", True)
+                if not scanning:
+                    parser.Parse(piece, False)
+                else:
+                    text = carry + piece
+                    if b"<!DOCTYPE" in text or b"<!ENTITY" in text:
+                        _refuse_dtd()
+                    cut = text.rfind(b"<")
+                    counter.scan(text[:cut] if cut > 0 else b"")  # type: ignore[attr-defined]
+                    carry = text[cut:] if cut > 0 else text
+                    if len(carry) > _LONGEST_TEXT:
+                        raise UploadRefused(f"{entry.filename} holds a cell (or tag) of over 32,767 characters, "
+                                            "Excel's own limit for a cell")
+            if scanning:
+                counter.scan(carry)  # type: ignore[attr-defined]
+            else:
+                parser.Parse(b"", True)
     except expat.ExpatError as exc:
         raise UploadRefused(f"{entry.filename} is not well-formed XML ({expat.ErrorString(exc.code)}, "
                             f"line {exc.lineno})") from None
@@ -225,15 +247,16 @@ def _parse(data: bytes, counter: _Counter) -> None:
         raise UploadRefused(f"the workbook's XML is not well-formed ({expat.ErrorString(exc.code)})") from None
 
 
-def _parser(counter: _Counter) -> Any:
-    """An expat parser with namespaces resolved and DTDs refused (no entity can be declared, so none expands)."""
-    parser = expat.ParserCreate(namespace_separator=" ")
+def _parser(counter: _Counter | None) -> Any:
+    """An expat parser with DTDs refused (no entity can be declared, so none expands). With a counter, it sees
+    each element with namespaces resolved; without one, expat only checks the part, in C."""
+    parser = expat.ParserCreate(namespace_separator=" ") if counter else expat.ParserCreate()
     parser.StartDoctypeDeclHandler = _refuse_dtd
     parser.EntityDeclHandler = _refuse_dtd
     parser.ExternalEntityRefHandler = _refuse_dtd
     parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
-    parser.StartElementHandler = counter.start
-    parser.buffer_text = True
+    if counter is not None:
+        parser.StartElementHandler = counter.start
     return parser
 
 
@@ -270,46 +293,84 @@ class _Relationships(_Counter):
 
 
 def cell_position(reference: str) -> tuple[int, int]:
-    """`B12` → (12, 2); UploadRefused for what is not an A1 reference within Excel's grid."""
+    """`B12` → (12, 2); UploadRefused for what is not an A1 reference."""
     match = _CELL_REF.match(reference.strip().upper())
     if not match:
         raise UploadRefused(f"a cell is named {reference[:20]!r}, which is not a cell reference")
     letters, digits = match.groups()
+    return int(digits), column_number(letters)
+
+
+def column_number(letters: str) -> int:
     column = 0
     for letter in letters:
         column = column * 26 + ord(letter) - 64
-    return int(digits), column
+    return column
 
 
-class _SheetCounter(_Counter):
+# Markup found in raw bytes (C speed): a sheet of 100,000 rows is millions of elements, too many for a
+# Python callback each. Expat still parses every byte (well-formed, no DTD); these only count. In XML text a
+# `<` is always markup, so a piece cut before its last `<` never splits a tag.
+_ROW_START = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?row(?=[\s>/])")
+# Each pattern comes twice: with a literal start, which the regex engine finds fast, for markup as Excel and
+# openpyxl write it; and in general (namespace prefixes, single quotes), used when the text has such markup.
+_ROW_NUMBER = re.compile(rb'<row\s[^>]*?\br="([^"]*)"')
+_ROW_NUMBER_ANY = re.compile(rb'<(?:[A-Za-z_][\w.-]*:)?row\s[^>]*?\br\s*=\s*["\']([^"\']*)["\']')
+_WIDE_REF = re.compile(rb' r="([A-Za-z]{2,})[0-9]')  # a cell named in column AA or beyond
+_WIDE_REF_ANY = re.compile(rb'\sr\s*=\s*["\']([A-Za-z]{2,})[0-9]')
+_CELL_TAGS = (b"<c ", b"<c>", b"<c/", b":c ", b":c>", b":c/")  # (over)counts cells: a row's `<c` tags
+_LONGEST_TEXT = 4 * 32_767 + 1024  # Excel keeps at most 32,767 characters in a cell (≤ 4 bytes each in UTF-8)
+_DIMENSION = re.compile(rb'<(?:[A-Za-z_][\w.-]*:)?dimension\s[^>]*?\bref\s*=\s*["\']([^"\']*)["\']')
+_SI = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?si(?=[\s>/])")
+_SST = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?sst(?=[\s>/])([^>]*)>")
+_COUNT = re.compile(rb'\b(count|uniqueCount)\s*=\s*["\']([^"\']*)["\']')
+
+
+class _Scanner(_Counter):
+    """Counts what a part holds from its raw text, piece by piece."""
+
+    def scan(self, text: bytes) -> None:
+        raise NotImplementedError
+
+
+class _SheetCounter(_Scanner):
     """Declared and actual rows and columns of the sheet the import reads."""
 
     def __init__(self, limits: UploadLimits) -> None:
         self.limits = limits
         self.last_row = self.columns = 0
-        self._column = 0
+        self._rows = self._cells = 0
+        self._in_data = False
 
-    def start(self, name: str, attributes: dict[str, str]) -> None:
-        local = name.rpartition(" ")[2]
-        if local == "c":
-            reference = attributes.get("r")
-            self._column = cell_position(reference)[1] if reference else self._column + 1
-            if self._column > self.columns:
-                self.columns = self._column
-                if self._column > self.limits.columns:
-                    raise UploadRefused(f"the sheet has {self._column:,}+ columns; at most {self.limits.columns} "
-                                        "are read")
-        elif local == "row":
-            number = attributes.get("r")
-            if number is not None and not (number.isdigit() and len(number) <= 9):
+    def scan(self, text: bytes) -> None:
+        if not self._in_data:  # the dimension comes before the sheet's data (ECMA-376 §18.3.1.99 worksheet)
+            for match in _DIMENSION.finditer(text):
+                self._declared(match.group(1).decode("ascii", "replace"))
+            self._in_data = b"sheetData" in text
+        general = b":row" in text or b":c " in text or b"='" in text or b" = " in text or b"\tr" in text \
+            or b"\nr" in text
+        rows = _ROW_START.split(text) if general else text.split(b"<row")
+        for index, row in enumerate(rows):  # the first piece goes on with the row the previous text was in
+            cells = sum(row.count(tag) for tag in _CELL_TAGS) if len(row) > 3 * self.limits.columns else 0
+            self._cells = self._cells + cells if index == 0 else cells
+            if self._cells > self.limits.columns:
+                raise UploadRefused(f"a row has over {self.limits.columns} cells; at most {self.limits.columns} "
+                                    "columns are read")
+        self._rows += len(rows) - 1
+        for match in (_ROW_NUMBER_ANY if general else _ROW_NUMBER).finditer(text):
+            number = match.group(1)
+            if not (number.isdigit() and len(number) <= 9):
                 raise UploadRefused(f"a row is numbered {number[:20]!r}, which is not a row number")
-            self.last_row = int(number) if number is not None else self.last_row + 1
-            self._column = 0
-            if self.last_row > self.limits.last_row:
-                raise UploadRefused(f"the sheet has rows past row {self.limits.last_row:,}: at most "
-                                    f"{self.limits.rows:,} rows are read; split the export")
-        elif local == "dimension":
-            self._declared(attributes.get("ref", ""))
+            self.last_row = max(self.last_row, int(number))
+        self.last_row = max(self.last_row, self._rows)
+        if self.last_row > self.limits.last_row:
+            raise UploadRefused(f"the sheet has rows past row {self.limits.last_row:,}: at most "
+                                f"{self.limits.rows:,} rows are read; split the export")
+        for match in (_WIDE_REF_ANY if general else _WIDE_REF).finditer(text):
+            column = column_number(match.group(1).decode("ascii").upper())
+            self.columns = max(self.columns, column)
+            if column > self.limits.columns:
+                raise UploadRefused(f"the sheet has {column:,}+ columns; at most {self.limits.columns} are read")
 
     def _declared(self, ref: str) -> None:
         """The range the sheet says it spans (openpyxl pads every row to it): refused when beyond the limits."""
@@ -325,23 +386,20 @@ class _SheetCounter(_Counter):
                                 f"{self.limits.columns} are read")
 
 
-class _StringsCounter(_Counter):
+class _StringsCounter(_Scanner):
     """The shared-strings table: declared and actual counts."""
 
     def __init__(self, limits: UploadLimits) -> None:
         self.limits = limits
         self.strings = 0
 
-    def start(self, name: str, attributes: dict[str, str]) -> None:
-        local = name.rpartition(" ")[2]
-        if local == "si":
-            self.strings += 1
-            if self.strings > self.limits.shared_strings:
-                raise UploadRefused(f"the shared-strings table holds over {self.limits.shared_strings:,} strings")
-        elif local == "sst":
-            for key in ("count", "uniqueCount"):
-                value = attributes.get(key, "0")
-                if not value.isdigit() or int(value) > self.limits.shared_strings * (10 if key == "count" else 1):
-                    raise UploadRefused(f"the shared-strings table declares {key}={value[:20]}; at most "
+    def scan(self, text: bytes) -> None:
+        for match in _SST.finditer(text):
+            for key, value in _COUNT.findall(match.group(1)):
+                cap = self.limits.shared_strings * (10 if key == b"count" else 1)
+                if not value.isdigit() or len(value) > 12 or int(value) > cap:
+                    raise UploadRefused(f"the shared-strings table declares {key.decode()}={value[:20]!r}; at most "
                                         f"{self.limits.shared_strings:,} strings are read")
-
+        self.strings += len(_SI.findall(text))
+        if self.strings > self.limits.shared_strings:
+            raise UploadRefused(f"the shared-strings table holds over {self.limits.shared_strings:,} strings")
