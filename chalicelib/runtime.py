@@ -262,7 +262,8 @@ class Runtime:
         for attempt in range(attempts):
             clinic = self.clinic(clinic_id)
             ctx = Context(self.store, clinic, ClinicCalendar.from_settings(clinic.settings), self.clock(),
-                          UnitOfWork(clinic_id), self.timing, self.machines, optimistic=attempt == 0)
+                          UnitOfWork(clinic_id, label_cap=clinic.settings.kpi_top_n), self.timing, self.machines,
+                          optimistic=attempt == 0)
             if attempt == 0:
                 ctx._records.update({(type(r).__name__, r.id): r.model_copy(deep=True) for r in known})
             result = operation(ctx)

@@ -365,6 +365,9 @@ class ClinicSettings(_Doc):
     connectors: Connectors = Field(default_factory=Connectors)
     source_names: dict[str, str] = Field(default_factory=dict)  # lead source code -> name the manager reads
     channel_names: dict[str, str] = Field(default_factory=dict)  # lead channel code -> name
+    # How many sources, administrators, reasons... a day's figures keep apart; the rest of that day's are
+    # counted as «другое» (keeps the day's counter item bounded: domain/counters.py).
+    kpi_top_n: int = Field(25, ge=5, le=60)
 
     @field_validator("timezone")
     @classmethod
