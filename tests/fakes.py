@@ -136,7 +136,9 @@ class _Rows(dict[tuple[str, str], _Row]):
             self.partitions.setdefault(place, set()).add(key)
 
     def under(self, place: tuple[str, str]) -> list[tuple[tuple[str, str], _Row]]:
-        return [(key, self[key]) for key in sorted(self.partitions.get(place, ()))]
+        """The rows of a partition (rechecked: a test may change a row's index keys in place)."""
+        found = [(key, self[key]) for key in sorted(self.partitions.get(place, ())) if key in self]
+        return [(key, row) for key, row in found if place in self._places(key, row)]
 
 
 class _Links(dict[tuple[str, str], Link]):

@@ -1,0 +1,181 @@
+"""(7) Hostile uploads and bounded records: the import worker's peak memory on each bomb, and item sizes.
+
+Each upload runs in a fresh interpreter, as a Lambda invocation would: what the route does
+(`imports.receive`: the checks, then storing) and, when it is accepted, what the import
+worker does (the split and every chunk), on in-memory ports so that only the app's own
+memory is measured. Peak = the process's maximum resident set (ru_maxrss), baseline
+included, which is what Lambda reports as "Max Memory Used"; the goal is the import
+function's configured memory (infra/clinicflow_stack.py: IMPORTS_MEMORY_MB).
+
+Bounded records: a day of 10,000 distinct sources, administrators and reasons applied on
+in-memory ports (tests/service/test_bounded_counters.py does the same), and the day
+counter item's size as DynamoDB counts it.
+
+`python -m bench.import_bombs` on its own; `make bench` runs it (section 7).
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+PROJECT = Path(__file__).resolve().parents[1]
+LEGIT = {  # real exports at the limits, for comparison
+    "real CSV: 100,000 patients (2 files' worth in one, cp1251)": "csv100k",
+    "real XLSX: 25,000 patients, 12 columns": "xlsx25k",
+}
+
+
+@dataclass
+class Outcome:
+    name: str
+    size: int
+    answer: str
+    peak_mb: float
+    seconds: float
+
+
+def _legit(kind: str) -> tuple[bytes, str]:
+    from bench.imports import export_files
+
+    if kind == "csv100k":
+        files = export_files(100_000)
+        header, *_ = files[0].split(b"\r\n", 1)
+        body = b"".join(f.split(b"\r\n", 1)[1] for f in files)
+        return header + b"\r\n" + body, "text/csv"
+    import io
+
+    import openpyxl
+
+    book = openpyxl.Workbook(write_only=True)
+    sheet = book.create_sheet()
+    rows = export_files(25_000)[0].decode("cp1251").splitlines()
+    for line in rows:
+        sheet.append(line.split(";"))
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue(), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def goal_mb() -> int:
+    """The import function's configured memory (read from infra/ without importing CDK)."""
+    import re
+
+    found = re.search(r"^IMPORTS_MEMORY_MB = (\d+)", (PROJECT / "infra" / "clinicflow_stack.py").read_text(), re.M)
+    return int(found.group(1)) if found else 256
+
+
+def run_one(name: str) -> dict[str, Any]:
+    """In this (fresh) process: the route's work, then the worker's; the peak memory."""
+    from chalicelib.local.inprocess import testing_environment
+
+    testing_environment("bench")
+    from chalicelib.errors import ClinicFlowError
+    from tests.imports import bombs
+    from tests.imports.memory import ImportDesk
+
+    if name in bombs.BOMBS:
+        make, content_type = bombs.BOMBS[name]
+        data = make()
+    else:
+        data, content_type = _legit(LEGIT[name])
+    desk = ImportDesk()
+    baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    started = time.monotonic()
+    try:
+        import_id = desk.upload(data, content_type)
+    except ClinicFlowError as exc:
+        errors = getattr(exc, "errors", [])
+        answer = f"{exc.status} {errors[0].field}: {errors[0].message}" if errors else f"{exc.status} {exc.detail}"
+    else:
+        desk.drain()
+        status = desk.status(import_id, limit=1)
+        answer = f"202, then {status['status']}: {status['imported']:,} imported, {status['rejected_rows']:,} rejected"
+    return {"name": name, "size": len(data), "answer": answer, "seconds": time.monotonic() - started,
+            "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "baseline_mb": baseline}
+
+
+def measure(progress: Any = print) -> tuple[list[Outcome], float]:
+    from tests.imports import bombs
+
+    outcomes: list[Outcome] = []
+    baseline = 0.0
+    for name in [*bombs.BOMBS, *LEGIT]:
+        done = subprocess.run([sys.executable, "-m", "bench.import_bombs", "--one", name], cwd=PROJECT,
+                              capture_output=True, text=True, timeout=1800)
+        if done.returncode != 0:
+            outcomes.append(Outcome(name, 0, f"the worker crashed: {done.stderr.strip()[-300:]}", 0.0, 0.0))
+            continue
+        found = json.loads(done.stdout.strip().splitlines()[-1])
+        baseline = max(baseline, found["baseline_mb"])
+        outcomes.append(Outcome(name, found["size"], found["answer"], found["peak_mb"], found["seconds"]))
+        progress(f"  {name}: {found['peak_mb']:.0f} MB peak, {found['answer'][:90]}")
+    return outcomes, baseline
+
+
+def largest_day_item(distinct: int = 10_000) -> tuple[int, int, float]:
+    """(bytes of the day's counter item, events applied, seconds) for a day of `distinct` distinct labels."""
+    from datetime import timedelta
+
+    from chalicelib import events
+    from chalicelib.ingest import EVENT_ADAPTER
+    from tests.service.clinic import CLINIC, START, Clinic
+
+    clinic = Clinic()
+    started = time.monotonic()
+    applied = 0
+    for i in range(distinct):
+        at = (START + timedelta(seconds=i)).isoformat()
+        for event in ({"type": "lead.created", "occurred_at": at, "data": {"lead": {
+                "id": f"L-{i}", "channel": "form", "source": f"Рекламная кампания №{i} (ошибка настройки МИС)",
+                "phone": f"+7916{i:07d}", "name": "Анна", "interest": f"услуга {i}", "admin_id": f"U-{i:05d}"}}},
+                {"type": "lead.lost", "occurred_at": at, "data": {"lead_id": f"L-{i}", "reason": f"причина {i}"}}):
+            parsed = EVENT_ADAPTER.validate_python(event, context={"region": "RU"})
+            clinic.rt.unit(CLINIC, lambda ctx, parsed=parsed: events.apply(ctx, parsed))
+            applied += 1
+    (day,) = [d for (c, d) in clinic.store.counters if c == CLINIC]
+    return clinic.store.item_bytes(CLINIC, day), applied, time.monotonic() - started
+
+
+def report(outcomes: list[Outcome], baseline: float, goal_mb: int, replay_item: tuple[int, int] | None,
+           hostile_item: tuple[int, int, float] | None) -> list[str]:
+    worst = max((o.peak_mb for o in outcomes), default=0.0)
+    crashed = [o for o in outcomes if "crashed" in o.answer]
+    refused = [o for o in outcomes if not o.answer.startswith("202")]
+    out = ["## 7. Hostile uploads and bounded records", "",
+           f"Each upload in a fresh interpreter: the route's checks, then (if accepted) the worker's split and "
+           f"chunks, on in-memory ports. Peak = the process's maximum RSS, {baseline:.0f} MB of it the interpreter "
+           f"and the app's imports; goal ≤ {goal_mb} MB (the import function's memory in infra/).", "",
+           "| upload | bytes | answer | peak MB | s |", "|---|---:|---|---:|---:|"]
+    out += [f"| {o.name} | {o.size:,} | {o.answer[:110]} | {o.peak_mb:.0f} | {o.seconds:.1f} |" for o in outcomes]
+    out += ["", f"Tried {len(outcomes)}: {len(refused)} refused with a 4xx before anything was stored, "
+                f"{len(outcomes) - len(refused)} accepted and ended, **{len(crashed)} failed badly**; "
+                f"**worst peak {worst:.0f} MB** (goal ≤ {goal_mb} MB).", ""]
+    if replay_item:
+        out.append(f"Largest item written in the replay of section 1: **{replay_item[0] / 1024:.1f} KB** (the day "
+                   f"counter item: {replay_item[1] / 1024:.1f} KB); goal ≤ 64 KB.")
+    if hostile_item:
+        size, applied, seconds = hostile_item
+        out.append(f"A day of 10,000 distinct sources, administrators, services and reasons ({applied:,} events, all "
+                   f"applied, {seconds:.0f} s in memory): its counter item is **{size / 1024:.1f} KB** (N = 25 labels "
+                   "kept per family, the rest «другое»).")
+    return [*out, ""]
+
+
+def main() -> int:
+    if len(sys.argv) > 2 and sys.argv[1] == "--one":
+        print(json.dumps(run_one(sys.argv[2])))
+        return 0
+    outcomes, baseline = measure()
+    print("\n".join(report(outcomes, baseline, goal_mb(), None, largest_day_item())))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
