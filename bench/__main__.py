@@ -147,8 +147,8 @@ def main() -> int:
     print(f"Written to {figures.RESULTS.relative_to(PROJECT)} and the README's bench block.")
     misses = figures.missed(values)
     if misses:
-        print("\nmake bench FAILED: a target (issues 14 and 24) is missed (so a regression is visible; the figures above "
-              "are saved all the same):", file=sys.stderr)
+        print("\nmake bench FAILED: a target (issues 14 and 24) is missed (so a regression is visible; the figures "
+              "above are saved all the same):", file=sys.stderr)
         for line in misses:
             print(f"  - {line}", file=sys.stderr)
         return 1

@@ -122,6 +122,7 @@ def measure(progress: Any = print) -> tuple[list[Outcome], float]:
 def largest_day_item(distinct: int = 10_000) -> tuple[int, int, float]:
     """(bytes of the day's counter item, events applied, seconds) for a day of `distinct` distinct labels."""
     from datetime import timedelta
+    from functools import partial
 
     from chalicelib import events
     from chalicelib.ingest import EVENT_ADAPTER
@@ -137,7 +138,7 @@ def largest_day_item(distinct: int = 10_000) -> tuple[int, int, float]:
                 "phone": f"+7916{i:07d}", "name": "Анна", "interest": f"услуга {i}", "admin_id": f"U-{i:05d}"}}},
                 {"type": "lead.lost", "occurred_at": at, "data": {"lead_id": f"L-{i}", "reason": f"причина {i}"}}):
             parsed = EVENT_ADAPTER.validate_python(event, context={"region": "RU"})
-            clinic.rt.unit(CLINIC, lambda ctx, parsed=parsed: events.apply(ctx, parsed))
+            clinic.rt.unit(CLINIC, partial(events.apply, event=parsed))
             applied += 1
     (day,) = [d for (c, d) in clinic.store.counters if c == CLINIC]
     return clinic.store.item_bytes(CLINIC, day), applied, time.monotonic() - started
