@@ -242,17 +242,17 @@ class MemoryRecords:
                 keys.KIND_OF[type(record)], doc, record.version + 1, index)
             record.version += 1
         for day, marked in work.kpi.items():
-            stored = self.kept.setdefault((work.clinic_id, day), {})
-            kept = counters.admit(counters.labels_of(marked), stored, work.label_cap)
-            for family, labels in kept.items():
-                stored.setdefault(family, set()).update(labels)
-            metrics = counters.mapped(marked, kept)
+            day_labels = self.kept.setdefault((work.clinic_id, day), {})
+            keep = counters.admit(counters.labels_of(marked), day_labels, work.label_cap)
+            for family, labels in keep.items():
+                day_labels.setdefault(family, set()).update(labels)
+            metrics = counters.mapped(marked, keep)
             bucket = self.counters.setdefault((work.clinic_id, day), {})
             for metric, amount in metrics.items():
                 bucket[metric] = bucket.get(metric, 0) + amount
         self.phone_links.update(work.links_put)
-        for key in work.links_delete:
-            self.phone_links.pop(key, None)
+        for gone in work.links_delete:
+            self.phone_links.pop(gone, None)
         for (patient_id, key), entry in work.timeline.items():
             stored = entry.model_copy(update={"detail": json.loads(json.dumps(entry.detail, default=str))})
             self.timelines[(f"{work.clinic_id}|{patient_id}", f"TL#{iso_z(entry.at)}#{key}")] = stored
