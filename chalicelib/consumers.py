@@ -90,7 +90,11 @@ def consume_imports(event: dict[str, Any], context: Any) -> dict[str, Any]:
     def handle(record: ImportRecord) -> None:
         work = record.body
         bind(clinic_id=work.clinic_id, import_id=work.import_id, action=work.action)
-        imports.handle(wiring.runtime(), work, deadline)
+        try:
+            imports.handle(wiring.runtime(), work, deadline)
+        except Exception:
+            logger.exception("import work failed")  # retried by the queue; the watchdog ends the import at last
+            raise
 
     processor = BatchProcessor(event_type=EventType.SQS, model=ImportRecord)
     return dict(process_partial_response(event=event, record_handler=handle, processor=processor,

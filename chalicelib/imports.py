@@ -403,11 +403,12 @@ def merge_rows(ctx: Context, rows: list[ImportedPatient], present: set[str], as_
 
 # ---- the watchdog: nothing runs forever ------------------------------------------------------
 
-def tend(rt: Runtime, clinic_id: str, stall: timedelta = STALL) -> int:
-    """Revive the clinic's imports silent for `stall` (a crash, a parked message); end those revived too often."""
+def tend(rt: Runtime, clinic_id: str, stall: timedelta = STALL, before: datetime | None = None) -> int:
+    """Revive the clinic's imports silent for `stall` (a crash, a parked message) and, with `before`, last seen
+    before then (a restart: not those this process already runs); end those revived too often."""
     from chalicelib.domain.facts import iso_z
 
-    upto = iso_z(rt.clock() - stall) + "~"
+    upto = iso_z(min(rt.clock() - stall, before or rt.clock())) + "~"
     stalled = rt.store.query(ImportJob, "gsi1", scoped(clinic_id, "IMPORTING"), upto=upto)
     for job in stalled:
         revived = rt.unit(clinic_id, partial(_revive, import_id=job.id), attempts=20)

@@ -7,6 +7,7 @@ import signal
 import sys
 import threading
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,6 +21,7 @@ SWEEP_EVERY_S = float(os.environ.get("CLINICFLOW_SWEEP_SECONDS", "60"))
 HOURLY_EVERY_S = float(os.environ.get("CLINICFLOW_HOURLY_SECONDS", "300"))
 SAVE_EVERY_S = float(os.environ.get("CLINICFLOW_SAVE_SECONDS", "60"))
 IMPORT_SHARE = float(os.environ.get("CLINICFLOW_IMPORT_SHARE", "0.5"))
+STARTED_AT = datetime.now(UTC)  # imports last seen before this ran in a previous process
 
 
 def main() -> int:
@@ -129,7 +131,8 @@ def _recover(rt: Runtime) -> None:
         clinics = schedules.clinics(rt)
         resumed = sum(sweeper.resume_runs(rt, c.id) for c in clinics)
         requeued = sum(ingest.requeue_pending(rt, c.id, older_than=timedelta(0)) for c in clinics)
-        unfinished = sum(imports.tend(rt, c.id, stall=timedelta(0)) for c in clinics)  # their messages died too
+        unfinished = sum(imports.tend(rt, c.id, stall=timedelta(0), before=STARTED_AT)  # their messages died too
+                         for c in clinics)
         schedules.sweep_all(rt)
         print(f"Recovered: resumed {resumed} sequences, requeued {requeued} pending events, "
               f"{unfinished} unfinished imports.", flush=True)
