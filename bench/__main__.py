@@ -136,7 +136,7 @@ def main() -> int:
     values["import_worker_peak_mb"] = max((o.peak_mb for o in outcomes), default=0.0)
     values["largest_item_kb"] = work.largest_item / 1024
     section = import_bombs.report(outcomes, baseline, import_bombs.goal_mb(),
-                                  (work.largest_item, work.largest_day_item), hostile)
+                                  (work.largest_item, work.largest_day_item), hostile, import_bombs.status_read())
     print("\n".join(section), flush=True)
     out += section
     out[3:3] = figures.headline(values, previous)

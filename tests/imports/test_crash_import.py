@@ -18,7 +18,7 @@ from chalicelib.local.stack import free_port
 from tests.hardening.test_crash import Stack
 from tests.imports.memory import patients_csv
 
-ROWS = 3000
+ROWS = 1400
 
 
 @pytest.fixture
