@@ -44,8 +44,9 @@ digest: $(VENV)/.local
 	$(BIN)/python -m chalicelib.local.digest_preview
 
 ## bench: DynamoDB requests per event, transitions per run, monthly cost, package size and cold import,
-## patient import, the local stack's latency and throughput (bench-latency); writes bench/results.md and the
-## README's table, and fails (exit 1, saying which) when a target of issue 14 is missed
+## patient import, the local stack's latency and throughput (bench-latency), the import worker's peak memory on
+## each upload bomb and the largest item written; writes bench/results.md and the README's table, and fails
+## (exit 1, saying which) when a target of issue 14 or 24 is missed
 bench: $(VENV)/.dev
 	$(BIN)/python -m bench
 

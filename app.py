@@ -449,9 +449,16 @@ def ad_spend(clinic_id: str) -> Any:
 @handled
 def import_status(clinic_id: str, import_id: str) -> Any:
     from chalicelib import imports, wiring
+    from chalicelib.paging import query_limit
 
     wiring.authenticator().clinic_staff(_auth(), clinic_id, "manager")
-    return json_response(imports.status(wiring.runtime(), clinic_id, import_id))
+    limit = query_limit(_query("limit"), imports.REJECTED_PAGE, imports.REJECTED_PAGE)
+    body = imports.status(wiring.runtime(), clinic_id, import_id, _query("cursor"), limit)
+    response = json_response(body)
+    if body["next_cursor"]:  # `rejected` is a page (the contract's field); the next is named as on the desk list
+        response.headers.update({"X-Next-Cursor": body["next_cursor"], "Link": f'</v1/clinics/{clinic_id}/imports/'
+                                 f'{import_id}?limit={limit}&cursor={body["next_cursor"]}>; rel="next"'})
+    return response
 
 
 @app.route("/v1/clinics/{clinic_id}/segments", methods=["GET"])
@@ -523,6 +530,13 @@ def actions_consumer(event: Any) -> dict[str, Any]:
     from chalicelib import consumers
 
     return consumers.consume_actions(event.to_dict(), event.context)
+
+
+@app.on_sqs_message(queue=_settings.imports_queue_name, batch_size=5, name="imports_consumer")
+def imports_consumer(event: Any) -> dict[str, Any]:
+    from chalicelib import consumers
+
+    return consumers.consume_imports(event.to_dict(), event.context)
 
 
 @app.on_sqs_message(queue=_settings.jobs_queue_name, batch_size=1, name="jobs_consumer")

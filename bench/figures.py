@@ -65,6 +65,8 @@ FIGURES: dict[str, Figure] = {
     "latency_p50_50_dup": Figure("with duplicates: at 50/s, p50", " s", 2),
     "latency_p95_50_dup": Figure("with duplicates: at 50/s, p95", " s", 2),
     "sustained_dup": Figure("with duplicates: sustained", " webhooks/s", 0),
+    "import_worker_peak_mb": Figure("import worker's peak memory, worst upload bomb", " MB", 0, 256.0),
+    "largest_item_kb": Figure("largest item written in the replay", " KB", 1, 64.0),
 }
 
 

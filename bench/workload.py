@@ -24,6 +24,8 @@ class Workload:
     sweep: Usage = field(default_factory=Usage)
     desk_poll: Usage = field(default_factory=Usage)
     seconds: float = 0.0
+    largest_item: int = 0  # bytes, as DynamoDB sizes items (moto's own count), after the replay
+    largest_day_item: int = 0  # the largest daily counter item
 
     def average(self, event_type: str) -> tuple[float, float, float, float]:
         usage, count = self.per_type[event_type], self.events[event_type]
@@ -98,8 +100,23 @@ def measure(days: int = 4, leads: float = 15, visits: float = 40, missed: float 
         with recording() as usage:
             tasks.list_tasks(rt.store, clinic_id, "open")
         result.desk_poll = usage
+        result.largest_item, result.largest_day_item = _largest_items(rt.settings.table_name)
     result.seconds = time.monotonic() - started
     return result
+
+
+def _largest_items(table_name: str) -> tuple[int, int]:
+    """The largest item of the table, and the largest day counter item, in DynamoDB's bytes (issue 24)."""
+    from moto.dynamodb.models import dynamodb_backends
+
+    table = dynamodb_backends["123456789012"]["eu-central-1"].get_table(table_name)
+    largest = largest_day = 0
+    for item in table.all_items():
+        size = item.size()
+        largest = max(largest, size)
+        if str(item.hash_key.value).endswith("#KPI"):
+            largest_day = max(largest_day, size)
+    return largest, largest_day
 
 
 def transitions_per_step() -> dict[int, float]:

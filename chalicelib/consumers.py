@@ -1,4 +1,5 @@
-"""SQS consumers: the events queue (FIFO, a group per clinic), the actions queue and the jobs queue.
+"""SQS consumers: the events queue (FIFO, a group per clinic), the actions queue, the jobs queue and the
+imports queue (patient-base imports, apart so that they never delay sequence steps).
 
 Both report partial batch failures (Powertools batch processors); `infra/`
 turns on ReportBatchItemFailures for their event source mappings.
@@ -6,6 +7,7 @@ turns on ReportBatchItemFailures for their event source mappings.
 
 from __future__ import annotations
 
+import time
 from typing import Annotated, Any, Union
 
 from aws_lambda_powertools.utilities.batch import (
@@ -23,8 +25,10 @@ from chalicelib.imports import ImportRows, ImportSplit
 from chalicelib.observability import bind, logger
 from chalicelib.schedules import Job, run_job
 
-# Sequence steps, one-off messages, and the import's split and chunk work share the actions queue.
+# Sequence steps and one-off messages. Imports have their own queue; import messages still found here (sent
+# before it existed) are handled all the same.
 AnyAction = Annotated[Union[StepRequest, Notify, ImportSplit, ImportRows], Field(discriminator="action")]
+AnyImportWork = Annotated[Union[ImportSplit, ImportRows], Field(discriminator="action")]
 
 
 class EventRef(BaseModel):
@@ -39,6 +43,10 @@ class EventRecord(SqsRecordModel):
 
 class ActionRecord(SqsRecordModel):
     body: Json[AnyAction]  # type: ignore[assignment]
+
+
+class ImportRecord(SqsRecordModel):
+    body: Json[AnyImportWork]  # type: ignore[assignment]
 
 
 class JobRecord(SqsRecordModel):
@@ -71,6 +79,25 @@ def consume_events(event: dict[str, Any], context: Any) -> dict[str, Any]:
 def consume_actions(event: dict[str, Any], context: Any) -> dict[str, Any]:
     processor = BatchProcessor(event_type=EventType.SQS, model=ActionRecord)
     return dict(process_partial_response(event=event, record_handler=_handle_action, processor=processor,
+                                         context=context))
+
+
+def consume_imports(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Split and chunk work of imports; a split hands over to a new message before the invocation times out."""
+    remaining_ms = context.get_remaining_time_in_millis() if hasattr(context, "get_remaining_time_in_millis") else 0
+    deadline = time.monotonic() + remaining_ms / 1000 - imports.SPLIT_MARGIN_S if remaining_ms else None
+
+    def handle(record: ImportRecord) -> None:
+        work = record.body
+        bind(clinic_id=work.clinic_id, import_id=work.import_id, action=work.action)
+        try:
+            imports.handle(wiring.runtime(), work, deadline)
+        except Exception:
+            logger.exception("import work failed")  # retried by the queue; the watchdog ends the import at last
+            raise
+
+    processor = BatchProcessor(event_type=EventType.SQS, model=ImportRecord)
+    return dict(process_partial_response(event=event, record_handler=handle, processor=processor,
                                          context=context))
 
 

@@ -39,6 +39,9 @@ class Records(Protocol):
     def records_under(self, kind: type[R], partition: str) -> list[R]:
         """Every record whose primary partition is `partition` (a clinic's waitlist)."""
 
+    def import_chunks(self, clinic_id: str, import_id: str, first: int = 0, limit: int | None = None) -> list[Any]:
+        """What an import's chunks did (ImportChunk records), in chunk order from chunk `first`."""
+
     def links(self, clinic_id: str, phone: str, prefix: str) -> list[Link]:
         """What a phone (or handle) points at: patients, leads, calls."""
 

@@ -221,7 +221,7 @@ class Runtime:
 
     def __init__(self, settings: Settings, store: Repository, workflows: Workflows, actions: Queue,
                  events: Queue, jobs: Queue, clock: Clock = utcnow, timing: Timing | None = None,
-                 settlers: tuple[Callable[[Context], None], ...] = ()) -> None:
+                 settlers: tuple[Callable[[Context], None], ...] = (), imports: Queue | None = None) -> None:
         self.settings = settings
         self.store = store
         self.settlers = settlers  # derived records a unit keeps current before it commits (segments)
@@ -229,6 +229,7 @@ class Runtime:
         self.actions = actions
         self.events = events
         self.jobs = jobs
+        self.imports = imports or actions  # patient-base imports: their own queue in a deployment
         self.clock = clock
         self.timing = timing or Timing()
         self.machines = Machines(settings.sequence_machine_arn, settings.waitlist_machine_arn)
@@ -261,7 +262,8 @@ class Runtime:
         for attempt in range(attempts):
             clinic = self.clinic(clinic_id)
             ctx = Context(self.store, clinic, ClinicCalendar.from_settings(clinic.settings), self.clock(),
-                          UnitOfWork(clinic_id), self.timing, self.machines, optimistic=attempt == 0)
+                          UnitOfWork(clinic_id, label_cap=clinic.settings.kpi_top_n), self.timing, self.machines,
+                          optimistic=attempt == 0)
             if attempt == 0:
                 ctx._records.update({(type(r).__name__, r.id): r.model_copy(deep=True) for r in known})
             result = operation(ctx)

@@ -63,7 +63,8 @@ def sweep_clinic(rt: Runtime, clinic_id: str) -> dict[str, Any]:
     if result.escalated:
         escalate(rt, rt.clinic(clinic_id), result.escalated, wiring.chat(), wiring.manager_bot())
     return {"requeued": result.requeued, "started": result.started, "heartbeats": result.heartbeats,
-            "revived": result.revived, "ended": result.ended, "escalated": len(result.escalated)}
+            "revived": result.revived, "ended": result.ended, "escalated": len(result.escalated),
+            "imports": result.imports}
 
 
 def tick_clinic(rt: Runtime, clinic: Clinic, now: datetime) -> dict[str, Any]:

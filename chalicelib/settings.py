@@ -23,6 +23,8 @@ def resource_names(prefix: str) -> dict[str, str]:
         "actions_dlq": f"{prefix}-actions-dlq",
         "jobs_queue": f"{prefix}-jobs",
         "jobs_dlq": f"{prefix}-jobs-dlq",
+        "imports_queue": f"{prefix}-imports",
+        "imports_dlq": f"{prefix}-imports-dlq",
         "secret": f"{prefix}/master",
         "sequence_machine": f"{prefix}-contact-sequence",
         "waitlist_machine": f"{prefix}-waitlist-offer",
@@ -39,6 +41,7 @@ class Settings:
     events_queue_name: str
     actions_queue_name: str
     jobs_queue_name: str
+    imports_queue_name: str
     secret_id: str
     sequence_machine_arn: str
     waitlist_machine_arn: str
@@ -62,6 +65,7 @@ def get_settings() -> Settings:
         events_queue_name=names["events_queue"],
         actions_queue_name=names["actions_queue"],
         jobs_queue_name=names["jobs_queue"],
+        imports_queue_name=names["imports_queue"],
         secret_id=env.get("SECRET_ID", names["secret"]),
         sequence_machine_arn=env.get(
             "SEQUENCE_MACHINE_ARN", f"{account_arn}:stateMachine:{names['sequence_machine']}"

@@ -5,7 +5,8 @@
 - open call tasks heartbeat their state machine;
 - runs the app holds as running whose execution died (failed, timed out, stopped
   behind the app's back) resume from their step, or end with a reason;
-- overdue tasks are escalated to the manager.
+- overdue tasks are escalated to the manager;
+- imports that went silent are revived, or ended with the reason (chalicelib/imports.py).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
 
-from chalicelib import ingest, scenarios, sequences
+from chalicelib import imports, ingest, scenarios, sequences
 from chalicelib.domain.facts import iso_z
 from chalicelib.domain.records import CallTask, Plan, SequenceRun
 from chalicelib.errors import StaleToken
@@ -37,6 +38,7 @@ class SweepReport:
     revived: int = 0
     ended: int = 0
     escalated: list[CallTask] = field(default_factory=list)
+    imports: int = 0
 
 
 def sweep(rt: Runtime, clinic_id: str) -> SweepReport:
@@ -44,6 +46,7 @@ def sweep(rt: Runtime, clinic_id: str) -> SweepReport:
     report.started = ensure_started(rt, clinic_id)
     report.heartbeats, report.escalated, orphaned = tend_open_tasks(rt, clinic_id)
     report.revived, report.ended = repair_dead_runs(rt, clinic_id, orphaned)
+    report.imports = imports.tend(rt, clinic_id)
     return report
 
 

@@ -47,7 +47,8 @@ def runtime() -> Runtime:
     return Runtime(settings, Repository(), StepFunctionsWorkflows(client("stepfunctions")),
                    actions=SqsQueue(client("sqs"), settings.actions_queue_name),
                    events=SqsQueue(client("sqs"), settings.events_queue_name), timing=_timing(),
-                   jobs=SqsQueue(client("sqs"), settings.jobs_queue_name), settlers=(settle_segments,))
+                   jobs=SqsQueue(client("sqs"), settings.jobs_queue_name), settlers=(settle_segments,),
+                   imports=SqsQueue(client("sqs"), settings.imports_queue_name))
 
 
 def _timing() -> Timing:

@@ -49,11 +49,18 @@ from chalicelib.store.schema import INDEXES, PARTITION_KEY, SORT_KEY, TTL_ATTRIB
 
 PROJECT = Path(__file__).resolve().parents[1]
 WORKFLOWS = {"sequence_machine": "contact_sequence.asl.json", "waitlist_machine": "waitlist_offer.asl.json"}
-FUNCTIONS = ("APIHandler", "EventsConsumer", "ActionsConsumer", "JobsConsumer", "Sweeper", "Hourly")
+FUNCTIONS = ("APIHandler", "EventsConsumer", "ActionsConsumer", "JobsConsumer", "ImportsConsumer", "Sweeper",
+             "Hourly")
 SQS_CONSUMERS = {"EventsConsumer": "EventsConsumerSqsEventSource", "ActionsConsumer": "ActionsConsumerSqsEventSource",
-                 "JobsConsumer": "JobsConsumerSqsEventSource"}
+                 "JobsConsumer": "JobsConsumerSqsEventSource", "ImportsConsumer": "ImportsConsumerSqsEventSource"}
 LAMBDA_TIMEOUT_S = 30
 JOBS_TIMEOUT_S = 300  # one clinic's sweep or hourly tick (digest rendered and sent) per invocation
+# Patient-base imports: their own queue and function, so an import never delays sequence steps; at most
+# IMPORTS_CONCURRENCY invocations at once (the event source mapping's maximum concurrency), each with
+# IMPORTS_MEMORY_MB, the figure `make bench` holds the import worker's peak memory to on every upload bomb.
+IMPORTS_TIMEOUT_S = 300  # a split hands over to a new message 20 s before this (chalicelib/imports.py)
+IMPORTS_MEMORY_MB = 256
+IMPORTS_CONCURRENCY = 2
 AT_LEAST = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD
 STAGE_RATE_PER_S, STAGE_BURST = 200, 400  # the whole API; per clinic see chalicelib/limits.py
 GATEWAY_PROBLEMS = (  # (gateway response type, status, problem slug, title)
@@ -89,6 +96,8 @@ class ClinicFlowStack(cdk.Stack):
         self.events_queue = self._queue(names["events_queue"], names["events_dlq"], fifo=True)
         self.actions_queue = self._queue(names["actions_queue"], names["actions_dlq"], fifo=False)
         self.jobs_queue = self._queue(names["jobs_queue"], names["jobs_dlq"], fifo=False, timeout_s=JOBS_TIMEOUT_S)
+        self.imports_queue = self._queue(names["imports_queue"], names["imports_dlq"], fifo=False,
+                                         timeout_s=IMPORTS_TIMEOUT_S)
         self.machines = {key: self._machine(key, names[key]) for key in WORKFLOWS}
         self.secret = secretsmanager.Secret(
             self, "Secret", secret_name=names["secret"],
@@ -111,6 +120,7 @@ class ClinicFlowStack(cdk.Stack):
         })
         self._report_partial_batch_failures()
         self.chalice.sam_template.get_resource("JobsConsumer").add_property_override("Timeout", JOBS_TIMEOUT_S)
+        self._imports_consumer()
         self._log_retention()
         api = self.chalice.sam_template.get_resource("RestAPI")
         self._limits_and_gateway_errors(api)
@@ -184,7 +194,7 @@ class ClinicFlowStack(cdk.Stack):
                      "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem",
                      "dynamodb:ConditionCheckItem", "dynamodb:DescribeTable"],
             resources=[self.table.table_arn, f"{self.table.table_arn}/index/*"]))
-        for queue in (self.events_queue, self.actions_queue, self.jobs_queue):
+        for queue in (self.events_queue, self.actions_queue, self.jobs_queue, self.imports_queue):
             queue.grant_send_messages(role)
             queue.grant_consume_messages(role)
             role.add_to_policy(iam.PolicyStatement(actions=["sqs:GetQueueUrl"], resources=[queue.queue_arn]))
@@ -210,6 +220,14 @@ class ClinicFlowStack(cdk.Stack):
             resource = self.chalice.sam_template.get_resource(function)
             resource.add_property_override(f"Events.{event}.Properties.FunctionResponseTypes",
                                            ["ReportBatchItemFailures"])
+
+    def _imports_consumer(self) -> None:
+        """The import worker: longer timeout, the memory its bench holds it to, a bounded share of concurrency."""
+        imports = self.chalice.sam_template.get_resource("ImportsConsumer")
+        imports.add_property_override("Timeout", IMPORTS_TIMEOUT_S)
+        imports.add_property_override("MemorySize", IMPORTS_MEMORY_MB)
+        imports.add_property_override(f"Events.{SQS_CONSUMERS['ImportsConsumer']}.Properties.ScalingConfig",
+                                      {"MaximumConcurrency": IMPORTS_CONCURRENCY})
 
     def _limits_and_gateway_errors(self, api: Any) -> None:
         """Stage throttling, and API Gateway's own answers (unknown route, throttled, too large, any

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, TypeVar
 
+from chalicelib.domain import counters
 from chalicelib.domain.facts import iso_z
 from chalicelib.domain.records import Record, TimelineEntry
 from chalicelib.errors import ConcurrentUpdate, StaleToken
@@ -111,14 +112,64 @@ class _Row:
     index: dict[str, Any]
 
 
+class _Rows(dict[tuple[str, str], _Row]):
+    """The table's rows, with their index partitions kept as they are written (a query reads its partition,
+    not the whole table, so a service test of 10,000 events stays linear)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.partitions: dict[tuple[str, str], set[tuple[str, str]]] = {}  # (index or "pk", partition) -> keys
+
+    def _places(self, key: tuple[str, str], row: _Row) -> list[tuple[str, str]]:
+        found = [("pk", key[0])]
+        found += [(name, row.index[f"{name}pk"]) for name in ("gsi1", "gsi2", "gsi3")
+                  if row.index.get(f"{name}pk") is not None]
+        return found
+
+    def __setitem__(self, key: tuple[str, str], row: _Row) -> None:
+        old = self.get(key)
+        if old is not None:
+            for place in self._places(key, old):
+                self.partitions.get(place, set()).discard(key)
+        super().__setitem__(key, row)
+        for place in self._places(key, row):
+            self.partitions.setdefault(place, set()).add(key)
+
+    def under(self, place: tuple[str, str]) -> list[tuple[tuple[str, str], _Row]]:
+        """The rows of a partition (rechecked: a test may change a row's index keys in place)."""
+        found = [(key, self[key]) for key in sorted(self.partitions.get(place, ())) if key in self]
+        return [(key, row) for key, row in found if place in self._places(key, row)]
+
+
+class _Links(dict[tuple[str, str], Link]):
+    """Phone links by (phone partition, target), findable by partition."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.by_pk: dict[str, set[str]] = {}
+
+    def __setitem__(self, key: tuple[str, str], link: Link) -> None:
+        super().__setitem__(key, link)
+        self.by_pk.setdefault(key[0], set()).add(key[1])
+
+    def update(self, other: Any = (), **kwargs: Any) -> None:
+        for key, link in dict(other, **kwargs).items():
+            self[key] = link
+
+    def pop(self, key: tuple[str, str], default: Any = None) -> Any:
+        self.by_pk.get(key[0], set()).discard(key[1])
+        return super().pop(key, default)
+
+
 @dataclass
 class MemoryRecords:
     """The records port in memory: the table's keys and indexes, JSON round trips, versions checked."""
 
-    rows: dict[tuple[str, str], _Row] = field(default_factory=dict)
-    phone_links: dict[tuple[str, str], Link] = field(default_factory=dict)
+    rows: _Rows = field(default_factory=_Rows)
+    phone_links: _Links = field(default_factory=_Links)
     timelines: dict[tuple[str, str], TimelineEntry] = field(default_factory=dict)
     counters: dict[tuple[str, date], dict[str, int]] = field(default_factory=dict)
+    kept: dict[tuple[str, date], dict[str, set[str]]] = field(default_factory=dict)  # labels a day keeps
     applied: set[str] = field(default_factory=set)
 
     @staticmethod
@@ -140,7 +191,7 @@ class MemoryRecords:
         return {ident: record for ident, record in found.items() if record is not None}
 
     def _partition(self, index: str, partition: str) -> list[tuple[str, Record]]:
-        rows = [(row.index[f"{index}sk"], row) for row in self.rows.values() if row.index[f"{index}pk"] == partition]
+        rows = [(row.index[f"{index}sk"], row) for _, row in self.rows.under((index, partition))]
         return [(sk, self._record(row)) for sk, row in sorted(rows, key=lambda item: item[0])]
 
     def query(self, kind: type[R], index: str, partition: str, prefix: str | None = None,
@@ -154,13 +205,20 @@ class MemoryRecords:
         return [r for _, r in self._partition(index, partition)]
 
     def records_under(self, kind: type[R], partition: str) -> list[R]:
-        found = [self._record(row) for (pk, _), row in sorted(self.rows.items()) if pk == partition]
+        found = [self._record(row) for _, row in self.rows.under(("pk", partition))]
         return [r for r in found if isinstance(r, kind)]
+
+    def import_chunks(self, clinic_id: str, import_id: str, first: int = 0, limit: int | None = None) -> list[Any]:
+        from chalicelib.domain.records import ImportChunk
+
+        partition = keys.primary_key(ImportChunk, clinic_id, f"{import_id}|0")[0]
+        found = [c for c in self.records_under(ImportChunk, partition) if int(c.id.rsplit("|", 1)[1]) >= first]
+        return found[:limit] if limit is not None else found
 
     def links(self, clinic_id: str, phone: str, prefix: str) -> list[Link]:
         pk = Link(clinic_id, phone, "").pk
-        return [link for (key, target), link in sorted(self.phone_links.items())
-                if key == pk and target.startswith(prefix)]
+        return [self.phone_links[(pk, target)] for target in sorted(self.phone_links.by_pk.get(pk, ()))
+                if target.startswith(prefix)]
 
     def timeline(self, clinic_id: str, patient_id: str) -> list[TimelineEntry]:
         return [entry for (pid, _), entry in sorted(self.timelines.items()) if pid == f"{clinic_id}|{patient_id}"]
@@ -183,18 +241,31 @@ class MemoryRecords:
             self.rows[keys.primary_key(type(record), record.clinic_id, record.id)] = _Row(
                 keys.KIND_OF[type(record)], doc, record.version + 1, index)
             record.version += 1
-        for day, metrics in work.kpi.items():
+        for day, marked in work.kpi.items():
+            day_labels = self.kept.setdefault((work.clinic_id, day), {})
+            keep = counters.admit(counters.labels_of(marked), day_labels, work.label_cap)
+            for family, labels in keep.items():
+                day_labels.setdefault(family, set()).update(labels)
+            metrics = counters.mapped(marked, keep)
             bucket = self.counters.setdefault((work.clinic_id, day), {})
             for metric, amount in metrics.items():
                 bucket[metric] = bucket.get(metric, 0) + amount
         self.phone_links.update(work.links_put)
-        for key in work.links_delete:
-            self.phone_links.pop(key, None)
+        for gone in work.links_delete:
+            self.phone_links.pop(gone, None)
         for (patient_id, key), entry in work.timeline.items():
             stored = entry.model_copy(update={"detail": json.loads(json.dumps(entry.detail, default=str))})
             self.timelines[(f"{work.clinic_id}|{patient_id}", f"TL#{iso_z(entry.at)}#{key}")] = stored
         if work.applied_event:
             self.applied.add(work.applied_event)
+
+    def item_bytes(self, clinic_id: str, day: date) -> int:
+        """A day's counter item as DynamoDB sizes it: names and values in UTF-8 bytes, numbers ~digits/2+1."""
+        numbers = sum(len(k.encode()) + len(str(abs(v))) // 2 + 2 for k, v in
+                      self.counters.get((clinic_id, day), {}).items())
+        sets = sum(len(f"cap|{family}".encode()) + sum(len(label.encode()) for label in labels)
+                   for family, labels in self.kept.get((clinic_id, day), {}).items())
+        return numbers + sets + 64  # keys and the item's own overhead
 
     def put_record(self, record: Record, now: datetime) -> None:
         work = UnitOfWork(record.clinic_id)

@@ -175,6 +175,8 @@ def start_harness(clinic_settings: dict[str, Any] | None = None) -> Iterator[Har
                 QueuePump(sqs, embedded.resources["actions_queue"], application.actions_consumer, "actions",
                           REGION, 0),
                 QueuePump(sqs, embedded.resources["jobs_queue"], application.jobs_consumer, "jobs", REGION, 0),
+                QueuePump(sqs, embedded.resources["imports_queue"], application.imports_consumer, "imports",
+                          REGION, 0),
             ]
             harness.clinic = harness.new_clinic("Клиника «Улыбка»")
             harness.put_settings(clinic_settings or open_all_day())

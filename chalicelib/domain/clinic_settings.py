@@ -405,6 +405,9 @@ class ClinicSettings(_Doc):
     contact_cap: ContactCap = Field(default_factory=ContactCap)
     sla_minutes: Sla = Field(default_factory=Sla)
     auto_reply: bool = True  # answer inquiries that arrive while the clinic is closed
+    # How many sources, administrators, reasons... a day's figures keep apart; the rest of that day's are
+    # counted as «другое» (keeps the day's counter item bounded: domain/counters.py).
+    kpi_top_n: int = Field(25, ge=5, le=60)
     currency: str = Field("RUB", pattern=r"^[A-Z]{3}$")
     doctors: dict[str, str] = Field(default_factory=dict)  # MIS doctor id -> name patients know
     admins: dict[str, str] = Field(default_factory=dict)  # MIS administrator id -> name

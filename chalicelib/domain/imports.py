@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
-from zipfile import BadZipFile
 
 from pydantic import (
     BaseModel,
@@ -36,6 +35,8 @@ CSV_TYPES = ("text/csv", "application/csv", "text/plain")
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 REQUIRED = ("patient_id", "full_name")
 HEADER_SEARCH_ROWS = 10  # a title line or two above the header is common in MIS exports
+FIELD_LIMIT = 16 * 2**20  # CSV cells up to the whole upload decoded (4 MiB of cp1251 is 4 Mi characters)
+MAX_TEXT = 100_000  # a cell's raw text kept when openpyxl cannot read it (the row is rejected anyway)
 
 # Canonical column -> the names MIS exports (iDent, 1C:Стоматология, DentalPRO, Excel by hand) give it.
 ALIASES: dict[str, tuple[str, ...]] = {
@@ -126,7 +127,7 @@ def decode(data: bytes) -> str:
 
 def delimiter(text: str) -> str:
     """`;` (Russian Excel), `,` or tab: the one that splits the header into the most known columns."""
-    lines = text.splitlines()[:HEADER_SEARCH_ROWS]
+    lines = text[:64 * 1024].splitlines()[:HEADER_SEARCH_ROWS]  # not the whole upload: a million lines cost 100 MB
 
     def known(sep: str) -> int:
         return max((sum(1 for c in columns(next(csv.reader([line], delimiter=sep))) if c) for line in lines
@@ -135,37 +136,102 @@ def delimiter(text: str) -> str:
     return max((";", ",", "\t"), key=lambda sep: (known(sep), sep == ";"))
 
 
-def table_rows(data: bytes, content_type: str) -> Iterator[tuple[int, list[Any]]]:
-    """Every row of the upload with its spreadsheet row number (1-based), streamed."""
+def table_rows(data: bytes, content_type: str) -> Iterator[tuple[int, list[Any] | UnreadableRow]]:
+    """Every row of the upload with its spreadsheet row number (1-based), streamed.
+
+    A row that cannot be read is yielded as `UnreadableRow` (its rejection), never raised: the rows after
+    it still come. Call `upload_checks.inspect` first: this reads what those checks let through.
+    """
     if content_type == XLSX_TYPE:
         yield from _xlsx_rows(data)
         return
     text = decode(data)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter(text))
-    yield from enumerate(reader, start=1)
+    yield from records(io.StringIO(text, newline=""), delimiter(text))
 
 
-def _xlsx_rows(data: bytes) -> Iterator[tuple[int, list[Any]]]:
+@dataclass(frozen=True)
+class UnreadableRow:
+    """A row the reader could not make cells of, and why (the row's rejection)."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class UnreadableCell:
+    """An XLSX cell whose value does not match its type (text in a number cell, a shared string that is not
+    there): its row is rejected naming the column."""
+
+    raw: str
+
+    def __str__(self) -> str:
+        return self.raw
+
+
+def records(stream: io.StringIO, separator: str) -> Iterator[tuple[int, list[str] | UnreadableRow]]:
+    """CSV records numbered as Excel shows them; cells as long as the upload itself are read, not raised on
+    (`_csv.Error: field larger than field limit` used to end the whole import at such a cell)."""
+    if csv.field_size_limit() < FIELD_LIMIT:
+        csv.field_size_limit(FIELD_LIMIT)
+    reader = csv.reader(stream, delimiter=separator)
+    number = 0
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            number += 1
+            yield number, UnreadableRow(f"the row cannot be read as CSV: {exc}")
+            continue
+        number += 1
+        yield number, row
+
+
+def _xlsx_rows(data: bytes) -> Iterator[tuple[int, list[Any] | UnreadableRow]]:
     import openpyxl  # ~335 ms cold (measured -X importtime): only an XLSX import needs it
 
-
+    _tolerate_bad_cells()
     try:
-        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (BadZipFile, KeyError, OSError, ValueError) as exc:
+        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True, keep_links=False)
+        sheet = book.worksheets[0]
+    except Exception as exc:  # noqa: BLE001 - whatever a broken workbook makes openpyxl raise, it is the file's fault
         raise BadExport("body", f"not a readable XLSX workbook: {type(exc).__name__}") from None
     try:
-        sheet = book.worksheets[0]
         for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
             yield number, list(row)
     finally:
         book.close()
 
 
-def find_header(rows: Iterator[tuple[int, list[Any]]]) -> tuple[int, list[str | None]]:
+def _tolerate_bad_cells() -> None:
+    """openpyxl raises on a cell whose value does not match its type (`t="n"` holding text, a shared-string
+    index out of range) and the whole sheet's generator dies with it; read such a cell as its raw text
+    instead, marked, so only its row is rejected, naming the column."""
+    from openpyxl.worksheet import _read_only, _reader
+
+    if getattr(_read_only.WorkSheetParser, "tolerant", False):
+        return
+
+    class TolerantParser(_reader.WorkSheetParser):  # type: ignore[misc]
+        tolerant = True
+
+        def parse_cell(self, element: Any) -> dict[str, Any]:
+            try:
+                return dict(super().parse_cell(element))
+            except (ValueError, IndexError, OverflowError, TypeError, KeyError):
+                self.col_counter += 1
+                raw = (element.findtext(_reader.VALUE_TAG) or "")[:MAX_TEXT]
+                return {"row": self.row_counter, "column": self.col_counter, "data_type": "s", "style_id": 0,
+                        "value": UnreadableCell(raw)}
+
+    _read_only.WorkSheetParser = TolerantParser
+
+
+def find_header(rows: Iterator[tuple[int, list[Any] | UnreadableRow]]) -> tuple[int, list[str | None]]:
     """The header row (within the first rows): the first that names the required columns."""
     best: tuple[int, list[str | None]] | None = None
     for number, row in rows:
-        found = columns(row)
+        found = columns(row) if isinstance(row, list) else []
         if all(name in found for name in REQUIRED):
             return number, found
         if best is None and any(found):

@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from chalicelib import scenarios
+from chalicelib.domain import counters
 from chalicelib.domain.records import (
     Appointment,
     Call,
@@ -40,9 +41,10 @@ Contribution = dict[str, int]
 
 
 def _label(text: str | None, default: str = "—") -> str:
-    """A dimension value as given (ids verbatim, free text trimmed), safe inside a metric name."""
+    """A dimension value as given (ids verbatim, free text trimmed), safe inside a metric name, and marked as
+    outside text: a day keeps at most N such labels per family (domain/counters.py)."""
     cleaned = re.sub(r"\s+", " ", (text or "").replace("|", "/")).strip()
-    return cleaned[:80] or default
+    return counters.free(cleaned[:80] or default)
 
 
 class _Builder:

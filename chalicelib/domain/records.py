@@ -513,7 +513,12 @@ class SegmentEntry(Record):
 
 
 class ImportJob(Record):
-    """An uploaded export: stored in parts, split into chunks on the queue, applied as facts."""
+    """An uploaded export: stored in parts, split into chunks on the imports queue, applied as facts.
+
+    It always ends: `done` (every row imported or rejected with its reason), `partial` (some rows never got a
+    verdict: `not_imported` says which and why) or `failed` (nothing could be imported: `reason`). Its summary
+    is kept here as chunks finish, in the same transaction as each chunk's record, so reading it is one item.
+    """
 
     content_type: str
     size: int
@@ -524,6 +529,21 @@ class ImportJob(Record):
     chunks: int = 0
     columns: list[str] = Field(default_factory=list)
     header_row: int = 1
+    status: Literal["running", "done", "partial", "failed"] = "running"
+    reason: str | None = None
+    imported: int = 0
+    rejected_rows: int = 0
+    chunks_done: int = 0
+    queued_chunks: int = 0  # chunks the split has put on the queue for sure (its checkpoint)
+    queued_rows: int = 0  # rows counted up to that checkpoint
+    progress_at: datetime | None = None  # last sign of life: the watchdog revives a job silent for too long
+    revivals: int = 0
+    not_imported: list[dict[str, Any]] = Field(default_factory=list)  # {"from_row", "to_row", "reason"}
+    finished_at: datetime | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.status != "running"
 
 
 class ImportPart(Record):

@@ -7,6 +7,7 @@ import signal
 import sys
 import threading
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,6 +20,8 @@ if TYPE_CHECKING:
 SWEEP_EVERY_S = float(os.environ.get("CLINICFLOW_SWEEP_SECONDS", "60"))
 HOURLY_EVERY_S = float(os.environ.get("CLINICFLOW_HOURLY_SECONDS", "300"))
 SAVE_EVERY_S = float(os.environ.get("CLINICFLOW_SAVE_SECONDS", "60"))
+IMPORT_SHARE = float(os.environ.get("CLINICFLOW_IMPORT_SHARE", "0.5"))
+STARTED_AT = datetime.now(UTC)  # imports last seen before this ran in a previous process
 
 
 def main() -> int:
@@ -74,6 +77,11 @@ def main() -> int:
                                           "actions_consumer", stack.REGION).run, args=(stop,), daemon=True),
         threading.Thread(target=QueuePump(sqs, created["jobs_queue"], application.jobs_consumer,
                                           "jobs_consumer", stack.REGION).run, args=(stop,), daemon=True),
+        # Imports run on their own queue, at most IMPORT_SHARE of the time: on AWS their consumer's concurrency
+        # is capped (infra/); here every consumer shares one interpreter, so the cap is a duty cycle.
+        threading.Thread(target=QueuePump(sqs, created["imports_queue"], application.imports_consumer,
+                                          "imports_consumer", stack.REGION, batch=1, share=IMPORT_SHARE).run,
+                         args=(stop,), daemon=True),
         threading.Thread(target=Schedule(application.sweeper, "sweeper", SWEEP_EVERY_S, stack.REGION).run,
                          args=(stop,), daemon=True),
         threading.Thread(target=Schedule(application.hourly, "hourly", HOURLY_EVERY_S, stack.REGION).run,
@@ -116,15 +124,18 @@ def _recover(rt: Runtime) -> None:
     event back on the queue (queues and executions lived in the previous process)."""
     from datetime import timedelta
 
-    from chalicelib import ingest, schedules, sweeper
+    from chalicelib import imports, ingest, schedules, sweeper
     from chalicelib.observability import logger
 
     try:
         clinics = schedules.clinics(rt)
         resumed = sum(sweeper.resume_runs(rt, c.id) for c in clinics)
         requeued = sum(ingest.requeue_pending(rt, c.id, older_than=timedelta(0)) for c in clinics)
+        unfinished = sum(imports.tend(rt, c.id, stall=timedelta(0), before=STARTED_AT)  # their messages died too
+                         for c in clinics)
         schedules.sweep_all(rt)
-        print(f"Recovered: resumed {resumed} sequences, requeued {requeued} pending events.", flush=True)
+        print(f"Recovered: resumed {resumed} sequences, requeued {requeued} pending events, "
+              f"{unfinished} unfinished imports.", flush=True)
     except Exception:  # noqa: BLE001 - the sweeper's next tick tries again
         logger.exception("recovery after start failed")
 

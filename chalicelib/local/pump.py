@@ -53,13 +53,14 @@ class QueuePump:
     """Receive from a queue, invoke the handler, delete what succeeded (partial batch responses)."""
 
     def __init__(self, sqs: Any, queue_url: str, handler: Handler, name: str, region: str,
-                 retry_after_s: int = 2) -> None:
+                 retry_after_s: int = 2, batch: int = 10, share: float = 1.0) -> None:
         self._sqs, self._url, self._handler, self.name = sqs, queue_url, handler, name
-        self._region, self._retry_after = region, retry_after_s
+        self._region, self._retry_after, self._batch = region, retry_after_s, batch
+        self._share = min(max(share, 0.05), 1.0)  # the part of the time this consumer may work (run())
         self._arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
 
     def pump_once(self, wait_seconds: int = 0) -> int:
-        messages = self._sqs.receive_message(QueueUrl=self._url, MaxNumberOfMessages=10,
+        messages = self._sqs.receive_message(QueueUrl=self._url, MaxNumberOfMessages=self._batch,
                                              WaitTimeSeconds=wait_seconds, AttributeNames=["All"]).get("Messages", [])
         if not messages:
             return 0
@@ -92,11 +93,15 @@ class QueuePump:
 
     def run(self, stop: threading.Event) -> None:
         while not stop.is_set():
+            started = time.monotonic()
             try:
-                self.pump_once(wait_seconds=1)
+                worked = self.pump_once(wait_seconds=1)
             except Exception:  # noqa: BLE001 - keep polling, as the event source mapping would
                 logger.exception("queue pump failed", extra={"queue": self.name})
                 stop.wait(1)
+                continue
+            if worked and self._share < 1.0:  # rest as long as it takes to keep to its share of the time
+                stop.wait((time.monotonic() - started) * (1 / self._share - 1))
 
 
 class Schedule:

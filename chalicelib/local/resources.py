@@ -51,7 +51,8 @@ def provision(session: Any, prefix: str, secret: dict[str, Any], sender: str,
     ddb.update_time_to_live(TableName=names["table"],
                             TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTE})
     out = {"table": names["table"]}
-    for queue, dlq in (("events_queue", "events_dlq"), ("actions_queue", "actions_dlq"), ("jobs_queue", "jobs_dlq")):
+    for queue, dlq in (("events_queue", "events_dlq"), ("actions_queue", "actions_dlq"), ("jobs_queue", "jobs_dlq"),
+                       ("imports_queue", "imports_dlq")):
         fifo = names[queue].endswith(".fifo")
         fifo_attrs = {"FifoQueue": "true", "ContentBasedDeduplication": "false"} if fifo else {}
         dlq_url = sqs.create_queue(QueueName=names[dlq], Attributes=fifo_attrs)["QueueUrl"]

@@ -83,6 +83,9 @@ def index_keys(record: r.Record) -> dict[str, Any]:
             keys.update(gsi2pk=scoped(c, "P", record.id), gsi2sk="PATIENT")
             if record.recall_due and record.recall_started_for != record.recall_due:
                 keys.update(gsi1pk=scoped(c, "RECALL"), gsi1sk=f"{record.recall_due.isoformat()}#{record.id}")
+        case r.ImportJob() if record.status == "running" and record.progress_at is not None:
+            # Unfinished imports by their last sign of life: the sweeper's watchdog reads only the silent ones.
+            keys.update(gsi1pk=scoped(c, "IMPORTING"), gsi1sk=f"{iso_z(record.progress_at)}#{record.id}")
         case r.SegmentEntry() if record.member:
             keys.update(gsi1pk=scoped(c, "SEG", record.segment), gsi1sk=f"{record.sort}#{record.patient_id}")
         case Campaign():

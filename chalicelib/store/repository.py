@@ -4,17 +4,23 @@ from __future__ import annotations
 
 import functools
 import json
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
+from cachetools import LRUCache
 from pynamodb.connection import Connection
 from pynamodb.exceptions import PutError, PynamoDBException, TransactWriteError
+from pynamodb.expressions.condition import Condition, size
 from pynamodb.expressions.operand import Path
+from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
+from chalicelib.domain import counters
+from chalicelib.domain.counters import DEFAULT_LABELS
 from chalicelib.domain.facts import iso_z
 from chalicelib.domain.records import Record, TimelineEntry
 from chalicelib.errors import ConcurrentUpdate
@@ -76,6 +82,7 @@ class UnitOfWork:
     links_put: dict[tuple[str, str], Link] = field(default_factory=dict)
     links_delete: dict[tuple[str, str], Link] = field(default_factory=dict)
     applied_event: str | None = None
+    label_cap: int = DEFAULT_LABELS  # labels of outside text a day's counters keep per family
 
     def save(self, record: Record) -> None:
         self.records[(keys.KIND_OF[type(record)], record.id)] = record
@@ -108,6 +115,67 @@ class UnitOfWork:
     def empty(self) -> bool:
         return not (self.records or self.timeline or self.links_put or self.links_delete
                     or self.applied_event or any(self.kpi.values()))
+
+
+_KEPT = "cap|"  # a day item's string set of the labels it keeps for a family: "cap|funnel|source|"
+_CAP_ATTEMPTS = 5
+# PynamoDB's TransactWrite sends condition checks, then deletes, puts and updates (pynamodb/transactions.py),
+# and DynamoDB's cancellation reasons follow that order.
+_SENT_ORDER = {"unlink": 0, "record": 1, "link": 1, "timeline": 1, "kpi": 2, "applied": 2}
+
+
+class _KeptLabels:
+    """What this process knows of the labels each day keeps, per family. Both facts only ever grow (a kept
+    label stays kept, a full family stays full), so what is known is never wrong, only incomplete."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._kept: LRUCache[tuple[str, str, str], set[str]] = LRUCache(maxsize=20_000)
+        self._full: LRUCache[tuple[str, str, str], bool] = LRUCache(maxsize=20_000)
+
+    def decide(self, pk: str, sk: str, wanted: dict[str, set[str]], cap: int
+               ) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
+        """Labels to count as themselves, and those among them to claim (not known kept, family not known full)."""
+        kept: dict[str, set[str]] = {}
+        claim: dict[str, set[str]] = {}
+        with self._lock:
+            for family, labels in wanted.items():
+                known = self._kept.get((pk, sk, family), set())
+                new = labels - known
+                kept[family] = labels & known
+                if new and not self._full.get((pk, sk, family), False):
+                    new = set(sorted(new)[:cap])
+                    claim[family] = new
+                    kept[family] |= new
+        return kept, claim
+
+    def claimed(self, claims: list[tuple[str, str, dict[str, set[str]]]]) -> None:
+        with self._lock:
+            for pk, sk, claim in claims:
+                for family, labels in claim.items():
+                    self._kept[(pk, sk, family)] = self._kept.get((pk, sk, family), set()) | labels
+
+    def refresh(self, pk: str, sk: str, item: dict[str, Any], cap: int) -> None:
+        """The day item as read: every family's kept labels, and which families are full."""
+        with self._lock:
+            for name, value in item.items():
+                if name.startswith(_KEPT) and "SS" in value:
+                    family = name[len(_KEPT):]
+                    self._kept[(pk, sk, family)] = set(value["SS"])
+                    self._full[(pk, sk, family)] = len(value["SS"]) >= cap
+
+
+_LABELS = _KeptLabels()
+
+
+def _crowded_days(exc: TransactWriteError, operations: list[tuple[str, Any]]) -> list[tuple[str, str]]:
+    """The day items whose claim of new labels was refused (and nothing else was: else it is a lost race)."""
+    reasons = [r.code if r else None for r in (exc.cancellation_reasons or [])]
+    failed = [operations[i] for i, code in enumerate(reasons) if code == "ConditionalCheckFailed"
+              and i < len(operations)]
+    if not failed or any(op != "kpi" for op, _ in failed):
+        return []
+    return [(payload[0], payload[1]) for _, payload in failed]
 
 
 def _plain(value: Any) -> Any:
@@ -219,6 +287,15 @@ class Repository:
         """Every record whose primary partition is `partition` (e.g. a clinic's waitlist)."""
         return [r for r in (self._to_record(i) for i in RecordItem.query(partition)) if isinstance(r, kind)]
 
+    @translated
+    def import_chunks(self, clinic_id: str, import_id: str, first: int = 0, limit: int | None = None) -> list[Any]:
+        """What an import's chunks did, in chunk order from chunk `first` (a page of its rejections)."""
+        from chalicelib.domain.records import ImportChunk
+
+        pk, sk = keys.primary_key(ImportChunk, clinic_id, f"{import_id}|{first}")
+        found = (self._to_record(i) for i in RecordItem.query(pk, RecordItem.sk >= sk, limit=limit))
+        return [r for r in found if isinstance(r, ImportChunk)]
+
     # ---- phone links, timeline, KPI ----------------------------------------------------------
 
     @translated
@@ -314,26 +391,50 @@ class Repository:
 
     @translated
     def commit(self, work: UnitOfWork, now: datetime) -> None:
-        """Write a unit of work in one transaction (timeline overflow goes first, idempotently)."""
-        operations = self._operations(work, now)
-        if len(operations) > MAX_TRANSACTION_ITEMS:
-            overflow = [op for op in operations if op[0] == "timeline"]
-            operations = [op for op in operations if op[0] != "timeline"]
-            with TimelineItem.batch_write() as batch:
-                for _, item in overflow:
-                    batch.save(item)
-        if operations:
-            with TransactWrite(connection=self._connection) as tx:
-                for op, payload in operations:
-                    self._enqueue(tx, op, payload)
-        for record in work.records.values():
-            record.version += 1
+        """Write a unit of work in one transaction (timeline overflow goes first, idempotently).
 
-    def _operations(self, work: UnitOfWork, now: datetime) -> list[tuple[str, Any]]:
+        Counters keyed by outside text are mapped to the labels the day keeps (domain/counters.py); a label the
+        process has not seen that day is claimed in the same transaction, on condition the family still has
+        room. When that condition fails, the day's kept labels are read once and the transaction is rebuilt."""
+        for _ in range(_CAP_ATTEMPTS):
+            operations, claims = self._operations(work, now)
+            operations.sort(key=lambda op: _SENT_ORDER[op[0]])  # as PynamoDB sends them: reasons line up
+            if len(operations) > MAX_TRANSACTION_ITEMS:
+                overflow = [op for op in operations if op[0] == "timeline"]
+                operations = [op for op in operations if op[0] != "timeline"]
+                with TimelineItem.batch_write() as batch:
+                    for _, item in overflow:
+                        batch.save(item)
+            try:
+                if operations:
+                    with TransactWrite(connection=self._connection) as tx:
+                        for op, payload in operations:
+                            self._enqueue(tx, op, payload)
+            except TransactWriteError as exc:
+                crowded = _crowded_days(exc, operations)
+                if not crowded:
+                    raise
+                for pk, sk in crowded:
+                    _LABELS.refresh(pk, sk, KpiDayItem._get_connection().get_item(pk, sk).get("Item", {}),
+                                    work.label_cap)
+                continue
+            _LABELS.claimed(claims)
+            for record in work.records.values():
+                record.version += 1
+            return
+        raise ConcurrentUpdate("the day's counter labels kept changing")
+
+    def _operations(self, work: UnitOfWork, now: datetime
+                    ) -> tuple[list[tuple[str, Any]], list[tuple[str, str, dict[str, set[str]]]]]:
         ops: list[tuple[str, Any]] = [("record", self._item(r)) for r in work.records.values()]
-        for day, metrics in sorted(work.kpi.items()):
-            if metrics:
-                ops.append(("kpi", (scoped(work.clinic_id, "KPI"), f"D#{day.isoformat()}", metrics)))
+        claims: list[tuple[str, str, dict[str, set[str]]]] = []
+        for day, marked in sorted(work.kpi.items()):
+            pk, sk = scoped(work.clinic_id, "KPI"), f"D#{day.isoformat()}"
+            kept, claim = _LABELS.decide(pk, sk, counters.labels_of(marked), work.label_cap)
+            metrics = counters.mapped(marked, kept)
+            if metrics or claim:
+                ops.append(("kpi", (pk, sk, metrics, claim, work.label_cap)))
+                claims.append((pk, sk, claim))
         for link in work.links_put.values():
             ops.append(("link", LinkItem(link.pk, link.target, target=link.target,
                                          at=link.at.isoformat() if link.at else None, answered=link.answered)))
@@ -345,7 +446,7 @@ class Repository:
                 kind=entry.kind, detail=json.loads(json.dumps(entry.detail, default=str)))))
         if work.applied_event:
             ops.append(("applied", (scoped(work.clinic_id, "E", work.applied_event), now)))
-        return ops
+        return ops, claims
 
     @staticmethod
     def _item(record: Record) -> RecordItem:
@@ -361,8 +462,15 @@ class Repository:
         if op == "record":
             tx.save(payload)
         elif op == "kpi":
-            pk, sk, metrics = payload
-            tx.update(KpiDayItem(pk, sk), actions=[Path([m]).add(n) for m, n in sorted(metrics.items())])
+            pk, sk, metrics, claim, cap = payload
+            actions: list[Action] = [Path([m]).add(n) for m, n in sorted(metrics.items())]
+            condition: Condition | None = None
+            for family, labels in sorted(claim.items()):  # room for the new labels, or the write is refused
+                kept = Path([f"{_KEPT}{family}"])
+                actions.append(kept.add(set(labels)))
+                room = kept.does_not_exist() | (size(kept) <= cap - len(labels))
+                condition = room if condition is None else condition & room
+            tx.update(KpiDayItem(pk, sk), actions=actions, condition=condition)
         elif op in ("link", "timeline"):
             tx.save(payload)
         elif op == "unlink":

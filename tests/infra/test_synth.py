@@ -56,12 +56,14 @@ def test_the_table_has_its_indexes_pitr_and_ttl(template: dict[str, Any]) -> Non
 def test_queues_have_dead_letter_queues_and_alarms(template: dict[str, Any]) -> None:
     queues = {q["Properties"]["QueueName"]: q["Properties"] for q in resources(template, "AWS::SQS::Queue")}
     assert set(queues) == {"clinicflow-events.fifo", "clinicflow-events-dlq.fifo", "clinicflow-actions",
-                           "clinicflow-actions-dlq", "clinicflow-jobs", "clinicflow-jobs-dlq"}
+                           "clinicflow-actions-dlq", "clinicflow-jobs", "clinicflow-jobs-dlq", "clinicflow-imports",
+                           "clinicflow-imports-dlq"}
     assert queues["clinicflow-events.fifo"]["FifoQueue"] is True
     assert queues["clinicflow-events.fifo"]["FifoThroughputLimit"] == "perMessageGroupId"
     assert queues["clinicflow-events.fifo"]["DeduplicationScope"] == "messageGroup"
     assert queues["clinicflow-jobs"]["VisibilityTimeout"] == 6 * 300
-    for name in ("clinicflow-events.fifo", "clinicflow-actions", "clinicflow-jobs"):
+    assert queues["clinicflow-imports"]["VisibilityTimeout"] == 6 * 300
+    for name in ("clinicflow-events.fifo", "clinicflow-actions", "clinicflow-jobs", "clinicflow-imports"):
         assert queues[name]["RedrivePolicy"]["maxReceiveCount"] == 5
     alarms = resources(template, "AWS::CloudWatch::Alarm")
     assert {a["Properties"]["MetricName"] for a in alarms} >= {"ApproximateNumberOfMessagesVisible",
@@ -82,8 +84,8 @@ def test_every_workflow_is_a_standard_state_machine_with_its_queue_substituted(t
 def test_the_functions_report_partial_batch_failures(template: dict[str, Any]) -> None:
     functions = {r["Properties"]["Handler"]: r["Properties"] for r in resources(template, "AWS::Serverless::Function")}
     assert set(functions) == {"app.app", "app.events_consumer", "app.actions_consumer", "app.jobs_consumer",
-                              "app.sweeper", "app.hourly"}
-    for handler in ("app.events_consumer", "app.actions_consumer", "app.jobs_consumer"):
+                              "app.imports_consumer", "app.sweeper", "app.hourly"}
+    for handler in ("app.events_consumer", "app.actions_consumer", "app.jobs_consumer", "app.imports_consumer"):
         (event,) = functions[handler]["Events"].values()
         assert event["Type"] == "SQS" and event["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     schedules = {e["Properties"]["Schedule"] for f in functions.values() for e in f.get("Events", {}).values()
@@ -92,6 +94,11 @@ def test_the_functions_report_partial_batch_failures(template: dict[str, Any]) -
     # Schedules only fan out; each clinic's job runs in its own invocation with a longer timeout.
     (jobs,) = functions["app.jobs_consumer"]["Events"].values()
     assert jobs["Properties"]["BatchSize"] == 1 and functions["app.jobs_consumer"]["Timeout"] == 300
+    # Imports: their own function with the memory `make bench` holds the worker to, and a capped share.
+    (imported,) = functions["app.imports_consumer"]["Events"].values()
+    assert imported["Properties"]["ScalingConfig"] == {"MaximumConcurrency": 2}
+    assert functions["app.imports_consumer"]["MemorySize"] == 256
+    assert functions["app.imports_consumer"]["Timeout"] == 300
     env = functions["app.app"]["Environment"]["Variables"]
     assert {"TABLE_NAME", "SECRET_ID", "SEQUENCE_MACHINE_ARN", "WAITLIST_MACHINE_ARN", "SENDER_EMAIL"} <= set(env)
 

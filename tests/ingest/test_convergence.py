@@ -77,7 +77,8 @@ def state(harness: Harness, clinic: ClinicAccess) -> dict[str, Any]:
             if item["sk"]["S"].startswith("SEG#") and "gsi1pk" not in item:
                 continue  # a segment entry out of its segment is a tombstone: no index holds it
             key = f"{pk.removeprefix(prefix)}|{item['sk']['S']}"
-            clean = {k: v for k, v in item.items() if k not in ("version", "pk", "sk") and v != {"N": "0"}}
+            clean = {k: v for k, v in item.items() if k not in ("version", "pk", "sk") and v != {"N": "0"}
+                     and not k.startswith("cap|")}  # the labels a day keeps: bookkeeping of first come
             if "doc" in clean:
                 clean["doc"]["M"].pop("runs", None)
                 clean["doc"]["M"].pop("version", None)

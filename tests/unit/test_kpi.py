@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from chalicelib.contract import LeadIn
 from chalicelib.domain.clinic_settings import ClinicSettings
+from chalicelib.domain.counters import plain
 from chalicelib.domain.kpi import build_digest, delta, lead_contribution
 from chalicelib.domain.records import BookingLink, Lead
 from chalicelib.domain.windows import ClinicCalendar
@@ -20,7 +21,7 @@ def lead(**extra: object) -> Lead:
 
 
 def test_a_lead_counts_on_its_local_day_in_every_dimension() -> None:
-    counts = lead_contribution(lead(), CAL)
+    counts = {plain(k): v for k, v in lead_contribution(lead(), CAL).items()}
     assert counts["2026-11-20|leads.new"] == 1
     assert counts["2026-11-20|funnel|admin|U-2|leads"] == 1
     assert counts["2026-11-20|funnel|source|Yandex Direct|leads"] == 1
