@@ -15,7 +15,7 @@ from pydantic import BaseModel, ValidationError
 from chalicelib import limits
 from chalicelib.errors import PROBLEM_BASE, ClinicFlowError, FieldError, InvalidInput, PayloadTooLarge
 from chalicelib.observability import logger
-from chalicelib.validation import EARLIEST_YEAR, LATEST_YEAR, invalid_input
+from chalicelib.validation import EARLIEST_YEAR, LATEST_YEAR, invalid_input, json_depth
 
 M = TypeVar("M", bound=BaseModel)
 PROBLEM_JSON = "application/problem+json"
@@ -65,19 +65,6 @@ def check_path_ids(params: dict[str, Any]) -> None:
         raise InvalidInput(bad)
 
 
-def _depth(value: Any) -> int:
-    """Nesting depth of a parsed JSON value, without recursion."""
-    deepest, stack = 0, [(value, 1)]
-    while stack:
-        item, level = stack.pop()
-        deepest = max(deepest, level)
-        if isinstance(item, dict):
-            stack.extend((v, level + 1) for v in item.values())
-        elif isinstance(item, list):
-            stack.extend((v, level + 1) for v in item)
-    return deepest
-
-
 def json_document(raw: bytes | None) -> Any:
     """The request's JSON (bounded in size and depth), or 413/422 naming the body."""
     if raw and len(raw) > MAX_JSON_BYTES:
@@ -87,7 +74,7 @@ def json_document(raw: bytes | None) -> Any:
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
         raise InvalidInput([FieldError("body", f"not valid JSON: {reason}")]) from None
-    if _depth(document) > MAX_JSON_DEPTH:
+    if json_depth(document) > MAX_JSON_DEPTH:
         raise InvalidInput([FieldError("body", f"nested deeper than {MAX_JSON_DEPTH} levels")])
     return document
 

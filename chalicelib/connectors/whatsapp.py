@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 from typing import Any, ClassVar
 
 from pydantic import Field
@@ -22,17 +21,18 @@ from chalicelib.connectors.base import (
     Inbound,
     Parsed,
     Unhandled,
+    UnixTime,
     VendorModel,
     VendorRequest,
     event_key,
     iso,
     require,
     same,
-    unix_time,
     validated,
+    vendor_json,
 )
 from chalicelib.domain.clinic_settings import ClinicSettings, WhatsAppConnector
-from chalicelib.errors import FieldError, Forbidden, InvalidInput
+from chalicelib.errors import Forbidden
 
 DELIVERY = {"delivered", "read", "failed"}  # `sent` says nothing our figures use
 
@@ -60,7 +60,7 @@ class Message(VendorModel):
 
     sender: str = Field(alias="from")
     id: str
-    timestamp: str
+    timestamp: UnixTime
     type: str
     text: Text | None = None
     button: Button | None = None
@@ -82,7 +82,7 @@ class Status(VendorModel):
 
     id: str
     status: str
-    timestamp: str
+    timestamp: UnixTime
     recipient_id: str = ""
     errors: list[dict[str, Any]] = Field(default_factory=list)
 
@@ -135,11 +135,7 @@ class WhatsApp:
                 "X-Hub-Signature-256")
 
     def parse(self, conf: WhatsAppConnector, request: VendorRequest, settings: ClinicSettings) -> Parsed:
-        try:
-            document = json.loads(request.raw)
-        except ValueError:
-            raise InvalidInput([FieldError("body", "not valid JSON")]) from None
-        note: Notification = validated(Notification, document)
+        note: Notification = validated(Notification, vendor_json(request.raw))
         out = Parsed()
         for entry in note.entry:
             for change in entry.changes:
@@ -163,7 +159,7 @@ class WhatsApp:
 
 
 def _received(message: Message) -> Inbound:
-    at = iso(unix_time(message.timestamp))
+    at = iso(message.timestamp)
     return Inbound(event_key("whatsapp", message.id), {
         "type": "message.received", "occurred_at": at,
         "data": {"message": {"channel": "whatsapp", "from": "+" + message.sender.lstrip("+"),
@@ -171,7 +167,7 @@ def _received(message: Message) -> Inbound:
 
 
 def _status(status: Status) -> Inbound:
-    at = iso(unix_time(status.timestamp))
+    at = iso(status.timestamp)
     return Inbound(event_key("whatsapp", status.id, status.status), {
         "type": "message.status", "occurred_at": at,
         "data": {"message_id": status.id, "status": status.status, "at": at}})
