@@ -71,6 +71,18 @@ def authenticator() -> Authenticator:
                          lambda: secrets().operator_token_hashes)
 
 
+def vendor_api(vendor: str) -> Any:
+    """The API a connector confirms its notifications through (Zadarma's user API)."""
+    return _zadarma_api()
+
+
+@lru_cache(maxsize=1)
+def _zadarma_api() -> Any:
+    from chalicelib.connectors.zadarma_api import ZadarmaApi
+
+    return ZadarmaApi()
+
+
 @lru_cache(maxsize=1)
 def channels() -> Registry:
     """The local stack writes every channel to its outbox; a deployment has exactly the
@@ -142,6 +154,6 @@ def step_handler() -> Any:
 def reset() -> None:
     """Forget every built adapter (tests, and the local runner after it sets the environment)."""
     for cached in (_session, _clients, runtime, authenticator, channels, mailer, chat, manager_bot,
-                   step_handler, telegram_webhooks):
+                   step_handler, telegram_webhooks, _zadarma_api):
         cached.cache_clear()
     get_settings.cache_clear()

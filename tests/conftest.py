@@ -55,4 +55,20 @@ def output_dir(request: pytest.FixtureRequest) -> os.PathLike[str]:
     return path
 
 
+@pytest.fixture
+def zadarma_api(monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
+    """Zadarma's user API as a local fake server; the app's connector confirms calls through it."""
+    from chalicelib import wiring
+    from chalicelib.connectors.zadarma_api import ZadarmaApi
+    from chalicelib.local.fake_zadarma import FakeZadarma
+
+    fake = FakeZadarma()
+    api = ZadarmaApi(fake.url)
+    monkeypatch.setattr(wiring, "vendor_api", lambda vendor: api)
+    try:
+        yield fake
+    finally:
+        fake.close()
+
+
 from tests.local_stack import local_stack  # noqa: E402,F401 - the `make run` stack, for end-to-end tests

@@ -38,6 +38,7 @@ class VendorRequest:
     headers: Mapping[str, str]  # names lower-cased
     query: Mapping[str, str] = field(default_factory=dict)
     path: str = ""  # below the connector's URL, e.g. "events/summary"
+    received_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     def header(self, name: str) -> str:
         return self.headers.get(name.lower(), "")
@@ -82,11 +83,26 @@ class Unhandled:
     label: str
 
 
+@dataclass(frozen=True)
+class Claim:
+    """A notification whose signature does not cover what it tells: kept under a key made of its signed
+    fields, and acted on only once the vendor's own records confirm it (`Confirming.confirm`)."""
+
+    key: str
+    label: str
+    fields: dict[str, str]
+
+
 @dataclass
 class Parsed:
     events: list[Inbound] = field(default_factory=list)
     unhandled: list[Unhandled] = field(default_factory=list)
+    claims: list[Claim] = field(default_factory=list)
     answer: Answer = field(default_factory=Answer)
+
+
+class Unconfirmable(Exception):
+    """A claim the vendor's records will never confirm (the reason names the rule, for the operator)."""
 
 
 class Connector(Protocol):
@@ -102,6 +118,13 @@ class Connector(Protocol):
 
     def parse(self, conf: Any, request: VendorRequest, settings: ClinicSettings) -> Parsed:
         """Our events and the unhandled parts of a verified payload; InvalidInput if malformed."""
+
+
+class Confirming(Protocol):
+    """A connector whose notifications are confirmed through the vendor's API before they count."""
+
+    def confirm(self, conf: Any, claim: Claim, settings: ClinicSettings, api: Any) -> Inbound | None:
+        """The event the vendor's records confirm, None while they do not show it yet; Unconfirmable if never."""
 
 
 # ---- helpers the vendor modules share ------------------------------------------------------------

@@ -32,6 +32,10 @@ def main() -> int:
         return 2
     stack.point_at_endpoint(f"http://127.0.0.1:{moto_port}", moto_port, "clinicflow", api_url)
     moto = stack.start_moto(moto_port)
+    from chalicelib.local.fake_zadarma import FakeZadarma
+
+    zadarma_api = FakeZadarma()  # Zadarma's statistics API, which confirms each call the demo PBX reports
+    os.environ.update(ZADARMA_API_URL=zadarma_api.url, OUTBOUND_ALLOW_HOSTS="127.0.0.1")
 
     import boto3
 
@@ -90,7 +94,8 @@ def main() -> int:
         worker.start()
     previous_umask = os.umask(0o077)  # local.json holds the operator token: owner only (0600)
     try:
-        local_json = write_local_json(PROJECT, api_url, secret["operator_token"], demo)
+        local_json = write_local_json(PROJECT, api_url, secret["operator_token"], demo,
+                                      vendors={"zadarma_api": zadarma_api.url})
         local_json.chmod(0o600)  # also when an older run left it 0644
     finally:
         os.umask(previous_umask)
@@ -106,6 +111,7 @@ def main() -> int:
     server.shutdown()
     saved = durable.snapshot(backend, created["table"], state_dir, wal)
     wal.close()
+    zadarma_api.close()
     moto.stop()
     print(f"Saved {saved} items to {data_file}. Bye.", flush=True)
     return 0
