@@ -81,6 +81,7 @@ SCRIPT_STRINGS = (
     N_("A declined patient needs a reason"),
     N_("Say when to call back"),
     N_("This task is already closed"),
+    N_("%(name)s is already working on this task"),
     N_("Offline — retrying"),
     N_("for the manager"),
     N_("Patient"),

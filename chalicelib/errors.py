@@ -52,6 +52,17 @@ class Conflict(ClinicFlowError):
     status, slug, title = 409, "conflict", "Conflict"
 
 
+class TakenByAnother(Conflict):
+    """A task another administrator has taken (the problem names them as `assignee`)."""
+
+    def __init__(self, assignee: str) -> None:
+        super().__init__(f"the task is taken by {assignee}")
+        self.assignee = assignee
+
+    def problem(self) -> dict[str, Any]:
+        return {**super().problem(), "assignee": self.assignee}
+
+
 class PayloadTooLarge(ClinicFlowError):
     status, slug, title = 413, "payload-too-large", "Payload too large"
 
