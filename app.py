@@ -491,7 +491,7 @@ def campaign_status(clinic_id: str, campaign_id: str, move: str) -> Any:
     from chalicelib import wiring
 
     wiring.authenticator().clinic_staff(_auth(), clinic_id, "manager")
-    return json_response(service.act(wiring.runtime(), clinic_id, campaign_id, move))
+    return json_response(service.act(wiring.runtime(), clinic_id, campaign_id, move), 202 if move == "run" else 200)
 
 
 # ---- queues and schedules -------------------------------------------------------------------

@@ -203,6 +203,7 @@ def scoped(clinic_id: str, *parts: str) -> str:
 #   C#c#CAMPAIGN#id#MEMBERS / P#patient    a patient the campaign opened a run for (its figures: one query)
 #                                          gsi1: C#c#CAMPAIGN#id#DAY / opened-day#patient (the daily limit)
 #                                          gsi2: C#c#P#patient#CAMPAIGNS / campaign (a visit's attribution)
+#   C#c#CAMPAIGN#id / DAY#date             the day's slots: `opened`, claimed with each opening (daily limit)
 
 def campaigns_pk(clinic_id: str) -> str:
     """gsi1 partition of a clinic's campaigns, sorted by status then creation (`active#` lists the running)."""
