@@ -7,7 +7,7 @@ from typing import Any
 from chalice import Chalice, ConvertToMiddleware, Rate
 from chalice.app import Request
 
-from chalicelib.http import clinic_limits, handled, json_response, problem_middleware
+from chalicelib.http import handled, json_response, problem_middleware, source_limits
 from chalicelib.observability import logger, request_keys
 from chalicelib.settings import get_settings
 
@@ -19,7 +19,7 @@ app = Chalice(app_name="clinicflow")
 app.register_middleware(ConvertToMiddleware(logger.inject_lambda_context(clear_state=True)))
 app.register_middleware(request_keys, "http")
 app.register_middleware(problem_middleware, "http")
-app.register_middleware(clinic_limits, "http")
+app.register_middleware(source_limits, "http")
 app.api.binary_types.append("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 _settings = get_settings()
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from cachetools import TTLCache
 
+from chalicelib import limits
 from chalicelib.errors import Forbidden, NotFound, Unauthorized
 
 RANK = {"admin": 1, "manager": 2}
@@ -54,6 +55,15 @@ class Authenticator:
         self._lock = threading.Lock()
 
     def staff(self, authorization: str | None) -> Staff:
+        """Whoever the token belongs to; a verified request, counted against its clinic's limit."""
+        staff = self._resolve(authorization)
+        if staff.clinic_id:
+            limits.admit(staff.clinic_id, "staff")
+        else:
+            limits.verified()
+        return staff
+
+    def _resolve(self, authorization: str | None) -> Staff:
         scheme, _, token = (authorization or "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthorized("send Authorization: Bearer <token>")
@@ -72,18 +82,21 @@ class Authenticator:
         return staff
 
     def clinic_staff(self, authorization: str | None, clinic_id: str, role: str) -> Staff:
-        """Staff of `clinic_id` with at least `role`; another clinic's token sees 404."""
-        staff = self.staff(authorization)
+        """Staff of `clinic_id` with at least `role` (counted against the clinic's limit); another clinic's token
+        sees 404."""
+        staff = self._resolve(authorization)
         if staff.clinic_id != clinic_id:
             raise NotFound(f"no clinic {clinic_id}")
         if RANK.get(staff.role, 0) < RANK[role]:
             raise Forbidden(f"needs the {role} role")
+        limits.admit(clinic_id, "staff")
         return staff
 
     def operator(self, authorization: str | None) -> Staff:
-        staff = self.staff(authorization)
+        staff = self._resolve(authorization)
         if staff.role != "operator":
             raise Forbidden("needs an operator token")
+        limits.verified()
         return staff
 
     def forget(self, digest: str) -> None:

@@ -22,7 +22,7 @@ from typing import Any
 from pydantic import ValidationError
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from chalicelib import events
+from chalicelib import events, limits
 from chalicelib.contract import EVENT_ADAPTER, EVENT_TYPES
 from chalicelib.domain.facts import iso_z
 from chalicelib.errors import FieldError, InvalidInput, PayloadTooLarge, Unauthorized
@@ -98,6 +98,7 @@ def receive(rt: Runtime, webhook_secret: Any, clinic_id: str, raw: bytes, header
         raise PayloadTooLarge(f"the body is {len(raw)} bytes; the limit is {MAX_BODY_BYTES}")
     clinic = rt.clinic(clinic_id)
     verify(webhook_secret(clinic_id, clinic.secret_version), raw, headers)
+    limits.admit(clinic_id, "webhook")  # only a signed request spends the clinic's budget
     webhook_id = headers.get("webhook-id", "")
     if not _WEBHOOK_ID.match(webhook_id):
         raise InvalidInput([FieldError("webhook-id", "1-200 characters of letters, digits and _.:-")])

@@ -11,7 +11,8 @@ from chalicelib.local.inprocess import testing_environment
 testing_environment()
 os.environ.update({"TIMING_CALL_TIMEOUT_S": "600", "TIMING_CALL_HEARTBEAT_S": "300",
                    "OUTBOUND_ALLOW_HOSTS": "127.0.0.1",  # the capturing servers stand in for Slack and providers
-                   "CLINIC_WEBHOOK_RATE": "100000", "CLINIC_STAFF_RATE": "100000"})  # tests/hardening test the limit
+                   "CLINIC_WEBHOOK_RATE": "100000", "CLINIC_STAFF_RATE": "100000",  # tests/hardening test the limits
+                   "SOURCE_FAILURE_RATE": "100000"})
 
 
 def _shift_the_calendar() -> None:

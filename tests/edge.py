@@ -24,6 +24,17 @@ class MemoryStore(MemoryRecords):
     """MemoryRecords plus the table's other items (staff tokens, raw events, ...), by (pk, sk)."""
 
     items: dict[tuple[str, str], Any] = field(default_factory=dict)
+    rates: dict[tuple[str, int], int] = field(default_factory=dict)
+    rate_writes: int = 0
+
+    def take_rate(self, key: str, window: int, n: int, limit: int, expires_at: datetime) -> bool:
+        """The DynamoDB counter's conditional ADD: all of `n` within `limit`, or nothing."""
+        self.rate_writes += 1
+        used = self.rates.get((key, window), 0)
+        if used + n > limit:
+            return False
+        self.rates[(key, window)] = used + n
+        return True
 
     @staticmethod
     def _copy(item: Any) -> Any:
@@ -48,6 +59,18 @@ class MemoryStore(MemoryRecords):
     def _index(self, model: Any, name: str, partition: str) -> list[Any]:
         found = [i for i in self.items.values() if isinstance(i, model) and getattr(i, f"{name}pk", None) == partition]
         return [self._copy(i) for i in sorted(found, key=lambda i: getattr(i, f"{name}sk") or "")]
+
+    def query_page(self, kind: Any, index: str, partition: str, limit: int, start: dict[str, Any] | None = None,
+                   newest_first: bool = False) -> tuple[list[Any], dict[str, Any] | None]:
+        found = self._partition(index, partition)
+        if newest_first:
+            found.reverse()
+        if start:
+            after = start[f"{index}sk"]
+            found = [(sk, r) for sk, r in found if (sk < after if newest_first else sk > after)]
+        page = found[:limit]
+        resume = {f"{index}pk": partition, f"{index}sk": page[-1][0]} if len(found) > limit else None
+        return [r for _, r in page if isinstance(r, kind)], resume
 
     # ---- the Repository's named item methods -------------------------------------------------------
 

@@ -15,7 +15,7 @@ from datetime import timedelta
 from functools import lru_cache
 from typing import Any
 
-from chalicelib import ingest
+from chalicelib import ingest, limits
 from chalicelib.connectors import mango, smsru, telegram, whatsapp, zadarma
 from chalicelib.connectors.base import Answer, Claim, Connector, Unconfirmable, VendorRequest
 from chalicelib.domain.facts import iso_z
@@ -52,6 +52,7 @@ def receive(rt: Runtime, clinic_id: str, vendor: str, request: VendorRequest) ->
     if len(request.raw) > ingest.MAX_BODY_BYTES:
         raise PayloadTooLarge(f"the body is {len(request.raw)} bytes; the limit is {ingest.MAX_BODY_BYTES}")
     connector.verify(conf, request)
+    limits.admit(clinic_id, "webhook")  # only a verified notification spends the clinic's budget
     parsed = connector.parse(conf, dataclasses.replace(request, received_at=rt.clock()), settings)
     accepted = duplicates = 0
     for inbound in parsed.events:

@@ -25,6 +25,7 @@ Key layout (clinic `c`):
   C#c#E#webhook-id / EVENT       raw inbound event         gsi1: C#c#PENDING|FAILED / received
                                                            gsi2: C#c#EVENTS / occurred#id
   C#c#KPI / D#date               daily KPI counters (flat number attributes)
+  C#c#RATE#api / W#window        verified requests of a clinic in one rate window (TTL: an hour later)
   C#c#DIGEST#date / channel      one digest delivery (exactly once per channel)
   NETWORK#id / NETWORK           an owner's clinics           gsi1: NETWORKS / id
 """
@@ -168,6 +169,16 @@ class RawEventItem(_Item):
     gsi2sk = UnicodeAttribute(null=True)
     gsi1 = Gsi1()
     gsi2 = Gsi2()
+
+
+class RateItem(_Item):
+    """One clinic's requests in one fixed window (`C#c#RATE#api / W#window`): the global per-clinic limit."""
+
+    class Meta(_Meta):
+        pass
+
+    used = NumberAttribute(default=0)
+    expires_at = TTLAttribute(null=True)
 
 
 class KpiDayItem(_Item):

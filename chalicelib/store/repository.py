@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from pynamodb.connection import Connection
-from pynamodb.exceptions import PutError, PynamoDBException, TransactWriteError
+from pynamodb.exceptions import PutError, PynamoDBException, TransactWriteError, UpdateError
 from pynamodb.expressions.operand import Path
 from pynamodb.transactions import TransactWrite
 
@@ -23,6 +23,7 @@ from chalicelib.store import keys
 from chalicelib.store.models import (
     KpiDayItem,
     LinkItem,
+    RateItem,
     RawEventItem,
     RecordItem,
     TimelineItem,
@@ -253,6 +254,21 @@ class Repository:
         """Overwrite point-in-time figures (open and overdue tasks) on a day's counters."""
         KpiDayItem(scoped(clinic_id, "KPI"), f"D#{day.isoformat()}").update(
             actions=[Path([name]).set(value) for name, value in sorted(values.items())])
+
+    # ---- rate windows -------------------------------------------------------------------------
+
+    @translated
+    def take_rate(self, key: str, window: int, n: int, limit: int, expires_at: datetime) -> bool:
+        """Add `n` to a rate window's count if it stays within `limit` (one conditional UpdateItem)."""
+        try:
+            RateItem(key, f"W#{window}").update(
+                actions=[RateItem.used.add(n), RateItem.expires_at.set(expires_at)],
+                condition=RateItem.used.does_not_exist() | (RateItem.used <= limit - n))
+        except UpdateError as exc:
+            if exc.cause_response_code == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
 
     # ---- staff tokens, raw events, digest deliveries ----------------------------------------
 
