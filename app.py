@@ -66,19 +66,33 @@ def receive_event(clinic_id: str) -> Any:
 @handled
 def replay_events(clinic_id: str) -> Any:
     from chalicelib import ingest, wiring
+    from chalicelib.paging import query_limit
 
     wiring.authenticator().clinic_staff(_auth(), clinic_id, "manager")
-    count = ingest.replay(wiring.runtime(), clinic_id, include_applied=_query("all") == "1")
-    return json_response({"replayed": count}, 202)
+    limit = query_limit(_query("limit"), ingest.REPLAY_LIMIT, ingest.REPLAY_MOST)
+    done = ingest.replay(wiring.runtime(), clinic_id, _query("all") == "1", limit, _query("cursor"))
+    return _paged(json_response(done.view(), 202), done.cursor, f"/v1/clinics/{clinic_id}/events/replay?all=1"
+                  f"&limit={limit}")
 
 
 @app.route("/v1/clinics/{clinic_id}/events/failed", methods=["GET"])
 @handled
 def failed_events(clinic_id: str) -> Any:
     from chalicelib import ingest, wiring
+    from chalicelib.paging import query_limit
 
     wiring.authenticator().clinic_staff(_auth(), clinic_id, "manager")
-    return json_response({"failed": ingest.failed_events(wiring.runtime(), clinic_id)})
+    limit = query_limit(_query("limit"), 50, 200)
+    found, cursor = ingest.failed_events(wiring.runtime(), clinic_id, limit, _query("cursor"))
+    return _paged(json_response({"failed": found, "next_cursor": cursor}), cursor,
+                  f"/v1/clinics/{clinic_id}/events/failed?limit={limit}")
+
+
+def _paged(response: Any, cursor: str | None, path: str) -> Any:
+    """The next page named in headers too, as the task list does (`X-Next-Cursor`, `Link: rel="next"`)."""
+    if cursor:
+        response.headers.update({"X-Next-Cursor": cursor, "Link": f'<{path}&cursor={cursor}>; rel="next"'})
+    return response
 
 
 # ---- connectors: vendors' own webhooks (telephony, messengers) ------------------------------

@@ -66,10 +66,11 @@ class MemoryStore(MemoryRecords):
         if newest_first:
             found.reverse()
         if start:
-            after = start[f"{index}sk"]
+            after = start[f"{index}sk"]["S"]
             found = [(sk, r) for sk, r in found if (sk < after if newest_first else sk > after)]
         page = found[:limit]
-        resume = {f"{index}pk": partition, f"{index}sk": page[-1][0]} if len(found) > limit else None
+        resume = ({f"{index}pk": {"S": partition}, f"{index}sk": {"S": page[-1][0]}} if len(found) > limit
+                  else None)
         return [r for _, r in page if isinstance(r, kind)], resume
 
     # ---- the Repository's named item methods -------------------------------------------------------
@@ -104,13 +105,18 @@ class MemoryStore(MemoryRecords):
 
     def raw_event_page(self, clinic_id: str, state: str, limit: int,
                        start: dict[str, Any] | None = None) -> tuple[list[Any], dict[str, Any] | None]:
+        index = "gsi2" if state == "ALL" else "gsi1"
         found = self.raw_events(clinic_id, state)
         if start:
-            found = [i for i in found if (i.gsi1sk, i.pk) > (start["gsi1sk"], start["pk"])]
+            after = (start[f"{index}sk"]["S"], start["pk"]["S"])
+            found = [i for i in found if (getattr(i, f"{index}sk"), i.pk) > after]
         page = found[:limit]
-        more = len(found) > limit
-        return page, ({"gsi1pk": page[-1].gsi1pk, "gsi1sk": page[-1].gsi1sk, "pk": page[-1].pk, "sk": page[-1].sk}
-                      if more else None)
+        return page, (_key(page[-1], index) if len(found) > limit else None)
+
+
+def _key(item: Any, index: str) -> dict[str, Any]:
+    """A resume key as DynamoDB gives it out (LastEvaluatedKey)."""
+    return {name: {"S": getattr(item, name)} for name in ("pk", "sk", f"{index}pk", f"{index}sk")}
 
 
 @dataclass

@@ -161,7 +161,9 @@ class RawEventItem(_Item):
     received_at = UnicodeAttribute()
     status = UnicodeAttribute(default="pending")
     attempts = NumberAttribute(default=0)
-    last_error = UnicodeAttribute(null=True)
+    last_error = UnicodeAttribute(null=True)  # why it failed or was ignored, in words (never an exception's text)
+    reason_code = UnicodeAttribute(null=True)  # and as a code, with the field it names
+    reason_field = UnicodeAttribute(null=True)
     applied_at = UnicodeAttribute(null=True)
     gsi1pk = UnicodeAttribute(null=True)
     gsi1sk = UnicodeAttribute(null=True)

@@ -314,6 +314,15 @@ class Repository:
         return self.get_item(RawEventItem, scoped(clinic_id, "E", event_id), "EVENT")  # type: ignore[no-any-return]
 
     @translated
+    def raw_event_page(self, clinic_id: str, state: str, limit: int,
+                       start: dict[str, Any] | None = None) -> tuple[list[RawEventItem], dict[str, Any] | None]:
+        """One page of events PENDING, FAILED, ... (gsi1, by receipt) or ALL (gsi2, by occurrence)."""
+        index, partition = ((RawEventItem.gsi2, scoped(clinic_id, "EVENTS")) if state == "ALL"
+                            else (RawEventItem.gsi1, scoped(clinic_id, state)))
+        result = index.query(partition, limit=limit, last_evaluated_key=start)
+        return list(result), result.last_evaluated_key
+
+    @translated
     def raw_events(self, clinic_id: str, state: str, upto: str | None = None) -> list[RawEventItem]:
         """Events PENDING or FAILED (gsi1, by receipt), or ALL of a clinic (gsi2, by occurrence)."""
         if state == "ALL":
