@@ -176,26 +176,78 @@ def clinic_settings(clinic_id: str) -> Any:
 @app.route("/v1/clinics/{clinic_id}/staff", methods=["GET", "POST"])
 @handled
 def staff(clinic_id: str) -> Any:
-    from chalicelib import clinics, wiring
+    from chalicelib import clinics, sessions, wiring
+    from chalicelib.auth import token_hash
     from chalicelib.contract import NewStaffToken
     from chalicelib.http import parse_body
 
     wiring.authenticator().clinic_staff(_auth(), clinic_id, "manager")
+    rt = wiring.runtime()
     if _request().method == "GET":
-        return json_response({"staff": clinics.list_staff(wiring.runtime(), clinic_id)})
-    body = parse_body(NewStaffToken, _body())
-    return json_response(clinics.issue_token(wiring.runtime(), clinic_id, body), 201)
+        return json_response({"staff": clinics.list_staff(rt, clinic_id)})
+    issued = clinics.issue_token(rt, clinic_id, parse_body(NewStaffToken, _body()))
+    link = sessions.issue_link(rt, clinic_id, token_hash(issued["token"]), issued["role"])
+    return json_response({**issued, "login_link": link}, 201)
 
 
 @app.route("/v1/clinics/{clinic_id}/staff/{token_id}", methods=["DELETE"])
 @handled
 def revoke_staff(clinic_id: str, token_id: str) -> Any:
-    from chalicelib import clinics, wiring
+    from chalicelib import clinics, sessions, wiring
 
     authenticator = wiring.authenticator()
     authenticator.clinic_staff(_auth(), clinic_id, "manager")
     authenticator.forget(clinics.revoke_staff(wiring.runtime(), clinic_id, token_id))
-    return json_response({"revoked": token_id})
+    ended = sessions.end_all_of(wiring.runtime(), clinic_id, token_id)
+    return json_response({"revoked": token_id, "sessions_ended": ended})
+
+
+@app.route("/v1/clinics/{clinic_id}/staff/{token_id}/login-link", methods=["POST"])
+@handled
+def staff_login_link(clinic_id: str, token_id: str) -> Any:
+    from chalicelib import sessions, wiring
+
+    wiring.authenticator().clinic_staff(_auth(), clinic_id, "manager")
+    return json_response(sessions.link_for_staff(wiring.runtime(), clinic_id, token_id), 201)
+
+
+# ---- signing in from a browser: one-time login links, sessions ------------------------------
+
+@app.route("/v1/sessions", methods=["POST"])
+@handled
+def open_session() -> Any:
+    from chalicelib import limits, sessions, wiring
+    from chalicelib.contract import SessionRequest
+    from chalicelib.http import parse_body
+
+    body = parse_body(SessionRequest, _body())
+    rt = wiring.runtime()
+    opened = sessions.exchange_code(rt, body.code) if body.code else sessions.exchange_token(rt, body.token or "")
+    limits.admit(opened.staff.clinic_id or "", "staff")
+    return json_response(opened.view(), 201)
+
+
+@app.route("/v1/sessions/current", methods=["DELETE"])
+@handled
+def end_session() -> Any:
+    from chalice import Response
+
+    from chalicelib import sessions, wiring
+    from chalicelib.auth import SESSION_PREFIX, token_hash
+
+    wiring.authenticator().staff(_auth())
+    token = (_auth() or "").partition(" ")[2].strip()
+    if token.startswith(SESSION_PREFIX):
+        sessions.end(wiring.runtime(), token_hash(token))
+    return Response(body="", status_code=204)
+
+
+@app.route("/v1/me/login-link", methods=["POST"])
+@handled
+def my_login_link() -> Any:
+    from chalicelib import sessions, wiring
+
+    return json_response(sessions.link_for_self(wiring.runtime(), wiring.authenticator().staff(_auth())), 201)
 
 
 # ---- the task desk --------------------------------------------------------------------------

@@ -67,8 +67,11 @@ def webhook_secret(clinic_id: str, version: int) -> str:
 
 @lru_cache(maxsize=1)
 def authenticator() -> Authenticator:
+    from chalicelib.sessions import staff_of_session
+
     return Authenticator(lambda digest: staff_of_token(runtime(), digest),
-                         lambda: secrets().operator_token_hashes)
+                         lambda: secrets().operator_token_hashes,
+                         lambda digest: staff_of_session(runtime(), digest))
 
 
 def vendor_api(vendor: str) -> Any:

@@ -8,6 +8,7 @@ only DynamoDB proves (conditions, indexes under moto) stays in the moto tier.
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ class MemoryStore(MemoryRecords):
     """MemoryRecords plus the table's other items (staff tokens, raw events, ...), by (pk, sk)."""
 
     items: dict[tuple[str, str], Any] = field(default_factory=dict)
+    lock: Any = field(default_factory=threading.Lock)
     rates: dict[tuple[str, int], int] = field(default_factory=dict)
     rate_writes: int = 0
 
@@ -87,6 +89,41 @@ class MemoryStore(MemoryRecords):
 
     def delete_token(self, digest: str) -> None:
         self.items.pop((f"TOKEN#{digest}", "TOKEN"), None)
+
+    def token_stands(self, digest: str) -> bool:
+        return (f"TOKEN#{digest}", "TOKEN") in self.items
+
+    def get_login_code(self, digest: str) -> Any:
+        from chalicelib.store.models import LoginCodeItem
+
+        return self.get_item(LoginCodeItem, f"LOGIN#{digest}", "LOGIN")
+
+    def use_login_code(self, digest: str, now: datetime) -> bool:
+        with self.lock:
+            found = self.items.get((f"LOGIN#{digest}", "LOGIN"))
+            if found is None or found.used_at:
+                return False
+            found.used_at = now.isoformat()
+            return True
+
+    def get_session(self, digest: str) -> Any:
+        from chalicelib.store.models import SessionItem
+
+        return self.get_item(SessionItem, f"SESSION#{digest}", "SESSION")
+
+    def touch_session(self, digest: str, now: datetime) -> None:
+        found = self.items.get((f"SESSION#{digest}", "SESSION"))
+        if found is not None:
+            found.last_seen_at = now.isoformat()
+
+    def sessions_of(self, clinic_id: str, token_id: str) -> list[Any]:
+        from chalicelib.store.models import SessionItem
+
+        return [i for i in self._index(SessionItem, "gsi2", scoped(clinic_id, "SESSIONS"))
+                if i.gsi2sk.startswith(f"{token_id}#")]
+
+    def delete(self, item: Any) -> None:
+        self.items.pop((item.pk, item.sk), None)
 
     def put_raw_event(self, item: Any) -> bool:
         return self.put_once(item, None)
@@ -187,7 +224,10 @@ def edge_app(monkeypatch: Any, clock: Any = None) -> Iterator[Edge]:
     rt = Runtime(get_settings(), store, FakeWorkflows(), actions, events, jobs,  # type: ignore[arg-type]
                  clock=clock or (lambda: datetime.now(UTC)), settlers=(settle_segments,))
     secret = DeploymentSecrets.from_json(deployment_secret())
-    authenticator = Authenticator(lambda digest: staff_of_token(rt, digest), lambda: secret.operator_token_hashes)
+    from chalicelib.sessions import staff_of_session
+
+    authenticator = Authenticator(lambda digest: staff_of_token(rt, digest), lambda: secret.operator_token_hashes,
+                                  lambda digest: staff_of_session(rt, digest))
     monkeypatch.setattr(wiring, "runtime", lambda: rt)
     monkeypatch.setattr(wiring, "authenticator", lambda: authenticator)
     monkeypatch.setattr(wiring, "secrets", lambda: secret)

@@ -3,6 +3,8 @@
 Key layout (clinic `c`):
   CLINIC#c / CLINIC              clinic and its settings   gsi1: CLINICS / c
   TOKEN#sha256 / TOKEN           staff token (hashed)      gsi2: C#c#STAFF / role#id
+  LOGIN#sha256 / LOGIN           one-time login code (hashed, TTL)
+  SESSION#sha256 / SESSION       browser session (hashed, TTL)   gsi2: C#c#SESSIONS / token-id#sha256
   C#c#P#id / PATIENT             patient                   gsi1: C#c#RECALL / due#id (while due)
                                                            gsi2: C#c#P#id / PATIENT (with their subject)
                                                            gsi3: C#c#BDAY#mm-dd / id (with a birth date)
@@ -144,6 +146,42 @@ class TokenItem(_Item):
     admin_id = UnicodeAttribute(null=True)
     name = UnicodeAttribute(null=True)
     created_at = UnicodeAttribute()
+    gsi2pk = UnicodeAttribute(null=True)
+    gsi2sk = UnicodeAttribute(null=True)
+    gsi2 = Gsi2()
+
+
+class LoginCodeItem(_Item):
+    """A one-time login link's code (hashed): exchanged once, within minutes, for a session of one staff token."""
+
+    class Meta(_Meta):
+        pass
+
+    clinic_id = UnicodeAttribute()
+    token_digest = UnicodeAttribute()  # the staff token it signs in as (itself never in a URL)
+    page = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    valid_until = UnicodeAttribute()
+    used_at = UnicodeAttribute(null=True)
+    expires_at = TTLAttribute(null=True)
+
+
+class SessionItem(_Item):
+    """A browser's session (hashed): a staff token's identity, ended by inactivity, age or the token's revocation."""
+
+    class Meta(_Meta):
+        pass
+
+    clinic_id = UnicodeAttribute()
+    token_id = UnicodeAttribute()
+    token_digest = UnicodeAttribute()
+    role = UnicodeAttribute()
+    admin_id = UnicodeAttribute(null=True)
+    name = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute()
+    last_seen_at = UnicodeAttribute()
+    ends_at = UnicodeAttribute()
+    expires_at = TTLAttribute(null=True)
     gsi2pk = UnicodeAttribute(null=True)
     gsi2sk = UnicodeAttribute(null=True)
     gsi2 = Gsi2()

@@ -23,9 +23,11 @@ from chalicelib.store import keys
 from chalicelib.store.models import (
     KpiDayItem,
     LinkItem,
+    LoginCodeItem,
     RateItem,
     RawEventItem,
     RecordItem,
+    SessionItem,
     TimelineItem,
     TokenItem,
     scoped,
@@ -305,6 +307,61 @@ class Repository:
     @translated
     def delete_token(self, digest: str) -> None:
         TokenItem(f"TOKEN#{digest}", "TOKEN").delete()
+
+    # ---- login codes and sessions --------------------------------------------------------------
+
+    def get_login_code(self, digest: str) -> LoginCodeItem | None:
+        return self.get_item(LoginCodeItem, f"LOGIN#{digest}", "LOGIN")  # type: ignore[no-any-return]
+
+    @translated
+    def use_login_code(self, digest: str, now: datetime) -> bool:
+        """Mark a login code used, once: False when it was used already (or is gone)."""
+        try:
+            LoginCodeItem(f"LOGIN#{digest}", "LOGIN").update(
+                actions=[LoginCodeItem.used_at.set(now.isoformat())],
+                condition=LoginCodeItem.pk.exists() & LoginCodeItem.used_at.does_not_exist())
+        except UpdateError as exc:
+            if exc.cause_response_code == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    @translated
+    def get_session(self, digest: str) -> SessionItem | None:
+        """A session, read strongly consistent: one revoked a moment ago is gone."""
+        try:
+            return SessionItem.get(f"SESSION#{digest}", "SESSION", consistent_read=True)
+        except SessionItem.DoesNotExist:
+            return None
+
+    @translated
+    def touch_session(self, digest: str, now: datetime) -> None:
+        """Note a session's latest request (only while it exists: a revoked session stays gone)."""
+        try:
+            SessionItem(f"SESSION#{digest}", "SESSION").update(
+                actions=[SessionItem.last_seen_at.set(now.isoformat())], condition=SessionItem.pk.exists())
+        except UpdateError as exc:
+            if exc.cause_response_code != "ConditionalCheckFailedException":
+                raise
+
+    @translated
+    def sessions_of(self, clinic_id: str, token_id: str) -> list[SessionItem]:
+        return list(SessionItem.gsi2.query(scoped(clinic_id, "SESSIONS"),
+                                           SessionItem.gsi2sk.startswith(f"{token_id}#")))
+
+    @translated
+    def token_stands(self, digest: str) -> bool:
+        """Whether a staff token exists now (strongly consistent: a token revoked a moment ago does not)."""
+        try:
+            TokenItem.get(f"TOKEN#{digest}", "TOKEN", consistent_read=True, attributes_to_get=["pk"])
+        except TokenItem.DoesNotExist:
+            return False
+        return True
+
+    @translated
+    def delete(self, item: Any) -> None:
+        """Delete one non-record item (a session, a login code)."""
+        item.delete()
 
     def put_raw_event(self, item: RawEventItem) -> bool:
         """Store an inbound event once: False when its webhook id was seen before."""
