@@ -61,6 +61,7 @@ def main() -> int:
 
     rt = wiring.runtime()
     demo = ensure_demo(rt, wiring.webhook_secret, state_dir, wiring.settings_saved)
+    links = login_links(rt, demo)
 
     from chalice.cli.factory import CLIFactory
 
@@ -95,11 +96,11 @@ def main() -> int:
     previous_umask = os.umask(0o077)  # local.json holds the operator token: owner only (0600)
     try:
         local_json = write_local_json(PROJECT, api_url, secret["operator_token"], demo,
-                                      vendors={"zadarma_api": zadarma_api.url})
+                                      vendors={"zadarma_api": zadarma_api.url}, login_links=links)
         local_json.chmod(0o600)  # also when an older run left it 0644
     finally:
         os.umask(previous_umask)
-    print(_banner(api_url, demo, local_json, state_dir, restored, time.monotonic() - started), flush=True)
+    print(_banner(api_url, demo, links, local_json, state_dir, restored, time.monotonic() - started), flush=True)
 
     def shutdown(*_: object) -> None:
         stop.set()
@@ -135,14 +136,27 @@ def _recover(rt: Runtime) -> None:
         logger.exception("recovery after start failed")
 
 
-def _banner(api_url: str, demo: dict[str, str], local_json: Path, state_dir: Path, restored: int,
-            seconds: float) -> str:
+def login_links(rt: Runtime, demo: dict[str, str]) -> dict[str, str]:
+    """One-time login links for the demo's administrator and manager (a code each, never the token itself)."""
+    from chalicelib import sessions
+    from chalicelib.auth import token_hash
+
+    desk = sessions.issue_link(rt, demo["clinic_id"], token_hash(demo["admin_token"]), "admin")
+    console = sessions.issue_link(rt, demo["clinic_id"], token_hash(demo["manager_token"]), "manager")
+    return {"desk": desk["url"], "console": console["url"], "expires_at": desk["expires_at"]}
+
+
+def _banner(api_url: str, demo: dict[str, str], links: dict[str, str], local_json: Path, state_dir: Path,
+            restored: int, seconds: float) -> str:
     clinic = demo["clinic_id"]
     return f"""
 ClinicFlow is running (ready in {seconds:.1f} s) — embedded AWS (moto), no account needed.
 
   API            {api_url}/v1/health
-  Task desk      {api_url}/desk   (sign in with the admin token below)
+  Task desk      {links["desk"]}
+  Console        {links["console"]}
+                 (one-time login links, valid 15 minutes; new ones: .venv/bin/python -m chalicelib.local.login;
+                 or open {api_url}/desk and sign in with the admin token below)
   Demo clinic    {clinic}
   Webhook URL    {api_url}/v1/clinics/{clinic}/events
   Webhook secret {demo['webhook_secret']}

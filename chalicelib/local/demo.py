@@ -95,10 +95,10 @@ def local_json_path(project: Path) -> Path:
 
 
 def write_local_json(project: Path, api_url: str, operator_token: str, demo: dict[str, Any],
-                     vendors: dict[str, str] | None = None) -> Path:
+                     vendors: dict[str, str] | None = None, login_links: dict[str, str] | None = None) -> Path:
     out = local_json_path(project)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"api_url": api_url, "operator_token": operator_token, "demo": demo,
-                               "desk_url": f"{api_url}/desk", "vendors": vendors or {}}, indent=2,
-                              ensure_ascii=False))
+                               "desk_url": f"{api_url}/desk", "vendors": vendors or {},
+                               "login_links": login_links or {}}, indent=2, ensure_ascii=False))
     return out
