@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 SWEEP_EVERY_S = float(os.environ.get("CLINICFLOW_SWEEP_SECONDS", "60"))
 HOURLY_EVERY_S = float(os.environ.get("CLINICFLOW_HOURLY_SECONDS", "300"))
 SAVE_EVERY_S = float(os.environ.get("CLINICFLOW_SAVE_SECONDS", "60"))
+EVENT_CONSUMERS = int(os.environ.get("CLINICFLOW_EVENT_CONSUMERS", "3"))
+ACTION_CONSUMERS = int(os.environ.get("CLINICFLOW_ACTION_CONSUMERS", "2"))
 
 
 def main() -> int:
@@ -71,12 +73,15 @@ def main() -> int:
     server = create_server(application.app, config, host, port)
     stop = threading.Event()
     sqs = session.client("sqs")
+    # As Lambda does: several event consumers at once, and one batch in flight per clinic (the FIFO queue's
+    # message group), so a clinic's burst is taken a batch at a time while the other clinics' events go by it.
+    pumps = [QueuePump(sqs, created["events_queue"], application.events_consumer, "events_consumer", stack.REGION)
+             for _ in range(EVENT_CONSUMERS)]
+    pumps += [QueuePump(sqs, created["actions_queue"], application.actions_consumer, "actions_consumer", stack.REGION)
+              for _ in range(ACTION_CONSUMERS)]
     workers = [
         threading.Thread(target=server.serve_forever, name="http", daemon=True),
-        threading.Thread(target=QueuePump(sqs, created["events_queue"], application.events_consumer,
-                                          "events_consumer", stack.REGION).run, args=(stop,), daemon=True),
-        threading.Thread(target=QueuePump(sqs, created["actions_queue"], application.actions_consumer,
-                                          "actions_consumer", stack.REGION).run, args=(stop,), daemon=True),
+        *(threading.Thread(target=pump.run, args=(stop,), name=pump.name, daemon=True) for pump in pumps),
         threading.Thread(target=QueuePump(sqs, created["jobs_queue"], application.jobs_consumer,
                                           "jobs_consumer", stack.REGION).run, args=(stop,), daemon=True),
         threading.Thread(target=Schedule(application.sweeper, "sweeper", SWEEP_EVERY_S, stack.REGION).run,
