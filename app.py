@@ -7,7 +7,7 @@ from typing import Any
 from chalice import Chalice, ConvertToMiddleware, Rate
 from chalice.app import Request
 
-from chalicelib.http import clinic_limits, handled, json_response, problem_middleware
+from chalicelib.http import handled, json_response, problem_middleware, source_limits
 from chalicelib.observability import logger, request_keys
 from chalicelib.settings import get_settings
 
@@ -19,7 +19,7 @@ app = Chalice(app_name="clinicflow")
 app.register_middleware(ConvertToMiddleware(logger.inject_lambda_context(clear_state=True)))
 app.register_middleware(request_keys, "http")
 app.register_middleware(problem_middleware, "http")
-app.register_middleware(clinic_limits, "http")
+app.register_middleware(source_limits, "http")
 app.api.binary_types.append("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 _settings = get_settings()
 
@@ -66,19 +66,33 @@ def receive_event(clinic_id: str) -> Any:
 @handled
 def replay_events(clinic_id: str) -> Any:
     from chalicelib import ingest, wiring
+    from chalicelib.paging import query_limit
 
     wiring.authenticator().clinic_staff(_auth(), clinic_id, "manager")
-    count = ingest.replay(wiring.runtime(), clinic_id, include_applied=_query("all") == "1")
-    return json_response({"replayed": count}, 202)
+    limit = query_limit(_query("limit"), ingest.REPLAY_LIMIT, ingest.REPLAY_MOST)
+    done = ingest.replay(wiring.runtime(), clinic_id, _query("all") == "1", limit, _query("cursor"))
+    return _paged(json_response(done.view(), 202), done.cursor, f"/v1/clinics/{clinic_id}/events/replay?all=1"
+                  f"&limit={limit}")
 
 
 @app.route("/v1/clinics/{clinic_id}/events/failed", methods=["GET"])
 @handled
 def failed_events(clinic_id: str) -> Any:
     from chalicelib import ingest, wiring
+    from chalicelib.paging import query_limit
 
     wiring.authenticator().clinic_staff(_auth(), clinic_id, "manager")
-    return json_response({"failed": ingest.failed_events(wiring.runtime(), clinic_id)})
+    limit = query_limit(_query("limit"), 50, 200)
+    found, cursor = ingest.failed_events(wiring.runtime(), clinic_id, limit, _query("cursor"))
+    return _paged(json_response({"failed": found, "next_cursor": cursor}), cursor,
+                  f"/v1/clinics/{clinic_id}/events/failed?limit={limit}")
+
+
+def _paged(response: Any, cursor: str | None, path: str) -> Any:
+    """The next page named in headers too, as the task list does (`X-Next-Cursor`, `Link: rel="next"`)."""
+    if cursor:
+        response.headers.update({"X-Next-Cursor": cursor, "Link": f'<{path}&cursor={cursor}>; rel="next"'})
+    return response
 
 
 # ---- connectors: vendors' own webhooks (telephony, messengers) ------------------------------
@@ -162,26 +176,78 @@ def clinic_settings(clinic_id: str) -> Any:
 @app.route("/v1/clinics/{clinic_id}/staff", methods=["GET", "POST"])
 @handled
 def staff(clinic_id: str) -> Any:
-    from chalicelib import clinics, wiring
+    from chalicelib import clinics, sessions, wiring
+    from chalicelib.auth import token_hash
     from chalicelib.contract import NewStaffToken
     from chalicelib.http import parse_body
 
     wiring.authenticator().clinic_staff(_auth(), clinic_id, "manager")
+    rt = wiring.runtime()
     if _request().method == "GET":
-        return json_response({"staff": clinics.list_staff(wiring.runtime(), clinic_id)})
-    body = parse_body(NewStaffToken, _body())
-    return json_response(clinics.issue_token(wiring.runtime(), clinic_id, body), 201)
+        return json_response({"staff": clinics.list_staff(rt, clinic_id)})
+    issued = clinics.issue_token(rt, clinic_id, parse_body(NewStaffToken, _body()))
+    link = sessions.issue_link(rt, clinic_id, token_hash(issued["token"]), issued["role"])
+    return json_response({**issued, "login_link": link}, 201)
 
 
 @app.route("/v1/clinics/{clinic_id}/staff/{token_id}", methods=["DELETE"])
 @handled
 def revoke_staff(clinic_id: str, token_id: str) -> Any:
-    from chalicelib import clinics, wiring
+    from chalicelib import clinics, sessions, wiring
 
     authenticator = wiring.authenticator()
     authenticator.clinic_staff(_auth(), clinic_id, "manager")
     authenticator.forget(clinics.revoke_staff(wiring.runtime(), clinic_id, token_id))
-    return json_response({"revoked": token_id})
+    ended = sessions.end_all_of(wiring.runtime(), clinic_id, token_id)
+    return json_response({"revoked": token_id, "sessions_ended": ended})
+
+
+@app.route("/v1/clinics/{clinic_id}/staff/{token_id}/login-link", methods=["POST"])
+@handled
+def staff_login_link(clinic_id: str, token_id: str) -> Any:
+    from chalicelib import sessions, wiring
+
+    wiring.authenticator().clinic_staff(_auth(), clinic_id, "manager")
+    return json_response(sessions.link_for_staff(wiring.runtime(), clinic_id, token_id), 201)
+
+
+# ---- signing in from a browser: one-time login links, sessions ------------------------------
+
+@app.route("/v1/sessions", methods=["POST"])
+@handled
+def open_session() -> Any:
+    from chalicelib import limits, sessions, wiring
+    from chalicelib.contract import SessionRequest
+    from chalicelib.http import parse_body
+
+    body = parse_body(SessionRequest, _body())
+    rt = wiring.runtime()
+    opened = sessions.exchange_code(rt, body.code) if body.code else sessions.exchange_token(rt, body.token or "")
+    limits.admit(opened.staff.clinic_id or "", "staff")
+    return json_response(opened.view(), 201)
+
+
+@app.route("/v1/sessions/current", methods=["DELETE"])
+@handled
+def end_session() -> Any:
+    from chalice import Response
+
+    from chalicelib import sessions, wiring
+    from chalicelib.auth import SESSION_PREFIX, token_hash
+
+    wiring.authenticator().staff(_auth())
+    token = (_auth() or "").partition(" ")[2].strip()
+    if token.startswith(SESSION_PREFIX):
+        sessions.end(wiring.runtime(), token_hash(token))
+    return Response(body="", status_code=204)
+
+
+@app.route("/v1/me/login-link", methods=["POST"])
+@handled
+def my_login_link() -> Any:
+    from chalicelib import sessions, wiring
+
+    return json_response(sessions.link_for_self(wiring.runtime(), wiring.authenticator().staff(_auth())), 201)
 
 
 # ---- the task desk --------------------------------------------------------------------------
@@ -513,7 +579,7 @@ def campaign_status(clinic_id: str, campaign_id: str, move: str) -> Any:
     from chalicelib import wiring
 
     wiring.authenticator().clinic_staff(_auth(), clinic_id, "manager")
-    return json_response(service.act(wiring.runtime(), clinic_id, campaign_id, move))
+    return json_response(service.act(wiring.runtime(), clinic_id, campaign_id, move), 202 if move == "run" else 200)
 
 
 # ---- queues and schedules -------------------------------------------------------------------

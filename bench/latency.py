@@ -107,14 +107,15 @@ class Run:
 class LocalStack:
     """`python -m chalicelib.local` in a subprocess, as `make run` starts it."""
 
-    def __init__(self, state: Path) -> None:
+    def __init__(self, state: Path, extra_env: dict[str, str] | None = None) -> None:
         from chalicelib.local.stack import free_port
 
         self.state, self.port, self.moto_port = state, free_port(), free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "CLINICFLOW_", "TIMING_"))}
         env.update(CLINICFLOW_PORT=str(self.port), CLINICFLOW_MOTO_PORT=str(self.moto_port),
                    CLINICFLOW_STATE=str(state), CLINICFLOW_LOCAL_JSON=str(state / "local.json"),
-                   CLINICFLOW_SWEEP_SECONDS="3600", CLINICFLOW_HOURLY_SECONDS="3600", PYTHONUNBUFFERED="1")
+                   CLINICFLOW_SWEEP_SECONDS="3600", CLINICFLOW_HOURLY_SECONDS="3600", PYTHONUNBUFFERED="1",
+                   **(extra_env or {}))
         self.log = state / "stack.log"
         with self.log.open("w") as out:
             self.process = subprocess.Popen([sys.executable, "-m", "chalicelib.local"], cwd=PROJECT, env=env,
@@ -310,9 +311,9 @@ class LatencyBench:
 
 
 @contextmanager
-def local_stack() -> Iterator[LocalStack]:
+def local_stack(extra_env: dict[str, str] | None = None) -> Iterator[LocalStack]:
     with tempfile.TemporaryDirectory(prefix="clinicflow-latency-") as state:
-        stack = LocalStack(Path(state))
+        stack = LocalStack(Path(state), extra_env)
         try:
             yield stack
         finally:

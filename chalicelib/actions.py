@@ -23,6 +23,15 @@ class StepRequest(BaseModel):
     token: str
 
 
+class Confirm(BaseModel):
+    """A vendor's notification to confirm through the vendor's API before it counts (connectors.confirm)."""
+
+    action: Literal["confirm"]
+    clinic_id: str
+    vendor: str
+    key: str
+
+
 class Notify(BaseModel):
     """A one-off message (auto-reply, opt-out receipt, waitlist notice), idempotent by `key`."""
 

@@ -1,22 +1,34 @@
 """The daily opener: each hourly tick in working hours opens today's pick of every active campaign.
 
-Per campaign: today's openings are one index query (`…#DAY`, the clinic's
-calendar day), the segment is one index query sorted by value, and patients
-are read in batches only as far down the list as the day's room needs. Each
-opening is its own unit of work: the member record (which keys "already in
-this campaign" and the daily limit) and the run commit together.
+Per campaign: today's slots are one key read (`CampaignDay`), the segment is one
+index query sorted by value, and patients are read in batches only as far down the
+list as the day's room needs. Each opening is its own unit of work: it claims one of
+the day's slots, and the slot, the member record (which keys "already in this
+campaign") and the run commit together, conditional on the slot record's version —
+so the hourly tick and any number of `…/run` at once never open more than the limit.
+`…/run` answers at once; its opening runs on the jobs queue (`run_requested`).
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime
+from datetime import date, datetime
 from functools import partial
 from typing import Any
 
 from chalicelib import segments, triggers
 from chalicelib.domain.campaign_pick import Candidate, pick_today
-from chalicelib.domain.campaigns import Campaign, CampaignMember, campaign_day, member_id, open_member
+from chalicelib.domain.campaigns import (
+    Campaign,
+    CampaignDay,
+    CampaignMember,
+    RunReport,
+    campaign_day,
+    claim_slot,
+    day_id,
+    member_id,
+    open_member,
+)
 from chalicelib.domain.records import Appointment, Clinic, Patient, SegmentEntry, SequenceRun
 from chalicelib.domain.windows import ClinicCalendar
 from chalicelib.runtime import Context, Runtime
@@ -43,29 +55,67 @@ def opened_on(rt: Runtime, campaign: Campaign, now: datetime, zone: Any) -> list
                           prefix=f"{day.isoformat()}#")
 
 
+def opened_so_far(store: Any, campaign: Campaign, day: date) -> int:
+    """Slots of `day` already taken (a day opened before slot records existed counts its members)."""
+    slots = store.get(CampaignDay, campaign.clinic_id, day_id(campaign.id, day))
+    if slots is not None:
+        return int(slots.opened)
+    return len(store.query(CampaignMember, "gsi1", campaign_days_pk(campaign.clinic_id, campaign.id),
+                           prefix=f"{day.isoformat()}#"))
+
+
 def open_today(rt: Runtime, clinic: Clinic, campaign: Campaign, now: datetime) -> dict[str, Any]:
     """Open up to what today's limit leaves, most valuable first; say why the others wait."""
     zone = clinic.settings.zone
     day = campaign_day(now, zone)
-    today = len(opened_on(rt, campaign, now, zone))
+    limit = campaign.definition.daily_limit
+    today = opened_so_far(rt.store, campaign, day)
     spec = campaign.definition.segment
-    ranked = segments.members(rt, clinic.id, spec.name, spec.months)
+    ranked = segments.members(rt, clinic.id, spec.name, spec.months) if today < limit else []
     opened: list[str] = []
     skipped: Counter[str] = Counter()
+    full = False
     for start in range(0, len(ranked), BATCH):
-        if today + len(opened) >= campaign.definition.daily_limit:
+        if full or today + len(opened) >= limit:
             break
         candidates = _candidates(rt, campaign, ranked[start:start + BATCH])
         pick = pick_today(campaign, candidates, [day] * (today + len(opened)), now, zone)
         skipped.update(r for r in pick.skipped.values() if r != "daily_limit")
         for chosen in pick.chosen:
-            outcome = rt.unit(clinic.id, partial(_open, campaign_id=campaign.id, candidate=chosen))
+            outcome = rt.unit(clinic.id, partial(_open, campaign_id=campaign.id, candidate=chosen, day=day))
             if outcome == "opened":
                 opened.append(chosen.patient_id)
+            elif outcome == "daily_limit":  # another opener took the last slots meanwhile
+                full = True
+                break
             else:
                 skipped[outcome] += 1
-    return {"day": day.isoformat(), "opened": opened, "opened_today": today + len(opened),
+    return {"day": day.isoformat(), "opened": opened, "opened_today": opened_so_far(rt.store, campaign, day),
             "skipped": dict(skipped)}
+
+
+def run_requested(rt: Runtime, clinic_id: str, campaign_id: str, run_id: str, requested_at: datetime) -> dict[str, Any]:
+    """A manager's `…/run`, on the jobs queue: open today's pick now, and keep what it did on the campaign."""
+    clinic = rt.clinic(clinic_id)
+    campaign = rt.store.get(Campaign, clinic_id, campaign_id)
+    if campaign is None:
+        return {"stopped": "missing"}
+    now = rt.clock()
+    if campaign.status == "active":
+        report = open_today(rt, clinic, campaign, now)
+    else:
+        report = {"day": campaign_day(now, clinic.settings.zone).isoformat(), "opened": [], "opened_today":
+                  opened_so_far(rt.store, campaign, campaign_day(now, clinic.settings.zone)), "skipped": {}}
+    done = RunReport(id=run_id, requested_at=requested_at, finished_at=rt.clock(), **report)
+
+    def remember(ctx: Context) -> None:
+        current = ctx.load(Campaign, campaign_id)
+        if current is not None and (current.last_run is None or current.last_run.requested_at <= requested_at):
+            current.last_run = done
+            ctx.save(current)
+
+    rt.unit(clinic_id, remember)
+    return report
 
 
 def _candidates(rt: Runtime, campaign: Campaign, entries: list[SegmentEntry]) -> list[Candidate]:
@@ -87,12 +137,18 @@ def _candidates(rt: Runtime, campaign: Campaign, entries: list[SegmentEntry]) ->
     return out
 
 
-def _open(ctx: Context, campaign_id: str, candidate: Candidate) -> str:
-    """Open the campaign's run for one patient: re-checked here, where the records are current."""
+def _open(ctx: Context, campaign_id: str, candidate: Candidate, day: date) -> str:
+    """Open the campaign's run for one patient: re-checked here, where the records are current, and only
+    with one of the day's slots (claimed in this unit's transaction)."""
     campaign = ctx.load(Campaign, campaign_id)
     patient = ctx.load(Patient, candidate.patient_id)
     if campaign is None or campaign.status != "active" or patient is None:
         return "stopped"
+    slots = ctx.load(CampaignDay, day_id(campaign_id, day)) or CampaignDay(
+        clinic_id=ctx.clinic_id, id=day_id(campaign_id, day), campaign_id=campaign_id, day=day,
+        opened=opened_so_far(ctx.store, campaign, day))
+    if slots.opened >= campaign.definition.daily_limit:
+        return "daily_limit"
     if ctx.load(CampaignMember, member_id(campaign_id, patient.id)) is not None:
         return "in_campaign"
     subject = ctx.subject(subject_key(patient.id, None))
@@ -105,6 +161,8 @@ def _open(ctx: Context, campaign_id: str, candidate: Candidate) -> str:
     started = member.runs.get(run_purpose(campaign_id), "")
     if not started or started.startswith("skipped:"):
         return started.removeprefix("skipped:") or "not_started"
+    claim_slot(slots, campaign.definition.daily_limit)
+    ctx.save(slots)
     member.run_id = started
     ctx.save(member)
     if campaign_id not in patient.campaigns:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from chalicelib.campaign_opener import open_today
 from chalicelib.domain import campaigns as rules
 from chalicelib.domain.campaigns import Campaign, CampaignIn, CampaignMember, CampaignStatus, StatusChange
 from chalicelib.domain.facts import iso_z
@@ -59,7 +58,8 @@ def view(campaign: Campaign, shown: Figures) -> dict[str, Any]:
     return {"campaign_id": campaign.id, "status": campaign.status, **shown.view(), "name": spec.name,
             "segment": spec.segment.model_dump(), "daily_limit": spec.daily_limit, "offer": spec.offer,
             "purpose": campaign.purpose, "cost_per_contact": f"{spec.cost_per_contact:.2f}",
-            "created_at": iso_z(campaign.created_at), "status_at": iso_z(campaign.status_at)}
+            "created_at": iso_z(campaign.created_at), "status_at": iso_z(campaign.status_at),
+            "last_run": campaign.last_run.model_dump(mode="json") if campaign.last_run else None}
 
 
 def show(rt: Runtime, clinic_id: str, campaign_id: str) -> dict[str, Any]:
@@ -74,14 +74,19 @@ def listing(rt: Runtime, clinic_id: str) -> dict[str, Any]:
 
 
 def act(rt: Runtime, clinic_id: str, campaign_id: str, action: str) -> dict[str, Any]:
-    """`run` opens today's pick now (as the hourly opener does in working hours); the rest move its status."""
+    """`run` asks for today's pick now (as the hourly opener does in working hours) and answers at once: the
+    opening runs on the jobs queue and `last_run` shows it once done; the rest move the status."""
     if action != "run":
         return change_status(rt, clinic_id, campaign_id, action)
     campaign = load(rt, clinic_id, campaign_id)
     if campaign.status != "active":
         raise InvalidInput([FieldError("status", f"a {campaign.status} campaign opens nothing")])
-    report = open_today(rt, rt.clinic(clinic_id), campaign, rt.clock())
-    return {**show(rt, clinic_id, campaign_id), "run": report}
+    run_id = f"run_{secrets.token_hex(6)}"
+    now = rt.clock()
+    rt.jobs.send({"job": "campaign_run", "target": clinic_id, "at": now.isoformat(), "campaign_id": campaign_id,
+                  "run_id": run_id})
+    return {**view(campaign, figures(rt, campaign)), "run": {"id": run_id, "status": "queued",
+                                                             "requested_at": iso_z(now)}}
 
 
 def change_status(rt: Runtime, clinic_id: str, campaign_id: str, move: str) -> dict[str, Any]:

@@ -53,7 +53,7 @@ def staff_of_token(rt: Runtime, digest: str) -> Staff | None:
     if item is None:
         return None
     return Staff(role=item.role, clinic_id=item.clinic_id, token_id=item.token_id, admin_id=item.admin_id,
-                 name=item.name)
+                 name=item.name, token_digest=digest)
 
 
 def list_staff(rt: Runtime, clinic_id: str) -> list[dict[str, Any]]:

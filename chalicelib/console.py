@@ -15,7 +15,7 @@ from chalicelib import scenarios
 from chalicelib.compose import PURPOSES, message, when_text
 from chalicelib.console_strings import KEYED_STRINGS, SCRIPT_STRINGS
 from chalicelib.contract import LadderPreview, MessagePreview, PatientIn
-from chalicelib.desk import SECURITY_HEADERS, language_of
+from chalicelib.desk import SECURITY_HEADERS, SESSION_STRINGS, language_of
 from chalicelib.domain.clinic_settings import ClinicSettings
 from chalicelib.domain.names import DEFAULT_CHANNELS, DEFAULT_SOURCES
 from chalicelib.domain.preview import ladder_preview
@@ -35,7 +35,7 @@ __all__ = ["SECURITY_HEADERS", "dashboard", "export", "language_of", "page", "pr
 
 def page(language: str) -> str:
     _ = gettext_for(language)
-    strings = {s: _(s) for s in SCRIPT_STRINGS}
+    strings = {s: _(s) for s in (*SCRIPT_STRINGS, *SESSION_STRINGS)}
     strings.update({k: _(v) for k, v in KEYED_STRINGS.items()})
     for scenario in scenarios.SCENARIOS:  # the registry names each scenario's message and ladder
         strings[f"purpose:{scenario.name}"] = _(scenario.message_label)

@@ -21,6 +21,7 @@ from pydantic import (
     TypeAdapter,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 
 from chalicelib.domain.clinic_settings import MessageChannel, Weekday
@@ -441,6 +442,19 @@ class NewStaffToken(Body):
     role: Literal["admin", "manager"]
     admin_id: Id | None = None
     name: Name | None = None
+
+
+class SessionRequest(Body):
+    """`POST /v1/sessions`: a login link's one-time `code`, or a staff `token` typed into the page (one of them)."""
+
+    code: str | None = Field(None, min_length=1, max_length=200)
+    token: str | None = Field(None, min_length=1, max_length=300)
+
+    @model_validator(mode="after")
+    def _one_of(self) -> SessionRequest:
+        if (self.code is None) == (self.token is None):
+            raise ValueError("send a login link's code or a staff token")
+        return self
 
 
 class TaskAssignment(Body):

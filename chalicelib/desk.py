@@ -22,6 +22,17 @@ SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
 }
+# What signing in says on both pages (static/session.js): refused login links, ended sessions.
+SESSION_STRINGS = (
+    N_("This login link has already been used. Ask your manager for a new one, or sign in with your key."),
+    N_("This login link has expired. Ask your manager for a new one, or sign in with your key."),
+    N_("This login link is not valid. Ask your manager for a new one, or sign in with your key."),
+    N_("The access this link was for has been revoked."),
+    N_("Your session has ended. Sign in again."),
+    N_("A link with the key inside is no longer accepted. Ask your manager for a new login link, or type your key "
+       "below."),
+    N_("The token was not accepted"),
+)
 # Strings the page's script shows, translated on the server so the script stays language-free.
 SCRIPT_STRINGS = (
     N_("Missed calls"),
@@ -83,6 +94,7 @@ SCRIPT_STRINGS = (
     N_("A declined patient needs a reason"),
     N_("Say when to call back"),
     N_("This task is already closed"),
+    N_("%(name)s is already working on this task"),
     N_("Offline — retrying"),
     N_("for the manager"),
     N_("Patient"),
@@ -107,7 +119,7 @@ def language_of(requested: str | None) -> str:
 
 def page(language: str) -> str:
     _ = gettext_for(language)
-    strings = {s: _(s) for s in SCRIPT_STRINGS}
+    strings = {s: _(s) for s in (*SCRIPT_STRINGS, *SESSION_STRINGS)}
     strings.update({f"scenario:{k}": _(v) for k, v in SCENARIO_NAMES.items()})
     return str(environment(language).get_template("desk/index.html").render(
         strings=json.dumps(strings, ensure_ascii=False), language=language,

@@ -35,6 +35,10 @@ class ClinicFlowError(Exception):
             "detail": self.detail,
         }
 
+    def headers(self) -> dict[str, str]:
+        """HTTP headers the answer carries besides the problem body."""
+        return {}
+
 
 class Unauthorized(ClinicFlowError):
     status, slug, title = 401, "unauthorized", "Unauthorized"
@@ -50,6 +54,30 @@ class NotFound(ClinicFlowError):
 
 class Conflict(ClinicFlowError):
     status, slug, title = 409, "conflict", "Conflict"
+
+
+class TakenByAnother(Conflict):
+    """A task another administrator has taken (the problem names them as `assignee`)."""
+
+    def __init__(self, assignee: str) -> None:
+        super().__init__(f"the task is taken by {assignee}")
+        self.assignee = assignee
+
+    def problem(self) -> dict[str, Any]:
+        return {**super().problem(), "assignee": self.assignee}
+
+
+class Throttled(ClinicFlowError):
+    """Over a rate limit: 429 with `Retry-After` (whole seconds)."""
+
+    status, slug, title = 429, "throttled", "Too many requests"
+
+    def __init__(self, retry_after: str, detail: str = "") -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": self.retry_after}
 
 
 class PayloadTooLarge(ClinicFlowError):

@@ -13,9 +13,9 @@ from chalice import Response
 from pydantic import BaseModel, ValidationError
 
 from chalicelib import limits
-from chalicelib.errors import PROBLEM_BASE, ClinicFlowError, FieldError, InvalidInput, PayloadTooLarge
+from chalicelib.errors import PROBLEM_BASE, ClinicFlowError, FieldError, InvalidInput, PayloadTooLarge, Throttled
 from chalicelib.observability import logger
-from chalicelib.validation import EARLIEST_YEAR, LATEST_YEAR, invalid_input
+from chalicelib.validation import EARLIEST_YEAR, LATEST_YEAR, invalid_input, json_depth
 
 M = TypeVar("M", bound=BaseModel)
 PROBLEM_JSON = "application/problem+json"
@@ -23,7 +23,7 @@ PROBLEM_JSON = "application/problem+json"
 
 def problem(exc: ClinicFlowError) -> Response:
     return Response(body=json.dumps(exc.problem(), ensure_ascii=False), status_code=exc.status,
-                    headers={"Content-Type": PROBLEM_JSON})
+                    headers={**exc.headers(), "Content-Type": PROBLEM_JSON})
 
 
 def html_response(html: str, status: int = 200) -> Response:
@@ -65,19 +65,6 @@ def check_path_ids(params: dict[str, Any]) -> None:
         raise InvalidInput(bad)
 
 
-def _depth(value: Any) -> int:
-    """Nesting depth of a parsed JSON value, without recursion."""
-    deepest, stack = 0, [(value, 1)]
-    while stack:
-        item, level = stack.pop()
-        deepest = max(deepest, level)
-        if isinstance(item, dict):
-            stack.extend((v, level + 1) for v in item.values())
-        elif isinstance(item, list):
-            stack.extend((v, level + 1) for v in item)
-    return deepest
-
-
 def json_document(raw: bytes | None) -> Any:
     """The request's JSON (bounded in size and depth), or 413/422 naming the body."""
     if raw and len(raw) > MAX_JSON_BYTES:
@@ -87,7 +74,7 @@ def json_document(raw: bytes | None) -> Any:
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
         raise InvalidInput([FieldError("body", f"not valid JSON: {reason}")]) from None
-    if _depth(document) > MAX_JSON_DEPTH:
+    if json_depth(document) > MAX_JSON_DEPTH:
         raise InvalidInput([FieldError("body", f"nested deeper than {MAX_JSON_DEPTH} levels")])
     return document
 
@@ -137,14 +124,26 @@ def problem_middleware(event: Any, get_response: Callable[[Any], Response]) -> R
                     headers={**kept, "Content-Type": PROBLEM_JSON})
 
 
-def clinic_limits(event: Any, get_response: Callable[[Any], Response]) -> Response:
-    """HTTP middleware: 429 problem+json (with Retry-After) when a clinic exceeds its request rate."""
-    clinic_id = (getattr(event, "uri_params", None) or {}).get("clinic_id")
-    if clinic_id:
-        wait = limits.limiter().wait_for(clinic_id[:128], limits.api_of(getattr(event, "path", "") or ""))
-        if wait > 0:
-            body = {"type": PROBLEM_BASE + "throttled", "title": "Too many requests", "status": 429,
-                    "detail": "this clinic is sending faster than its limit; retry after the pause"}
-            return Response(body=json.dumps(body), status_code=429,
-                            headers={"Content-Type": PROBLEM_JSON, "Retry-After": limits.retry_after(wait)})
-    return get_response(event)
+def source_limits(event: Any, get_response: Callable[[Any], Response]) -> Response:
+    """HTTP middleware: a request answered 4xx before it proved who sent it is charged to its source address;
+    a source out of failures gets 429 problem+json with Retry-After. Verified requests count against their
+    clinic instead (`limits.admit`, where the signature or token is checked)."""
+    source = source_of(event)
+    wait = limits.sources().wait_for(source)
+    if wait > 0:
+        return problem(Throttled(limits.retry_after(wait), "too many failed requests from this address"))
+    token = limits.start_request()
+    try:
+        response = get_response(event)
+        if 400 <= response.status_code < 500 and response.status_code != 429 and not limits.was_verified():
+            limits.sources().charge(source)
+        return response
+    finally:
+        limits.end_request(token)
+
+
+def source_of(event: Any) -> str:
+    """The caller's address as API Gateway saw it (the local server's is loopback)."""
+    context = getattr(event, "context", None) or {}
+    identity = context.get("identity") or {} if isinstance(context, dict) else {}
+    return str(identity.get("sourceIp") or "unknown")[:64]

@@ -16,20 +16,22 @@ import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from pydantic import ValidationError
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from chalicelib import events
+from chalicelib import events, limits
 from chalicelib.contract import EVENT_ADAPTER, EVENT_TYPES
 from chalicelib.domain.facts import iso_z
-from chalicelib.errors import FieldError, InvalidInput, PayloadTooLarge, Unauthorized
+from chalicelib.errors import ConcurrentUpdate, FieldError, InvalidInput, NotFound, PayloadTooLarge, Unauthorized
 from chalicelib.observability import logger
+from chalicelib.paging import decode_cursor, encode_cursor
 from chalicelib.runtime import Runtime
 from chalicelib.store.models import RawEventItem, scoped
-from chalicelib.validation import invalid_input
+from chalicelib.store.repository import StoreError
+from chalicelib.validation import field_path, invalid_input
 
 MAX_BODY_BYTES = 256 * 1024
 MAX_ATTEMPTS = 8
@@ -98,6 +100,7 @@ def receive(rt: Runtime, webhook_secret: Any, clinic_id: str, raw: bytes, header
         raise PayloadTooLarge(f"the body is {len(raw)} bytes; the limit is {MAX_BODY_BYTES}")
     clinic = rt.clinic(clinic_id)
     verify(webhook_secret(clinic_id, clinic.secret_version), raw, headers)
+    limits.admit(clinic_id, "webhook")  # only a signed request spends the clinic's budget
     webhook_id = headers.get("webhook-id", "")
     if not _WEBHOOK_ID.match(webhook_id):
         raise InvalidInput([FieldError("webhook-id", "1-200 characters of letters, digits and _.:-")])
@@ -186,13 +189,49 @@ def apply_stored(rt: Runtime, clinic_id: str, event_id: str, body: str | None = 
 QUEUE_RETRIES = 3  # quick retries behind the clinic's other events; later ones wait for the sweeper
 
 
+@dataclass(frozen=True)
+class FailureReason:
+    """Why an event did not apply, as its operator reads it: a code, the field it names (if any), the rule in
+    words. Chosen by the exception's type, never its text (that is in the logs, under the event id)."""
+
+    code: str
+    field: str | None
+    message: str
+
+    def view(self) -> dict[str, Any]:
+        return {"code": self.code, "field": self.field, "message": self.message}
+
+
+_BY_TYPE: list[tuple[type[BaseException], FailureReason]] = [
+    (ConcurrentUpdate, FailureReason("contention", None, "the records it changes were changed by other events "
+                                                         "at the same moment too often; it is tried again")),
+    (StoreError, FailureReason("storage", None, "the database did not answer; it is tried again")),
+    (NotFound, FailureReason("missing_record", None, "a record it refers to (the clinic, a patient) is missing")),
+]
+INTERNAL = FailureReason("internal", None, "ClinicFlow could not apply it (a fault on our side, logged under this "
+                                           "event id); replay it once the fix is deployed")
+LEGACY = FailureReason("unknown", None, "it failed before reasons were recorded; replay it to try again")
+
+
+def failure_reason(exc: BaseException) -> FailureReason:
+    """The reason an operator sees for `exc`: the field and rule of a validation, else the kind of fault."""
+    if isinstance(exc, ValidationError):
+        first = exc.errors(include_url=False)[0]
+        message = first["msg"].removeprefix("Value error, ")
+        return FailureReason("invalid", field_path(first["loc"], EVENT_TYPES), message)
+    if isinstance(exc, InvalidInput) and exc.errors:
+        return FailureReason("invalid", exc.errors[0].field, exc.errors[0].message)
+    return next((reason for kind, reason in _BY_TYPE if isinstance(exc, kind)), INTERNAL)
+
+
 def _failed(rt: Runtime, clinic_id: str, event_id: str, exc: Exception) -> str:
     """Record a failed attempt; park the event after MAX_ATTEMPTS. Raises only if it cannot record."""
     item = rt.store.get_raw_event(clinic_id, event_id)
     if item is None or item.status == "applied":
         return "missing" if item is None else "already_applied"
     item.attempts = (item.attempts or 0) + 1
-    item.last_error = f"{type(exc).__name__}: {str(exc)[:300]}"
+    reason = failure_reason(exc)
+    item.last_error, item.reason_code, item.reason_field = reason.message, reason.code, reason.field
     # the sweeper requeues pending events some minutes after their last attempt
     item.gsi1sk = f"{iso_z(rt.clock())}#{event_id}"
     if item.attempts >= MAX_ATTEMPTS:
@@ -207,11 +246,20 @@ def _failed(rt: Runtime, clinic_id: str, event_id: str, exc: Exception) -> str:
     return "retrying"
 
 
-def failed_events(rt: Runtime, clinic_id: str) -> list[dict[str, Any]]:
-    """Events parked as failed, with the reason, for the clinic's manager (oldest first)."""
-    return [{"event_id": item.pk.rsplit("#", 1)[-1], "type": item.event_type, "occurred_at": item.occurred_at,
-             "received_at": item.received_at, "attempts": item.attempts, "error": item.last_error}
-            for item in rt.store.raw_events(clinic_id, "FAILED")]
+def failed_events(rt: Runtime, clinic_id: str, limit: int = 50,
+                  cursor: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
+    """One page of the events parked as failed, oldest failure first, each with its reason; and the next cursor."""
+    partition = scoped(clinic_id, "FAILED")
+    items, resume = rt.store.raw_event_page(clinic_id, "FAILED", limit, decode_cursor(cursor, "gsi1pk", partition))
+    return [failed_view(item) for item in items], encode_cursor(resume)
+
+
+def failed_view(item: RawEventItem) -> dict[str, Any]:
+    reason = (FailureReason(item.reason_code, item.reason_field, item.last_error or "") if item.reason_code
+              else LEGACY)
+    return {"event_id": item.pk.rsplit("#", 1)[-1], "type": item.event_type, "occurred_at": item.occurred_at,
+            "received_at": item.received_at, "attempts": int(item.attempts or 0), "reason": reason.view(),
+            "error": reason.message}
 
 
 def requeue_pending(rt: Runtime, clinic_id: str, older_than: timedelta = timedelta(minutes=2)) -> int:
@@ -224,18 +272,38 @@ def requeue_pending(rt: Runtime, clinic_id: str, older_than: timedelta = timedel
     return len(pending)
 
 
-def replay(rt: Runtime, clinic_id: str, include_applied: bool = False, since: datetime | None = None) -> int:
-    """Re-apply stored events (failed ones, or all) in the order they occurred."""
+REPLAY_LIMIT, REPLAY_MOST = 100, 500
+
+
+@dataclass(frozen=True)
+class Replayed:
+    """What one replay call did: how many events went back to the queue, and where the next call resumes."""
+
+    replayed: int
+    more: bool
+    cursor: str | None = None  # replaying every stored event (`all`): pass it back for the next page
+
+    def view(self) -> dict[str, Any]:
+        return {"replayed": self.replayed, "more": self.more, "next_cursor": self.cursor}
+
+
+def replay(rt: Runtime, clinic_id: str, include_applied: bool = False, limit: int = REPLAY_LIMIT,
+           cursor: str | None = None) -> Replayed:
+    """Re-apply at most `limit` stored events per call: the failed ones (oldest failure first; each call takes the
+    next ones, as the replayed leave the list), or with `include_applied` every stored event in the order they
+    occurred, a page per call (`cursor`)."""
+    state = "ALL" if include_applied else "FAILED"
+    partition, attribute = ((scoped(clinic_id, "EVENTS"), "gsi2pk") if include_applied
+                            else (scoped(clinic_id, "FAILED"), "gsi1pk"))
+    items, resume = rt.store.raw_event_page(clinic_id, state, limit, decode_cursor(cursor, attribute, partition))
     count = 0
-    items = rt.store.raw_events(clinic_id, "ALL")
     for item in items:
-        if since and datetime.fromisoformat(item.occurred_at) < since:
-            continue
-        if item.status == "applied" and not include_applied:
-            continue
+        if item.status not in ("failed", "applied", "pending"):
+            continue  # ignored payloads and unconfirmed claims are never events to apply
+        event_id = item.pk.rsplit("#", 1)[-1]
         item.status, item.attempts = "pending", 0
-        item.gsi1pk, item.gsi1sk = scoped(clinic_id, "PENDING"), f"{iso_z(rt.clock())}#{item.pk.rsplit('#', 1)[-1]}"
+        item.gsi1pk, item.gsi1sk = scoped(clinic_id, "PENDING"), f"{iso_z(rt.clock())}#{event_id}"
         rt.store.save(item)
-        _enqueue(rt, clinic_id, item.pk.rsplit("#", 1)[-1])
+        _enqueue(rt, clinic_id, event_id, dedup=f"{event_id}:replay{iso_z(rt.clock())}")
         count += 1
-    return count
+    return Replayed(count, resume is not None, encode_cursor(resume) if include_applied else None)

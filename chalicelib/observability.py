@@ -13,6 +13,8 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
+from chalicelib.redaction import redact
+
 _PERSONAL_KEYS = frozenset({"phone", "name", "full_name", "text", "email", "body", "patient_name", "from",
                             "sender", "to", "birth_date"})
 
@@ -26,6 +28,12 @@ class _NoPersonalData(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         for key in (_PERSONAL_KEYS & set(vars(record))) - _STANDARD:
             setattr(record, key, "[redacted]")
+        if isinstance(record.msg, str):  # a URL in a message or an extra keeps no credential
+            record.msg = redact(record.msg)
+        for key in set(vars(record)) - _STANDARD:
+            value = getattr(record, key)
+            if isinstance(value, str) and ("=" in value or "/bot" in value or "Bearer" in value):
+                setattr(record, key, redact(value))
         return True
 
 

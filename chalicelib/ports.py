@@ -86,8 +86,9 @@ class Workflows(Protocol):
 class Queue(Protocol):
     """A message queue the app feeds itself through."""
 
-    def send(self, body: dict[str, Any], group: str | None = None, dedup: str | None = None) -> None:
-        """Send one JSON message (group and dedup id for FIFO queues)."""
+    def send(self, body: dict[str, Any], group: str | None = None, dedup: str | None = None,
+             delay_seconds: int = 0) -> None:
+        """Send one JSON message (group and dedup id for FIFO queues; a delay of up to 900 s on standard ones)."""
 
     def send_many(self, bodies: list[dict[str, Any]]) -> None:
         """Send JSON messages in as few requests as the queue allows (standard queues)."""

@@ -24,11 +24,14 @@ from chalicelib.runtime import Runtime
 
 
 class Job(BaseModel):
-    """One clinic's (or network's) share of a schedule's work, as it travels on the jobs queue."""
+    """One clinic's (or network's) share of a schedule's work, or a manager's `…/campaigns/{id}/run`, as it
+    travels on the jobs queue."""
 
-    job: Literal["sweep", "tick", "network_digest"]
+    job: Literal["sweep", "tick", "network_digest", "campaign_run"]
     target: str  # a clinic id, or a network id for network digests
     at: datetime
+    campaign_id: str | None = None  # campaign_run: which campaign, and the run id its 202 named
+    run_id: str | None = None
 
 
 def clinics(rt: Runtime) -> list[Clinic]:
@@ -52,6 +55,8 @@ def run_job(rt: Runtime, job: Job) -> dict[str, Any]:
         return sweep_clinic(rt, job.target)
     if job.job == "tick":
         return tick_clinic(rt, rt.clinic(job.target), job.at)
+    if job.job == "campaign_run" and job.campaign_id and job.run_id:
+        return campaign_opener.run_requested(rt, job.target, job.campaign_id, job.run_id, job.at)
     network = rt.store.get(Network, job.target, job.target)
     if network is None:
         raise NotFound(f"no network {job.target}")

@@ -42,7 +42,9 @@ class SweepReport:
 
 
 def sweep(rt: Runtime, clinic_id: str) -> SweepReport:
-    report = SweepReport(requeued=ingest.requeue_pending(rt, clinic_id))
+    from chalicelib import connectors
+
+    report = SweepReport(requeued=ingest.requeue_pending(rt, clinic_id) + connectors.ask_again(rt, clinic_id))
     report.started = ensure_started(rt, clinic_id)
     report.heartbeats, report.escalated, orphaned = tend_open_tasks(rt, clinic_id)
     report.revived, report.ended = repair_dead_runs(rt, clinic_id, orphaned)

@@ -14,7 +14,7 @@ from chalicelib.domain.merge import call_returned, first_response, lead_lost
 from chalicelib.domain.phones import display_phone
 from chalicelib.domain.records import Call, CallTask, CallTaskEvent, Lead, Patient, SequenceRun, TaskContext
 from chalicelib.domain.windows import add_working_minutes
-from chalicelib.errors import Conflict, FieldError, InvalidInput, NotFound
+from chalicelib.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound, TakenByAnother
 from chalicelib.paging import decode_cursor, encode_cursor
 from chalicelib.runtime import AnswerToken, Context
 from chalicelib.store.keys import subject_key
@@ -94,22 +94,42 @@ def task_page(store: Repository, clinic_id: str, status: str, limit: int,
     return found, encode_cursor(resume)
 
 
+def acting_admin(staff: Staff, named: str | None) -> str | None:
+    """Whom the work is credited to: an administrator is only themself; a manager may name an administrator."""
+    if staff.role == "admin":
+        if named and named != staff.admin_id:
+            raise Forbidden("admin_id: an administrator records work as themself (a manager may name another)")
+        return staff.admin_id
+    return named or staff.admin_id
+
+
+def taker(staff: Staff) -> str:
+    """How the desk names the one who takes a task (the MIS administrator id when the token has one)."""
+    return staff.admin_id or staff.name or staff.role
+
+
+def _taken_by_another(task: CallTask, staff: Staff) -> bool:
+    return staff.role == "admin" and task.assignee is not None and task.assignee != taker(staff)
+
+
 def record_outcome(ctx: Context, task_id: str, body: TaskOutcome, staff: Staff) -> CallTask:
     """Close a task with the administrator's outcome, credit it, and move its sequence on.
 
     A task the system closed first (the MIS's booking stopped the run, or the telephony saw the call
     answered) still takes an outcome that says the patient was reached: it is what happened on the
     call, and it is credited exactly as if it had come first. "No answer" can change nothing there."""
+    admin = acting_admin(staff, body.admin_id)
     task = ctx.load(CallTask, task_id)
     if task is None:
         raise NotFound(f"no task {task_id}")
+    by = admin or staff.role
     late = task.status != "open"
     if late and not (_closed_by_system(task) and body.outcome in REACHED):
-        if task.outcome == body.outcome:
-            return task
+        if task.outcome == body.outcome and task.closed_by == by:
+            return task  # the same person's retry
         raise Conflict(f"task is already closed ({task.outcome})")
-    admin = body.admin_id or staff.admin_id
-    by = admin or staff.role
+    if _taken_by_another(task, staff):
+        raise TakenByAnother(str(task.assignee))
     task.call_back_at = body.call_back_at
     if body.note:
         task.history.append(CallTaskEvent(at=ctx.now, kind="note", detail=body.note))
@@ -125,7 +145,7 @@ def record_outcome(ctx: Context, task_id: str, body: TaskOutcome, staff: Staff) 
         patient = ctx.load(Patient, task.patient_id) if task.patient_id else None
         sequences.wrong_number(ctx, task, run, patient)
     if run is not None:
-        _credit_response(ctx, run, task, body)
+        _credit_response(ctx, run, task, body, admin)
         campaign_credit.call_worked(ctx, run, task, admin, body.outcome in REACHED)
         patient = ctx.load(Patient, run.patient_id) if run.patient_id else None
         if body.outcome in REACHED:
@@ -158,14 +178,15 @@ def _reason(ctx: Context, task: CallTask, body: TaskOutcome, run: SequenceRun | 
         task.context.lead_id = run.lead_id
 
 
-def _credit_response(ctx: Context, run: SequenceRun, task: CallTask, body: TaskOutcome) -> None:
+def _credit_response(ctx: Context, run: SequenceRun, task: CallTask, body: TaskOutcome,
+                     admin: str | None) -> None:
     """The inquiry got its answer: first response time, returned missed calls, lost leads."""
     if run.lead_id:
         lead = ctx.load(Lead, run.lead_id)
         if lead is not None:
             lead.first_response_at = first_response(lead.first_response_at, lead.created_at, ctx.now)
             if body.outcome == "declined" and body.reason:
-                lost = LeadLostData(lead_id=lead.id, reason=body.reason, admin_id=body.admin_id, comment=body.comment)
+                lost = LeadLostData(lead_id=lead.id, reason=body.reason, admin_id=admin, comment=body.comment)
                 lead_lost(lead, lost, ctx.now, reasons.Classified(task.reason_code or reasons.OTHER, task.comment))
             ctx.save(lead)
     for call_id in sequences.answered_calls(run):
@@ -197,13 +218,21 @@ def _wrong(patient: Patient | None) -> dict[str, Any]:
 
 
 def assign(ctx: Context, task_id: str, admin: str | None, staff: Staff) -> CallTask:
-    """Take a task (or hand it to a colleague); the desk shows who works it."""
+    """Take a task (an administrator, for themself: a task someone else took is a 409), or hand it to an
+    administrator (a manager). The unit's version check makes taking conditional: of two who take the
+    same task at once, the second sees the first's name and gets the 409."""
+    named = acting_admin(staff, admin)
     task = ctx.load(CallTask, task_id)
     if task is None:
         raise NotFound(f"no task {task_id}")
     if task.status != "open":
         raise Conflict(f"task is already closed ({task.outcome})")
-    task.assignee = admin or staff.admin_id or staff.name or staff.role
+    if _taken_by_another(task, staff):
+        raise TakenByAnother(str(task.assignee))
+    wanted = named or taker(staff)
+    if task.assignee == wanted:
+        return task
+    task.assignee = wanted
     task.history.append(CallTaskEvent(at=ctx.now, kind="assigned", detail=task.assignee))
     ctx.save(task)
     return task

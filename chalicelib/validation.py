@@ -14,6 +14,19 @@ from chalicelib.errors import FieldError, InvalidInput
 EARLIEST_YEAR, LATEST_YEAR = 1900, 2200
 
 
+def json_depth(value: Any) -> int:
+    """Nesting depth of a parsed JSON value, without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        deepest = max(deepest, level)
+        if isinstance(item, dict):
+            stack.extend((v, level + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, level + 1) for v in item)
+    return deepest
+
+
 def field_path(loc: Sequence[Any], tags: Collection[str] = ()) -> str:
     """Dotted path of a pydantic error location, without discriminator tags."""
     parts = [str(p) for p in loc if not (isinstance(p, str) and p in tags)]

@@ -68,8 +68,23 @@ def webhook_secret(clinic_id: str, version: int) -> str:
 
 @lru_cache(maxsize=1)
 def authenticator() -> Authenticator:
+    from chalicelib.sessions import staff_of_session
+
     return Authenticator(lambda digest: staff_of_token(runtime(), digest),
-                         lambda: secrets().operator_token_hashes)
+                         lambda: secrets().operator_token_hashes,
+                         lambda digest: staff_of_session(runtime(), digest))
+
+
+def vendor_api(vendor: str) -> Any:
+    """The API a connector confirms its notifications through (Zadarma's user API)."""
+    return _zadarma_api()
+
+
+@lru_cache(maxsize=1)
+def _zadarma_api() -> Any:
+    from chalicelib.connectors.zadarma_api import ZadarmaApi
+
+    return ZadarmaApi()
 
 
 @lru_cache(maxsize=1)
@@ -143,6 +158,6 @@ def step_handler() -> Any:
 def reset() -> None:
     """Forget every built adapter (tests, and the local runner after it sets the environment)."""
     for cached in (_session, _clients, runtime, authenticator, channels, mailer, chat, manager_bot,
-                   step_handler, telegram_webhooks):
+                   step_handler, telegram_webhooks, _zadarma_api):
         cached.cache_clear()
     get_settings.cache_clear()

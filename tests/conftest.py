@@ -11,7 +11,8 @@ from chalicelib.local.inprocess import testing_environment
 testing_environment()
 os.environ.update({"TIMING_CALL_TIMEOUT_S": "600", "TIMING_CALL_HEARTBEAT_S": "300",
                    "OUTBOUND_ALLOW_HOSTS": "127.0.0.1",  # the capturing servers stand in for Slack and providers
-                   "CLINIC_WEBHOOK_RATE": "100000", "CLINIC_STAFF_RATE": "100000"})  # tests/hardening test the limit
+                   "CLINIC_WEBHOOK_RATE": "100000", "CLINIC_STAFF_RATE": "100000",  # tests/hardening test the limits
+                   "SOURCE_FAILURE_RATE": "100000"})
 
 
 def _shift_the_calendar() -> None:
@@ -53,6 +54,22 @@ def output_dir(request: pytest.FixtureRequest) -> os.PathLike[str]:
     path = Path(__file__).resolve().parents[1] / "test-output" / request.node.name
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+@pytest.fixture
+def zadarma_api(monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
+    """Zadarma's user API as a local fake server; the app's connector confirms calls through it."""
+    from chalicelib import wiring
+    from chalicelib.connectors.zadarma_api import ZadarmaApi
+    from chalicelib.local.fake_zadarma import FakeZadarma
+
+    fake = FakeZadarma()
+    api = ZadarmaApi(fake.url)
+    monkeypatch.setattr(wiring, "vendor_api", lambda vendor: api)
+    try:
+        yield fake
+    finally:
+        fake.close()
 
 
 from tests.local_stack import local_stack  # noqa: E402,F401 - the `make run` stack, for end-to-end tests

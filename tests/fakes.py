@@ -56,9 +56,12 @@ class FakeWorkflows:
 @dataclass
 class FakeQueue:
     sent: list[dict[str, Any]] = field(default_factory=list)
+    delays: list[int] = field(default_factory=list)  # the delay of each message sent
 
-    def send(self, body: dict[str, Any], group: str | None = None, dedup: str | None = None) -> None:
+    def send(self, body: dict[str, Any], group: str | None = None, dedup: str | None = None,
+             delay_seconds: int = 0) -> None:
         self.sent.append(body)
+        self.delays.append(delay_seconds)
 
     def send_many(self, bodies: list[dict[str, Any]]) -> None:
         self.sent.extend(bodies)

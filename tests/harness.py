@@ -128,10 +128,20 @@ class Harness:
         assert response.status == 200, response.body
         return list(response.body)
 
-    def outcome(self, task_id: str, body: dict[str, Any], clinic: ClinicAccess | None = None) -> Response:
+    def outcome(self, task_id: str, body: dict[str, Any], clinic: ClinicAccess | None = None,
+                token: str | None = None) -> Response:
         clinic = clinic or self.clinic
         return self.request("POST", f"/v1/clinics/{clinic.clinic_id}/tasks/{task_id}/outcome", body,
-                            token=clinic.admin_token)
+                            token=token or clinic.admin_token)
+
+    def admin_token(self, admin_id: str, name: str = "", clinic: ClinicAccess | None = None) -> str:
+        """A staff token of the administrator `admin_id` (what each administrator signs in with)."""
+        clinic = clinic or self.clinic
+        issued = self.request("POST", f"/v1/clinics/{clinic.clinic_id}/staff",
+                              {"role": "admin", "admin_id": admin_id, "name": name or admin_id},
+                              token=clinic.manager_token)
+        assert issued.status == 201, issued.body
+        return str(issued.body["token"])
 
     def patient(self, patient_id: str, clinic: ClinicAccess | None = None) -> dict[str, Any]:
         clinic = clinic or self.clinic

@@ -30,12 +30,15 @@ class SqsQueue:
             self._url = str(self._sqs.get_queue_url(QueueName=self._name)["QueueUrl"])
         return self._url
 
-    def send(self, body: dict[str, Any], group: str | None = None, dedup: str | None = None) -> None:
+    def send(self, body: dict[str, Any], group: str | None = None, dedup: str | None = None,
+             delay_seconds: int = 0) -> None:
         kwargs: dict[str, Any] = {"QueueUrl": self.url, "MessageBody": json.dumps(body, default=str)}
         if self._name.endswith(".fifo"):
             kwargs["MessageGroupId"] = group or "default"
             if dedup:
                 kwargs["MessageDeduplicationId"] = dedup[:128]
+        elif delay_seconds:
+            kwargs["DelaySeconds"] = max(0, min(900, delay_seconds))  # SQS's own bounds
         self._sqs.send_message(**kwargs)
 
     def send_many(self, bodies: list[dict[str, Any]]) -> None:

@@ -9,16 +9,21 @@ is a duplicate. See CONTRACT section 5.
 
 from __future__ import annotations
 
+import dataclasses
 import json
+from datetime import timedelta
 from functools import lru_cache
 from typing import Any
 
-from chalicelib import ingest
+from chalicelib import ingest, limits
 from chalicelib.connectors import mango, smsru, telegram, whatsapp, zadarma
-from chalicelib.connectors.base import Answer, Connector, VendorRequest
+from chalicelib.connectors.base import Answer, Claim, Connector, Unconfirmable, VendorRequest
+from chalicelib.domain.facts import iso_z
 from chalicelib.errors import InvalidInput, NotFound, PayloadTooLarge
 from chalicelib.observability import logger
+from chalicelib.ports import DeliveryError
 from chalicelib.runtime import Runtime
+from chalicelib.store.models import RawEventItem, scoped
 
 
 @lru_cache(maxsize=1)
@@ -47,7 +52,8 @@ def receive(rt: Runtime, clinic_id: str, vendor: str, request: VendorRequest) ->
     if len(request.raw) > ingest.MAX_BODY_BYTES:
         raise PayloadTooLarge(f"the body is {len(request.raw)} bytes; the limit is {ingest.MAX_BODY_BYTES}")
     connector.verify(conf, request)
-    parsed = connector.parse(conf, request, settings)
+    limits.admit(clinic_id, "webhook")  # only a verified notification spends the clinic's budget
+    parsed = connector.parse(conf, dataclasses.replace(request, received_at=rt.clock()), settings)
     accepted = duplicates = 0
     for inbound in parsed.events:
         raw = json.dumps(inbound.event, ensure_ascii=False).encode()
@@ -57,12 +63,96 @@ def receive(rt: Runtime, clinic_id: str, vendor: str, request: VendorRequest) ->
             # The vendor sent what it means to (a hidden caller id, a number that is no number): a 422
             # would be retried forever. The notification is kept as `ignored`, with the reason.
             ingest.record_unhandled(rt, clinic_id, inbound.key, f"{vendor}:{inbound.event.get('type', 'event')}",
-                                    request.raw, reason="; ".join(f"{e.field}: {e.message}" for e in exc.errors))
+                                    request.raw, reason=_why(exc))
             continue
         accepted += receipt.status == 202
         duplicates += receipt.status == 200
     for item in parsed.unhandled:
         ingest.record_unhandled(rt, clinic_id, item.key, f"{vendor}:{item.label}", request.raw)
+    claimed = sum(_claim(rt, clinic_id, vendor, claim) for claim in parsed.claims)
     logger.info("connector notification", extra={"clinic_id": clinic_id, "vendor": vendor, "accepted": accepted,
-                                                  "duplicates": duplicates, "unhandled": len(parsed.unhandled)})
+                                                  "duplicates": duplicates, "unhandled": len(parsed.unhandled),
+                                                  "claimed": claimed})
     return parsed.answer
+
+
+# ---- claims: notifications confirmed through the vendor's API before they count -----------------------
+
+RETRY_DELAYS = (20, 60, 180, 600)  # seconds before each next look at the vendor's records (then: ignored)
+LOST_AFTER = timedelta(minutes=15)  # a claim not looked at for this long lost its queue message
+
+
+def _claim(rt: Runtime, clinic_id: str, vendor: str, claim: Claim) -> bool:
+    """Store the claim once under its signed key (a replay is a duplicate), then ask for its confirmation."""
+    now = rt.clock()
+    item = RawEventItem(
+        scoped(clinic_id, "E", claim.key), "EVENT", event_type=f"{vendor}:{claim.label}"[:100],
+        body=json.dumps(claim.fields, ensure_ascii=False), occurred_at=now.isoformat(), received_at=now.isoformat(),
+        status="confirming", gsi1pk=scoped(clinic_id, "CONFIRMING"), gsi1sk=f"{iso_z(now)}#{claim.key}")
+    if not rt.store.put_raw_event(item):
+        return False
+    _ask(rt, clinic_id, vendor, claim.key, 0)
+    return True
+
+
+def _ask(rt: Runtime, clinic_id: str, vendor: str, key: str, delay: int) -> None:
+    try:
+        rt.actions.send({"action": "confirm", "clinic_id": clinic_id, "vendor": vendor, "key": key},
+                        delay_seconds=delay)
+    except Exception:  # noqa: BLE001 - the claim is stored; the sweeper asks again
+        logger.exception("could not enqueue a confirmation", extra={"clinic_id": clinic_id, "event_id": key})
+
+
+def confirm(rt: Runtime, api: Any, clinic_id: str, vendor: str, key: str) -> str:
+    """Look the claim up in the vendor's records: its event is accepted, it waits, or it is ignored with a reason."""
+    item = rt.store.get_raw_event(clinic_id, key)
+    if item is None or item.status != "confirming":
+        return "settled"
+    connector, conf, settings = configured(rt, clinic_id, vendor)
+    claim = Claim(key, item.event_type.partition(":")[2], json.loads(item.body))
+    try:
+        inbound = connector.confirm(conf, claim, settings, api)  # type: ignore[attr-defined]
+    except Unconfirmable as exc:
+        return _settle(rt, clinic_id, item, "ignored", str(exc))
+    except DeliveryError as exc:  # the vendor's API is down or limits us: like "not there yet"
+        logger.warning("vendor API unavailable", extra={"clinic_id": clinic_id, "vendor": vendor, "error": str(exc)})
+        inbound = None
+    if inbound is None:
+        attempts = int(item.attempts or 0) + 1
+        item.attempts = attempts
+        if attempts > len(RETRY_DELAYS):
+            return _settle(rt, clinic_id, item, "ignored", f"not found in {vendor}'s call records after "
+                                                f"{sum(RETRY_DELAYS) // 60} minutes")
+        item.gsi1sk = f"{iso_z(rt.clock())}#{key}"
+        rt.store.save(item)
+        _ask(rt, clinic_id, vendor, key, RETRY_DELAYS[attempts - 1])
+        return "waiting"
+    try:
+        ingest.accept(rt, clinic_id, inbound.key, json.dumps(inbound.event, ensure_ascii=False).encode(),
+                      settings.phone_region)
+    except InvalidInput as exc:  # confirmed, but what it says is no event of ours (a hidden caller id)
+        return _settle(rt, clinic_id, item, "ignored", _why(exc))
+    return _settle(rt, clinic_id, item, "confirmed", None)
+
+
+def _why(exc: InvalidInput) -> str:
+    return "; ".join(f"{e.field}: {e.message}" for e in exc.errors)
+
+
+def _settle(rt: Runtime, clinic_id: str, item: RawEventItem, status: str, reason: str | None) -> str:
+    item.status, item.last_error = status, reason
+    item.gsi1pk = scoped(clinic_id, "IGNORED") if status == "ignored" else None
+    item.gsi1sk = item.gsi1sk if status == "ignored" else None
+    rt.store.save(item)
+    logger.info("claim settled", extra={"clinic_id": clinic_id, "event_id": item.pk.rsplit("#", 1)[-1],
+                                        "status": status, "reason": reason})
+    return status
+
+
+def ask_again(rt: Runtime, clinic_id: str) -> int:
+    """Sweeper: claims whose confirmation message was lost are looked at again."""
+    upto = iso_z(rt.clock() - LOST_AFTER) + "~"
+    waiting = rt.store.raw_events(clinic_id, "CONFIRMING", upto=upto)
+    for item in waiting:
+        _ask(rt, clinic_id, item.event_type.partition(":")[0], item.pk.rsplit("#", 1)[-1], 0)
+    return len(waiting)

@@ -4,20 +4,21 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, ClassVar, Protocol
+from typing import Annotated, Any, ClassVar, Protocol
 from urllib.parse import parse_qs
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
 
 from chalicelib.domain.clinic_settings import ClinicSettings
 from chalicelib.domain.phones import normalise_phone
 from chalicelib.errors import FieldError, InvalidInput, Unauthorized
-from chalicelib.validation import invalid_input
+from chalicelib.validation import EARLIEST_YEAR, LATEST_YEAR, invalid_input, json_depth
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9_.:\-]{1,160}$")
 
@@ -37,6 +38,7 @@ class VendorRequest:
     headers: Mapping[str, str]  # names lower-cased
     query: Mapping[str, str] = field(default_factory=dict)
     path: str = ""  # below the connector's URL, e.g. "events/summary"
+    received_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     def header(self, name: str) -> str:
         return self.headers.get(name.lower(), "")
@@ -81,11 +83,26 @@ class Unhandled:
     label: str
 
 
+@dataclass(frozen=True)
+class Claim:
+    """A notification whose signature does not cover what it tells: kept under a key made of its signed
+    fields, and acted on only once the vendor's own records confirm it (`Confirming.confirm`)."""
+
+    key: str
+    label: str
+    fields: dict[str, str]
+
+
 @dataclass
 class Parsed:
     events: list[Inbound] = field(default_factory=list)
     unhandled: list[Unhandled] = field(default_factory=list)
+    claims: list[Claim] = field(default_factory=list)
     answer: Answer = field(default_factory=Answer)
+
+
+class Unconfirmable(Exception):
+    """A claim the vendor's records will never confirm (the reason names the rule, for the operator)."""
 
 
 class Connector(Protocol):
@@ -101,6 +118,13 @@ class Connector(Protocol):
 
     def parse(self, conf: Any, request: VendorRequest, settings: ClinicSettings) -> Parsed:
         """Our events and the unhandled parts of a verified payload; InvalidInput if malformed."""
+
+
+class Confirming(Protocol):
+    """A connector whose notifications are confirmed through the vendor's API before they count."""
+
+    def confirm(self, conf: Any, claim: Claim, settings: ClinicSettings, api: Any) -> Inbound | None:
+        """The event the vendor's records confirm, None while they do not show it yet; Unconfirmable if never."""
 
 
 # ---- helpers the vendor modules share ------------------------------------------------------------
@@ -135,8 +159,46 @@ def validated(model: type[Any], data: Any, field_prefix: str = "") -> Any:
         raise invalid_input(exc, prefix=field_prefix) from exc
 
 
-def unix_time(value: int | str) -> datetime:
-    return datetime.fromtimestamp(int(value), UTC)
+_EARLIEST = int(datetime(EARLIEST_YEAR, 1, 1, tzinfo=UTC).timestamp())
+_LATEST = int(datetime(LATEST_YEAR, 12, 31, 23, 59, 59, tzinfo=UTC).timestamp())
+_SECONDS = re.compile(r"^-?\d{1,12}$")
+MAX_VENDOR_JSON_DEPTH = 32  # the deepest documented payload (WhatsApp) nests 9 levels
+
+
+def unix_seconds(value: Any) -> datetime:
+    """Unix seconds as vendors send them (an integer, or its digits as a string), within the years we accept.
+
+    Anything else ("yesterday", 10**20, -99999999999) is a ValueError naming the rule, never an overflow."""
+    if isinstance(value, bool) or not isinstance(value, int | str) or not _SECONDS.match(str(value).strip()):
+        raise ValueError("expected Unix seconds (digits)")
+    seconds = int(str(value).strip())
+    if not _EARLIEST <= seconds <= _LATEST:
+        raise ValueError(f"must be a time between the years {EARLIEST_YEAR} and {LATEST_YEAR}")
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+UnixTime = Annotated[datetime, BeforeValidator(unix_seconds)]  # a vendor model's Unix-seconds field
+
+
+def unix_time(value: Any, name: str = "time") -> datetime:
+    """`unix_seconds`, or a 422 naming the field `name`."""
+    try:
+        return unix_seconds(value)
+    except ValueError as exc:
+        raise InvalidInput([FieldError(name, str(exc))]) from None
+
+
+def vendor_json(raw: bytes | str, name: str = "body") -> Any:
+    """A vendor's JSON document, bounded in depth (a 20,000-deep nesting is a 422, not a RecursionError)."""
+    try:
+        document = json.loads(raw)
+    except RecursionError:
+        raise InvalidInput([FieldError(name, f"nested deeper than {MAX_VENDOR_JSON_DEPTH} levels")]) from None
+    except ValueError:
+        raise InvalidInput([FieldError(name, "not valid JSON")]) from None
+    if json_depth(document) > MAX_VENDOR_JSON_DEPTH:
+        raise InvalidInput([FieldError(name, f"nested deeper than {MAX_VENDOR_JSON_DEPTH} levels")])
+    return document
 
 
 def local_time(value: str, zone: ZoneInfo, name: str) -> datetime:

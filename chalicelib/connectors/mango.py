@@ -13,7 +13,6 @@ https://www.mango-office.ru/upload/api/MangoOffice_VPBX_API_v1.9.pdf): the PBX p
 from __future__ import annotations
 
 import hashlib
-import json
 from typing import Any, ClassVar
 
 from pydantic import Field
@@ -23,6 +22,7 @@ from chalicelib.connectors.base import (
     Inbound,
     Parsed,
     Unhandled,
+    UnixTime,
     VendorModel,
     VendorRequest,
     body_key,
@@ -31,12 +31,11 @@ from chalicelib.connectors.base import (
     line_of,
     require,
     same,
-    unix_time,
     validated,
+    vendor_json,
     vendor_phone,
 )
 from chalicelib.domain.clinic_settings import ClinicSettings, MangoConnector
-from chalicelib.errors import FieldError, InvalidInput
 
 INBOUND, OUTBOUND = 1, 2
 
@@ -55,7 +54,7 @@ class Summary(VendorModel):
     sender: Party = Field(default_factory=Party, alias="from")
     to: Party = Field(default_factory=Party)
     line_number: str | None = None
-    create_time: int
+    create_time: UnixTime
     forward_time: int = 0
     talk_time: int = 0
     end_time: int = 0
@@ -83,10 +82,7 @@ class Mango:
         form = request.form()
         if request.path != "events/summary":
             return Parsed(unhandled=[Unhandled(body_key(self.vendor, request.raw), request.path or "post")])
-        try:
-            document = json.loads(form.get("json", ""))
-        except ValueError:
-            raise InvalidInput([FieldError("json", "not valid JSON")]) from None
+        document = vendor_json(form.get("json", ""), "json")
         summary: Summary = validated(Summary, document, "json")
         key = event_key(self.vendor, "summary", summary.entry_id)
         if summary.call_direction == INBOUND and summary.sender.number:
@@ -110,7 +106,7 @@ def _duration(summary: Summary) -> int:
 
 
 def _inbound(key: str, summary: Summary, settings: ClinicSettings) -> Inbound:
-    at = iso(unix_time(summary.create_time))
+    at = iso(summary.create_time)
     call: dict[str, Any] = {"id": summary.entry_id, "phone": vendor_phone(summary.sender.number or "", settings),
                             "line": _line(summary, settings), "at": at}
     if summary.entry_result != 1:
@@ -121,7 +117,7 @@ def _inbound(key: str, summary: Summary, settings: ClinicSettings) -> Inbound:
 
 
 def _outbound(key: str, summary: Summary, settings: ClinicSettings) -> Inbound:
-    at = iso(unix_time(summary.create_time))
+    at = iso(summary.create_time)
     call = {"id": summary.entry_id, "phone": vendor_phone(summary.to.number or "", settings), "direction": "outbound",
             "line": _line(summary, settings), "at": at, "answered": summary.entry_result == 1,
             "duration_s": _duration(summary), "extension": _extension(summary.sender.extension)}

@@ -78,7 +78,7 @@ class SmsRu:
             if status is None:
                 out.unhandled.append(Unhandled(key, f"sms_status.{entry.status}"))
                 continue
-            at = iso(unix_time(entry.time) if entry.time else datetime.now().astimezone())
+            at = iso(unix_time(entry.time, f"data[{index}]") if entry.time else datetime.now().astimezone())
             out.events.append(Inbound(key, {"type": "message.status", "occurred_at": at,
                                             "data": {"message_id": entry.sms_id, "status": status, "at": at}}))
         return out

@@ -9,7 +9,6 @@ receives `/start <parameter>`; up to 64 characters of A-Z, a-z, 0-9, _ and -).
 
 from __future__ import annotations
 
-import json
 import re
 from typing import ClassVar
 
@@ -20,17 +19,17 @@ from chalicelib.connectors.base import (
     Inbound,
     Parsed,
     Unhandled,
+    UnixTime,
     VendorModel,
     VendorRequest,
     event_key,
     iso,
     require,
     same,
-    unix_time,
     validated,
+    vendor_json,
 )
 from chalicelib.domain.clinic_settings import ClinicSettings, TelegramConnector
-from chalicelib.errors import FieldError, InvalidInput
 
 START = re.compile(r"^/start(?:@\w+)?\s+([A-Za-z0-9_-]{1,64})\s*$")
 
@@ -51,7 +50,7 @@ class Message(VendorModel):
     message_id: int
     sender: User | None = Field(None, alias="from")
     chat: Chat
-    date: int
+    date: UnixTime
     text: str | None = None
 
 
@@ -73,17 +72,13 @@ class Telegram:
                 "X-Telegram-Bot-Api-Secret-Token")
 
     def parse(self, conf: TelegramConnector, request: VendorRequest, settings: ClinicSettings) -> Parsed:
-        try:
-            document = json.loads(request.raw)
-        except ValueError:
-            raise InvalidInput([FieldError("body", "not valid JSON")]) from None
-        update: Update = validated(Update, document)
+        update: Update = validated(Update, vendor_json(request.raw))
         message = update.message
         key = event_key(self.vendor, update.update_id)
         if message is None or message.text is None or message.chat.type != "private":
             kind = "message.other" if message is not None else "update.other"
             return Parsed(unhandled=[Unhandled(key, kind)])
-        at = iso(unix_time(message.date))
+        at = iso(message.date)
         chat_id = str(message.chat.id)
         start = START.match(message.text)
         if start:

@@ -77,9 +77,11 @@ def connector_status(rt: Runtime, clinic_id: str) -> dict[str, Any]:
     settings = rt.clinic(clinic_id).settings
     found = rt.store.get_many(ConnectorState, clinic_id, list(registry()))
     out: dict[str, Any] = {}
-    for vendor in registry():
-        state = found.get(vendor)
-        out[vendor] = {"configured": getattr(settings.connectors, vendor) is not None,
+    for vendor, connector in registry().items():
+        state, conf = found.get(vendor), getattr(settings.connectors, vendor)
+        attention = getattr(connector, "attention", None)
+        out[vendor] = {"configured": conf is not None,
+                       "attention": attention(conf) if attention is not None and conf is not None else None,
                        "url": connector_url(rt.settings.public_url, clinic_id, vendor),
                        "webhook": None if state is None else {
                            "url": state.webhook_url, "provider": state.provider, "error": state.error,

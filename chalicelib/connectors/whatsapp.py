@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 from typing import Any, ClassVar
 
 from pydantic import Field
@@ -22,19 +21,20 @@ from chalicelib.connectors.base import (
     Inbound,
     Parsed,
     Unhandled,
+    UnixTime,
     VendorModel,
     VendorRequest,
     event_key,
     iso,
     require,
     same,
-    unix_time,
     validated,
+    vendor_json,
     vendor_phone,
 )
 from chalicelib.domain.clinic_settings import ClinicSettings, WhatsAppConnector
 from chalicelib.domain.phones import normalise_phone
-from chalicelib.errors import FieldError, Forbidden, InvalidInput
+from chalicelib.errors import Forbidden
 
 DELIVERY = {"delivered", "read", "failed"}  # `sent` says nothing our figures use
 
@@ -62,7 +62,7 @@ class Message(VendorModel):
 
     sender: str = Field(alias="from")
     id: str
-    timestamp: str
+    timestamp: UnixTime
     type: str
     text: Text | None = None
     button: Button | None = None
@@ -84,7 +84,7 @@ class Status(VendorModel):
 
     id: str
     status: str
-    timestamp: str
+    timestamp: UnixTime
     recipient_id: str = ""
     errors: list[dict[str, Any]] = Field(default_factory=list)
 
@@ -142,11 +142,7 @@ class WhatsApp:
                 "X-Hub-Signature-256")
 
     def parse(self, conf: WhatsAppConnector, request: VendorRequest, settings: ClinicSettings) -> Parsed:
-        try:
-            document = json.loads(request.raw)
-        except ValueError:
-            raise InvalidInput([FieldError("body", "not valid JSON")]) from None
-        note: Notification = validated(Notification, document)
+        note: Notification = validated(Notification, vendor_json(request.raw))
         out = Parsed()
         for entry in note.entry:
             for change in entry.changes:
@@ -179,7 +175,7 @@ def wa_phone(wa_id: str, settings: ClinicSettings) -> str:
 
 
 def _received(message: Message, settings: ClinicSettings, name: str | None) -> Inbound:
-    at = iso(unix_time(message.timestamp))
+    at = iso(message.timestamp)
     return Inbound(event_key("whatsapp", message.id), {
         "type": "message.received", "occurred_at": at,
         "data": {"message": {"channel": "whatsapp", "from": wa_phone(message.sender, settings),
@@ -187,7 +183,7 @@ def _received(message: Message, settings: ClinicSettings, name: str | None) -> I
 
 
 def _status(status: Status) -> Inbound:
-    at = iso(unix_time(status.timestamp))
+    at = iso(status.timestamp)
     return Inbound(event_key("whatsapp", status.id, status.status), {
         "type": "message.status", "occurred_at": at,
         "data": {"message_id": status.id, "status": status.status, "at": at}})

@@ -60,6 +60,18 @@ class CampaignIn(BaseModel):
     quiet_days: int = Field(QUIET_DAYS, ge=0, le=365)
 
 
+class RunReport(BaseModel):
+    """What the last `…/run` opened (it runs in the background: `id` is the one its 202 named)."""
+
+    id: str
+    requested_at: datetime
+    finished_at: datetime
+    day: date
+    opened: list[str] = Field(default_factory=list)
+    opened_today: int = 0
+    skipped: dict[str, int] = Field(default_factory=dict)
+
+
 class Campaign(Record):
     """A campaign as stored: its definition, status and when it changed."""
 
@@ -67,6 +79,7 @@ class Campaign(Record):
     status: CampaignStatus = "active"
     created_at: datetime
     status_at: datetime
+    last_run: RunReport | None = None
 
     @property
     def purpose(self) -> Purpose:
@@ -97,6 +110,29 @@ def move(campaign: Campaign, wanted: CampaignStatus, now: datetime) -> bool:
 def campaign_day(now: datetime, zone: ZoneInfo) -> date:
     """The clinic's calendar day the daily limit counts in."""
     return now.astimezone(zone).date()
+
+
+class CampaignDay(Record):
+    """The day's slots of one campaign: each opening claims one in the same transaction as its member and run.
+
+    The write is conditional on this record's version (or on its absence), so of any number of openers
+    at once — the hourly tick, several `…/run` — no more than `daily_limit` ever commit a slot."""
+
+    campaign_id: str
+    day: date
+    opened: int = 0
+
+
+def day_id(campaign_id: str, day: date) -> str:
+    return f"{campaign_id}|{day.isoformat()}"
+
+
+def claim_slot(slots: CampaignDay, limit: int) -> bool:
+    """Take one of the day's slots; False when they are all taken."""
+    if slots.opened >= limit:
+        return False
+    slots.opened += 1
+    return True
 
 
 # ---- one patient in one campaign --------------------------------------------------------------

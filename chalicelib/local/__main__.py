@@ -22,6 +22,8 @@ HOURLY_EVERY_S = float(os.environ.get("CLINICFLOW_HOURLY_SECONDS", "300"))
 SAVE_EVERY_S = float(os.environ.get("CLINICFLOW_SAVE_SECONDS", "60"))
 IMPORT_SHARE = float(os.environ.get("CLINICFLOW_IMPORT_SHARE", "0.5"))
 STARTED_AT = datetime.now(UTC)  # imports last seen before this ran in a previous process
+EVENT_CONSUMERS = int(os.environ.get("CLINICFLOW_EVENT_CONSUMERS", "3"))
+ACTION_CONSUMERS = int(os.environ.get("CLINICFLOW_ACTION_CONSUMERS", "2"))
 
 
 def main() -> int:
@@ -35,6 +37,10 @@ def main() -> int:
         return 2
     stack.point_at_endpoint(f"http://127.0.0.1:{moto_port}", moto_port, "clinicflow", api_url)
     moto = stack.start_moto(moto_port)
+    from chalicelib.local.fake_zadarma import FakeZadarma
+
+    zadarma_api = FakeZadarma()  # Zadarma's statistics API, which confirms each call the demo PBX reports
+    os.environ.update(ZADARMA_API_URL=zadarma_api.url, OUTBOUND_ALLOW_HOSTS="127.0.0.1")
 
     import boto3
 
@@ -60,6 +66,7 @@ def main() -> int:
 
     rt = wiring.runtime()
     demo = ensure_demo(rt, wiring.webhook_secret, state_dir, wiring.settings_saved)
+    links = login_links(rt, demo)
 
     from chalice.cli.factory import CLIFactory
 
@@ -69,12 +76,15 @@ def main() -> int:
     server = create_server(application.app, config, host, port)
     stop = threading.Event()
     sqs = session.client("sqs")
+    # As Lambda does: several event consumers at once, and one batch in flight per clinic (the FIFO queue's
+    # message group), so a clinic's burst is taken a batch at a time while the other clinics' events go by it.
+    pumps = [QueuePump(sqs, created["events_queue"], application.events_consumer, "events_consumer", stack.REGION)
+             for _ in range(EVENT_CONSUMERS)]
+    pumps += [QueuePump(sqs, created["actions_queue"], application.actions_consumer, "actions_consumer", stack.REGION)
+              for _ in range(ACTION_CONSUMERS)]
     workers = [
         threading.Thread(target=server.serve_forever, name="http", daemon=True),
-        threading.Thread(target=QueuePump(sqs, created["events_queue"], application.events_consumer,
-                                          "events_consumer", stack.REGION).run, args=(stop,), daemon=True),
-        threading.Thread(target=QueuePump(sqs, created["actions_queue"], application.actions_consumer,
-                                          "actions_consumer", stack.REGION).run, args=(stop,), daemon=True),
+        *(threading.Thread(target=pump.run, args=(stop,), name=pump.name, daemon=True) for pump in pumps),
         threading.Thread(target=QueuePump(sqs, created["jobs_queue"], application.jobs_consumer,
                                           "jobs_consumer", stack.REGION).run, args=(stop,), daemon=True),
         # Imports run on their own queue, at most IMPORT_SHARE of the time: on AWS their consumer's concurrency
@@ -98,11 +108,12 @@ def main() -> int:
         worker.start()
     previous_umask = os.umask(0o077)  # local.json holds the operator token: owner only (0600)
     try:
-        local_json = write_local_json(PROJECT, api_url, secret["operator_token"], demo)
+        local_json = write_local_json(PROJECT, api_url, secret["operator_token"], demo,
+                                      vendors={"zadarma_api": zadarma_api.url}, login_links=links)
         local_json.chmod(0o600)  # also when an older run left it 0644
     finally:
         os.umask(previous_umask)
-    print(_banner(api_url, demo, local_json, state_dir, restored, time.monotonic() - started), flush=True)
+    print(_banner(api_url, demo, links, local_json, state_dir, restored, time.monotonic() - started), flush=True)
 
     def shutdown(*_: object) -> None:
         stop.set()
@@ -114,6 +125,7 @@ def main() -> int:
     server.shutdown()
     saved = durable.snapshot(backend, created["table"], state_dir, wal)
     wal.close()
+    zadarma_api.close()
     moto.stop()
     print(f"Saved {saved} items to {data_file}. Bye.", flush=True)
     return 0
@@ -140,14 +152,27 @@ def _recover(rt: Runtime) -> None:
         logger.exception("recovery after start failed")
 
 
-def _banner(api_url: str, demo: dict[str, str], local_json: Path, state_dir: Path, restored: int,
-            seconds: float) -> str:
+def login_links(rt: Runtime, demo: dict[str, str]) -> dict[str, str]:
+    """One-time login links for the demo's administrator and manager (a code each, never the token itself)."""
+    from chalicelib import sessions
+    from chalicelib.auth import token_hash
+
+    desk = sessions.issue_link(rt, demo["clinic_id"], token_hash(demo["admin_token"]), "admin")
+    console = sessions.issue_link(rt, demo["clinic_id"], token_hash(demo["manager_token"]), "manager")
+    return {"desk": desk["url"], "console": console["url"], "expires_at": desk["expires_at"]}
+
+
+def _banner(api_url: str, demo: dict[str, str], links: dict[str, str], local_json: Path, state_dir: Path,
+            restored: int, seconds: float) -> str:
     clinic = demo["clinic_id"]
     return f"""
 ClinicFlow is running (ready in {seconds:.1f} s) — embedded AWS (moto), no account needed.
 
   API            {api_url}/v1/health
-  Task desk      {api_url}/desk   (sign in with the admin token below)
+  Task desk      {links["desk"]}
+  Console        {links["console"]}
+                 (one-time login links, valid 15 minutes; new ones: .venv/bin/python -m chalicelib.local.login;
+                 or open {api_url}/desk and sign in with the admin token below)
   Demo clinic    {clinic}
   Webhook URL    {api_url}/v1/clinics/{clinic}/events
   Webhook secret {demo['webhook_secret']}

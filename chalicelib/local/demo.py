@@ -21,7 +21,7 @@ def demo_connectors() -> dict[str, dict[str, str]]:
     return {"whatsapp": {"verify_token": token(), "app_secret": token()},
             "telegram": {"bot_token": f"{secrets.randbelow(10**9):09d}:{token(26)}", "secret_token": token(),
                          "bot_username": "clinicflow_demo_bot"},
-            "zadarma": {"secret": token()}, "mango": {"api_key": token(), "api_salt": token()},
+            "zadarma": {"secret": token(), "key": token(10)}, "mango": {"api_key": token(), "api_salt": token()},
             "smsru": {"callback_token": token()}}
 
 
@@ -61,9 +61,11 @@ def ensure_demo(rt: Any, webhook_secret: Any, state_dir: Path, on_saved: Any = N
     clinic = rt.store.get(Clinic, DEMO_ID, DEMO_ID)
     if path.exists() and clinic is not None:
         known = dict(json.loads(path.read_text()))
-        if "connectors" in known:
+        kept, fresh = known.get("connectors", {}), demo_connectors()
+        if kept.get("zadarma", {}).get("key"):
             return known
-        known["connectors"] = demo_connectors()  # a state folder from before connectors existed
+        # a state folder from before connectors existed, or before calls were confirmed with Zadarma's API key
+        known["connectors"] = {**fresh, **kept, "zadarma": {**fresh["zadarma"], **kept.get("zadarma", {})}}
         document = clinic.settings.model_dump(mode="json") | {"connectors": known["connectors"]}
         clinics.replace_settings(rt, DEMO_ID, document, on_saved)
         _write(path, known)
@@ -92,9 +94,11 @@ def local_json_path(project: Path) -> Path:
                 / "local.json")
 
 
-def write_local_json(project: Path, api_url: str, operator_token: str, demo: dict[str, Any]) -> Path:
+def write_local_json(project: Path, api_url: str, operator_token: str, demo: dict[str, Any],
+                     vendors: dict[str, str] | None = None, login_links: dict[str, str] | None = None) -> Path:
     out = local_json_path(project)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"api_url": api_url, "operator_token": operator_token, "demo": demo,
-                               "desk_url": f"{api_url}/desk"}, indent=2, ensure_ascii=False))
+                               "desk_url": f"{api_url}/desk", "vendors": vendors or {},
+                               "login_links": login_links or {}}, indent=2, ensure_ascii=False))
     return out

@@ -39,8 +39,11 @@ class WriteAheadLog:
         self._file = self._open(generation)
 
     def _open(self, generation: int) -> Any:
-        self._folder.mkdir(parents=True, exist_ok=True)
-        handle = open(self._folder / f"{WAL_PREFIX}{generation:08d}", "a", encoding="utf-8")  # noqa: SIM115
+        private_folder(self._folder)
+        # the log holds patients' names and phones: owner-only from the first byte (and if an older run left it 0644)
+        fd = os.open(self._folder / f"{WAL_PREFIX}{generation:08d}", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        os.fchmod(fd, 0o600)
+        handle = os.fdopen(fd, "a", encoding="utf-8")
         _fsync_dir(self._folder)  # the new file's name is durable too
         return handle
 
@@ -146,6 +149,7 @@ def restore(backend: Any, table_name: str, folder: Path) -> tuple[int, int, int]
     table = backend.get_table(table_name)
     snapshot, covers = folder / SNAPSHOT, -1
     if snapshot.exists():
+        snapshot.chmod(0o600)  # an older run's may be 0644
         for row in _lines(snapshot):
             if "__snapshot__" in row:
                 covers = int(row["__snapshot__"]["covers"])
@@ -191,8 +195,8 @@ def snapshot(backend: Any, table_name: str, folder: Path, wal: WriteAheadLog) ->
     items: list[Any] = []
     for value in list(table.items.values()):
         items.extend(list(value.values()) if table.range_key_attr else [value])
-    folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".snapshot-")
+    private_folder(folder)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".snapshot-")  # 0600, and so the snapshot it becomes
     with os.fdopen(fd, "w", encoding="utf-8") as out:
         out.write(json.dumps({"__snapshot__": {"covers": sealed}}) + "\n")
         for item in items:
@@ -205,6 +209,12 @@ def snapshot(backend: Any, table_name: str, folder: Path, wal: WriteAheadLog) ->
         if generation <= sealed:
             (folder / f"{WAL_PREFIX}{generation:08d}").unlink(missing_ok=True)
     return len(items)
+
+
+def private_folder(folder: Path) -> None:
+    """The state folder, owner-only (0700): it holds the table's snapshot and log, and the local secrets."""
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    folder.chmod(0o700)
 
 
 def _fsync_dir(folder: Path) -> None:

@@ -16,6 +16,7 @@ from chalice.local import (
 )
 
 from chalicelib.errors import PROBLEM_BASE
+from chalicelib.redaction import redact
 
 LISTEN_BACKLOG = 128  # socketserver's default is 5: 20 parallel clients saw connection resets
 
@@ -30,6 +31,10 @@ class ProblemRequestHandler(ChaliceRequestHandler):
                 "title": "No such route" if status == 404 else "Gateway error", "status": status,
                 "detail": f"{self.command} {self.path.split('?')[0][:200]} is not part of the API"}
         self._send_http_response(status, {"Content-Type": "application/problem+json"}, json.dumps(body))
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """The access log, without the secrets some URLs carry (SMS.ru's `?token=`, a login link's code)."""
+        super().log_message(format, *(redact(a) if isinstance(a, str) else a for a in args))
 
 
 class BackloggedServer(ThreadedHTTPServer):

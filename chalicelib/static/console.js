@@ -510,11 +510,10 @@
       const { status, body: token } = await api(clinicPath("/staff"), { method: "POST", body: JSON.stringify({
         role: role.value, name: name.value.trim(), admin_id: adminId.value || null }) });
       if (status !== 201) { issued.replaceChildren(el("p", { class: "error" }, problemText(token))); return; }
-      const page = token.role === "admin" ? "desk" : "console";
-      const link = `${location.origin}/${page}#token=${token.token}`;
       await renderStaff();
-      $("issued").replaceChildren(el("p", {}, t("Give this login link to %(name)s; it is shown only once:", { name: token.name })),
-        el("input", { class: "link-out", readonly: true, value: link, id: "login-link", "aria-label": t("Login link") }));
+      $("issued").replaceChildren(...loginLink(token.name, token.login_link),
+        el("p", {}, t("Their key, to sign in when the link is used up (keep it like a password; it is shown only once):")),
+        el("input", { class: "link-out", readonly: true, value: token.token, id: "staff-key", "aria-label": t("Staff token") }));
     } }, role, adminId, name, el("button", { type: "submit", class: "primary" }, t("Issue a token")));
     $("app").replaceChildren(el("section", { class: "panel" }, el("h1", {}, t("Staff tokens")),
       el("p", { class: "muted" }, t("Each person gets their own token; revoke it when they leave.")), form, issued),
@@ -524,9 +523,20 @@
           el("td", {}, t(`role:${s.role}`)), el("td", {}, s.admin_id ? (admins[s.admin_id] ? `${admins[s.admin_id]} (${s.admin_id})` : s.admin_id) : "—"),
           el("td", {}, s.created_at ? when(s.created_at) : ""),
           el("td", {}, el("button", { type: "button", class: "link", onclick: async () => {
+            const { status, body: link } = await api(clinicPath(`/staff/${encodeURIComponent(s.token_id)}/login-link`),
+                                                     { method: "POST" });
+            if (status === 201) $("issued").replaceChildren(...loginLink(s.name || "", link));
+          } }, t("New login link")), " ", el("button", { type: "button", class: "link", onclick: async () => {
             await api(clinicPath(`/staff/${encodeURIComponent(s.token_id)}`), { method: "DELETE" });
             renderStaff();
           } }, t("Revoke")))))))));
+  }
+
+  /* A one-time link (a code, never the key): it works once, for a few minutes. */
+  function loginLink(name, link) {
+    return [el("p", {}, t("Give this login link to %(name)s: it works once, within %(minutes)s minutes.",
+                          { name, minutes: Math.round((new Date(link.expires_at) - Date.now()) / 60000) })),
+            el("input", { class: "link-out", readonly: true, value: link.url, id: "login-link", "aria-label": t("Login link") })];
   }
 
   /* ---- start -------------------------------------------------------------------------------- */

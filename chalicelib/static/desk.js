@@ -164,6 +164,7 @@
     const fields = (body && body.errors || []).map((e) => e.field);
     if (fields.includes("reason")) return t("A declined patient needs a reason");
     if (fields.includes("call_back_at")) return t("Say when to call back");
+    if (status === 409 && body && body.assignee) return t("%(name)s is already working on this task", { name: body.assignee });
     if (status === 409) return t("This task is already closed");
     return t("Could not save: %(error)s", { error: (body && (body.detail || body.title)) || status });
   }
@@ -194,6 +195,9 @@
     if (status === 200) {
       Object.assign(task, body);
       render();
+    } else {  // a colleague took it first (409), or it closed meanwhile
+      const node = cardOf(task);
+      if (node) node.querySelector(".error").textContent = explain(status, body);
     }
   }
 

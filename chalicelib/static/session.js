@@ -1,11 +1,12 @@
-/* What the task desk and the manager's console share: the page's strings, safe DOM building, the API
-   called with the staff token, and signing in with a token or a login link (`#token=…`, taken out of the
-   address bar at once). Plain JavaScript: no build step, no third-party code. */
+/* What the task desk and the manager's console share: the page's strings, safe DOM building, the API called
+   with the session, and signing in — with a one-time login link (`#code=…`, taken out of the address bar at
+   once) or a typed staff token, either exchanged for a session that ends with inactivity or revocation.
+   Plain JavaScript: no build step, no third-party code. */
 window.ClinicFlow = (() => {
   "use strict";
   const T = JSON.parse(document.getElementById("strings").textContent);
   const LANG = document.documentElement.lang || "ru";
-  const KEY = "cf_token";
+  const KEY = "cf_session";
   const session = { token: null, me: null };
   let hooks = { signedIn: async () => {}, signedOut: () => {} };
 
@@ -37,7 +38,7 @@ window.ClinicFlow = (() => {
       headers: { "Authorization": `Bearer ${session.token}`, "Content-Type": "application/json",
                  ...(options.headers || {}) },
     });
-    if (response.status === 401) { signOut(); throw new Error("unauthorized"); }
+    if (response.status === 401) { ended(t("Your session has ended. Sign in again.")); throw new Error("unauthorized"); }
     if (options.raw) return response;
     let body = null;
     try { body = await response.json(); } catch (_) { body = null; }
@@ -46,25 +47,48 @@ window.ClinicFlow = (() => {
 
   const clinicPath = (suffix) => `/v1/clinics/${encodeURIComponent(session.me.clinic_id)}${suffix}`;
 
+  /* A login link carries a one-time code (`#code=…`), never the staff token: the page takes it out of the address
+     bar at once and exchanges it for a session. Links of the old kind (`#token=…`) are refused, and forgotten. */
   function takeLoginLink() {
     const params = new URLSearchParams(location.hash.slice(1));
-    if (params.get("token")) {
-      sessionStorage.setItem(KEY, params.get("token"));
-      history.replaceState(null, "", location.pathname + location.search);
-    }
+    const found = { code: params.get("code"), legacy: params.has("token") };
+    if (found.code || found.legacy) history.replaceState(null, "", location.pathname + location.search);
+    return found;
   }
 
-  async function signIn(token) {
+  const LINK_REFUSED = {
+    used: "This login link has already been used. Ask your manager for a new one, or sign in with your key.",
+    expired: "This login link has expired. Ask your manager for a new one, or sign in with your key.",
+    unknown: "This login link is not valid. Ask your manager for a new one, or sign in with your key.",
+    revoked: "The access this link was for has been revoked.",
+  };
+
+  async function exchange(body) {
+    const response = await fetch("/v1/sessions", { method: "POST", headers: { "Content-Type": "application/json" },
+                                                   body: JSON.stringify(body) });
+    return { status: response.status, body: await response.json().catch(() => null) };
+  }
+
+  /* A code or a typed token becomes a session; only the session is kept, and only in this tab. */
+  async function signInWith(body) {
+    const { status, body: answer } = await exchange(body);
+    if (status !== 201 || !answer || !answer.session_token) {
+      const refused = answer && LINK_REFUSED[answer.reason];
+      showLogin(refused ? t(refused) : t("The token was not accepted"));
+      return;
+    }
+    sessionStorage.setItem(KEY, answer.session_token);
+    await resume(answer.session_token);
+  }
+
+  async function resume(token) {
     session.token = token;
     const { status, body } = await fetch("/v1/me", { headers: { "Authorization": `Bearer ${token}` } })
       .then(async (r) => ({ status: r.status, body: await r.json().catch(() => null) }));
     if (status !== 200 || !body || !body.clinic_id) {
-      forget();
-      $("login-error").textContent = t("The token was not accepted");
-      showLogin();
+      ended(status === 401 ? t("Your session has ended. Sign in again.") : t("The token was not accepted"));
       return;
     }
-    sessionStorage.setItem(KEY, token);
     session.me = body;
     $("clinic-name").textContent = body.clinic_name || "";
     $("login").hidden = true;
@@ -78,15 +102,24 @@ window.ClinicFlow = (() => {
     session.me = null;
   }
 
-  function signOut() {
+  function ended(message) {
     forget();
-    showLogin();
+    showLogin(message);
   }
 
-  function showLogin() {
+  async function signOut() {
+    const token = session.token;
+    forget();
+    showLogin();
+    if (token) await fetch("/v1/sessions/current", { method: "DELETE", headers: { "Authorization": `Bearer ${token}` } })
+      .catch(() => null);
+  }
+
+  function showLogin(message = "") {
     hooks.signedOut();
     $("signout").hidden = true;
     $("login").hidden = false;
+    $("login-error").textContent = message;
     $("token").value = "";
     $("token").focus();
   }
@@ -94,15 +127,19 @@ window.ClinicFlow = (() => {
   /* The page says what signing in and out mean for it; the sign-in itself is the same everywhere. */
   function start(pageHooks) {
     hooks = { ...hooks, ...pageHooks };
+    sessionStorage.removeItem("cf_token");  // what older pages kept: the staff token itself
     $("login-form").addEventListener("submit", (event) => {
       event.preventDefault();
       $("login-error").textContent = "";
-      signIn($("token").value.trim());
+      signInWith({ token: $("token").value.trim() });
     });
     $("signout").addEventListener("click", signOut);
-    takeLoginLink();
+    const link = takeLoginLink();
     const saved = sessionStorage.getItem(KEY);
-    if (saved) signIn(saved); else showLogin();
+    if (link.code) signInWith({ code: link.code });
+    else if (link.legacy) showLogin(t("A link with the key inside is no longer accepted. Ask your manager for a new login link, or type your key below."));
+    else if (saved) resume(saved);
+    else showLogin();
   }
 
   return { T, LANG, session, t, $, el, api, clinicPath, signOut, start };

@@ -6,7 +6,7 @@ from typing import Any
 
 from chalicelib.domain import records as r
 from chalicelib.domain.ad_spend import AdSpend
-from chalicelib.domain.campaigns import Campaign, CampaignMember
+from chalicelib.domain.campaigns import Campaign, CampaignDay, CampaignMember
 from chalicelib.domain.facts import iso_z
 from chalicelib.store.models import (
     campaign_days_pk,
@@ -24,7 +24,7 @@ KINDS: dict[str, type[r.Record]] = {
     "inbound": r.InboundMessage, "waitlist": r.WaitlistEntry, "offer": r.SlotOffer, "network": r.Network,
     "invite": r.TelegramInvite, "connector": r.ConnectorState,
     "segment": r.SegmentEntry, "import": r.ImportJob, "import_part": r.ImportPart, "import_chunk": r.ImportChunk,
-    "campaign": Campaign, "campaign_member": CampaignMember, "ad_spend": AdSpend,
+    "campaign": Campaign, "campaign_member": CampaignMember, "ad_spend": AdSpend, "campaign_day": CampaignDay,
 }
 KIND_OF: dict[type[r.Record], str] = {cls: name for name, cls in KINDS.items()}
 _TAGS: dict[str, tuple[str, str]] = {
@@ -54,6 +54,9 @@ def primary_key(kind: type[r.Record], clinic_id: str, record_id: str) -> tuple[s
         import_id, number = record_id.split("|", 1)
         tag = "PARTS" if name == "import_part" else "CHUNKS"
         return scoped(clinic_id, "IMPORT", import_id, tag), f"{tag[:-1]}#{int(number):05d}"
+    if name == "campaign_day":  # "<campaign>|<day>": the day's slots, beside the campaign
+        campaign_id, day = record_id.split("|", 1)
+        return scoped(clinic_id, "CAMPAIGN", campaign_id), f"DAY#{day}"
     if name == "campaign_member":  # "<campaign>|<patient>": the campaign's patients in one partition
         campaign_id, patient_id = record_id.split("|", 1)
         return campaign_members_pk(clinic_id, campaign_id), f"P#{patient_id}"

@@ -3,6 +3,8 @@
 Key layout (clinic `c`):
   CLINIC#c / CLINIC              clinic and its settings   gsi1: CLINICS / c
   TOKEN#sha256 / TOKEN           staff token (hashed)      gsi2: C#c#STAFF / role#id
+  LOGIN#sha256 / LOGIN           one-time login code (hashed, TTL)
+  SESSION#sha256 / SESSION       browser session (hashed, TTL)   gsi2: C#c#SESSIONS / token-id#sha256
   C#c#P#id / PATIENT             patient                   gsi1: C#c#RECALL / due#id (while due)
                                                            gsi2: C#c#P#id / PATIENT (with their subject)
                                                            gsi3: C#c#BDAY#mm-dd / id (with a birth date)
@@ -26,6 +28,7 @@ Key layout (clinic `c`):
                                                            gsi2: C#c#EVENTS / occurred#id
   C#c#KPI / D#date               daily KPI counters (flat number attributes)
   C#c#ADSPEND#YYYY-MM / ADSPEND  one month's ad spend by lead source (read by key, a range's months at once)
+  C#c#RATE#api / W#window        verified requests of a clinic in one rate window (TTL: an hour later)
   C#c#DIGEST#date / channel      one digest delivery (exactly once per channel)
   NETWORK#id / NETWORK           an owner's clinics           gsi1: NETWORKS / id
 """
@@ -149,6 +152,42 @@ class TokenItem(_Item):
     gsi2 = Gsi2()
 
 
+class LoginCodeItem(_Item):
+    """A one-time login link's code (hashed): exchanged once, within minutes, for a session of one staff token."""
+
+    class Meta(_Meta):
+        pass
+
+    clinic_id = UnicodeAttribute()
+    token_digest = UnicodeAttribute()  # the staff token it signs in as (itself never in a URL)
+    page = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    valid_until = UnicodeAttribute()
+    used_at = UnicodeAttribute(null=True)
+    expires_at = TTLAttribute(null=True)
+
+
+class SessionItem(_Item):
+    """A browser's session (hashed): a staff token's identity, ended by inactivity, age or the token's revocation."""
+
+    class Meta(_Meta):
+        pass
+
+    clinic_id = UnicodeAttribute()
+    token_id = UnicodeAttribute()
+    token_digest = UnicodeAttribute()
+    role = UnicodeAttribute()
+    admin_id = UnicodeAttribute(null=True)
+    name = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute()
+    last_seen_at = UnicodeAttribute()
+    ends_at = UnicodeAttribute()
+    expires_at = TTLAttribute(null=True)
+    gsi2pk = UnicodeAttribute(null=True)
+    gsi2sk = UnicodeAttribute(null=True)
+    gsi2 = Gsi2()
+
+
 class RawEventItem(_Item):
     """An inbound event exactly as received: stored before the 202, kept for replay."""
 
@@ -161,7 +200,9 @@ class RawEventItem(_Item):
     received_at = UnicodeAttribute()
     status = UnicodeAttribute(default="pending")
     attempts = NumberAttribute(default=0)
-    last_error = UnicodeAttribute(null=True)
+    last_error = UnicodeAttribute(null=True)  # why it failed or was ignored, in words (never an exception's text)
+    reason_code = UnicodeAttribute(null=True)  # and as a code, with the field it names
+    reason_field = UnicodeAttribute(null=True)
     applied_at = UnicodeAttribute(null=True)
     gsi1pk = UnicodeAttribute(null=True)
     gsi1sk = UnicodeAttribute(null=True)
@@ -169,6 +210,16 @@ class RawEventItem(_Item):
     gsi2sk = UnicodeAttribute(null=True)
     gsi1 = Gsi1()
     gsi2 = Gsi2()
+
+
+class RateItem(_Item):
+    """One clinic's requests in one fixed window (`C#c#RATE#api / W#window`): the global per-clinic limit."""
+
+    class Meta(_Meta):
+        pass
+
+    used = NumberAttribute(default=0)
+    expires_at = TTLAttribute(null=True)
 
 
 class KpiDayItem(_Item):
@@ -204,6 +255,7 @@ def scoped(clinic_id: str, *parts: str) -> str:
 #   C#c#CAMPAIGN#id#MEMBERS / P#patient    a patient the campaign opened a run for (its figures: one query)
 #                                          gsi1: C#c#CAMPAIGN#id#DAY / opened-day#patient (the daily limit)
 #                                          gsi2: C#c#P#patient#CAMPAIGNS / campaign (a visit's attribution)
+#   C#c#CAMPAIGN#id / DAY#date             the day's slots: `opened`, claimed with each opening (daily limit)
 
 def campaigns_pk(clinic_id: str) -> str:
     """gsi1 partition of a clinic's campaigns, sorted by status then creation (`active#` lists the running)."""

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 from cachetools import LRUCache
 from pynamodb.connection import Connection
-from pynamodb.exceptions import PutError, PynamoDBException, TransactWriteError
+from pynamodb.exceptions import PutError, PynamoDBException, TransactWriteError, UpdateError
 from pynamodb.expressions.condition import Condition, size
 from pynamodb.expressions.operand import Path
 from pynamodb.expressions.update import Action
@@ -29,8 +29,11 @@ from chalicelib.store import keys
 from chalicelib.store.models import (
     KpiDayItem,
     LinkItem,
+    LoginCodeItem,
+    RateItem,
     RawEventItem,
     RecordItem,
+    SessionItem,
     TimelineItem,
     TokenItem,
     scoped,
@@ -331,6 +334,21 @@ class Repository:
         KpiDayItem(scoped(clinic_id, "KPI"), f"D#{day.isoformat()}").update(
             actions=[Path([name]).set(value) for name, value in sorted(values.items())])
 
+    # ---- rate windows -------------------------------------------------------------------------
+
+    @translated
+    def take_rate(self, key: str, window: int, n: int, limit: int, expires_at: datetime) -> bool:
+        """Add `n` to a rate window's count if it stays within `limit` (one conditional UpdateItem)."""
+        try:
+            RateItem(key, f"W#{window}").update(
+                actions=[RateItem.used.add(n), RateItem.expires_at.set(expires_at)],
+                condition=RateItem.used.does_not_exist() | (RateItem.used <= limit - n))
+        except UpdateError as exc:
+            if exc.cause_response_code == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
     # ---- staff tokens, raw events, digest deliveries ----------------------------------------
 
     @translated
@@ -367,12 +385,76 @@ class Repository:
     def delete_token(self, digest: str) -> None:
         TokenItem(f"TOKEN#{digest}", "TOKEN").delete()
 
+    # ---- login codes and sessions --------------------------------------------------------------
+
+    def get_login_code(self, digest: str) -> LoginCodeItem | None:
+        return self.get_item(LoginCodeItem, f"LOGIN#{digest}", "LOGIN")  # type: ignore[no-any-return]
+
+    @translated
+    def use_login_code(self, digest: str, now: datetime) -> bool:
+        """Mark a login code used, once: False when it was used already (or is gone)."""
+        try:
+            LoginCodeItem(f"LOGIN#{digest}", "LOGIN").update(
+                actions=[LoginCodeItem.used_at.set(now.isoformat())],
+                condition=LoginCodeItem.pk.exists() & LoginCodeItem.used_at.does_not_exist())
+        except UpdateError as exc:
+            if exc.cause_response_code == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    @translated
+    def get_session(self, digest: str) -> SessionItem | None:
+        """A session, read strongly consistent: one revoked a moment ago is gone."""
+        try:
+            return SessionItem.get(f"SESSION#{digest}", "SESSION", consistent_read=True)
+        except SessionItem.DoesNotExist:
+            return None
+
+    @translated
+    def touch_session(self, digest: str, now: datetime) -> None:
+        """Note a session's latest request (only while it exists: a revoked session stays gone)."""
+        try:
+            SessionItem(f"SESSION#{digest}", "SESSION").update(
+                actions=[SessionItem.last_seen_at.set(now.isoformat())], condition=SessionItem.pk.exists())
+        except UpdateError as exc:
+            if exc.cause_response_code != "ConditionalCheckFailedException":
+                raise
+
+    @translated
+    def sessions_of(self, clinic_id: str, token_id: str) -> list[SessionItem]:
+        return list(SessionItem.gsi2.query(scoped(clinic_id, "SESSIONS"),
+                                           SessionItem.gsi2sk.startswith(f"{token_id}#")))
+
+    @translated
+    def token_stands(self, digest: str) -> bool:
+        """Whether a staff token exists now (strongly consistent: a token revoked a moment ago does not)."""
+        try:
+            TokenItem.get(f"TOKEN#{digest}", "TOKEN", consistent_read=True, attributes_to_get=["pk"])
+        except TokenItem.DoesNotExist:
+            return False
+        return True
+
+    @translated
+    def delete(self, item: Any) -> None:
+        """Delete one non-record item (a session, a login code)."""
+        item.delete()
+
     def put_raw_event(self, item: RawEventItem) -> bool:
         """Store an inbound event once: False when its webhook id was seen before."""
         return self.put_once(item, RawEventItem.pk.does_not_exist())
 
     def get_raw_event(self, clinic_id: str, event_id: str) -> RawEventItem | None:
         return self.get_item(RawEventItem, scoped(clinic_id, "E", event_id), "EVENT")  # type: ignore[no-any-return]
+
+    @translated
+    def raw_event_page(self, clinic_id: str, state: str, limit: int,
+                       start: dict[str, Any] | None = None) -> tuple[list[RawEventItem], dict[str, Any] | None]:
+        """One page of events PENDING, FAILED, ... (gsi1, by receipt) or ALL (gsi2, by occurrence)."""
+        index, partition = ((RawEventItem.gsi2, scoped(clinic_id, "EVENTS")) if state == "ALL"
+                            else (RawEventItem.gsi1, scoped(clinic_id, state)))
+        result = index.query(partition, limit=limit, last_evaluated_key=start)
+        return list(result), result.last_evaluated_key
 
     @translated
     def raw_events(self, clinic_id: str, state: str, upto: str | None = None) -> list[RawEventItem]:

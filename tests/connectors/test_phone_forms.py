@@ -17,12 +17,14 @@ import pytest
 from chalicelib import wiring
 from chalicelib.connectors import mango, whatsapp, zadarma
 from chalicelib.connectors.base import VendorRequest
-from chalicelib.domain.clinic_settings import ClinicSettings
+from chalicelib.connectors.zadarma_api import PbxCall
+from chalicelib.domain.clinic_settings import ClinicSettings, ZadarmaConnector
 from chalicelib.domain.phones import normalise_phone
 from chalicelib.ingest import parse
+from chalicelib.local.fake_zadarma import FakeZadarma
 from tests import builders as b
 from tests.connectors.test_zadarma import _moscow_now
-from tests.connectors.vendors import connect, fixture_form, fixture_json
+from tests.connectors.vendors import connect, fixture_form, fixture_json, pbx_placed
 from tests.connectors.vendors import mango as post_mango
 from tests.connectors.vendors import zadarma as post_zad
 from tests.harness import Harness
@@ -43,14 +45,36 @@ def _accepted(event: dict[str, Any]) -> Any:
     return parse(json.dumps(event).encode(), "RU")
 
 
+class _Statistics:
+    """Zadarma's `statistics/pbx` as it records the call a notification reports (its numbers as written there)."""
+
+    def __init__(self, fields: dict[str, str]) -> None:
+        self.fields = fields
+
+    def pbx_calls(self, key: str, secret: str, start: str, end: str, kind: str) -> list[PbxCall]:
+        f, inbound = self.fields, self.fields["event"] == "NOTIFY_END"
+        return [PbxCall(callstart=f["call_start"], clid=f["caller_id"], sip=f.get("internal", ""),
+                        destination=f["called_did" if inbound else "destination"], disposition=f["disposition"],
+                        seconds=int(f.get("duration") or 0), pbx_call_id=f["pbx_call_id"])]
+
+
+def _zadarma(fields: dict[str, str]) -> Any:
+    """A notification as the connector acts on it: its signed claim, confirmed by the PBX's statistics."""
+    claim = zadarma.Zadarma().parse(None, _form(fields), SETTINGS).claims[0]  # type: ignore[arg-type]
+    conf = ZadarmaConnector(secret="zadarma-api-secret", key="zadarma-api-key")
+    confirmed = zadarma.Zadarma().confirm(conf, claim, SETTINGS, _Statistics(fields))  # type: ignore[arg-type]
+    assert confirmed is not None
+    return confirmed.event
+
+
 def _zadarma_end(number: str) -> Any:
-    fields = fixture_form("zadarma_notify_end.form", caller_id=number, called_did="8 (916) 123-45-67")
-    return zadarma.Zadarma().parse(None, _form(fields), SETTINGS).events[0].event  # type: ignore[arg-type]
+    return _zadarma(fixture_form("zadarma_notify_end.form", caller_id=number, called_did="8 (916) 123-45-67",
+                                 call_start=_moscow_now(-60)))
 
 
 def _zadarma_out(number: str) -> Any:
-    fields = fixture_form("zadarma_notify_out_end.form", destination=number, caller_id="84951234567")
-    return zadarma.Zadarma().parse(None, _form(fields), SETTINGS).events[0].event  # type: ignore[arg-type]
+    return _zadarma(fixture_form("zadarma_notify_out_end.form", destination=number, caller_id="84951234567",
+                                 call_start=_moscow_now(-60)))
 
 
 def _mango(number: str, direction: int = mango.INBOUND) -> Any:
@@ -96,8 +120,7 @@ def test_the_mis_and_our_api_read_each_form_too(number: str) -> None:
 
 def test_the_dialled_line_is_found_in_any_form() -> None:
     for line in ("84951234567", "74951234567", "+7 (495) 123-45-67", "4951234567"):
-        fields = fixture_form("zadarma_notify_end.form", called_did=line)
-        event = zadarma.Zadarma().parse(None, _form(fields), SETTINGS).events[0].event  # type: ignore[arg-type]
+        event = _zadarma(fixture_form("zadarma_notify_end.form", called_did=line, call_start=_moscow_now(-60)))
         assert event["data"]["call"]["line"] == "city"
 
 
@@ -112,20 +135,24 @@ def test_our_own_api_still_names_the_field(number: str) -> None:
 
 # ---- signed, through the stack -------------------------------------------------------------------------
 
-def test_a_missed_call_from_an_8_number_is_a_task_and_a_hidden_number_is_kept_as_ignored(stack: Harness) -> None:
+def test_a_missed_call_from_an_8_number_is_a_task_and_a_hidden_number_is_kept_as_ignored(
+        stack: Harness, zadarma_api: FakeZadarma) -> None:
     connect(stack, "zadarma", "mango")
     missed = fixture_form("zadarma_notify_end.form", caller_id="89123334455", called_did="74951234567",
                           call_start=_moscow_now(-60), pbx_call_id="in_8form")
+    pbx_placed(zadarma_api, missed)
     assert post_zad(stack, missed).status == 200
     task = stack.settle(until=lambda: next(iter(stack.tasks()), None))
     assert (task["scenario"], task["patient"]["phone"]) == ("missed_call", E164)
     hidden = fixture_form("zadarma_notify_end.form", caller_id="anonymous", called_did="74951234567",
                           call_start=_moscow_now(-30), pbx_call_id="in_hidden")
+    pbx_placed(zadarma_api, hidden)
     response = post_zad(stack, hidden)
     assert response.status == 200, "a 422 would be retried by Zadarma forever"
-    ignored = wiring.runtime().store.raw_events(stack.clinic.clinic_id, "IGNORED", upto="~")
+    ignored = stack.settle(until=lambda: wiring.runtime().store.raw_events(stack.clinic.clinic_id, "IGNORED",
+                                                                          upto="~") or None)
     assert [(i.event_type, i.last_error) for i in ignored] == [
-        ("zadarma:call.missed", "data.call.phone: not a phone number: no digits")]
+        ("zadarma:NOTIFY_END", "data.call.phone: not a phone number: no digits")]
     summary = fixture_json("mango_events_summary.json")
     summary.update(entry_id="mango-8form", create_time=int(time.time()) - 10)
     summary["from"]["number"] = "89123334499"

@@ -10,8 +10,9 @@ from zoneinfo import ZoneInfo
 
 from chalicelib import wiring
 from chalicelib.domain.records import Call
+from chalicelib.local.fake_zadarma import FakeZadarma
 from tests import builders as b
-from tests.connectors.vendors import CONNECTORS, connect, fixture_form, url, zadarma
+from tests.connectors.vendors import CONNECTORS, connect, fixture_form, pbx_placed, url, zadarma
 from tests.harness import Harness
 
 PATIENT = "79031112233"
@@ -34,13 +35,15 @@ def test_zd_echo_answers_the_url_check(stack: Harness) -> None:
     assert stack.request("GET", url(stack, "zadarma")).status == 422
 
 
-def test_missed_call_opens_a_task_on_the_called_line_and_the_call_back_closes_it(stack: Harness) -> None:
+def test_missed_call_opens_a_task_on_the_called_line_and_the_call_back_closes_it(stack: Harness,
+                                                                                 zadarma_api: FakeZadarma) -> None:
     connect(stack, "zadarma")
     stack.put_settings({"staff_extensions": {"U-1": "101"}})  # the fixture's `internal`: Ольга's extension
     stack.signed(b.patient(phone="+" + PATIENT))
     missed = fixture_form("zadarma_notify_end.form",
                           caller_id=PATIENT, called_did=MOBILE_LINE, call_start=_moscow_now(-60),
                           pbx_call_id="in_1732097000.4411")
+    pbx_placed(zadarma_api, missed)
     assert zadarma(stack, missed).status == 200
     assert zadarma(stack, missed).status == 200  # Zadarma's retry: a duplicate
     task = stack.settle(until=lambda: next(iter(stack.tasks()), None))
@@ -55,6 +58,7 @@ def test_missed_call_opens_a_task_on_the_called_line_and_the_call_back_closes_it
     back = fixture_form("zadarma_notify_out_end.form", destination=PATIENT, caller_id=MOBILE_LINE,
                         call_start=_moscow_now(), pbx_call_id="out_1732097100.77",
                         call_id_with_rec="1732097100.77", is_recorded="1", disposition="answered")
+    pbx_placed(zadarma_api, back)
     assert zadarma(stack, back).status == 200
     stack.settle(until=lambda: stack.tasks() == [])
     done = stack.tasks("done")
@@ -66,11 +70,12 @@ def test_missed_call_opens_a_task_on_the_called_line_and_the_call_back_closes_it
     assert outbound.completed.recording is not None and outbound.completed.recording.id == "1732097100.77"
 
 
-def test_answered_incoming_call_is_a_completed_inbound_call(stack: Harness) -> None:
+def test_answered_incoming_call_is_a_completed_inbound_call(stack: Harness, zadarma_api: FakeZadarma) -> None:
     connect(stack, "zadarma")
     answered = fixture_form("zadarma_notify_end.form", caller_id=PATIENT, called_did="74951234567",
                             call_start=_moscow_now(), pbx_call_id="in_answered", disposition="answered",
                             duration="95", is_recorded="1", call_id_with_rec="1732097000.9")
+    pbx_placed(zadarma_api, answered)
     assert zadarma(stack, answered).status == 200
     call = stack.settle(until=lambda: _stored_calls(stack, "in_answered"))
     assert call.completed is not None and call.missed is None

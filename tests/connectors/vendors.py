@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
+from chalicelib.local.fake_zadarma import FakeZadarma
 from tests.harness import Harness, Response
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -22,7 +23,7 @@ CONNECTORS: dict[str, dict[str, str]] = {
     "whatsapp": {"verify_token": "wa-verify-token", "app_secret": "wa-app-secret"},
     "telegram": {"bot_token": "123456789:AAE-test-token-of-the-clinic-bot-x", "secret_token": "tg-secret-token",
                  "bot_username": "smile_clinic_bot"},
-    "zadarma": {"secret": "zadarma-api-secret"},
+    "zadarma": {"secret": "zadarma-api-secret", "key": "zadarma-api-key"},
     "mango": {"api_key": "mango-vpbx-key", "api_salt": "mango-vpbx-salt"},
     "smsru": {"callback_token": "smsru-callback-token-1"},
 }
@@ -99,10 +100,28 @@ def zadarma_signature(fields: dict[str, str], secret: str) -> str:
     return base64.b64encode(hmac.new(secret.encode(), data.encode(), hashlib.sha1).hexdigest().encode()).decode()
 
 
-def zadarma(stack: Harness, fields: dict[str, str], secret: str | None = None) -> Response:
+def zadarma(stack: Any, fields: dict[str, str], secret: str | None = None) -> Response:
     sig = zadarma_signature(fields, secret or CONNECTORS["zadarma"]["secret"])
     return stack.request("POST", url(stack, "zadarma"), raw=urlencode(fields).encode(),
                          headers={"Content-Type": "application/x-www-form-urlencoded", "Signature": sig})
+
+
+def pbx_placed(api: FakeZadarma, fields: dict[str, str], disposition: str | None = None,
+               seconds: int | None = None) -> None:
+    """The PBX's own record of the call a notification reports (Zadarma's `statistics/pbx` row), as it
+    happened: `disposition`/`seconds` default to what the notification says."""
+    inbound = fields["event"] == "NOTIFY_END"
+    recorded = fields.get("is_recorded") == "1"
+    row = {"call_id": fields.get("call_id_with_rec") or "1732090000.1",
+           "sip": fields.get("internal") or "100", "callstart": fields["call_start"],
+           "clid": fields["caller_id"], "destination": fields["called_did" if inbound else "destination"],
+           "disposition": disposition or fields["disposition"],
+           "seconds": int(fields.get("duration") or 0) if seconds is None else seconds,
+           "is_recorded": recorded, "pbx_call_id": fields["pbx_call_id"]}
+    if not inbound:
+        row["destination"] = fields["destination"]
+    conf = CONNECTORS["zadarma"]
+    api.add_call(conf["key"], conf["secret"], row, "in" if inbound else "out")
 
 
 # ---- Mango Office: sign = sha256(api_key + json + api_salt), form fields -----------------------

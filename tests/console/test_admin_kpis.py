@@ -30,8 +30,9 @@ def test_tasks_calls_and_bookings_are_counted_per_administrator(stack: Harness) 
     stack.signed(b.lead("L-2", phone="+79160000002"))
     stack.settle(lambda: len(stack.tasks()) == 2)
     by_phone = {t["patient"]["phone"]: t for t in stack.tasks()}
-    assert stack.outcome(by_phone["+79160000001"]["id"], {"outcome": "booked", "admin_id": "U-1"}).status == 200
-    assert stack.outcome(by_phone["+79160000002"]["id"], {"outcome": "no_answer", "admin_id": "U-2"}).status == 200
+    olga, marina = stack.admin_token("U-1", "Ольга"), stack.admin_token("U-2", "Марина")
+    assert stack.outcome(by_phone["+79160000001"]["id"], {"outcome": "booked"}, token=olga).status == 200
+    assert stack.outcome(by_phone["+79160000002"]["id"], {"outcome": "no_answer"}, token=marina).status == 200
     # the MIS names whoever typed the booking in; the administrator who booked it on the call gets it
     stack.signed(b.appointment("A-1", "P-1", admin_id="U-9", lead_id="L-1"))
     stack.signed(b.visit("V-1", "A-1", "P-1", amount="4500.00"))
@@ -48,7 +49,7 @@ def test_tasks_calls_and_bookings_are_counted_per_administrator(stack: Harness) 
     assert rows["U-1"]["desk_calls"] == 1 and rows["U-2"]["desk_calls"] == 1
 
     # the same outcome sent again changes nothing: the counters hold each record's contribution once
-    assert stack.outcome(by_phone["+79160000001"]["id"], {"outcome": "booked", "admin_id": "U-1"}).status == 200
+    assert stack.outcome(by_phone["+79160000001"]["id"], {"outcome": "booked"}, token=olga).status == 200
     stack.signed(outbound("O-2", "+79160000003", None, answered=True, extension="102"))
     stack.settle()
     assert admins(stack) == rows

@@ -104,17 +104,31 @@ def test_a_manager_sets_the_clinic_up_and_reads_last_month(page: Page, local_sta
     assert saved["sequences"]["lead"]["steps"][2]["delay_minutes"] == 45
     assert saved["reasons"]["lost"][0]["aliases"] == ["дорого", "накладно"]
 
-    # an administrator's token, with a login link shown once
+    # an administrator's token: a one-time login link (a code, never the key) and the key shown once
     page.get_by_role("button", name="Ключи сотрудников").click()
     page.locator("#new-admin-id").select_option("U-2")
     page.get_by_role("button", name="Выдать ключ").click()
     link = page.locator("#login-link")
     expect(link).to_be_visible()
-    token = link.input_value().split("#token=")[1]
+    url, key = link.input_value(), page.locator("#staff-key").input_value()
+    assert "/desk#code=lc_" in url and key not in url and "cf_" not in url
+    expect(page.locator("#issued")).to_contain_text("сработает один раз")
     expect(page.locator("#staff tbody tr", has_text="Марина")).to_have_count(1)
     page.screenshot(path=str(output_dir / "2-staff.png"), full_page=True)
-    status, me = local_stack.call("GET", "/v1/me", token)
+    status, me = local_stack.call("GET", "/v1/me", key)
     assert status == 200 and me["role"] == "admin" and me["admin_id"] == "U-2"
+    for attempt in ("first", "again"):  # Марина opens the link: she is in; the same link again says it is used
+        other = page.context.browser.new_context(locale="ru-RU")  # type: ignore[union-attr]
+        desk = other.new_page()
+        desk.goto(url)
+        if attempt == "first":
+            expect(desk.locator("#board")).to_be_visible()
+            assert "#code" not in desk.url and "code=" not in desk.evaluate("location.href")
+        else:
+            expect(desk.locator("#login-error")).to_have_text(
+                "Эта ссылка для входа уже использована. Попросите у управляющего новую или войдите по ключу.")
+            expect(desk.locator("#board")).to_be_hidden()
+        other.close()
 
     # the dashboard for last month, and a table exported
     page.get_by_role("button", name="Показатели").click()
@@ -169,7 +183,8 @@ def test_the_console_in_english(browser: Browser, local_stack: LocalStack, outpu
     clinic = local_stack.new_clinic(open_all_day())
     context = browser.new_context(viewport={"width": 1300, "height": 900}, locale="en-GB")
     page = context.new_page()
-    page.goto(f"{local_stack.url}/console?lang=en#token={clinic['manager_token']}")
+    code = local_stack.call("POST", "/v1/me/login-link", clinic["manager_token"])[1]["code"]
+    page.goto(f"{local_stack.url}/console?lang=en#code={code}")
     expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
     page.get_by_role("button", name="Settings").click()
     expect(page.get_by_role("heading", name="Working hours")).to_be_visible()

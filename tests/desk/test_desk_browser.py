@@ -106,7 +106,8 @@ def test_english_and_a_phone_screen(browser: Browser, local_stack: LocalStack, o
                                               clinic["admin_token"])[1])
     context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
     page = context.new_page()
-    page.goto(f"{local_stack.url}/desk?lang=en#token={clinic['admin_token']}")
+    code = local_stack.call("POST", "/v1/me/login-link", clinic["admin_token"])[1]["code"]
+    page.goto(f"{local_stack.url}/desk?lang=en#code={code}")
     card = page.locator('section[data-column="new_leads"] article')
     expect(card).to_have_count(1, timeout=20000)
     expect(card).to_contain_text("Attempt 1 of 3")

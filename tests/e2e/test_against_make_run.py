@@ -28,6 +28,19 @@ def test_health_and_the_demo_clinic(local_stack: LocalStack) -> None:
     assert status == 200 and settings["timezone"] == "Europe/Moscow"
 
 
+def test_the_printed_login_links_sign_in_once(local_stack: LocalStack) -> None:
+    """`make run` writes one-time links for the demo's desk and console: codes, never the tokens."""
+    demo, links = local_stack.local["demo"], local_stack.local["login_links"]
+    assert "/desk#code=" in links["desk"] and "/console#code=" in links["console"]
+    assert demo["admin_token"] not in links["desk"] and demo["manager_token"] not in links["console"]
+    for page, role in (("desk", "admin"), ("console", "manager")):
+        code = links[page].split("#code=")[1]
+        status, session = local_stack.call("POST", "/v1/sessions", body={"code": code})
+        assert status == 201 and session["role"] == role and session["page"] == page
+        assert local_stack.call("GET", "/v1/me", session["session_token"])[1]["clinic_id"] == demo["clinic_id"]
+        assert local_stack.call("POST", "/v1/sessions", body={"code": code})[1]["reason"] == "used"
+
+
 def test_missed_call_to_city_then_mobile_then_whatsapp(local_stack: LocalStack) -> None:
     clinic = local_stack.new_clinic(open_all_day())
     assert local_stack.send(clinic, b.patient()) == 202
