@@ -136,6 +136,16 @@ def connectors_status(clinic_id: str) -> Any:
     return json_response(connector_status(wiring.runtime(), clinic_id))
 
 
+@app.route("/v1/clinics/{clinic_id}/connectors/{vendor}/check", methods=["POST"])
+@handled
+def connector_check(clinic_id: str, vendor: str) -> Any:
+    from chalicelib import wiring
+    from chalicelib.connectors.checks import check
+
+    wiring.authenticator().clinic_staff(_auth(), clinic_id, "manager")
+    return json_response(check(wiring.runtime(), clinic_id, vendor, dict(wiring.secrets().channels)))
+
+
 @app.route("/v1/clinics/{clinic_id}/patients/{patient_id}/telegram-link", methods=["GET"])
 @handled
 def telegram_link(clinic_id: str, patient_id: str) -> Any:
@@ -494,6 +504,30 @@ def create_import(clinic_id: str) -> Any:
     wiring.authenticator().clinic_staff(_auth(), clinic_id, "manager")
     receipt = imports.receive(wiring.runtime(), clinic_id, _body(), _request().headers.get("content-type"))
     return json_response(receipt, 202)
+
+
+@app.route("/v1/clinics/{clinic_id}/imports", methods=["GET"])
+@handled
+def import_history(clinic_id: str) -> Any:
+    from chalicelib import import_history as history
+    from chalicelib import wiring
+
+    wiring.authenticator().clinic_staff(_auth(), clinic_id, "manager")
+    return json_response(history.history(wiring.runtime(), clinic_id))
+
+
+@app.route("/v1/clinics/{clinic_id}/imports/{import_id}/rejected", methods=["GET"])
+@handled
+def import_rejected(clinic_id: str, import_id: str) -> Any:
+    from chalice import Response
+
+    from chalicelib import console, wiring
+    from chalicelib import import_history as history
+
+    wiring.authenticator().clinic_staff(_auth(), clinic_id, "manager")
+    body, name = history.rejected_file(wiring.runtime(), clinic_id, import_id, console.language_of(_query("lang")))
+    return Response(body=body, headers={"Content-Type": "text/csv; charset=utf-8", "Cache-Control": "no-store",
+                                        "Content-Disposition": f'attachment; filename="{name}"'})
 
 
 @app.route("/v1/clinics/{clinic_id}/ad-spend", methods=["GET", "PUT"],

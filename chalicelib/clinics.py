@@ -13,12 +13,16 @@ from chalicelib.auth import Staff, new_token, token_hash
 from chalicelib.contract import NewClinic, NewStaffToken
 from chalicelib.domain.clinic_settings import ClinicSettings, keep_secrets, masked
 from chalicelib.domain.records import Clinic
-from chalicelib.errors import FieldError, InvalidInput, NotFound
+from chalicelib.errors import FieldError, InvalidInput, LastManager, NotFound
+from chalicelib.i18n import N_, gettext_for
 from chalicelib.runtime import Runtime
 from chalicelib.store.models import TokenItem, scoped
 from chalicelib.validation import invalid_input
 
 DEMO_TIMEZONE = "Europe/Moscow"
+
+
+DEFAULT_NAMES = {"manager": N_("Manager"), "admin": N_("Administrator")}
 
 
 def create_clinic(rt: Runtime, webhook_secret: Any, body: NewClinic, clinic_id: str | None = None,
@@ -32,8 +36,9 @@ def create_clinic(rt: Runtime, webhook_secret: Any, body: NewClinic, clinic_id: 
     now = rt.clock()
     clinic = Clinic(clinic_id=clinic_id, id=clinic_id, name=body.name, settings=settings, created_at=now)
     rt.store.put_record(clinic, now)
-    manager = issue_token(rt, clinic_id, NewStaffToken(role="manager", name="Manager"))
-    admin = issue_token(rt, clinic_id, NewStaffToken(role="admin", name="Front desk"))
+    _ = gettext_for(settings.language)  # the first keys are named in the clinic's language
+    manager = issue_token(rt, clinic_id, NewStaffToken(role="manager", name=_(DEFAULT_NAMES["manager"])))
+    admin = issue_token(rt, clinic_id, NewStaffToken(role="admin", name=_(DEFAULT_NAMES["admin"])))
     return {"clinic_id": clinic_id, "webhook_secret": webhook_secret(clinic_id, clinic.secret_version),
             "manager_token": manager["token"], "admin_token": admin["token"]}
 
@@ -62,8 +67,12 @@ def list_staff(rt: Runtime, clinic_id: str) -> list[dict[str, Any]]:
 
 
 def revoke_staff(rt: Runtime, clinic_id: str, token_id: str) -> str:
-    for item in rt.store.staff_tokens(clinic_id):
+    """Delete the key; never the clinic's last manager key (nobody could issue keys or run the console)."""
+    tokens = rt.store.staff_tokens(clinic_id)
+    for item in tokens:
         if item.token_id == token_id:
+            if item.role == "manager" and not any(t.role == "manager" and t.token_id != token_id for t in tokens):
+                raise LastManager()
             digest = item.pk.removeprefix("TOKEN#")
             rt.store.delete_token(digest)
             return digest
@@ -87,7 +96,8 @@ def replace_settings(rt: Runtime, clinic_id: str, document: Any,
     before = rt.clinic(clinic_id, fresh=True).settings
     missing = keep_secrets(document, before)
     if missing:
-        raise InvalidInput([FieldError(name, "no stored value to keep; send the secret itself") for name in missing])
+        raise InvalidInput([FieldError(name, "no stored value to keep; send the secret itself", "secret_missing")
+                            for name in missing])
     try:
         settings = ClinicSettings.model_validate_json(json.dumps(document), strict=True)  # no "yes" for true
     except ValidationError as exc:

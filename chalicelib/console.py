@@ -52,16 +52,21 @@ def preview(clinic: Clinic, body: LadderPreview) -> dict[str, Any]:
     """The ladder placed in time for a sample patient, with the form's settings or the stored ones."""
     if body.scenario not in LADDERS:
         raise InvalidInput([FieldError("scenario", "one of " + ", ".join(LADDERS))])
-    settings = clinic.settings
-    if body.settings is not None:
-        try:
-            settings = ClinicSettings.model_validate(body.settings)
-        except ValidationError as exc:
-            raise invalid_input(exc) from exc
+    settings = clinic.settings if body.settings is None else form_settings(clinic, body.settings)
     prefs = PatientPreferences.of(body.preferred_time, list(body.preferred_days))
     start = body.start if body.start.tzinfo else body.start.replace(tzinfo=settings.zone)
     return {"scenario": body.scenario, "start": start.astimezone(settings.zone).isoformat(timespec="minutes"),
             "steps": ladder_preview(settings, body.scenario, start, prefs)}
+
+
+def form_settings(clinic: Clinic, document: dict[str, Any]) -> ClinicSettings:
+    """The settings of the form being edited, for a preview. A preview needs no credentials, and the form
+    holds them masked ("***"), so the connectors are the stored ones, never the form's."""
+    try:
+        settings = ClinicSettings.model_validate({k: v for k, v in document.items() if k != "connectors"})
+    except ValidationError as exc:
+        raise invalid_input(exc) from exc
+    return settings.model_copy(update={"connectors": clinic.settings.connectors})
 
 
 SAMPLE_PATIENT = {"ru": "Иванова Анна Петровна", "en": "Anna Smith"}
@@ -72,10 +77,7 @@ def message_preview(clinic: Clinic, body: MessagePreview, now: datetime) -> dict
     if body.purpose not in PURPOSES:
         raise InvalidInput([FieldError("purpose", "one of " + ", ".join(PURPOSES))])
     if body.settings is not None:
-        try:
-            clinic = clinic.model_copy(update={"settings": ClinicSettings.model_validate(body.settings)})
-        except ValidationError as exc:
-            raise invalid_input(exc) from exc
+        clinic = clinic.model_copy(update={"settings": form_settings(clinic, body.settings)})
     language = clinic.settings.language
     patient = Patient(clinic_id=clinic.id, id="sample", profile=PatientIn.model_validate(
         {"id": "sample", "full_name": SAMPLE_PATIENT[language]}))
