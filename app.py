@@ -385,7 +385,17 @@ def console_page() -> Any:
 @app.route("/console/{asset}", methods=["GET"])
 @handled
 def console_asset(asset: str) -> Any:
-    return desk_asset(asset)
+    from chalice import Response
+
+    from chalicelib import console
+    from chalicelib.errors import NotFound
+
+    try:
+        body, content_type = console.asset(asset)
+    except (KeyError, FileNotFoundError):
+        raise NotFound(f"no asset {asset}") from None
+    return Response(body=body, headers={"Content-Type": content_type, "Cache-Control": "public, max-age=300",
+                                        **console.SECURITY_HEADERS})
 
 
 @app.route("/v1/clinics/{clinic_id}/settings/preview", methods=["POST"])

@@ -7,16 +7,17 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from chalicelib import dashboard as board
+from chalicelib import desk, scenarios
 from chalicelib import export as files
-from chalicelib import scenarios
 from chalicelib.compose import PURPOSES, message, when_text
+from chalicelib.console_pages import PAGE_STRINGS
 from chalicelib.console_strings import KEYED_STRINGS, SCRIPT_STRINGS
 from chalicelib.contract import LadderPreview, MessagePreview, PatientIn
 from chalicelib.desk import SECURITY_HEADERS, SESSION_STRINGS, language_of
-from chalicelib.domain.clinic_settings import ClinicSettings
+from chalicelib.domain.clinic_settings import ClinicSettings, Connectors
 from chalicelib.domain.names import DEFAULT_CHANNELS, DEFAULT_SOURCES
 from chalicelib.domain.preview import ladder_preview
 from chalicelib.domain.records import Clinic, Patient
@@ -24,13 +25,24 @@ from chalicelib.domain.sms import sms_parts
 from chalicelib.domain.windows import PatientPreferences
 from chalicelib.errors import FieldError, InvalidInput
 from chalicelib.i18n import environment, gettext_for
+from chalicelib.problem_texts import ERROR_TEXTS
 from chalicelib.store.repository import Repository
 from chalicelib.validation import invalid_input
 
 # The ladders of the settings, each once (a missed call climbs the lead's; a waitlist offer has none).
 LADDERS = tuple(dict.fromkeys(s.settings_key for s in scenarios.SCENARIOS if s.kind == "ladder"))
 
-__all__ = ["SECURITY_HEADERS", "dashboard", "export", "language_of", "page", "preview"]
+__all__ = ["SECURITY_HEADERS", "asset", "dashboard", "export", "language_of", "page", "preview"]
+
+# The console's own pages, each in its own script; the rest of its files are the desk's list.
+PAGE_SCRIPTS = ("console_campaigns.js", "console_import.js", "console_connectors.js")
+
+
+def asset(name: str) -> tuple[str, str]:
+    """A static file of the console (KeyError for anything not listed: never a path)."""
+    if name in PAGE_SCRIPTS:
+        return (desk.STATIC / name).read_text(encoding="utf-8"), "application/javascript; charset=utf-8"
+    return desk.asset(name)
 
 
 def page(language: str) -> str:
@@ -42,10 +54,26 @@ def page(language: str) -> str:
         strings.setdefault(f"scenario:{scenario.settings_key}", _(scenario.ladder_label))
     strings.update({f"source:{k}": _(v) for k, v in DEFAULT_SOURCES.items()})
     strings.update({f"channel:{k}": _(v) for k, v in DEFAULT_CHANNELS.items()})
+    strings.update({f"error:{k}": _(v) for k, v in ERROR_TEXTS.items()})
+    strings.update({k: _(v) for k, v in PAGE_STRINGS.items()})
     return str(environment(language).get_template("console/index.html").render(
         strings=json.dumps(strings, ensure_ascii=False), language=language,
-        lists=json.dumps({"ladders": LADDERS, "purposes": PURPOSES}),
+        lists=json.dumps({"ladders": LADDERS, "purposes": PURPOSES, "connectors": connector_forms()}),
         other_language="en" if language == "ru" else "ru"))
+
+
+def connector_forms() -> dict[str, list[dict[str, Any]]]:
+    """Each vendor's fields, read from its settings model (`connectors.<vendor>`): a field added there appears
+    on the console's Подключения without a change here. Secrets are typed as passwords and shown masked."""
+    forms: dict[str, list[dict[str, Any]]] = {}
+    for vendor, info in Connectors.model_fields.items():
+        model = next(a for a in getattr(info.annotation, "__args__", ()) if isinstance(a, type)
+                     and issubclass(a, BaseModel))
+        forms[vendor] = [{"name": name, "secret": field.json_schema_extra == {"secret": True},
+                          "required": field.is_required(),
+                          "pattern": next((m.pattern for m in field.metadata if getattr(m, "pattern", None)), None)}
+                         for name, field in model.model_fields.items()]
+    return forms
 
 
 def preview(clinic: Clinic, body: LadderPreview) -> dict[str, Any]:

@@ -2,7 +2,7 @@
    Every piece of data reaches the page as text nodes, never as HTML. */
 (() => {
   "use strict";
-  const { LANG, t, $, el, api, clinicPath } = window.ClinicFlow;
+  const { LANG, T, t, $, el, api, clinicPath } = window.ClinicFlow;
   const DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
   const LISTS = JSON.parse(document.getElementById("lists").textContent);  // from the scenario registry
   const LADDERS = LISTS.ladders;
@@ -37,10 +37,25 @@
       button.setAttribute("aria-current", button.dataset.view === view ? "page" : "false");
     }
     $("app").replaceChildren();
-    if (view === "dashboard") renderDashboard();
-    else if (view === "settings") renderSettings();
-    else renderStaff();
+    (VIEWS[view] || renderDashboard)();
   }
+  const VIEWS = { dashboard: () => renderDashboard(), settings: () => renderSettings(), staff: () => renderStaff() };
+
+  /* A validation error in the page's language, by its code (never by the English text); the text as it came
+     when the page has no words for the code. */
+  function fieldMessage(error) {
+    const key = `error:${error.code}`;
+    return error.code && T[key] ? t(key, error.params || {}) : error.message;
+  }
+
+  /* What the other pages of the console (each in its own file) use: they register their view here. */
+  window.ClinicFlow.console = {
+    number, pct, money, when, isoDay, fieldMessage, problemText: (body) => problemText(body), state,
+    show: (view) => show(view),
+    register(view, render) { VIEWS[view] = render; },
+    day: (iso) => new Intl.DateTimeFormat(LANG, { day: "numeric", month: "long", year: "numeric", timeZone: "UTC" })
+      .format(new Date(`${iso.slice(0, 10)}T00:00:00Z`)),
+  };
 
   /* ---- dashboard ---------------------------------------------------------------------------- */
 
@@ -63,7 +78,8 @@
       el("button", { type: "button", onclick: () => range(isoDay(new Date(today.getTime() - 6 * 864e5)), isoDay(today)) },
         t("7 days")),
       el("button", { type: "button", onclick: () => range(...lastMonth()) }, t("Last month")));
-    $("app").append(el("section", { class: "panel" }, el("h1", {}, t("Dashboard")), bar), el("div", { id: "board" }));
+    $("app").append(el("section", { class: "panel" }, el("h1", {}, t("Dashboard")), bar,
+      el("p", { class: "muted", id: "period" })), el("div", { id: "board" }));
     loadDashboard();
   }
 
@@ -79,6 +95,8 @@
       return;
     }
     state.board = body;
+    const period = $("period");
+    if (period) period.textContent = `${window.ClinicFlow.console.day(body.from)} — ${window.ClinicFlow.console.day(body.to)}`;
     const f = body.funnel;
     const tiles = [
       [t("Leads"), number(f.leads)], [t("Booked"), number(f.booked)], [t("Came"), number(f.came)],
@@ -88,7 +106,7 @@
       [t("Revenue"), money(body.visits.revenue)],
     ];
     target.replaceChildren(
-      el("div", { class: "tiles" }, tiles.map(([label, value]) => el("div", { class: "tile" },
+      el("div", { class: "tiles" }, tiles.map(([label, value]) => el("div", { class: value.length > 9 ? "tile wide" : "tile" },
         el("div", { class: "tile-value" }, value), el("div", { class: "tile-label" }, label)))),
       el("div", { class: "charts" }, funnelChart(f), dayChart(body.by_day), hourChart(body.calls_by_hour)),
       ...body.tables.map(tableView), spendPanel());
@@ -110,7 +128,7 @@
                                                                                     headers: { "Content-Type": type } });
       if (code !== 200) {
         status.className = "error";
-        status.textContent = ((answer && answer.errors) || []).map((e) => `${e.field}: ${e.message}`).join("; ")
+        status.textContent = ((answer && answer.errors) || []).map((e) => `${e.field}: ${fieldMessage(e)}`).join("; ")
           || problemText(answer);
         return;
       }
@@ -471,9 +489,9 @@
         .sort((a, b) => b.dataset.field.length - a.dataset.field.length);
       const target = candidates[0] && candidates[0].querySelector(":scope > .field-error, :scope .field-error");
       if (target) {
-        target.textContent = error.message;
+        target.textContent = fieldMessage(error);
         candidates[0].classList.add("invalid");
-      } else unplaced.push(`${error.field}: ${error.message}`);
+      } else unplaced.push(`${error.field}: ${fieldMessage(error)}`);
     }
     $("saved").textContent = unplaced.length ? unplaced.join("; ") : (errors.length ? t("Check the marked fields") : problemText(body));
     $("saved").className = "error";
@@ -527,7 +545,15 @@
                                                      { method: "POST" });
             if (status === 201) $("issued").replaceChildren(...loginLink(s.name || "", link));
           } }, t("New login link")), " ", el("button", { type: "button", class: "link", onclick: async () => {
-            await api(clinicPath(`/staff/${encodeURIComponent(s.token_id)}`), { method: "DELETE" });
+            if (!window.confirm(t("revoke_confirm",
+                                  { name: s.name || t(`role:${s.role}`) }))) return;
+            const { status, body: answer } = await api(clinicPath(`/staff/${encodeURIComponent(s.token_id)}`),
+                                                      { method: "DELETE" });
+            if (status !== 200) {
+              $("issued").replaceChildren(el("p", { class: "error", role: "alert" },
+                answer && answer.code ? t(`error:${answer.code}`) : problemText(answer)));
+              return;
+            }
             renderStaff();
           } }, t("Revoke")))))))));
   }
