@@ -272,8 +272,9 @@
         const time = (i) => el("input", { class: "time", value: span ? span[i] : "", disabled: !span,
           "aria-label": `${t(`day:${day}`)} ${i ? t("closes") : t("opens")}`, pattern: "\\d\\d:\\d\\d", size: 5,
           onchange: (e) => { s.working_hours[day][i] = e.target.value.trim(); schedulePreview(); } });
-        return el("tr", { dataset: { day } }, el("th", {}, t(`day:${day}`)), el("td", {}, open),
-          el("td", {}, time(0)), el("td", {}, "—"), el("td", {}, time(1)));
+        return el("tr", { dataset: { day, field: `working_hours.${day}` } }, el("th", {}, t(`day:${day}`)),
+          el("td", {}, open), el("td", {}, time(0)), el("td", {}, "—"), el("td", {}, time(1)),
+          el("td", {}, el("span", { class: "field-error", role: "alert" })));  // only the wrong day is marked
       })), el("span", { class: "field-error", role: "alert" }),
       field("holidays_country", t("Public holidays of (country code, empty for none)"),
         el("input", { value: s.holidays_country || "", size: 4, onchange: (e) => {

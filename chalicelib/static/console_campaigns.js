@@ -157,7 +157,7 @@
         field("name", t("cmp:name"), el("input", { id: "cmp-name", required: true, maxlength: 200 })),
         field("segment.name", t("cmp:segment"), segment),
         field("segment.months", t("cmp:months"), months),
-        field("daily_limit", t("cmp:daily_limit"), el("input", { id: "cmp-limit", type: "number", min: 1, max: 1000, value: 30 })),
+        field("daily_limit", t("cmp:daily_limit"), el("input", { id: "cmp-limit", type: "number", value: 30 })),
         field("cost_per_contact", t("cmp:cost"), el("input", { id: "cmp-cost", inputmode: "decimal", value: "0" }))),
       el("p", { class: "stake", id: "cmp-stake", role: "status" }),
       field("offer", t("cmp:offer"), el("textarea", { id: "cmp-offer", rows: 2, maxlength: 1000 })),
