@@ -15,6 +15,12 @@
   const when = (iso) => new Intl.DateTimeFormat(LANG, { day: "numeric", month: "long", hour: "2-digit", minute: "2-digit",
     second: "2-digit", timeZone: C.state.settings.timezone }).format(new Date(iso));
 
+  /* Our own record of a refusal is "HTTP <status>: <detail>": said in the page's language by its status. */
+  function refusal(text) {
+    const status = (/^HTTP (\d{3})/.exec(text) || [])[1];
+    return status && T[`conerr:${status}`] ? `${t(`conerr:${status}`)} (HTTP ${status})` : text;
+  }
+
   async function render() {
     const { body: status } = await api(clinicPath("/connectors"));
     if (C.state.view !== "connectors") return;
@@ -58,7 +64,7 @@
         el("dt", {}, t("con:last_notification")),
         el("dd", { id: `last-${vendor}` }, status.last_notification_at ? when(status.last_notification_at) : t("con:never")),
         el("dt", {}, t("con:last_error")),
-        el("dd", { id: `error-${vendor}` }, status.last_error ? `${when(status.last_error_at)} — ${status.last_error}`
+        el("dd", { id: `error-${vendor}` }, status.last_error ? `${when(status.last_error_at)} — ${refusal(status.last_error)}`
           : (webhook || "—"))),
       el("form", { class: "grid2", onsubmit: (e) => { e.preventDefault(); save(vendor, inputs, saved); } },
         inputs.map(([f, input]) => el("div", { class: "field", dataset: { field: `connectors.${vendor}.${f.name}` } },

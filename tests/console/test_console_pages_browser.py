@@ -153,15 +153,15 @@ def test_a_manager_imports_the_base_and_wins_patients_back(page: Page, local_sta
     expect(page.get_by_role("heading", name="Показатели", exact=True)).to_be_visible()
     page.get_by_role("button", name="Кампании").click()
     row = page.locator("#campaigns tbody tr", has_text="Долечить до весны")
+    row.get_by_role("button", name="Приостановить").click()
+    row = page.locator("#campaigns tbody tr", has_text="Долечить до весны")
+    expect(row).to_contain_text("На паузе")
+    expect(row.get_by_role("button", name="Возобновить")).to_be_visible()
     row.get_by_role("button", name="Результаты").click()
     details = page.locator("#campaign-details")
     expect(details).to_contain_text("Результаты: Долечить до весны")
     expect(details.locator(".tile").first).to_contain_text("2")
     expect(details.locator("#campaign-days .vbar")).to_have_count(1)
-    row.get_by_role("button", name="Приостановить").click()
-    row = page.locator("#campaigns tbody tr", has_text="Долечить до весны")
-    expect(row).to_contain_text("На паузе")
-    expect(row.get_by_role("button", name="Возобновить")).to_be_visible()
     shots(page, output_dir, "3-campaigns")
 
 
@@ -211,7 +211,7 @@ def test_a_manager_connects_zadarma_and_sees_its_notifications(page: Page, local
     with pytest.raises(urllib.error.HTTPError):  # a forged notification is refused, and shown as the last error
         zadarma_notification(url, "not-the-secret", datetime.now(MOSCOW))
     page.get_by_role("button", name="Подключения").click()
-    expect(page.locator("#error-zadarma")).to_contain_text("HTTP 401")
+    expect(page.locator("#error-zadarma")).to_contain_text("Подпись не совпала — проверьте секретный ключ (HTTP 401)")
 
     # Telegram's wrong token is marked on its own field, in Russian
     telegram = page.locator("#vendor-telegram")
