@@ -29,6 +29,12 @@
     return new Intl.DateTimeFormat(LANG, { weekday: "short", day: "numeric", month: "long", hour: "2-digit",
                                            minute: "2-digit", timeZone: zone }).format(new Date(iso));
   }
+  /* A day as the page's language writes it with digits (31.12.2026), and back to ISO (the API's). */
+  const localDay = (iso) => (LANG === "ru" ? iso.split("-").reverse().join(".") : iso);
+  const dayOf = (text) => {
+    const found = /^\s*(\d{1,2})\.(\d{1,2})\.(\d{4})\s*$/.exec(text);
+    return found ? `${found[3]}-${found[2].padStart(2, "0")}-${found[1].padStart(2, "0")}` : encodeURIComponent(text.trim());
+  };
   const isoDay = (d) => `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
 
   function show(view) {
@@ -68,9 +74,12 @@
 
   function renderDashboard() {
     const today = new Date();
-    const from = el("input", { type: "date", id: "from", value: isoDay(new Date(today.getTime() - 29 * 864e5)) });
-    const to = el("input", { type: "date", id: "to", value: isoDay(today) });
-    const range = (a, b) => { from.value = a; to.value = b; loadDashboard(); };
+    // Typed in the page's own date format (a date input shows the browser's, e.g. 10/01/2026 in a Russian page)
+    const dateInput = (id, iso) => el("input", { id, value: localDay(iso), size: 10, inputmode: "numeric",
+                                                 placeholder: localDay("2026-12-31").replace(/\d/g, "_") });
+    const from = dateInput("from", isoDay(new Date(today.getTime() - 29 * 864e5)));
+    const to = dateInput("to", isoDay(today));
+    const range = (a, b) => { from.value = localDay(a); to.value = localDay(b); loadDashboard(); };
     const bar = el("form", { class: "range", onsubmit: (e) => { e.preventDefault(); loadDashboard(); } },
       el("label", { for: "from" }, t("From")), from, el("label", { for: "to" }, t("To")), to,
       el("button", { type: "submit", class: "primary" }, t("Show")),
@@ -84,7 +93,7 @@
   }
 
   async function loadDashboard() {
-    const query = `?from=${$("from").value}&to=${$("to").value}&lang=${LANG}`;
+    const query = `?from=${dayOf($("from").value)}&to=${dayOf($("to").value)}&lang=${LANG}`;
     const asked = ++state.boardAsked;  // only the latest range is drawn, whatever order the answers come in
     const { status, body } = await api(clinicPath(`/dashboard${query}`));
     if (state.view !== "dashboard" || asked !== state.boardAsked) return;

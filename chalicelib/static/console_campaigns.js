@@ -74,7 +74,7 @@
         c.by_day.length ? el("div", { class: "axis" }, el("span", {}, C.day(c.by_day[0].date)),
           el("span", {}, C.day(c.by_day[c.by_day.length - 1].date))) : el("p", { class: "muted" }, t("Nothing in this period"))),
       el("h3", {}, t("cmp:per_admin")),
-      el("div", { class: "scroll" }, el("table", { id: "campaign-admins" },
+      Object.keys(c.by_admin).length === 0 ? el("p", { class: "muted" }, t("Nothing in this period")) : el("div", { class: "scroll" }, el("table", { id: "campaign-admins" },
         el("thead", {}, el("tr", {}, [t("cmp:admin"), t("cmp:reached"), t("cmp:booked"), t("cmp:came"), t("cmp:revenue")]
           .map((h, i) => el("th", { class: i ? "num" : null }, h)))),
         el("tbody", {}, Object.entries(c.by_admin).map(([admin, a]) => el("tr", {},

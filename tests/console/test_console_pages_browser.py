@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -23,6 +24,8 @@ from tests.harness import open_all_day
 from tests.local_stack import LocalStack
 from tests.vendor_fakes.zadarma import FakeZadarma
 
+MONTHS = ("января", "февраля", "марта", "апреля", "мая", "июня", "июля", "августа", "сентября", "октября",
+          "ноября", "декабря")
 MOSCOW = ZoneInfo("Europe/Moscow")  # the clinic's zone: Zadarma writes call_start in it
 SIZES = {"wide": (1366, 768), "phone": (390, 844)}
 
@@ -261,6 +264,12 @@ def test_settings_previews_keys_and_names_behave(page: Page, local_stack: LocalS
     shots(page, output_dir, "5-staff")
     page.get_by_role("button", name="Показатели").click()
     expect(page.locator("#period")).to_contain_text(str(date.today().year))
+    expect(page.locator("#from")).to_have_value(re.compile(r"^\d\d\.\d\d\.\d{4}$"))  # as a Russian writes it
+    first = date.today().replace(day=1)
+    page.locator("#from").fill(f"{first:%d.%m.%Y}")
+    page.locator("#to").fill(f"{date.today():%d.%m.%Y}")
+    page.get_by_role("button", name="Показать").click()
+    expect(page.locator("#period")).to_contain_text(f"1 {MONTHS[first.month - 1]}")
     expect(page.locator(".tile").first).to_be_visible()
     for tile in page.locator(".tile-value").all():
         assert tile.evaluate("n => n.scrollWidth <= n.clientWidth"), tile.inner_text()
