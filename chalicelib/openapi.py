@@ -79,7 +79,12 @@ class LoginLink(_Open):
 
 
 class Session(_Open):
-    token: str = Field(description="`cf_ses_…`, sent as `Authorization: Bearer …` until it ends")
+    session_token: str = Field(description="`cf_ses_…`, sent as `Authorization: Bearer …` until it ends")
+    ends_at: str = Field(description="the latest end (12 hours after sign-in); idle_minutes without a request end it")
+    idle_minutes: int
+    role: Literal["admin", "manager"]
+    clinic_id: str
+    page: Literal["desk", "console"] = Field(description="the page this role works in")
 
 
 class ImportReceipt(_Open):
@@ -95,6 +100,7 @@ class Problem(BaseModel):
     detail: str
     errors: list[FieldProblem] | None = Field(None, description="422: one entry per invalid field")
     assignee: str | None = Field(None, description="409 on a task: who has taken it")
+    reason: Literal["unknown", "used", "expired"] | None = Field(None, description="410: why a login link failed")
 
 
 class FieldProblem(BaseModel):
@@ -254,12 +260,14 @@ _PATH: dict[str, str] = {
 # Error answers by who may call: every route may also answer 422 (a bad path id) and 429 (rate limits).
 _ERRORS: dict[Role, tuple[int, ...]] = {
     "public": (), "webhook": (400, 401, 404, 413, 415), "vendor": (401, 403, 404, 413, 415),
-    "session": (401, 413), "staff": (401,), "admin": (401, 403, 404), "manager": (401, 403, 404),
+    "session": (401, 410, 413), "staff": (401,), "admin": (401, 403, 404), "manager": (401, 403, 404),
     "operator": (401, 403, 404),
 }
 _SAYS = {400: "The request cannot be read", 401: "Missing, bad or stale signature or token",
          403: "This role (or this verify token) may not do that", 404: "No such clinic or record for this caller",
-         409: "Taken by another administrator", 413: "The body is over its limit (256 KiB JSON, 4 MiB uploads)",
+         409: "The task is closed already, or taken by another administrator (`assignee`)",
+         410: "This login link is unknown, used or expired (`reason`): ask for a new one",
+         413: "The body is over its limit (256 KiB JSON, 4 MiB uploads)",
          415: "Unsupported Content-Type", 422: "Invalid fields, each named in `errors`",
          429: "Over a rate limit; `Retry-After` says when to retry"}
 

@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -98,6 +99,29 @@ def test_every_operation_describes_its_errors_as_problem_json(served: dict[str, 
     assert "Retry-After" in responses["Problem429"]["headers"]
 
 
+def test_every_status_a_domain_error_answers_is_a_described_problem(served: dict[str, Any]) -> None:
+    import importlib
+    import pkgutil
+
+    import chalicelib
+    from chalicelib.errors import ClinicFlowError
+
+    for module in pkgutil.walk_packages(chalicelib.__path__, "chalicelib."):
+        if not module.name.startswith("chalicelib.local"):
+            importlib.import_module(module.name)  # so that every error class is defined
+
+    def kinds(cls: type[ClinicFlowError]) -> Iterator[type[ClinicFlowError]]:
+        for sub in cls.__subclasses__():
+            yield sub
+            yield from kinds(sub)
+
+    statuses = {cls.status for cls in kinds(ClinicFlowError)}
+    assert {401, 404, 410, 422} <= statuses
+    assert {f"Problem{s}" for s in statuses} <= set(served["components"]["responses"])
+    used = {code for _, _, op in _operations(served) for code in op["responses"]}
+    assert {str(s) for s in statuses} <= used, "a domain error no route is described to answer"
+
+
 def test_a_real_problem_answer_matches_the_described_problem(served: dict[str, Any]) -> None:
     with Client(app.app) as client:
         answer = client.http.post("/v1/sessions", body=b"{}", headers={"Content-Type": "application/json"})
@@ -115,3 +139,39 @@ def test_it_is_built_once_and_off_the_cold_start() -> None:
     run = subprocess.run([sys.executable, "-c", probe], cwd=PROJECT, capture_output=True, text=True, timeout=60,
                          check=True)
     assert run.stdout.split() == ["False", "False"]
+
+
+def _answer(doc: dict[str, Any], path: str, method: str, status: int) -> Draft202012Validator:
+    content = doc["paths"][path][method]["responses"][str(status)]["content"]
+    return Draft202012Validator({**content["application/json"]["schema"], "components": doc["components"]})
+
+
+def test_the_described_answers_are_what_the_routes_answer(served: dict[str, Any],
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from standardwebhooks.webhooks import Webhook
+
+    from tests.edge import edge_app
+    from tests.harness import OPERATOR_TOKEN
+
+    with edge_app(monkeypatch) as edge:
+        created = edge.request("POST", "/v1/clinics", {"name": "Клиника"}, token=OPERATOR_TOKEN)
+        clinic = edge.clinic
+        body = (EXAMPLES / "call.missed.json").read_text()
+        stamp = datetime.now(UTC)
+        headers = {"webhook-id": "msg_openapi", "webhook-timestamp": str(int(stamp.timestamp())),
+                   "webhook-signature": Webhook(clinic.webhook_secret).sign("msg_openapi", stamp, body)}
+        events = f"/v1/clinics/{clinic.clinic_id}/events"
+        accepted = edge.request("POST", events, raw=body.encode(), headers=headers)
+        duplicate = edge.request("POST", events, raw=body.encode(), headers=headers)
+        issued = edge.request("POST", f"/v1/clinics/{clinic.clinic_id}/staff", {"role": "admin", "admin_id": "U-2"},
+                              token=clinic.manager_token)
+        session = edge.request("POST", "/v1/sessions", {"code": issued.body["login_link"]["code"]})
+        link = edge.request("POST", "/v1/me/login-link", token=session.body["session_token"])
+        health = edge.request("GET", "/v1/health")
+    answers = [("/v1/clinics", "post", created), ("/v1/clinics/{clinic_id}/events", "post", accepted),
+               ("/v1/clinics/{clinic_id}/events", "post", duplicate),
+               ("/v1/sessions", "post", session), ("/v1/me/login-link", "post", link), ("/v1/health", "get", health)]
+    assert [a.status for _, _, a in answers] == [201, 202, 200, 201, 201, 200]
+    assert duplicate.body["status"] == "duplicate"
+    for path, method, answer in answers:
+        assert list(_answer(served, path, method, answer.status).iter_errors(answer.body)) == [], (path, answer.body)
