@@ -175,3 +175,20 @@ def test_the_described_answers_are_what_the_routes_answer(served: dict[str, Any]
     assert duplicate.body["status"] == "duplicate"
     for path, method, answer in answers:
         assert list(_answer(served, path, method, answer.status).iter_errors(answer.body)) == [], (path, answer.body)
+
+
+def test_a_desk_task_as_the_route_shows_it_matches_the_described_task(served: dict[str, Any]) -> None:
+    from chalicelib.tasks import task_view
+    from tests.service.clinic import Clinic
+
+    clinic = Clinic()
+    now = clinic.clock.now.isoformat()
+    clinic.send({"type": "call.missed", "occurred_at": now,
+                 "data": {"call": {"id": "C-1", "phone": "+79035550101", "line": "city", "at": now}}})
+    clinic.send({"type": "lead.created", "occurred_at": now,
+                 "data": {"lead": {"id": "L-1", "channel": "form", "phone": "+79035550202"}}})
+    shown = [task_view(task, clinic.clock.now) for task in clinic.tasks()]
+    assert {t["scenario"] for t in shown} == {"missed_call", "lead"}
+    listing = _answer(served, "/v1/clinics/{clinic_id}/tasks", "get", 200)
+    assert list(listing.iter_errors(json.loads(json.dumps(shown)))) == []
+    assert list(listing.iter_errors([{**shown[0], "status": "lost"}]))
