@@ -344,6 +344,8 @@ def call_recording(clinic_id: str, call_id: str) -> Any:
 
     staff = wiring.authenticator().clinic_staff(_auth(), clinic_id, "admin")
     url = desk_calls.recording_url(wiring.runtime(), clinic_id, call_id, staff, wiring.pbx_api)
+    if "application/json" in (_request().headers.get("accept") or ""):  # the desk's player (it sends a bearer)
+        return json_response({"url": url}, status=200)
     return Response(body="", status_code=302, headers={"Location": url, "Cache-Control": "no-store",
                                                        "Referrer-Policy": "no-referrer"})
 
