@@ -162,6 +162,7 @@
     const late = (Date.now() - Date.parse(task.overdue_at)) / 60000;
     const lineName = task.line === "mobile" ? t("mobile line") : t("city line");
     const call = state.calls[task.id];
+    const talk = kindOf(task) === "conversations";
     return el("article", { class: `card${task.overdue ? " overdue" : ""}`,
                            dataset: { taskId: task.id, column: task.column, kind: kindOf(task) } },
       el("div", { class: "card-head" },
@@ -179,9 +180,10 @@
       task.line_number ? el("div", { class: "line" }, `${t("Call from")} `, el("b", {}, lineName),
                             ` (${task.line_display || task.line_number})`) : null,
       facts.length ? el("div", { class: "meta" }, facts.map((f) => el("span", {}, f))) : null,
-      task.hint ? el("div", { class: "hint" }, task.hint) : null,
+      task.hint && !(talk && p.id) ? el("div", { class: "hint" }, task.hint) : null,
       call ? callState(task, call) : null,
-      kindOf(task) === "conversations" ? thread(task) : null,
+      talk && p.id ? thread(task) : null,
+      talk && !p.id && c.address ? el("div", { class: "line" }, `${t("Answer in the chat")}: ${channelName(c.channel)}`) : null,
       actions(task),
       state.forms[task.id] ? form(task, state.forms[task.id]) : null,
       el("p", { class: "error", role: "alert" }),
@@ -444,8 +446,7 @@
         status.textContent = t("Could not send: %(error)s", { error: (body && (body.detail || body.title)) || code });
       }
     } }, t("Send"));
-    if (task.patient.id) patientOf(task.patient.id).then((p) => fill(list, p));
-    else if (task.hint) list.append(el("li", { class: "in" }, task.hint));
+    patientOf(task.patient.id).then((p) => fill(list, p));
     return el("div", { class: "conversation" }, list,
       el("div", { class: "quick" }, QUICK.map(([label, text]) => el("button", { type: "button", onclick: () => {
         box.value = t(text); state.drafts[task.id] = box.value; state.forms[task.id] = "reply"; box.focus();
@@ -519,7 +520,8 @@
       if (details.open) { state.open.add(task.id); load(); } else state.open.delete(task.id);
       sessionStorage.setItem(OPEN, JSON.stringify([...state.open]));
     });
-    for (const entry of task.history) details.querySelector("ol").append(el("li", {}, historyLine(entry)));
+    const own = [{ at: task.created_at, kind: "task.created" }, ...task.history];  // a caller not yet a patient
+    for (const entry of own) details.querySelector("ol").append(el("li", {}, historyLine(entry)));
     if (details.open) load();
     return details;
   }
