@@ -140,7 +140,7 @@
       type: "button", class: `chip${state.filter === key ? " on" : ""}${key === "overdue" ? " late" : ""}`,
       dataset: { kind: key }, "aria-pressed": String(state.filter === key),
       onclick: () => { state.filter = key; render(); } }, t(label), el("span", { class: "n" }, counts[key] || 0));
-    $("chips").replaceChildren(chip("all", "All"), counts.overdue ? chip("overdue", "Overdue") : null,
+    $("chips").replaceChildren(chip("all", "All"), ...(counts.overdue ? [chip("overdue", "Overdue")] : []),
       ...KINDS.filter(([key]) => counts[key]).map(([key, label]) => chip(key, label)));
   }
 
@@ -184,8 +184,8 @@
       call ? callState(task, call) : null,
       talk && p.id ? thread(task) : null,
       talk && !p.id && c.address ? el("div", { class: "line" }, `${t("Answer in the chat")}: ${channelName(c.channel)}`) : null,
-      actions(task),
-      state.forms[task.id] ? form(task, state.forms[task.id]) : null,
+      call && call.status === "answered" ? null : actions(task),  // after a talk: the call's own outcomes
+      ["declined", "call_back"].includes(state.forms[task.id]) ? form(task, state.forms[task.id]) : null,
       el("p", { class: "error", role: "alert" }),
       el("div", { class: "foot" }, historyOf(task), p.id ? choices(task) : null));
   }
@@ -328,7 +328,7 @@
       el("div", { class: "toast", role: "status" },
         el("span", {}, `${outcomeName(held.outcome)} · ${held.task.patient ? held.task.patient.name || "" : ""}`),
         el("button", { type: "button", class: "undo", onclick: () => undo(id) }, t("Undo")))),
-      message ? el("div", { class: "toast" }, message) : null);
+      ...(message ? [el("div", { class: "toast" }, message)] : []));
   }
 
   async function take(task) {

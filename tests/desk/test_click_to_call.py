@@ -74,6 +74,11 @@ def test_zadarma_answered_call_reaches_the_patient_and_its_recording_plays(stack
     assert (done["id"], done["outcome"]) == (task["id"], "answered")
     # the outcome form then says what came of the talk (the telephony closed the task as reached)
     assert stack.outcome(task["id"], {"outcome": "booked"}, token=olga).status == 200
+    # the PBX call is Ольга's: her extension placed it (settings.staff_extensions)
+    board = stack.request("GET", f"/v1/clinics/{stack.clinic.clinic_id}/dashboard",
+                          token=stack.clinic.manager_token).body
+    olga_kpis = board["admins"]["U-1"]
+    assert (olga_kpis["calls"], olga_kpis["calls_answered"], olga_kpis["talk_min"]) == (1, 1, 0.7)
 
     path = f"/v1/clinics/{stack.clinic.clinic_id}/calls/{body['call_id']}/recording"
     heard = stack.request("GET", path, token=olga)

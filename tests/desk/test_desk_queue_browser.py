@@ -146,6 +146,9 @@ def test_call_rings_the_administrator_then_the_patient_then_the_outcome(browser:
     page.screenshot(path=str(output_dir / "call-1-ringing.png"))
     expect(card.locator(".calling")).to_contain_text("Пациент ответил · 1:35", timeout=30000)
     expect(card.get_by_role("button", name="▶ Запись разговора")).to_be_visible()
+    expect(card.locator(".form")).to_have_count(0)  # the call's own outcomes, no other form opened
+    expect(card.get_by_role("button", name="Не ответил")).to_have_count(0)  # the patient did answer
+    expect(page.locator("#chips")).not_to_contain_text("null")
     page.screenshot(path=str(output_dir / "call-2-answered.png"))
     card.locator(".calling").get_by_role("button", name="Записан").click()
     expect(page.locator(".toast")).to_contain_text("Записан")
