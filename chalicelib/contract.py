@@ -411,7 +411,8 @@ class NewClinic(Body):
     language: Literal["ru", "en"] = "ru"
 
 
-Outcome = Literal["booked", "no_answer", "declined", "wrong_number", "call_back"]
+# v1.2: a conversation is `answered` (the question dealt with in the chat) or `needs_call` (a call task follows)
+Outcome = Literal["booked", "no_answer", "declined", "wrong_number", "call_back", "answered", "needs_call"]
 
 
 class TaskOutcome(Body):
@@ -436,6 +437,22 @@ class TaskOutcome(Body):
         if info.data.get("outcome") == "call_back" and value is None:
             raise ValueError("say when to call back")
         return value
+
+
+class Reply(Body):
+    """`POST …/patients/{patient_id}/messages`: an administrator's answer, sent through the clinic's channel."""
+
+    channel: Literal["whatsapp", "telegram", "sms", "email"]
+    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+    key: Id | None = None  # the desk's own id of this reply: a retried request sends it once
+
+
+class PatientChoices(Body):
+    """`PUT …/patients/{patient_id}/preferences`: what the patient told the administrator (the desk card)."""
+
+    opted_out: bool | None = None
+    preferred_channel: ContactChannel | None = None
+    preferred_time: Literal["morning", "afternoon", "evening"] | None = None
 
 
 class NewStaffToken(Body):
