@@ -179,6 +179,11 @@ def _operations() -> dict[str, dict[str, Op]]:
         c + "/connectors/{vendor}/events/{name}": {
             "get": Op("A vendor's handshake on a sub-path", "vendor", answer="text/plain"),
             "post": Op("A vendor's webhook on a sub-path (Mango: events/summary)", "vendor", vendor_types)},
+        c + "/connectors/{vendor}/events/{group}/{name}": {
+            "post": Op("A vendor's webhook two levels down (Mango: events/record/added)", "vendor", vendor_types)},
+        c + "/connectors/{vendor}/result/{name}": {
+            "post": Op("A vendor's result callback (Mango: result/callback; kept, not acted on)", "vendor",
+                       vendor_types)},
         c + "/settings": {"get": Op("The settings document, defaults filled in", "manager", answer=ClinicSettings),
                           "put": Op("Replace the settings document", "manager", ClinicSettings,
                                     answer=ClinicSettings)},
@@ -199,7 +204,19 @@ def _operations() -> dict[str, dict[str, Op]]:
         c + "/tasks": {"get": Op("The desk's tasks, oldest due first", "admin", query=("status", "limit", "cursor"),
                                  answer=Task, paged=True)},
         c + "/tasks/{task_id}/outcome": {"post": Op("Record a call's outcome", "admin", contract.TaskOutcome,
-                                                    answer=Task, also=(409,))},
+                                                    answer=Task, also=(409,)),
+                                         "delete": Op("Undo the outcome just recorded (held on the server)", "admin",
+                                                      answer=Task, also=(409,))},
+        c + "/tasks/{task_id}/call": {"post": Op("Click to call: the clinic's PBX rings the administrator, then "
+                                                 "the patient", "admin", ok=202, also=(409, 502))},
+        c + "/calls/{call_id}": {"get": Op("A call placed from the desk, as the PBX reported it", "admin")},
+        c + "/calls/{call_id}/recording": {"get": Op("The call's recording: 302 to the vendor's short-lived URL "
+                                                     "(or {url} for Accept: application/json)", "admin",
+                                                     also=(502,))},
+        c + "/patients/{patient_id}/messages": {"post": Op("Reply to the patient through the clinic's channel",
+                                                           "admin", contract.Reply, 201)},
+        c + "/patients/{patient_id}/preferences": {"put": Op("Set the patient's contact preferences", "admin",
+                                                             contract.PatientChoices)},
         c + "/tasks/{task_id}/assign": {"post": Op("Take (or hand over) a task", "admin", contract.TaskAssignment,
                                                    answer=Task, also=(409,))},
         c + "/waitlist": {"get": Op("Who waits for an earlier slot", "admin"),
@@ -254,7 +271,8 @@ _PATH: dict[str, str] = {
     "token_id": "a staff token's id (never the token)", "import_id": "`imp_…`", "campaign_id": "`cmp_…`",
     "name": "a segment (`lapsed`, `plan_unfinished`, `one_visit`, `declined_plan`) or a vendor's sub-path",
     "vendor": "whatsapp, telegram, zadarma, mango or smsru", "move": "run, pause, resume or finish",
-    "network_id": "an owner's network", "asset": "a file of the page",
+    "network_id": "an owner's network", "asset": "a file of the page", "call_id": "a call placed from the desk",
+    "group": "a vendor's sub-path",
 }
 
 # Error answers by who may call: every route may also answer 422 (a bad path id) and 429 (rate limits).
@@ -269,7 +287,8 @@ _SAYS = {400: "The request cannot be read", 401: "Missing, bad or stale signatur
          410: "This login link is unknown, used or expired (`reason`): ask for a new one",
          413: "The body is over its limit (256 KiB JSON, 4 MiB uploads)",
          415: "Unsupported Content-Type", 422: "Invalid fields, each named in `errors`",
-         429: "Over a rate limit; `Retry-After` says when to retry"}
+         429: "Over a rate limit; `Retry-After` says when to retry",
+         502: "The clinic's PBX did not place the call or give the recording"}
 
 
 # ---- the document ---------------------------------------------------------------------------------
