@@ -49,6 +49,14 @@ def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
+@app.route("/v1/openapi.json", methods=["GET"])
+@handled
+def openapi_document() -> Any:
+    from chalicelib import openapi  # built on the first request, never on a cold start
+
+    return openapi.response()
+
+
 # ---- inbound events -------------------------------------------------------------------------
 
 @app.route("/v1/clinics/{clinic_id}/events", methods=["POST"], content_types=["application/json"])

@@ -225,7 +225,7 @@ class LeadLostData(Body):
     lead_id: Id
     reason: NonEmptyText  # a code of the clinic's `reasons.lost`, or free text mapped by its aliases
     admin_id: Id | None = None
-    comment: Text | None = None  # extension (CONTRACT §7): kept apart from the code
+    comment: Text | None = None  # extension (docs/api.md): kept apart from the code
 
 
 class CallData(Body):
@@ -248,7 +248,7 @@ class CancellationData(Body):
     appointment_id: Id
     reason: Text = ""  # a code of the clinic's `reasons.cancelled`, or free text mapped by its aliases
     cancelled_by: Literal["patient", "clinic"] = "patient"
-    comment: Text | None = None  # extension (CONTRACT §7): kept apart from the code
+    comment: Text | None = None  # extension (docs/api.md): kept apart from the code
 
 
 class VisitData(Body):
@@ -417,12 +417,12 @@ Outcome = Literal["booked", "no_answer", "declined", "wrong_number", "call_back"
 
 class TaskOutcome(Body):
     outcome: Outcome
-    # A code of the clinic's `reasons.lost`, or free text mapped by its aliases (CONTRACT §7).
+    # A code of the clinic's `reasons.lost`, or free text mapped by its aliases (docs/api.md).
     reason: Text | None = Field(None, validate_default=True)
     call_back_at: Instant | None = Field(None, validate_default=True)
     note: Text | None = None
     admin_id: Id | None = None
-    comment: Text | None = None  # beside the reason's code, kept apart (CONTRACT §7)
+    comment: Text | None = None  # beside the reason's code, kept apart (docs/api.md)
 
     @field_validator("reason")
     @classmethod
