@@ -20,14 +20,15 @@ from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 from pydantic import BaseModel, Field, Json
 
 from chalicelib import imports, ingest, wiring
-from chalicelib.actions import Confirm, Notify, StepRequest
+from chalicelib.actions import Confirm, Notify, SettleOutcome, StepRequest
 from chalicelib.imports import ImportRows, ImportSplit
 from chalicelib.observability import bind, logger
 from chalicelib.schedules import Job, run_job
 
 # Sequence steps, one-off messages and Zadarma confirmations. Imports have their own queue; import messages still
 # found here (sent before it existed) are handled all the same.
-AnyAction = Annotated[Union[StepRequest, Notify, ImportSplit, ImportRows, Confirm], Field(discriminator="action")]
+AnyAction = Annotated[Union[StepRequest, Notify, ImportSplit, ImportRows, Confirm, SettleOutcome],
+                      Field(discriminator="action")]
 AnyImportWork = Annotated[Union[ImportSplit, ImportRows], Field(discriminator="action")]
 
 
@@ -71,6 +72,12 @@ def _handle_action(record: ActionRecord) -> None:
         bind(clinic_id=action.clinic_id, event_id=action.key, action=action.action)
         connectors.confirm(wiring.runtime(), wiring.vendor_api(action.vendor), action.clinic_id, action.vendor,
                            action.key)
+        return
+    if isinstance(action, SettleOutcome):
+        from chalicelib import tasks
+
+        bind(clinic_id=action.clinic_id, action=action.action)
+        wiring.runtime().unit(action.clinic_id, lambda ctx: tasks.settle_pending(ctx, action.task_id))
         return
     clinic_id = action.clinic_id if isinstance(action, Notify) else action.run.clinic_id
     bind(clinic_id=clinic_id, action=action.action)

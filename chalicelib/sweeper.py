@@ -22,7 +22,7 @@ from chalicelib.errors import StaleToken
 from chalicelib.observability import logger
 from chalicelib.runtime import Context, Runtime
 from chalicelib.store.models import scoped
-from chalicelib.tasks import list_tasks
+from chalicelib.tasks import list_tasks, settle_pending
 
 STARTING_GRACE = timedelta(minutes=2)
 STALL_GRACE = timedelta(minutes=10)  # a due step not handed over by then: is its execution alive?
@@ -78,6 +78,8 @@ def tend_open_tasks(rt: Runtime, clinic_id: str) -> tuple[int, list[CallTask], s
     now = rt.clock()
     beats, escalated, orphaned = 0, [], set()
     for task in list_tasks(rt.store, clinic_id, "open", limit=1000):
+        if task.pending_until is not None and task.pending_until < now:  # its queue message was lost
+            rt.unit(clinic_id, partial(settle_pending, task_id=task.id))
         if task.token:
             try:
                 rt.workflows.heartbeat(task.token)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
-from chalicelib import campaign_credit, scenarios, sequences
+from chalicelib import campaign_credit, desk_calls, scenarios, sequences
 from chalicelib.contract import CallCompleted, CallMissed, CompletedCallIn, LeadCreated, LeadLost
 from chalicelib.domain import merge, reasons
 from chalicelib.domain.facts import earliest
@@ -154,6 +154,7 @@ def call_completed(ctx: Context, event: CallCompleted) -> None:
         ctx.subject(key)  # read first: the open tasks, and the inquiries this call returns, come with them
     _mark_returned(ctx, info.phone, info.at, info.answered)
     _close_matching_tasks(ctx, call, info, info.answered)
+    desk_calls.settle(ctx, call, info)  # a «Позвонить» of the desk: its end, matched to the task
 
 
 def _lead_answered(lead: Lead, at: datetime, answered: bool) -> bool:
