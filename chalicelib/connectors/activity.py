@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from chalicelib.core.runtime import Context, Runtime
 from chalicelib.domain.records import ConnectorState
-from chalicelib.runtime import Context, Runtime
 
 QUIET = timedelta(minutes=1)
 

@@ -18,9 +18,9 @@ from chalicelib.connectors import configured
 from chalicelib.connectors.base import VendorRequest
 from chalicelib.connectors.telegram_links import connector_url
 from chalicelib.connectors.zadarma_api import DEFAULT_URL, api_signature
-from chalicelib.errors import ClinicFlowError, NotFound
+from chalicelib.core.runtime import Runtime
+from chalicelib.platform.errors import ClinicFlowError, NotFound
 from chalicelib.ports import DeliveryError
-from chalicelib.runtime import Runtime
 
 CHECKABLE = ("zadarma", "whatsapp", "telegram", "smsru")
 

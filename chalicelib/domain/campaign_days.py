@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from chalicelib.domain.campaigns import CampaignMember
+from chalicelib.domain.campaign_rules import CampaignMember
 from chalicelib.domain.roi import money
 
 COUNTS = ("opened", "contacts", "reached", "booked", "came")

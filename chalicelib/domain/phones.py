@@ -16,7 +16,7 @@ import re
 
 import phonenumbers
 
-from chalicelib.errors import Invalid
+from chalicelib.platform.errors import Invalid
 
 MAX_NUMBERS = 5  # numbers kept from one cell ("mobile, home, mother's" is the most seen)
 _SEPARATORS = re.compile(r"[,;/\\|\n]+|\s+(?:или|or|и|and)\s+", re.I)

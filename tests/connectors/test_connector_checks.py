@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from chalicelib import wiring
 from chalicelib.connectors.checks import check
+from chalicelib.handlers import wiring
 from tests.harness import Harness
 from tests.vendor_fakes.fixtures import fake_smsru, fake_telegram, fake_zadarma  # noqa: F401
 from tests.vendor_fakes.smsru import FakeSmsRu

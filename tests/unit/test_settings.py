@@ -6,7 +6,7 @@ import pytest
 from pydantic import ValidationError
 
 from chalicelib.domain.clinic_settings import ClinicSettings
-from chalicelib.validation import invalid_input
+from chalicelib.platform.validation import invalid_input
 
 
 def test_defaults_match_the_contract() -> None:
@@ -56,7 +56,7 @@ def test_each_error_carries_a_code_the_console_translates() -> None:
     assert found == {"working_hours.wed": ("opening_before_closing", {}),
                      "digest.hour": ("less_than_equal", {"le": "23"}),
                      "digest.emails": ("email", {"value": "nope"})}
-    from chalicelib.problem_texts import explain
+    from chalicelib.console.problem_texts import explain
     assert explain("less_than_equal", {"le": "23"}, "x", "ru") == "Не больше 23"
     assert explain("opening_before_closing", {}, "x", "ru") == "Открытие должно быть раньше закрытия"
     assert explain("unknown_code", {}, "as it came", "ru") == "as it came"
