@@ -69,7 +69,7 @@ class Answer:
 
 @dataclass(frozen=True)
 class Inbound:
-    """One of our events (CONTRACT section 1), under the vendor's own id for it."""
+    """One of our events (docs/api.md), under the vendor's own id for it."""
 
     key: str
     event: dict[str, Any]

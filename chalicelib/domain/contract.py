@@ -225,7 +225,7 @@ class LeadLostData(Body):
     lead_id: Id
     reason: NonEmptyText  # a code of the clinic's `reasons.lost`, or free text mapped by its aliases
     admin_id: Id | None = None
-    comment: Text | None = None  # extension (CONTRACT §7): kept apart from the code
+    comment: Text | None = None  # extension (docs/api.md): kept apart from the code
 
 
 class CallData(Body):
@@ -248,7 +248,7 @@ class CancellationData(Body):
     appointment_id: Id
     reason: Text = ""  # a code of the clinic's `reasons.cancelled`, or free text mapped by its aliases
     cancelled_by: Literal["patient", "clinic"] = "patient"
-    comment: Text | None = None  # extension (CONTRACT §7): kept apart from the code
+    comment: Text | None = None  # extension (docs/api.md): kept apart from the code
 
 
 class VisitData(Body):
@@ -411,17 +411,18 @@ class NewClinic(Body):
     language: Literal["ru", "en"] = "ru"
 
 
-Outcome = Literal["booked", "no_answer", "declined", "wrong_number", "call_back"]
+# v1.2: a conversation is `answered` (the question dealt with in the chat) or `needs_call` (a call task follows)
+Outcome = Literal["booked", "no_answer", "declined", "wrong_number", "call_back", "answered", "needs_call"]
 
 
 class TaskOutcome(Body):
     outcome: Outcome
-    # A code of the clinic's `reasons.lost`, or free text mapped by its aliases (CONTRACT §7).
+    # A code of the clinic's `reasons.lost`, or free text mapped by its aliases (docs/api.md).
     reason: Text | None = Field(None, validate_default=True)
     call_back_at: Instant | None = Field(None, validate_default=True)
     note: Text | None = None
     admin_id: Id | None = None
-    comment: Text | None = None  # beside the reason's code, kept apart (CONTRACT §7)
+    comment: Text | None = None  # beside the reason's code, kept apart (docs/api.md)
 
     @field_validator("reason")
     @classmethod
@@ -436,6 +437,22 @@ class TaskOutcome(Body):
         if info.data.get("outcome") == "call_back" and value is None:
             raise ValueError("say when to call back")
         return value
+
+
+class Reply(Body):
+    """`POST …/patients/{patient_id}/messages`: an administrator's answer, sent through the clinic's channel."""
+
+    channel: Literal["whatsapp", "telegram", "sms", "email"]
+    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+    key: Id | None = None  # the desk's own id of this reply: a retried request sends it once
+
+
+class PatientChoices(Body):
+    """`PUT …/patients/{patient_id}/preferences`: what the patient told the administrator (the desk card)."""
+
+    opted_out: bool | None = None
+    preferred_channel: ContactChannel | None = None
+    preferred_time: Literal["morning", "afternoon", "evening"] | None = None
 
 
 class NewStaffToken(Body):

@@ -106,3 +106,9 @@ class ConcurrentUpdate(Exception):
 
 class StaleToken(Exception):
     """A Step Functions task token that its execution no longer waits for."""
+
+
+class PbxRefused(ClinicFlowError):
+    """The clinic's PBX did not take the call request (down, refused the credentials, unknown extension)."""
+
+    status, slug, title = 502, "pbx-refused", "The clinic's PBX did not place the call"

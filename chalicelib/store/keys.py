@@ -23,7 +23,7 @@ KINDS: dict[str, type[r.Record]] = {
     "appointment": r.Appointment, "visit": r.Visit, "plan": r.TreatmentPlan,
     "task": r.CallTask, "run": r.SequenceRun, "message": r.OutboundMessage,
     "inbound": r.InboundMessage, "waitlist": r.WaitlistEntry, "offer": r.SlotOffer, "network": r.Network,
-    "invite": r.TelegramInvite, "connector": r.ConnectorState,
+    "invite": r.TelegramInvite, "connector": r.ConnectorState, "desk_call": r.DeskCall,
     "segment": r.SegmentEntry, "import": r.ImportJob, "import_part": r.ImportPart, "import_chunk": r.ImportChunk,
     "campaign": Campaign, "campaign_member": CampaignMember, "ad_spend": AdSpend, "campaign_day": CampaignDay,
 }
@@ -34,6 +34,7 @@ _TAGS: dict[str, tuple[str, str]] = {
     "task": ("T", "TASK"), "run": ("R", "RUN"), "message": ("M", "MESSAGE"),
     "inbound": ("IN", "INBOUND"), "offer": ("OFFER", "OFFER"),
     "invite": ("INV", "INVITE"), "connector": ("CONN", "CONNECTOR"), "campaign": ("CAMPAIGN", "CAMPAIGN"),
+    "desk_call": ("DCALL", "DESKCALL"),  # a click to call, until the PBX says how it ended
     "ad_spend": ("ADSPEND", "ADSPEND"),  # C#c#ADSPEND#YYYY-MM: one month's spend by source (read by key)
 }
 
