@@ -27,6 +27,6 @@ def test_the_banner_prints_the_desk_and_console_login_links(monkeypatch: pytest.
 
 def test_with_a_data_folder_every_helper_command_names_it(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("CLINICFLOW_STATE", ".clinicflow-2")
-    commands = re.findall(r"(\S*)\s?(?:\.venv/bin/python -m chalicelib\.local\.\w+|make simulate)", _print(tmp_path))
+    commands = re.findall(r"(\S*)\s?(?:\.venv/bin/python -m embedded\.\w+|make simulate)", _print(tmp_path))
     assert len(commands) == 4
     assert set(commands) == {"CLINICFLOW_STATE=.clinicflow-2"}
