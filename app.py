@@ -386,13 +386,16 @@ def reply_to_patient(clinic_id: str, patient_id: str) -> Any:
     from chalicelib.domain.contract import Reply
     from chalicelib.edge.json_api import parse_body
     from chalicelib.handlers import wiring
+    from chalicelib.platform.errors import MessageNotSent
 
     wiring.authenticator().clinic_staff(_auth(), clinic_id, "admin")
     body = parse_body(Reply, _body())
     key = f"reply-{body.key or uuid.uuid4().hex}"
     message = wiring.step_handler().reply(clinic_id, patient_id, body.channel, body.text, key)
+    if message.status != "sent":
+        raise MessageNotSent(message.id, message.channel, message.error)
     return json_response({"id": message.id, "channel": message.channel, "status": message.status,
-                          "text": message.text}, status=201 if message.status == "sent" else 502)
+                          "text": message.text}, status=201)
 
 
 @app.route("/v1/clinics/{clinic_id}/patients/{patient_id}/preferences", methods=["PUT"])

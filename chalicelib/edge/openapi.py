@@ -214,7 +214,7 @@ def _operations() -> dict[str, dict[str, Op]]:
                                                      "(or {url} for Accept: application/json)", "admin",
                                                      also=(502,))},
         c + "/patients/{patient_id}/messages": {"post": Op("Reply to the patient through the clinic's channel",
-                                                           "admin", contract.Reply, 201)},
+                                                           "admin", contract.Reply, 201, also=(502,))},
         c + "/patients/{patient_id}/preferences": {"put": Op("Set the patient's contact preferences", "admin",
                                                              contract.PatientChoices)},
         c + "/tasks/{task_id}/assign": {"post": Op("Take (or hand over) a task", "admin", contract.TaskAssignment,
@@ -288,7 +288,7 @@ _SAYS = {400: "The request cannot be read", 401: "Missing, bad or stale signatur
          413: "The body is over its limit (256 KiB JSON, 4 MiB uploads)",
          415: "Unsupported Content-Type", 422: "Invalid fields, each named in `errors`",
          429: "Over a rate limit; `Retry-After` says when to retry",
-         502: "The clinic's PBX did not place the call or give the recording"}
+         502: "The clinic's PBX or channel did not take the request (the reason is in detail)"}
 
 
 # ---- the document ---------------------------------------------------------------------------------
