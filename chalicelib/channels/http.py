@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 
 import urllib3
 
-from chalicelib.outbound import OutboundRefused, check_public_https
+from chalicelib.platform.outbound import OutboundRefused, check_public_https
 from chalicelib.ports import DeliveryError
 
 _TIMEOUT = urllib3.Timeout(connect=3.0, read=10.0)

@@ -17,7 +17,7 @@ import urllib3
 
 from chalicelib.channels.http import _Http
 from chalicelib.connectors.mango import sign
-from chalicelib.outbound import OutboundRefused, check_public_https
+from chalicelib.platform.outbound import OutboundRefused, check_public_https
 from chalicelib.ports import DeliveryError
 
 DEFAULT_URL = "https://app.mango-office.ru/vpbx"

@@ -6,8 +6,9 @@ from typing import Any
 
 from chalicelib.domain import records as r
 from chalicelib.domain.ad_spend import AdSpend
-from chalicelib.domain.campaigns import Campaign, CampaignDay, CampaignMember
+from chalicelib.domain.campaign_rules import Campaign, CampaignDay, CampaignMember
 from chalicelib.domain.facts import iso_z
+from chalicelib.ports import Link
 from chalicelib.store.models import (
     campaign_days_pk,
     campaign_members_pk,
@@ -145,3 +146,8 @@ def follow_up_keys(record: r.Record) -> dict[str, Any]:
         case r.Patient() if record.profile is not None and record.profile.birth_date is not None:
             return {"gsi3pk": scoped(c, "BDAY", record.profile.birth_date.strftime("%m-%d")), "gsi3sk": record.id}
     return {}
+
+
+def link_partition(link: Link) -> str:
+    """The partition of a phone's (or handle's) links: one per clinic and phone."""
+    return scoped(link.clinic_id, "PH", link.phone)

@@ -18,7 +18,8 @@ from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
 
 import app
-from chalicelib import contract, openapi
+from chalicelib.domain import contract
+from chalicelib.edge import openapi
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "events"
 PROJECT = Path(__file__).resolve().parents[2]
@@ -50,7 +51,7 @@ def _validator(doc: dict[str, Any], name: str) -> Draft202012Validator:
 def test_every_registered_route_and_method_is_described_and_nothing_else(served: dict[str, Any]) -> None:
     registered = {(path, method.lower()) for path, methods in app.app.routes.items() for method in methods}
     described = {(path, method) for path, method, _ in _operations(served)}
-    assert registered - described == set(), "routes without a description in chalicelib/openapi.py"
+    assert registered - described == set(), "routes without a description in chalicelib/edge/openapi.py"
     assert described - registered == set(), "described routes the app does not serve"
 
 
@@ -104,10 +105,10 @@ def test_every_status_a_domain_error_answers_is_a_described_problem(served: dict
     import pkgutil
 
     import chalicelib
-    from chalicelib.errors import ClinicFlowError
+    from chalicelib.platform.errors import ClinicFlowError
 
     for module in pkgutil.walk_packages(chalicelib.__path__, "chalicelib."):
-        if not module.name.startswith("chalicelib.local"):
+        if not module.name.startswith("embedded"):
             importlib.import_module(module.name)  # so that every error class is defined
 
     def kinds(cls: type[ClinicFlowError]) -> Iterator[type[ClinicFlowError]]:
@@ -135,7 +136,7 @@ def test_a_real_problem_answer_matches_the_described_problem(served: dict[str, A
 
 def test_it_is_built_once_and_off_the_cold_start() -> None:
     assert openapi.document() is openapi.document()
-    probe = "import sys, app; print('chalicelib.openapi' in sys.modules, 'openapi_spec_validator' in sys.modules)"
+    probe = "import sys, app; print('chalicelib.edge.openapi' in sys.modules, 'openapi_spec_validator' in sys.modules)"
     run = subprocess.run([sys.executable, "-c", probe], cwd=PROJECT, capture_output=True, text=True, timeout=60,
                          check=True)
     assert run.stdout.split() == ["False", "False"]
@@ -178,7 +179,7 @@ def test_the_described_answers_are_what_the_routes_answer(served: dict[str, Any]
 
 
 def test_a_desk_task_as_the_route_shows_it_matches_the_described_task(served: dict[str, Any]) -> None:
-    from chalicelib.tasks import task_view
+    from chalicelib.desk.tasks import task_view
     from tests.service.clinic import Clinic
 
     clinic = Clinic()

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from chalicelib import wiring
 from chalicelib.connectors.mango_api import MangoApi
 from chalicelib.connectors.zadarma_api import ZadarmaApi
+from chalicelib.handlers import wiring
 from tests import builders as b
 from tests.desk.relay import relay
 from tests.harness import Harness

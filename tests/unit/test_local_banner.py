@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from chalicelib.local.__main__ import _banner
+from embedded.__main__ import _banner
 
 DEMO = {"clinic_id": "demo", "webhook_secret": "whsec_x", "admin_token": "cf_adm_x", "manager_token": "cf_man_x"}
 LINKS = {"desk": "http://127.0.0.1:8123/desk#code=lc_a", "console": "http://127.0.0.1:8123/console#code=lc_b"}
@@ -22,11 +22,11 @@ def test_the_banner_prints_the_desk_and_console_login_links(monkeypatch: pytest.
     printed = _print(tmp_path)
     assert "Task desk      http://127.0.0.1:8123/desk#code=lc_a" in printed
     assert "Console        http://127.0.0.1:8123/console#code=lc_b" in printed
-    assert " .venv/bin/python -m chalicelib.local.login;" in printed and "CLINICFLOW_STATE=" not in printed
+    assert " .venv/bin/python -m embedded.login;" in printed and "CLINICFLOW_STATE=" not in printed
 
 
 def test_with_a_data_folder_every_helper_command_names_it(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("CLINICFLOW_STATE", ".clinicflow-2")
-    commands = re.findall(r"(\S*)\s?(?:\.venv/bin/python -m chalicelib\.local\.\w+|make simulate)", _print(tmp_path))
+    commands = re.findall(r"(\S*)\s?(?:\.venv/bin/python -m embedded\.\w+|make simulate)", _print(tmp_path))
     assert len(commands) == 4
     assert set(commands) == {"CLINICFLOW_STATE=.clinicflow-2"}
