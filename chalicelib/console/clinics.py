@@ -19,9 +19,6 @@ from chalicelib.platform.i18n import N_, gettext_for
 from chalicelib.platform.validation import invalid_input
 from chalicelib.store.models import TokenItem, scoped
 
-DEMO_TIMEZONE = "Europe/Moscow"
-
-
 DEFAULT_NAMES = {"manager": N_("Manager"), "admin": N_("Administrator")}
 
 

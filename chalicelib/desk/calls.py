@@ -15,10 +15,9 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl
 
-from chalicelib.connectors.base import event_key
 from chalicelib.core.runtime import Context, Runtime
 from chalicelib.domain.contract import CompletedCallIn, TaskOutcome
-from chalicelib.domain.facts import iso_z
+from chalicelib.domain.facts import event_key, iso_z
 from chalicelib.domain.records import Call, CallTask, CallTaskEvent, DeskCall
 from chalicelib.edge.auth import Staff
 from chalicelib.platform.errors import (

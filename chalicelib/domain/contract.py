@@ -24,8 +24,9 @@ from pydantic import (
     model_validator,
 )
 
-from chalicelib.domain.clinic_settings import MessageChannel, Weekday
+from chalicelib.domain.clinic_settings import ClinicSettings, MessageChannel, Weekday
 from chalicelib.domain.phones import normalise_phone, phone_numbers
+from chalicelib.platform.outbound import check_slack_webhook
 from chalicelib.platform.validation import EARLIEST_YEAR, LATEST_YEAR
 
 
@@ -409,6 +410,33 @@ class NewClinic(Body):
     name: Name
     timezone: str = "Europe/Moscow"
     language: Literal["ru", "en"] = "ru"
+
+
+class NetworkBody(BaseModel):
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    clinic_ids: list[str] = Field(min_length=1, max_length=200)
+    emails: list[str] = Field(default_factory=list)
+    slack_webhook_url: str | None = None
+    language: str = "ru"
+    timezone: str = "Europe/Moscow"
+    hour: int = Field(21, ge=0, le=23)
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        return str(ClinicSettings.model_validate({"timezone": value}).timezone)
+
+    @field_validator("slack_webhook_url")
+    @classmethod
+    def _slack(cls, value: str | None) -> str | None:
+        return check_slack_webhook(value) if value else None
+
+    @field_validator("emails")
+    @classmethod
+    def _emails(cls, value: list[str]) -> list[str]:
+        return list(ClinicSettings.model_validate({"digest": {"emails": value}}).digest.emails)
 
 
 # v1.2: a conversation is `answered` (the question dealt with in the chat) or `needs_call` (a call task follows)

@@ -156,10 +156,10 @@ class Op:
 
 
 def _operations() -> dict[str, dict[str, Op]]:
-    from chalicelib.console.networks import NetworkBody
     from chalicelib.domain.ad_spend import SpendBody
     from chalicelib.domain.campaign_rules import CampaignIn
     from chalicelib.domain.clinic_settings import ClinicSettings
+    from chalicelib.domain.contract import NetworkBody
 
     c, vendor_types = "/v1/clinics/{clinic_id}", ("application/json", "application/x-www-form-urlencoded")
     html = "text/html"

@@ -36,8 +36,7 @@ from chalicelib.domain.windows import add_working_minutes
 from chalicelib.engine import offers
 from chalicelib.platform.errors import FieldError, InvalidInput, NotFound
 from chalicelib.platform.observability import logger
-from chalicelib.ports import DeliveryError
-from chalicelib.store.repository import Link
+from chalicelib.ports import DeliveryError, Link
 
 
 @dataclass(frozen=True)

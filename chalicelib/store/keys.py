@@ -8,6 +8,7 @@ from chalicelib.domain import records as r
 from chalicelib.domain.ad_spend import AdSpend
 from chalicelib.domain.campaign_rules import Campaign, CampaignDay, CampaignMember
 from chalicelib.domain.facts import iso_z
+from chalicelib.ports import Link
 from chalicelib.store.models import (
     campaign_days_pk,
     campaign_members_pk,
@@ -147,3 +148,8 @@ def follow_up_keys(record: r.Record) -> dict[str, Any]:
         case r.ImportJob():  # the clinic's imports, newest last: the console's history
             return {"gsi3pk": scoped(c, "IMPORTS"), "gsi3sk": f"{iso_z(record.received_at)}#{record.id}"}
     return {}
+
+
+def link_partition(link: Link) -> str:
+    """The partition of a phone's (or handle's) links: one per clinic and phone."""
+    return scoped(link.clinic_id, "PH", link.phone)

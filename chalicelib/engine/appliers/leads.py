@@ -19,9 +19,9 @@ from chalicelib.engine.appliers.common import household_names, resolve_patients,
 from chalicelib.engine.appliers.funnel import link_lead
 from chalicelib.engine.appliers.notes import call_notes, lead_notes
 from chalicelib.platform.i18n import format_clock, format_day
+from chalicelib.ports import Link
 from chalicelib.scenarios.base import Occasion
 from chalicelib.store.keys import subject_key
-from chalicelib.store.repository import Link
 
 
 def lead_created(ctx: Context, event: LeadCreated) -> None:
