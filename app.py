@@ -162,6 +162,16 @@ def connectors_status(clinic_id: str) -> Any:
     return json_response(connector_status(wiring.runtime(), clinic_id))
 
 
+@app.route("/v1/clinics/{clinic_id}/connectors/{vendor}/check", methods=["POST"])
+@handled
+def connector_check(clinic_id: str, vendor: str) -> Any:
+    from chalicelib.connectors.checks import check
+    from chalicelib.handlers import wiring
+
+    wiring.authenticator().clinic_staff(_auth(), clinic_id, "manager")
+    return json_response(check(wiring.runtime(), clinic_id, vendor, dict(wiring.secrets().channels)))
+
+
 @app.route("/v1/clinics/{clinic_id}/patients/{patient_id}/telegram-link", methods=["GET"])
 @handled
 def telegram_link(clinic_id: str, patient_id: str) -> Any:
@@ -507,7 +517,17 @@ def console_page() -> Any:
 @app.route("/console/{asset}", methods=["GET"])
 @handled
 def console_asset(asset: str) -> Any:
-    return desk_asset(asset)
+    from chalice import Response
+
+    from chalicelib.console import page as console
+    from chalicelib.platform.errors import NotFound
+
+    try:
+        body, content_type = console.asset(asset)
+    except (KeyError, FileNotFoundError):
+        raise NotFound(f"no asset {asset}") from None
+    return Response(body=body, headers={"Content-Type": content_type, "Cache-Control": "public, max-age=300",
+                                        **console.SECURITY_HEADERS})
 
 
 @app.route("/v1/clinics/{clinic_id}/settings/preview", methods=["POST"])
@@ -635,6 +655,31 @@ def create_import(clinic_id: str) -> Any:
     wiring.authenticator().clinic_staff(_auth(), clinic_id, "manager")
     receipt = imports.receive(wiring.runtime(), clinic_id, _body(), _request().headers.get("content-type"))
     return json_response(receipt, 202)
+
+
+@app.route("/v1/clinics/{clinic_id}/imports", methods=["GET"])
+@handled
+def import_history(clinic_id: str) -> Any:
+    from chalicelib.handlers import wiring
+    from chalicelib.imports import history
+
+    wiring.authenticator().clinic_staff(_auth(), clinic_id, "manager")
+    return json_response(history.history(wiring.runtime(), clinic_id))
+
+
+@app.route("/v1/clinics/{clinic_id}/imports/{import_id}/rejected", methods=["GET"])
+@handled
+def import_rejected(clinic_id: str, import_id: str) -> Any:
+    from chalice import Response
+
+    from chalicelib.console import page as console
+    from chalicelib.handlers import wiring
+    from chalicelib.imports import history
+
+    wiring.authenticator().clinic_staff(_auth(), clinic_id, "manager")
+    body, name = history.rejected_file(wiring.runtime(), clinic_id, import_id, console.language_of(_query("lang")))
+    return Response(body=body, headers={"Content-Type": "text/csv; charset=utf-8", "Cache-Control": "no-store",
+                                        "Content-Disposition": f'attachment; filename="{name}"'})
 
 
 @app.route("/v1/clinics/{clinic_id}/ad-spend", methods=["GET", "PUT"],

@@ -11,6 +11,7 @@ import secrets
 from typing import Any
 
 from chalicelib.core.runtime import Context, Runtime
+from chalicelib.domain import campaign_days
 from chalicelib.domain import campaign_rules as rules
 from chalicelib.domain.campaign_rules import Campaign, CampaignIn, CampaignMember, CampaignStatus, StatusChange
 from chalicelib.domain.facts import iso_z
@@ -63,8 +64,11 @@ def view(campaign: Campaign, shown: Figures) -> dict[str, Any]:
 
 
 def show(rt: Runtime, clinic_id: str, campaign_id: str) -> dict[str, Any]:
+    """The campaign's figures, and by day (the console's chart) from the same members' records."""
     campaign = load(rt, clinic_id, campaign_id)
-    return view(campaign, figures(rt, campaign))
+    zone = rt.clinic(clinic_id).settings.zone
+    found = members(rt, clinic_id, campaign_id)
+    return {**view(campaign, rules.figures(campaign, found, zone)), "by_day": campaign_days.by_day(found, zone)}
 
 
 def listing(rt: Runtime, clinic_id: str) -> dict[str, Any]:

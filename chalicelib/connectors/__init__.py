@@ -15,13 +15,13 @@ from datetime import timedelta
 from functools import lru_cache
 from typing import Any
 
-from chalicelib.connectors import mango, smsru, telegram, whatsapp, zadarma
+from chalicelib.connectors import activity, mango, smsru, telegram, whatsapp, zadarma
 from chalicelib.connectors.base import Answer, Claim, Connector, Unconfirmable, VendorRequest
 from chalicelib.core.runtime import Runtime
 from chalicelib.domain.facts import iso_z
 from chalicelib.edge import limits
 from chalicelib.engine import ingest
-from chalicelib.platform.errors import InvalidInput, NotFound, PayloadTooLarge
+from chalicelib.platform.errors import ClinicFlowError, InvalidInput, NotFound, PayloadTooLarge
 from chalicelib.platform.observability import logger
 from chalicelib.ports import DeliveryError
 from chalicelib.store.models import RawEventItem, scoped
@@ -50,6 +50,17 @@ def receive(rt: Runtime, clinic_id: str, vendor: str, request: VendorRequest) ->
     connector, conf, settings = configured(rt, clinic_id, vendor)
     if request.method == "GET":
         return connector.handshake(conf, request)
+    try:
+        answer = _notification(rt, clinic_id, vendor, request, connector, conf, settings)
+    except ClinicFlowError as exc:
+        activity.note(rt, clinic_id, vendor, f"HTTP {exc.status}: {exc.detail}"[:300])
+        raise
+    activity.note(rt, clinic_id, vendor, None)
+    return answer
+
+
+def _notification(rt: Runtime, clinic_id: str, vendor: str, request: VendorRequest, connector: Connector,
+                  conf: Any, settings: Any) -> Answer:
     if len(request.raw) > ingest.MAX_BODY_BYTES:
         raise PayloadTooLarge(f"the body is {len(request.raw)} bytes; the limit is {ingest.MAX_BODY_BYTES}")
     connector.verify(conf, request)

@@ -72,6 +72,15 @@ def register_webhook(rt: Runtime, registrar: WebhookRegistrar, clinic_id: str, b
     rt.unit(clinic_id, remember)
 
 
+def activity_view(state: ConnectorState | None) -> dict[str, Any]:
+    """When the vendor last notified us, and the last refusal (for the console)."""
+    def iso(at: Any) -> str | None:
+        return at.isoformat() if at else None
+    return {"last_notification_at": iso(state.last_notification_at) if state else None,
+            "last_error": state.last_error if state else None,
+            "last_error_at": iso(state.last_error_at) if state else None}
+
+
 def connector_status(rt: Runtime, clinic_id: str) -> dict[str, Any]:
     """Per connector: configured or not, the URL to paste into the vendor's console, what we last did."""
     settings = rt.clinic(clinic_id).settings
@@ -85,5 +94,6 @@ def connector_status(rt: Runtime, clinic_id: str) -> dict[str, Any]:
                        "url": connector_url(rt.settings.public_url, clinic_id, vendor),
                        "webhook": None if state is None else {
                            "url": state.webhook_url, "provider": state.provider, "error": state.error,
-                           "registered_at": state.registered_at.isoformat() if state.registered_at else None}}
+                           "registered_at": state.registered_at.isoformat() if state.registered_at else None},
+                       **activity_view(state)}
     return out

@@ -14,9 +14,12 @@ from chalicelib.domain.clinic_settings import ClinicSettings, keep_secrets, mask
 from chalicelib.domain.contract import NewClinic, NewStaffToken
 from chalicelib.domain.records import Clinic
 from chalicelib.edge.auth import Staff, new_token, token_hash
-from chalicelib.platform.errors import FieldError, InvalidInput, NotFound
+from chalicelib.platform.errors import FieldError, InvalidInput, LastManager, NotFound
+from chalicelib.platform.i18n import N_, gettext_for
 from chalicelib.platform.validation import invalid_input
 from chalicelib.store.models import TokenItem, scoped
+
+DEFAULT_NAMES = {"manager": N_("Manager"), "admin": N_("Administrator")}
 
 
 def create_clinic(rt: Runtime, webhook_secret: Any, body: NewClinic, clinic_id: str | None = None,
@@ -30,8 +33,9 @@ def create_clinic(rt: Runtime, webhook_secret: Any, body: NewClinic, clinic_id: 
     now = rt.clock()
     clinic = Clinic(clinic_id=clinic_id, id=clinic_id, name=body.name, settings=settings, created_at=now)
     rt.store.put_record(clinic, now)
-    manager = issue_token(rt, clinic_id, NewStaffToken(role="manager", name="Manager"))
-    admin = issue_token(rt, clinic_id, NewStaffToken(role="admin", name="Front desk"))
+    _ = gettext_for(settings.language)  # the first keys are named in the clinic's language
+    manager = issue_token(rt, clinic_id, NewStaffToken(role="manager", name=_(DEFAULT_NAMES["manager"])))
+    admin = issue_token(rt, clinic_id, NewStaffToken(role="admin", name=_(DEFAULT_NAMES["admin"])))
     return {"clinic_id": clinic_id, "webhook_secret": webhook_secret(clinic_id, clinic.secret_version),
             "manager_token": manager["token"], "admin_token": admin["token"]}
 
@@ -60,8 +64,12 @@ def list_staff(rt: Runtime, clinic_id: str) -> list[dict[str, Any]]:
 
 
 def revoke_staff(rt: Runtime, clinic_id: str, token_id: str) -> str:
-    for item in rt.store.staff_tokens(clinic_id):
+    """Delete the key; never the clinic's last manager key (nobody could issue keys or run the console)."""
+    tokens = rt.store.staff_tokens(clinic_id)
+    for item in tokens:
         if item.token_id == token_id:
+            if item.role == "manager" and not any(t.role == "manager" and t.token_id != token_id for t in tokens):
+                raise LastManager()
             digest = item.pk.removeprefix("TOKEN#")
             rt.store.delete_token(digest)
             return digest
@@ -85,7 +93,8 @@ def replace_settings(rt: Runtime, clinic_id: str, document: Any,
     before = rt.clinic(clinic_id, fresh=True).settings
     missing = keep_secrets(document, before)
     if missing:
-        raise InvalidInput([FieldError(name, "no stored value to keep; send the secret itself") for name in missing])
+        raise InvalidInput([FieldError(name, "no stored value to keep; send the secret itself", "secret_missing")
+                            for name in missing])
     try:
         settings = ClinicSettings.model_validate_json(json.dumps(document), strict=True)  # no "yes" for true
     except ValidationError as exc:

@@ -7,15 +7,18 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from chalicelib import scenarios
 from chalicelib.console import dashboard as board
 from chalicelib.console import export as files
+from chalicelib.console.page_strings import PAGE_STRINGS
+from chalicelib.console.problem_texts import ERROR_TEXTS
 from chalicelib.console.strings import KEYED_STRINGS, SCRIPT_STRINGS
 from chalicelib.core.compose import PURPOSES, message, when_text
+from chalicelib.desk import page as desk
 from chalicelib.desk.page import SECURITY_HEADERS, SESSION_STRINGS, language_of
-from chalicelib.domain.clinic_settings import ClinicSettings
+from chalicelib.domain.clinic_settings import ClinicSettings, Connectors
 from chalicelib.domain.contract import LadderPreview, MessagePreview, PatientIn
 from chalicelib.domain.names import DEFAULT_CHANNELS, DEFAULT_SOURCES
 from chalicelib.domain.preview import ladder_preview
@@ -30,7 +33,17 @@ from chalicelib.store.repository import Repository
 # The ladders of the settings, each once (a missed call climbs the lead's; a waitlist offer has none).
 LADDERS = tuple(dict.fromkeys(s.settings_key for s in scenarios.SCENARIOS if s.kind == "ladder"))
 
-__all__ = ["SECURITY_HEADERS", "dashboard", "export", "language_of", "page", "preview"]
+__all__ = ["SECURITY_HEADERS", "asset", "dashboard", "export", "language_of", "page", "preview"]
+
+# The console's own pages, each in its own script; the rest of its files are the desk's list.
+PAGE_SCRIPTS = ("console_campaigns.js", "console_import.js", "console_connectors.js")
+
+
+def asset(name: str) -> tuple[str, str]:
+    """A static file of the console (KeyError for anything not listed: never a path)."""
+    if name in PAGE_SCRIPTS:
+        return (desk.STATIC / name).read_text(encoding="utf-8"), "application/javascript; charset=utf-8"
+    return desk.asset(name)
 
 
 def page(language: str) -> str:
@@ -42,26 +55,47 @@ def page(language: str) -> str:
         strings.setdefault(f"scenario:{scenario.settings_key}", _(scenario.ladder_label))
     strings.update({f"source:{k}": _(v) for k, v in DEFAULT_SOURCES.items()})
     strings.update({f"channel:{k}": _(v) for k, v in DEFAULT_CHANNELS.items()})
+    strings.update({f"error:{k}": _(v) for k, v in ERROR_TEXTS.items()})
+    strings.update({k: _(v) for k, v in PAGE_STRINGS.items()})
     return str(environment(language).get_template("console/index.html").render(
         strings=json.dumps(strings, ensure_ascii=False), language=language,
-        lists=json.dumps({"ladders": LADDERS, "purposes": PURPOSES}),
+        lists=json.dumps({"ladders": LADDERS, "purposes": PURPOSES, "connectors": connector_forms()}),
         other_language="en" if language == "ru" else "ru"))
+
+
+def connector_forms() -> dict[str, list[dict[str, Any]]]:
+    """Each vendor's fields, read from its settings model (`connectors.<vendor>`): a field added there appears
+    on the console's Подключения without a change here. Secrets are typed as passwords and shown masked."""
+    forms: dict[str, list[dict[str, Any]]] = {}
+    for vendor, info in Connectors.model_fields.items():
+        model = next(a for a in getattr(info.annotation, "__args__", ()) if isinstance(a, type)
+                     and issubclass(a, BaseModel))
+        forms[vendor] = [{"name": name, "secret": field.json_schema_extra == {"secret": True},
+                          "required": field.is_required(),
+                          "pattern": next((m.pattern for m in field.metadata if getattr(m, "pattern", None)), None)}
+                         for name, field in model.model_fields.items()]
+    return forms
 
 
 def preview(clinic: Clinic, body: LadderPreview) -> dict[str, Any]:
     """The ladder placed in time for a sample patient, with the form's settings or the stored ones."""
     if body.scenario not in LADDERS:
         raise InvalidInput([FieldError("scenario", "one of " + ", ".join(LADDERS))])
-    settings = clinic.settings
-    if body.settings is not None:
-        try:
-            settings = ClinicSettings.model_validate(body.settings)
-        except ValidationError as exc:
-            raise invalid_input(exc) from exc
+    settings = clinic.settings if body.settings is None else form_settings(clinic, body.settings)
     prefs = PatientPreferences.of(body.preferred_time, list(body.preferred_days))
     start = body.start if body.start.tzinfo else body.start.replace(tzinfo=settings.zone)
     return {"scenario": body.scenario, "start": start.astimezone(settings.zone).isoformat(timespec="minutes"),
             "steps": ladder_preview(settings, body.scenario, start, prefs)}
+
+
+def form_settings(clinic: Clinic, document: dict[str, Any]) -> ClinicSettings:
+    """The settings of the form being edited, for a preview. A preview needs no credentials, and the form
+    holds them masked ("***"), so the connectors are the stored ones, never the form's."""
+    try:
+        settings = ClinicSettings.model_validate({k: v for k, v in document.items() if k != "connectors"})
+    except ValidationError as exc:
+        raise invalid_input(exc) from exc
+    return settings.model_copy(update={"connectors": clinic.settings.connectors})
 
 
 SAMPLE_PATIENT = {"ru": "Иванова Анна Петровна", "en": "Anna Smith"}
@@ -72,10 +106,7 @@ def message_preview(clinic: Clinic, body: MessagePreview, now: datetime) -> dict
     if body.purpose not in PURPOSES:
         raise InvalidInput([FieldError("purpose", "one of " + ", ".join(PURPOSES))])
     if body.settings is not None:
-        try:
-            clinic = clinic.model_copy(update={"settings": ClinicSettings.model_validate(body.settings)})
-        except ValidationError as exc:
-            raise invalid_input(exc) from exc
+        clinic = clinic.model_copy(update={"settings": form_settings(clinic, body.settings)})
     language = clinic.settings.language
     patient = Patient(clinic_id=clinic.id, id="sample", profile=PatientIn.model_validate(
         {"id": "sample", "full_name": SAMPLE_PATIENT[language]}))

@@ -9,6 +9,7 @@ by the cutoff day: the cost follows the segment, not the clinic's base.
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from chalicelib.core.runtime import Context, Runtime, Subject
@@ -127,4 +128,5 @@ def segment_view(rt: Runtime, clinic_id: str, name: str, months: int) -> dict[st
     found = members(rt, clinic_id, name, months)
     now = rt.clock()
     return {"segment": name, "months": months if name == "lapsed" else None, "count": len(found),
+            "value": f"{sum((e.value for e in found), Decimal('0')):.2f}",  # what the segment's plans still hold
             "patients": [entry_view(e, now) for e in found]}

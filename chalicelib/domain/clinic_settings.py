@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from chalicelib.domain import reasons
 from chalicelib.domain.phones import normalise_phone
+from chalicelib.platform.errors import Invalid
 from chalicelib.platform.outbound import check_slack_webhook
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -180,7 +181,7 @@ class DigestSettings(_Doc):
     def _emails(cls, value: list[str]) -> list[str]:
         for email in value:
             if not _EMAIL.match(email):
-                raise ValueError(f"not an email address: {email}")
+                raise Invalid("email", f"not an email address: {email}", value=email)
         return value
 
     @field_validator("slack_webhook_url")
@@ -339,17 +340,17 @@ class SpecialDays(_Doc):
         if value is not None:
             start, end = value
             if not (_HHMM.match(start) and _HHMM.match(end)):
-                raise ValueError("times are HH:MM")
+                raise Invalid("hhmm", "times are HH:MM")
             if parse_hhmm(start) >= parse_hhmm(end):
-                raise ValueError("opening must be before closing")
+                raise Invalid("opening_before_closing", "opening must be before closing")
         return value
 
     @model_validator(mode="after")
     def _order(self) -> SpecialDays:
         if self.end < self.start:
-            raise ValueError("the last date must not be before the first")
+            raise Invalid("last_before_first", "the last date must not be before the first")
         if self.end - self.start > timedelta(days=62):
-            raise ValueError("at most 62 days in one entry")
+            raise Invalid("days_at_most", "at most 62 days in one entry", days=62)
         return self
 
     def dates(self) -> list[date]:
@@ -379,9 +380,10 @@ class Reasons(_Doc):
     def _codes(cls, value: list[Reason]) -> list[Reason]:
         codes = [r.code for r in value]
         if len(set(codes)) != len(codes):
-            raise ValueError("each code once")
+            raise Invalid("codes_once", "each code once")
         if reasons.OTHER not in codes:
-            raise ValueError(f"the list keeps `{reasons.OTHER}`: free text that matches nothing is counted there")
+            raise Invalid("keeps_other",
+                          f"the list keeps `{reasons.OTHER}`: free text that matches nothing is counted there")
         return value
 
 
@@ -434,7 +436,8 @@ class ClinicSettings(_Doc):
         seen: dict[str, str] = {}
         for admin, extension in value.items():
             if extension in seen:
-                raise ValueError(f"extension {extension} is both {seen[extension]}'s and {admin}'s")
+                raise Invalid("extension_shared", f"extension {extension} is both {seen[extension]}'s and {admin}'s",
+                              at=(admin,), extension=extension, other=seen[extension])
             seen[extension] = admin
         return value
 
@@ -451,7 +454,7 @@ class ClinicSettings(_Doc):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown IANA time zone: {value}") from None
+            raise Invalid("timezone", f"unknown IANA time zone: {value}", value=value) from None
         return value
 
     @field_validator("working_hours")
@@ -462,9 +465,9 @@ class ClinicSettings(_Doc):
                 continue
             start, end = span
             if not (_HHMM.match(start) and _HHMM.match(end)):
-                raise ValueError(f"{day}: times are HH:MM")
+                raise Invalid("hhmm", f"{day}: times are HH:MM", at=(day,))
             if parse_hhmm(start) >= parse_hhmm(end):
-                raise ValueError(f"{day}: opening must be before closing")
+                raise Invalid("opening_before_closing", f"{day}: opening must be before closing", at=(day,))
         return {day: value.get(day) for day in WEEKDAYS}
 
     @field_validator("lines")
@@ -477,7 +480,7 @@ class ClinicSettings(_Doc):
                 try:
                     setattr(value, name, normalise_phone(number, region))
                 except ValueError as exc:
-                    raise ValueError(f"{name}: {exc}") from None
+                    raise Invalid("phone", f"{name}: {exc}", at=(name,)) from None
         return value
 
     @field_validator("holidays_country")
@@ -489,7 +492,7 @@ class ClinicSettings(_Doc):
 
         code = value.upper()
         if code not in holidays.list_supported_countries():
-            raise ValueError(f"no public holiday calendar for {value}")
+            raise Invalid("holiday_country", f"no public holiday calendar for {value}", value=value)
         return code
 
     @property

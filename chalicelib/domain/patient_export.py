@@ -13,6 +13,7 @@ import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from dataclasses import field as attribute
 from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
@@ -30,6 +31,8 @@ from pydantic import (
 
 from chalicelib.domain.contract import Id, Name
 from chalicelib.domain.phones import normalise_phone, phone_numbers
+from chalicelib.platform.errors import Invalid
+from chalicelib.platform.validation import error_code
 
 CSV_TYPES = ("text/csv", "application/csv", "text/plain")
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -90,6 +93,9 @@ class RowError:
     row: int
     field: str
     message: str
+    # what the console translates (a pydantic error type, or our rule's code); not part of the row's identity
+    code: str | None = attribute(default=None, compare=False)
+    params: dict[str, str] | None = attribute(default=None, compare=False)
 
 
 def header_key(text: Any) -> str:
@@ -275,7 +281,7 @@ def parse_date(value: Any) -> date | None:
             return datetime.strptime(text[:10] if pattern == "%Y-%m-%d" else text, pattern).date()
         except ValueError:
             continue
-    raise ValueError("use DD.MM.YYYY or YYYY-MM-DD")
+    raise Invalid("date_format", "use DD.MM.YYYY or YYYY-MM-DD")
 
 
 def parse_amount(value: Any) -> Decimal | None:
@@ -290,9 +296,9 @@ def parse_amount(value: Any) -> Decimal | None:
     try:
         amount = Decimal(text)
     except InvalidOperation:
-        raise ValueError("not an amount (use 85000,00 or 85 000.00)") from None
+        raise Invalid("amount_format", "not an amount (use 85000,00 or 85 000.00)") from None
     if amount < 0 or not amount.is_finite():
-        raise ValueError("must not be negative")
+        raise Invalid("negative", "must not be negative")
     return amount.quantize(Decimal("0.01"))
 
 
@@ -302,7 +308,7 @@ def parse_flag(value: Any) -> bool:
         return True
     if text in _FALSE:
         return False
-    raise ValueError("use 1/0, да/нет or yes/no")
+    raise Invalid("yes_no", "use 1/0, да/нет or yes/no")
 
 
 def _optional_text(value: Any) -> Any:
@@ -359,9 +365,9 @@ class ImportedPatient(BaseModel):
         parsed = parse_date(value)
         today = (info.context or {}).get("today")
         if parsed is not None and today is not None and parsed > today:
-            raise ValueError("is in the future")
+            raise Invalid("in_future", "is in the future")
         if parsed is not None and parsed.year < 1900:
-            raise ValueError("is before 1900")
+            raise Invalid("before_1900", "is before 1900")
         return parsed
 
     @field_validator("consent_reminders", "consent_recall", "consent_feedback", "consent_marketing", "plan_declined",
@@ -386,7 +392,7 @@ class ImportedPatient(BaseModel):
     def _done_le_total(cls, value: Decimal | None, info: ValidationInfo) -> Decimal | None:
         total = info.data.get("plan_total")
         if value is not None and total is not None and value > total:
-            raise ValueError("exceeds plan_total")
+            raise Invalid("exceeds_plan_total", "exceeds plan_total")
         return value
 
     @property
@@ -404,7 +410,8 @@ def parse_row(row: int, cells: dict[str, str], region: str, today: date) -> Impo
         for item in exc.errors(include_url=False):
             field = str(item["loc"][0]) if item["loc"] else "row"
             message = item["msg"].removeprefix("Value error, ")
+            code, params, _ = error_code(item)
             if item["type"] == "missing" or (item["type"] == "string_too_short" and not cells.get(field)):
-                message = "required"
-            errors.append(RowError(row, field, message))
+                message, code, params = "required", "missing", ()
+            errors.append(RowError(row, field, message, code, dict(params)))
         return errors

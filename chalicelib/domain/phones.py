@@ -16,6 +16,8 @@ import re
 
 import phonenumbers
 
+from chalicelib.platform.errors import Invalid
+
 MAX_NUMBERS = 5  # numbers kept from one cell ("mobile, home, mother's" is the most seen)
 _SEPARATORS = re.compile(r"[,;/\\|\n]+|\s+(?:или|or|и|and)\s+", re.I)
 _EXIT_00 = re.compile(r"^\s*00\s*(?=[1-9])")
@@ -64,12 +66,12 @@ def normalise_phone(raw: str, region: str = "RU") -> str:
     """E.164 of the (first) number written in `raw`, or ValueError naming why not."""
     text = (raw or "").strip()
     if not text:
-        raise ValueError("not a phone number: empty")
+        raise Invalid("phone", "not a phone number: empty")
     found = phone_numbers(text, region)
     if not found:
         digits = re.sub(r"\D", "", text)
         why = "no digits" if not digits else f"{len(digits)} digits that are no number in {region or 'RU'}"
-        raise ValueError(f"not a phone number: {why}")
+        raise Invalid("phone", f"not a phone number: {why}")
     return found[0]
 
 

@@ -456,6 +456,10 @@ class ConnectorState(Record):
     registered_at: datetime | None = None
     provider: str | None = None
     error: str | None = None
+    # the vendor's notifications, as the console's Подключения shows them (written at most once a minute)
+    last_notification_at: datetime | None = None
+    last_error: str | None = None
+    last_error_at: datetime | None = None
 
 
 class WaitlistEntry(Record):

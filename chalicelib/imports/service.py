@@ -247,6 +247,15 @@ def _row_of(header: list[str | None], number: int, row: list[Any] | UnreadableRo
     return cells
 
 
+def refusal_code(why: str) -> tuple[str, dict[str, str]]:
+    """The code of a refusal `_row_of` wrote (the queue's messages carry its text alone)."""
+    if why.startswith("longer than"):
+        return "cell_too_long", {"max_length": str(MAX_CELL_CHARS)}
+    if why.startswith("the cell's value"):
+        return "cell_type", {}
+    return "row_unreadable", {}
+
+
 def split(rt: Runtime, clinic_id: str, import_id: str, deadline: float | None = None) -> int:
     """Put the upload's chunks on the queue from the job's checkpoint on; mark the job split when all are.
 
@@ -311,12 +320,12 @@ def apply_chunk(rt: Runtime, message: ImportRows) -> ImportChunk | None:
     clinic = rt.clinic(message.clinic_id)
     today = message.as_of.astimezone(clinic.settings.zone).date()
     good: list[ImportedPatient] = []
-    rejected = [RowError(row, column, why) for row, column, why in message.unreadable]
+    rejected = [RowError(row, column, why, *refusal_code(why)) for row, column, why in message.unreadable]
     for number, cells in message.rows:
         try:
             parsed = export.parse_row(number, cells, clinic.settings.phone_region, today)
         except RECORDABLE as exc:
-            parsed = [RowError(number, "row", f"the row cannot be read ({type(exc).__name__})")]
+            parsed = [RowError(number, "row", f"the row cannot be read ({type(exc).__name__})", "row_unreadable")]
         if isinstance(parsed, ImportedPatient):
             good.append(parsed)
         else:
@@ -343,7 +352,7 @@ def _merge_batch(rt: Runtime, message: ImportRows, batch: list[ImportedPatient],
         return []
     except RECORDABLE:
         if len(batch) == 1:
-            return [RowError(batch[0].row, "row", "the row cannot be saved (a value out of range)")]
+            return [RowError(batch[0].row, "row", "the row cannot be saved (a value out of range)", "row_unsaved")]
     failed: list[RowError] = []
     for row in batch:
         failed.extend(_merge_batch(rt, message, [row], present))

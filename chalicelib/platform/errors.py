@@ -10,10 +10,32 @@ PROBLEM_BASE = "https://clinicflow.dev/problems/"
 
 @dataclass(frozen=True)
 class FieldError:
-    """One invalid field, named by its dotted path in the request."""
+    """One invalid field, named by its dotted path in the request.
+
+    `code` (a pydantic error type, or one of our own rules' codes) and `params` let a client say it in its
+    own language without parsing the English `message`."""
 
     field: str
     message: str
+    code: str | None = None
+    params: tuple[tuple[str, str], ...] = ()
+
+    def view(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"field": self.field, "message": self.message}
+        if self.code:
+            out["code"] = self.code
+            out["params"] = dict(self.params)
+        return out
+
+
+class Invalid(ValueError):
+    """A rule of ours broken, with a stable `code` (translated by it, never by its English text), the values
+    the text names (`params`), and where below the validated field it is (`at`, e.g. the weekday)."""
+
+    def __init__(self, code: str, message: str, at: tuple[str, ...] = (), **params: Any) -> None:
+        super().__init__(message)
+        self.code, self.at = code, at
+        self.params = tuple((k, str(v)) for k, v in params.items())
 
 
 class ClinicFlowError(Exception):
@@ -67,6 +89,16 @@ class TakenByAnother(Conflict):
         return {**super().problem(), "assignee": self.assignee}
 
 
+class LastManager(Conflict):
+    """Revoking this key would leave the clinic with no manager to run it (`code` for the console)."""
+
+    def __init__(self) -> None:
+        super().__init__("the last manager key cannot be revoked: issue another manager key first")
+
+    def problem(self) -> dict[str, Any]:
+        return {**super().problem(), "code": "last_manager"}
+
+
 class Throttled(ClinicFlowError):
     """Over a rate limit: 429 with `Retry-After` (whole seconds)."""
 
@@ -96,7 +128,7 @@ class InvalidInput(ClinicFlowError):
 
     def problem(self) -> dict[str, Any]:
         body = super().problem()
-        body["errors"] = [{"field": e.field, "message": e.message} for e in self.errors]
+        body["errors"] = [e.view() for e in self.errors]
         return body
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from chalicelib.platform.errors import FieldError, InvalidInput
+from chalicelib.platform.errors import FieldError, Invalid, InvalidInput
 
 # Dates at every boundary stay within these years (no overflow downstream). Here, not in contract.py, so
 # the HTTP layer can check a `?date=` without importing the event models (~90 ms of every cold start).
@@ -43,7 +43,20 @@ def invalid_input(err: ValidationError, tags: Collection[str] = (), prefix: str 
             path = "type"
         elif item["type"] == "json_invalid":
             path = "body"
+        code, params, below = error_code(item)
+        if below and path != "body":
+            path = ".".join((path, *below))
         if prefix and path != "body":
             path = f"{prefix}.{path}"
-        errors.append(FieldError(path, item["msg"].removeprefix("Value error, ")))
+        errors.append(FieldError(path, item["msg"].removeprefix("Value error, "), code, params))
     return InvalidInput(errors)
+
+
+def error_code(item: Any) -> tuple[str, tuple[tuple[str, str], ...], tuple[str, ...]]:
+    """A pydantic error's code and parameters for a translation; our own rules (`Invalid`) say theirs, and
+    where below the field they are, so only the wrong weekday (not the whole week) is marked."""
+    ctx = dict(item.get("ctx") or {})
+    raised = ctx.pop("error", None)
+    if isinstance(raised, Invalid):
+        return raised.code, raised.params, raised.at
+    return item["type"], tuple((k, str(v)) for k, v in ctx.items()), ()

@@ -2,7 +2,7 @@
    Every piece of data reaches the page as text nodes, never as HTML. */
 (() => {
   "use strict";
-  const { LANG, t, $, el, api, clinicPath } = window.ClinicFlow;
+  const { LANG, T, t, $, el, api, clinicPath } = window.ClinicFlow;
   const DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
   const LISTS = JSON.parse(document.getElementById("lists").textContent);  // from the scenario registry
   const LADDERS = LISTS.ladders;
@@ -29,6 +29,12 @@
     return new Intl.DateTimeFormat(LANG, { weekday: "short", day: "numeric", month: "long", hour: "2-digit",
                                            minute: "2-digit", timeZone: zone }).format(new Date(iso));
   }
+  /* A day as the page's language writes it with digits (31.12.2026), and back to ISO (the API's). */
+  const localDay = (iso) => (LANG === "ru" ? iso.split("-").reverse().join(".") : iso);
+  const dayOf = (text) => {
+    const found = /^\s*(\d{1,2})\.(\d{1,2})\.(\d{4})\s*$/.exec(text);
+    return found ? `${found[3]}-${found[2].padStart(2, "0")}-${found[1].padStart(2, "0")}` : encodeURIComponent(text.trim());
+  };
   const isoDay = (d) => `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
 
   function show(view) {
@@ -37,10 +43,25 @@
       button.setAttribute("aria-current", button.dataset.view === view ? "page" : "false");
     }
     $("app").replaceChildren();
-    if (view === "dashboard") renderDashboard();
-    else if (view === "settings") renderSettings();
-    else renderStaff();
+    (VIEWS[view] || renderDashboard)();
   }
+  const VIEWS = { dashboard: () => renderDashboard(), settings: () => renderSettings(), staff: () => renderStaff() };
+
+  /* A validation error in the page's language, by its code (never by the English text); the text as it came
+     when the page has no words for the code. */
+  function fieldMessage(error) {
+    const key = `error:${error.code}`;
+    return error.code && T[key] ? t(key, error.params || {}) : error.message;
+  }
+
+  /* What the other pages of the console (each in its own file) use: they register their view here. */
+  window.ClinicFlow.console = {
+    number, pct, money, when, isoDay, fieldMessage, problemText: (body) => problemText(body), state,
+    show: (view) => show(view),
+    register(view, render) { VIEWS[view] = render; },
+    day: (iso) => new Intl.DateTimeFormat(LANG, { day: "numeric", month: "long", year: "numeric", timeZone: "UTC" })
+      .format(new Date(`${iso.slice(0, 10)}T00:00:00Z`)),
+  };
 
   /* ---- dashboard ---------------------------------------------------------------------------- */
 
@@ -53,9 +74,12 @@
 
   function renderDashboard() {
     const today = new Date();
-    const from = el("input", { type: "date", id: "from", value: isoDay(new Date(today.getTime() - 29 * 864e5)) });
-    const to = el("input", { type: "date", id: "to", value: isoDay(today) });
-    const range = (a, b) => { from.value = a; to.value = b; loadDashboard(); };
+    // Typed in the page's own date format (a date input shows the browser's, e.g. 10/01/2026 in a Russian page)
+    const dateInput = (id, iso) => el("input", { id, value: localDay(iso), size: 10, inputmode: "numeric",
+                                                 placeholder: localDay("2026-12-31").replace(/\d/g, "_") });
+    const from = dateInput("from", isoDay(new Date(today.getTime() - 29 * 864e5)));
+    const to = dateInput("to", isoDay(today));
+    const range = (a, b) => { from.value = localDay(a); to.value = localDay(b); loadDashboard(); };
     const bar = el("form", { class: "range", onsubmit: (e) => { e.preventDefault(); loadDashboard(); } },
       el("label", { for: "from" }, t("From")), from, el("label", { for: "to" }, t("To")), to,
       el("button", { type: "submit", class: "primary" }, t("Show")),
@@ -63,12 +87,13 @@
       el("button", { type: "button", onclick: () => range(isoDay(new Date(today.getTime() - 6 * 864e5)), isoDay(today)) },
         t("7 days")),
       el("button", { type: "button", onclick: () => range(...lastMonth()) }, t("Last month")));
-    $("app").append(el("section", { class: "panel" }, el("h1", {}, t("Dashboard")), bar), el("div", { id: "board" }));
+    $("app").append(el("section", { class: "panel" }, el("h1", {}, t("Dashboard")), bar,
+      el("p", { class: "muted", id: "period" })), el("div", { id: "board" }));
     loadDashboard();
   }
 
   async function loadDashboard() {
-    const query = `?from=${$("from").value}&to=${$("to").value}&lang=${LANG}`;
+    const query = `?from=${dayOf($("from").value)}&to=${dayOf($("to").value)}&lang=${LANG}`;
     const asked = ++state.boardAsked;  // only the latest range is drawn, whatever order the answers come in
     const { status, body } = await api(clinicPath(`/dashboard${query}`));
     if (state.view !== "dashboard" || asked !== state.boardAsked) return;
@@ -79,6 +104,8 @@
       return;
     }
     state.board = body;
+    const period = $("period");
+    if (period) period.textContent = `${window.ClinicFlow.console.day(body.from)} — ${window.ClinicFlow.console.day(body.to)}`;
     const f = body.funnel;
     const tiles = [
       [t("Leads"), number(f.leads)], [t("Booked"), number(f.booked)], [t("Came"), number(f.came)],
@@ -88,7 +115,7 @@
       [t("Revenue"), money(body.visits.revenue)],
     ];
     target.replaceChildren(
-      el("div", { class: "tiles" }, tiles.map(([label, value]) => el("div", { class: "tile" },
+      el("div", { class: "tiles" }, tiles.map(([label, value]) => el("div", { class: value.length > 9 ? "tile wide" : "tile" },
         el("div", { class: "tile-value" }, value), el("div", { class: "tile-label" }, label)))),
       el("div", { class: "charts" }, funnelChart(f), dayChart(body.by_day), hourChart(body.calls_by_hour)),
       ...body.tables.map(tableView), spendPanel());
@@ -110,7 +137,7 @@
                                                                                     headers: { "Content-Type": type } });
       if (code !== 200) {
         status.className = "error";
-        status.textContent = ((answer && answer.errors) || []).map((e) => `${e.field}: ${e.message}`).join("; ")
+        status.textContent = ((answer && answer.errors) || []).map((e) => `${e.field}: ${fieldMessage(e)}`).join("; ")
           || problemText(answer);
         return;
       }
@@ -254,8 +281,9 @@
         const time = (i) => el("input", { class: "time", value: span ? span[i] : "", disabled: !span,
           "aria-label": `${t(`day:${day}`)} ${i ? t("closes") : t("opens")}`, pattern: "\\d\\d:\\d\\d", size: 5,
           onchange: (e) => { s.working_hours[day][i] = e.target.value.trim(); schedulePreview(); } });
-        return el("tr", { dataset: { day } }, el("th", {}, t(`day:${day}`)), el("td", {}, open),
-          el("td", {}, time(0)), el("td", {}, "—"), el("td", {}, time(1)));
+        return el("tr", { dataset: { day, field: `working_hours.${day}` } }, el("th", {}, t(`day:${day}`)),
+          el("td", {}, open), el("td", {}, time(0)), el("td", {}, "—"), el("td", {}, time(1)),
+          el("td", {}, el("span", { class: "field-error", role: "alert" })));  // only the wrong day is marked
       })), el("span", { class: "field-error", role: "alert" }),
       field("holidays_country", t("Public holidays of (country code, empty for none)"),
         el("input", { value: s.holidays_country || "", size: 4, onchange: (e) => {
@@ -471,9 +499,9 @@
         .sort((a, b) => b.dataset.field.length - a.dataset.field.length);
       const target = candidates[0] && candidates[0].querySelector(":scope > .field-error, :scope .field-error");
       if (target) {
-        target.textContent = error.message;
+        target.textContent = fieldMessage(error);
         candidates[0].classList.add("invalid");
-      } else unplaced.push(`${error.field}: ${error.message}`);
+      } else unplaced.push(`${error.field}: ${fieldMessage(error)}`);
     }
     $("saved").textContent = unplaced.length ? unplaced.join("; ") : (errors.length ? t("Check the marked fields") : problemText(body));
     $("saved").className = "error";
@@ -527,7 +555,15 @@
                                                      { method: "POST" });
             if (status === 201) $("issued").replaceChildren(...loginLink(s.name || "", link));
           } }, t("New login link")), " ", el("button", { type: "button", class: "link", onclick: async () => {
-            await api(clinicPath(`/staff/${encodeURIComponent(s.token_id)}`), { method: "DELETE" });
+            if (!window.confirm(t("revoke_confirm",
+                                  { name: s.name || t(`role:${s.role}`) }))) return;
+            const { status, body: answer } = await api(clinicPath(`/staff/${encodeURIComponent(s.token_id)}`),
+                                                      { method: "DELETE" });
+            if (status !== 200) {
+              $("issued").replaceChildren(el("p", { class: "error", role: "alert" },
+                answer && answer.code ? t(`error:${answer.code}`) : problemText(answer)));
+              return;
+            }
             renderStaff();
           } }, t("Revoke")))))))));
   }

@@ -145,6 +145,8 @@ def follow_up_keys(record: r.Record) -> dict[str, Any]:
             return {"gsi2pk": scoped(c, "PLANDROP"), "gsi2sk": f"{record.sort}#{record.patient_id}"}
         case r.Patient() if record.profile is not None and record.profile.birth_date is not None:
             return {"gsi3pk": scoped(c, "BDAY", record.profile.birth_date.strftime("%m-%d")), "gsi3sk": record.id}
+        case r.ImportJob():  # the clinic's imports, newest last: the console's history
+            return {"gsi3pk": scoped(c, "IMPORTS"), "gsi3sk": f"{iso_z(record.received_at)}#{record.id}"}
     return {}
 
 

@@ -14,6 +14,7 @@ Key layout (clinic `c`):
                                                            yet followed up)
   C#c#PLAN#id / PLAN             treatment plan            gsi1: C#c#PLANFU#decision / day#id (until followed up)
   C#c#IMPORT#id / IMPORT         patient-base import; its parts under C#c#IMPORT#id#PARTS / PART#n,
+                                 gsi3: C#c#IMPORTS / received#id (the console's history);
                                  its applied chunks under C#c#IMPORT#id#CHUNKS / CHUNK#n
   C#c#PH#e164 / P#id|L#id|M#id   phone -> patients, leads, missed calls
   C#c#A#id / APPT                appointment               gsi2: C#c#P#patient / A#starts#id

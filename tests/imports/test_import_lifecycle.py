@@ -33,7 +33,8 @@ def test_a_200000_character_cell_after_450_good_rows_is_that_rows_rejection_only
     status = desk.status(import_id)
     assert (status["status"], status["rows"], status["imported"], status["rejected_rows"]) == ("done", 500, 499, 1)
     assert status["rejected"] == [{"row": 452, "field": "full_name",
-                                   "message": "longer than 500 characters (200,000)"}]
+                                   "message": "longer than 500 characters (200,000)",
+                                   "code": "cell_too_long", "params": {"max_length": "500"}}]
     assert desk.store.get(Patient, CLINIC, "P-500") is not None and desk.store.get(Patient, CLINIC, "P-451") is None
 
 

@@ -37,14 +37,29 @@ def _fields(document: dict[str, object]) -> list[str]:
 
 def test_invalid_values_are_named() -> None:
     assert _fields({"timezone": "Mars/Olympus"}) == ["timezone"]
-    assert _fields({"working_hours": {"mon": ["21:00", "09:00"]}}) == ["working_hours"]
-    assert _fields({"working_hours": {"mon": ["9", "21:00"]}}) == ["working_hours"]
+    # only the wrong day is named (the console marks that day, not the whole week)
+    assert _fields({"working_hours": {"mon": ["21:00", "09:00"]}}) == ["working_hours.mon"]
+    assert _fields({"working_hours": {"tue": ["9", "21:00"]}}) == ["working_hours.tue"]
     assert _fields({"holidays_country": "XX"}) == ["holidays_country"]
     assert _fields({"digest": {"hour": 25}}) == ["digest.hour"]
     assert _fields({"digest": {"emails": ["not-an-email"]}}) == ["digest.emails"]
-    assert _fields({"lines": {"city": "123"}}) == ["lines"]
+    assert _fields({"lines": {"city": "123"}}) == ["lines.city"]
     assert _fields({"sequences": {"lead": {"steps": []}}}) == ["sequences.lead.steps"]
     assert _fields({"sequences": {"lead": {"steps": [{"action": "fax"}]}}}) == ["sequences.lead.steps.0.action"]
+
+
+def test_each_error_carries_a_code_the_console_translates() -> None:
+    with pytest.raises(ValidationError) as caught:
+        ClinicSettings.model_validate({"working_hours": {"wed": ["19:00", "09:00"]}, "digest": {"hour": 25,
+                                       "emails": ["nope"]}})
+    found = {e.field: (e.code, dict(e.params)) for e in invalid_input(caught.value).errors}
+    assert found == {"working_hours.wed": ("opening_before_closing", {}),
+                     "digest.hour": ("less_than_equal", {"le": "23"}),
+                     "digest.emails": ("email", {"value": "nope"})}
+    from chalicelib.console.problem_texts import explain
+    assert explain("less_than_equal", {"le": "23"}, "x", "ru") == "Не больше 23"
+    assert explain("opening_before_closing", {}, "x", "ru") == "Открытие должно быть раньше закрытия"
+    assert explain("unknown_code", {}, "as it came", "ru") == "as it came"
 
 
 def test_missing_days_are_closed_when_hours_are_given() -> None:
