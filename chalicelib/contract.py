@@ -267,6 +267,13 @@ class MessageData(Body):
     message: MessageIn
 
 
+class TemplatePreview(Body):
+    """`POST …/settings/whatsapp-templates/preview`: the stored template of `scenario`, or `template` as edited."""
+
+    scenario: Annotated[str, StringConstraints(pattern=r"^[a-z_]{1,40}$")]
+    template: dict[str, object] | None = None
+
+
 class StatusError(Body):
     """Extension: why the provider could not deliver (WhatsApp's `errors[]`: 131026, 131047...)."""
 

@@ -15,7 +15,8 @@ from chalicelib.scenarios import SCENARIOS
 STATIC = Path(__file__).parent / "static"
 ASSETS = {"session.js": "application/javascript; charset=utf-8",  # sign-in and API, shared by both pages
           "desk.js": "application/javascript; charset=utf-8", "desk.css": "text/css; charset=utf-8",
-          "console.js": "application/javascript; charset=utf-8", "console.css": "text/css; charset=utf-8"}
+          "console.js": "application/javascript; charset=utf-8", "console.css": "text/css; charset=utf-8",
+          "console_templates.js": "application/javascript; charset=utf-8"}  # the WhatsApp templates editor
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
                                "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",

@@ -12,6 +12,8 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from pydantic import ValidationError
+
 from chalicelib.channels.http import TemplateMessage
 from chalicelib.compose import PURPOSES, greeting_name
 from chalicelib.domain.clinic_settings import TEMPLATE_FACTS, WhatsAppTemplate
@@ -19,6 +21,7 @@ from chalicelib.domain.phones import display_phone
 from chalicelib.domain.records import Clinic, Patient
 from chalicelib.errors import FieldError, InvalidInput
 from chalicelib.i18n import format_clock, format_day
+from chalicelib.validation import invalid_input
 
 WINDOW = timedelta(hours=24)
 _PLACEHOLDER = re.compile(r"\{\{\s*(\d+)\s*\}\}")
@@ -85,8 +88,8 @@ def preview(clinic: Clinic, purpose: str, document: Any = None, now: datetime | 
     if document is not None:
         try:
             spec = WhatsAppTemplate.model_validate(document)
-        except ValueError as exc:
-            raise InvalidInput([FieldError("template", str(exc).splitlines()[-1][:200])]) from None
+        except ValidationError as exc:
+            raise invalid_input(exc, prefix="template") from None
     else:
         stored = clinic.settings.whatsapp_templates.get(purpose)
         if stored is None:
