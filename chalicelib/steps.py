@@ -257,9 +257,9 @@ class StepHandler:
         registry = self._channels(ctx.clinic_id, ctx.settings)
         options = candidates(step.channel, patient, run.phone, registry.available, run.wrong_numbers or ())
         facts = run_facts(ctx, run, patient)
-        link = voice.first_message_link(ctx, run, patient, req.plan.step, options)
-        template, options = voice.whatsapp_form(ctx, registry, run.scenario, patient, facts, link, options,
-                                                message_id)
+        link = None if refusal else voice.first_message_link(ctx, run, patient, req.plan.step, options)
+        template, options = (None, options) if refusal else voice.whatsapp_form(
+            ctx, registry, run.scenario, patient, facts, link, options, message_id)
         if refusal or not options:
             why = refusal or "no_channel"
             ctx.note(run.patient_id, ctx.now, "message.skipped", key=f"{message_id}:skipped", reason=why,
