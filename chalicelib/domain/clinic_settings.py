@@ -259,8 +259,9 @@ class EmailConnector(_Doc):
     @field_validator("sender", "reply_to")
     @classmethod
     def _address(cls, value: str | None) -> str | None:
-        if value and not _EMAIL.match(value.split("<")[-1].rstrip(">").strip()):
-            raise ValueError(f"not an email address: {value}")
+        """A bare address (`hello@smile.ru`): SES names the sender as the verified identity shows it."""
+        if value and (not value.isascii() or not _EMAIL.match(value)):
+            raise ValueError(f"not a plain email address: {value}")
         return value or None
 
 

@@ -14,6 +14,7 @@ DEMO_ID = "demo"
 def demo_connectors() -> dict[str, dict[str, str]]:
     """Every connector with fresh local secrets (kept in the state folder's demo.json, mode 600)."""
     import secrets
+    import uuid
 
     def token(n: int = 18) -> str:
         return secrets.token_urlsafe(n)
@@ -22,7 +23,7 @@ def demo_connectors() -> dict[str, dict[str, str]]:
             "telegram": {"bot_token": f"{secrets.randbelow(10**9):09d}:{token(26)}", "secret_token": token(),
                          "bot_username": "clinicflow_demo_bot"},
             "zadarma": {"secret": token(), "key": token(10)}, "mango": {"api_key": token(), "api_salt": token()},
-            "smsru": {"callback_token": token(), "api_id": f"demo-{token(12)}", **SENDING["smsru"]},
+            "smsru": {"callback_token": token(), "api_id": str(uuid.uuid4()).upper(), **SENDING["smsru"]},
             "email": dict(SENDING["email"])}
 
 
@@ -30,7 +31,7 @@ def demo_connectors() -> dict[str, dict[str, str]]:
 # (`sent_as` on the patient's timeline), as a deployment would send it through the clinic's own accounts.
 SENDING = {"whatsapp": {"phone_number_id": "106540352242922", "display_number": "+7 495 123-45-67"},
            "smsru": {"sender": "Ulybka"},
-           "email": {"sender": "Клиника «Улыбка» <hello@demo-clinic.example>", "reply_to": "admin@demo-clinic.example"}}
+           "email": {"sender": "hello@demo-clinic.example", "reply_to": "admin@demo-clinic.example"}}
 DEMO_TEMPLATES = {  # as the demo clinic would have them approved at Meta (README: "Send from your own numbers")
     "recall": {"name": "recall_checkup", "language": "ru", "parameters": ["patient_first_name", "doctor", "clinic"],
                "body": "{{1}}, здравствуйте! Пора на профилактический осмотр к доктору {{2}}. Ответьте на это "

@@ -48,7 +48,7 @@ def test_the_local_outbox_writes_as_the_clinic() -> None:
     registry = book("demo", demo_settings(demo_connectors()))
     assert {name: registry.get(name).identity for name in ("whatsapp", "telegram", "sms")} == {
         "whatsapp": "WhatsApp +7 495 123-45-67", "telegram": "Telegram @clinicflow_demo_bot", "sms": "SMS Ulybka"}
-    assert registry.get("email").identity.startswith("e-mail Клиника «Улыбка» <hello@demo-clinic.example>")
+    assert registry.get("email").identity == "e-mail hello@demo-clinic.example → admin@demo-clinic.example"
     bare = book("other", ClinicSettings())  # a clinic with no identity of its own: the outbox, unnamed
     assert bare.get("sms").identity == "outbox"
 
