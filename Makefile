@@ -11,7 +11,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
 ## run: install, start the whole product locally (moto + Chalice + pollers + schedules)
 run: $(VENV)/.local
-	$(BIN)/python -m chalicelib.local
+	$(BIN)/python -m embedded
 
 ## test: install, lint, type-check and run every test (and the in-process tiers a year ahead and back)
 test: $(VENV)/.dev browser-deps lint typecheck unit any-date
@@ -37,11 +37,11 @@ typecheck: $(VENV)/.dev
 
 ## simulate: replay a synthetic month of a clinic into the running local stack
 simulate: $(VENV)/.local
-	$(BIN)/python -m chalicelib.local.simulate
+	$(BIN)/python -m embedded.simulate
 
 ## digest: render tonight's digest of the demo clinic to .clinicflow/digest/
 digest: $(VENV)/.local
-	$(BIN)/python -m chalicelib.local.digest_preview
+	$(BIN)/python -m embedded.digest_preview
 
 ## bench: DynamoDB requests per event, transitions per run, monthly cost, package size and cold import,
 ## patient import, the local stack's latency and throughput (bench-latency), the import worker's peak memory on
@@ -50,7 +50,7 @@ digest: $(VENV)/.local
 bench: $(VENV)/.dev
 	$(BIN)/python -m bench
 
-## bench-latency: webhook -> task on the desk against `python -m chalicelib.local`, at 10 and 50/s, sustained rate
+## bench-latency: webhook -> task on the desk against `python -m embedded`, at 10 and 50/s, sustained rate
 bench-latency: $(VENV)/.dev
 	$(BIN)/python -m bench.latency
 

@@ -7,9 +7,9 @@ from typing import Any
 from chalice import Chalice, ConvertToMiddleware, Rate
 from chalice.app import Request
 
-from chalicelib.http import handled, json_response, problem_middleware, source_limits
-from chalicelib.observability import logger, request_keys
-from chalicelib.settings import get_settings
+from chalicelib.edge.json_api import handled, json_response, problem_middleware, source_limits
+from chalicelib.platform.observability import logger, request_keys
+from chalicelib.platform.settings import get_settings
 
 # Each route, consumer and schedule below imports its part of chalicelib when first called: every Lambda
 # loads this module, and importing all of chalicelib up front costs ~280 ms more per cold start
@@ -54,7 +54,8 @@ def health() -> dict[str, str]:
 @app.route("/v1/clinics/{clinic_id}/events", methods=["POST"], content_types=["application/json"])
 @handled
 def receive_event(clinic_id: str) -> Any:
-    from chalicelib import ingest, wiring
+    from chalicelib.engine import ingest
+    from chalicelib.handlers import wiring
 
     names = ("webhook-id", "webhook-timestamp", "webhook-signature")
     headers = {name: _request().headers.get(name, "") for name in names}
@@ -65,8 +66,9 @@ def receive_event(clinic_id: str) -> Any:
 @app.route("/v1/clinics/{clinic_id}/events/replay", methods=["POST"])
 @handled
 def replay_events(clinic_id: str) -> Any:
-    from chalicelib import ingest, wiring
-    from chalicelib.paging import query_limit
+    from chalicelib.edge.paging import query_limit
+    from chalicelib.engine import ingest
+    from chalicelib.handlers import wiring
 
     wiring.authenticator().clinic_staff(_auth(), clinic_id, "manager")
     limit = query_limit(_query("limit"), ingest.REPLAY_LIMIT, ingest.REPLAY_MOST)
@@ -78,8 +80,9 @@ def replay_events(clinic_id: str) -> Any:
 @app.route("/v1/clinics/{clinic_id}/events/failed", methods=["GET"])
 @handled
 def failed_events(clinic_id: str) -> Any:
-    from chalicelib import ingest, wiring
-    from chalicelib.paging import query_limit
+    from chalicelib.edge.paging import query_limit
+    from chalicelib.engine import ingest
+    from chalicelib.handlers import wiring
 
     wiring.authenticator().clinic_staff(_auth(), clinic_id, "manager")
     limit = query_limit(_query("limit"), 50, 200)
@@ -116,8 +119,9 @@ def connector_event(clinic_id: str, vendor: str, name: str) -> Any:
 def _connector(clinic_id: str, vendor: str, path: str) -> Any:
     from chalice import Response
 
-    from chalicelib import connectors, wiring
+    from chalicelib import connectors
     from chalicelib.connectors.base import VendorRequest
+    from chalicelib.handlers import wiring
 
     req = _request()
     request = VendorRequest(req.method, _body(), {k.lower(): v for k, v in req.headers.items()},
@@ -129,8 +133,8 @@ def _connector(clinic_id: str, vendor: str, path: str) -> Any:
 @app.route("/v1/clinics/{clinic_id}/connectors", methods=["GET"])
 @handled
 def connectors_status(clinic_id: str) -> Any:
-    from chalicelib import wiring
     from chalicelib.connectors.telegram_links import connector_status
+    from chalicelib.handlers import wiring
 
     wiring.authenticator().clinic_staff(_auth(), clinic_id, "manager")
     return json_response(connector_status(wiring.runtime(), clinic_id))
@@ -139,8 +143,8 @@ def connectors_status(clinic_id: str) -> Any:
 @app.route("/v1/clinics/{clinic_id}/patients/{patient_id}/telegram-link", methods=["GET"])
 @handled
 def telegram_link(clinic_id: str, patient_id: str) -> Any:
-    from chalicelib import wiring
     from chalicelib.connectors.telegram_links import invite_link
+    from chalicelib.handlers import wiring
 
     wiring.authenticator().clinic_staff(_auth(), clinic_id, "admin")
     return json_response(invite_link(wiring.runtime(), clinic_id, patient_id))
@@ -151,9 +155,10 @@ def telegram_link(clinic_id: str, patient_id: str) -> Any:
 @app.route("/v1/clinics", methods=["POST"])
 @handled
 def create_clinic() -> Any:
-    from chalicelib import clinics, wiring
-    from chalicelib.contract import NewClinic
-    from chalicelib.http import parse_body
+    from chalicelib.console import clinics
+    from chalicelib.domain.contract import NewClinic
+    from chalicelib.edge.json_api import parse_body
+    from chalicelib.handlers import wiring
 
     wiring.authenticator().operator(_auth())
     body = parse_body(NewClinic, _body())
@@ -163,8 +168,9 @@ def create_clinic() -> Any:
 @app.route("/v1/clinics/{clinic_id}/settings", methods=["GET", "PUT"])
 @handled
 def clinic_settings(clinic_id: str) -> Any:
-    from chalicelib import clinics, wiring
-    from chalicelib.http import json_document
+    from chalicelib.console import clinics
+    from chalicelib.edge.json_api import json_document
+    from chalicelib.handlers import wiring
 
     wiring.authenticator().clinic_staff(_auth(), clinic_id, "manager")
     if _request().method == "GET":
@@ -176,10 +182,12 @@ def clinic_settings(clinic_id: str) -> Any:
 @app.route("/v1/clinics/{clinic_id}/staff", methods=["GET", "POST"])
 @handled
 def staff(clinic_id: str) -> Any:
-    from chalicelib import clinics, sessions, wiring
-    from chalicelib.auth import token_hash
-    from chalicelib.contract import NewStaffToken
-    from chalicelib.http import parse_body
+    from chalicelib.console import clinics
+    from chalicelib.domain.contract import NewStaffToken
+    from chalicelib.edge import sessions
+    from chalicelib.edge.auth import token_hash
+    from chalicelib.edge.json_api import parse_body
+    from chalicelib.handlers import wiring
 
     wiring.authenticator().clinic_staff(_auth(), clinic_id, "manager")
     rt = wiring.runtime()
@@ -193,7 +201,9 @@ def staff(clinic_id: str) -> Any:
 @app.route("/v1/clinics/{clinic_id}/staff/{token_id}", methods=["DELETE"])
 @handled
 def revoke_staff(clinic_id: str, token_id: str) -> Any:
-    from chalicelib import clinics, sessions, wiring
+    from chalicelib.console import clinics
+    from chalicelib.edge import sessions
+    from chalicelib.handlers import wiring
 
     authenticator = wiring.authenticator()
     authenticator.clinic_staff(_auth(), clinic_id, "manager")
@@ -205,7 +215,8 @@ def revoke_staff(clinic_id: str, token_id: str) -> Any:
 @app.route("/v1/clinics/{clinic_id}/staff/{token_id}/login-link", methods=["POST"])
 @handled
 def staff_login_link(clinic_id: str, token_id: str) -> Any:
-    from chalicelib import sessions, wiring
+    from chalicelib.edge import sessions
+    from chalicelib.handlers import wiring
 
     wiring.authenticator().clinic_staff(_auth(), clinic_id, "manager")
     return json_response(sessions.link_for_staff(wiring.runtime(), clinic_id, token_id), 201)
@@ -216,9 +227,10 @@ def staff_login_link(clinic_id: str, token_id: str) -> Any:
 @app.route("/v1/sessions", methods=["POST"])
 @handled
 def open_session() -> Any:
-    from chalicelib import limits, sessions, wiring
-    from chalicelib.contract import SessionRequest
-    from chalicelib.http import parse_body
+    from chalicelib.domain.contract import SessionRequest
+    from chalicelib.edge import limits, sessions
+    from chalicelib.edge.json_api import parse_body
+    from chalicelib.handlers import wiring
 
     body = parse_body(SessionRequest, _body())
     rt = wiring.runtime()
@@ -232,8 +244,9 @@ def open_session() -> Any:
 def end_session() -> Any:
     from chalice import Response
 
-    from chalicelib import sessions, wiring
-    from chalicelib.auth import SESSION_PREFIX, token_hash
+    from chalicelib.edge import sessions
+    from chalicelib.edge.auth import SESSION_PREFIX, token_hash
+    from chalicelib.handlers import wiring
 
     wiring.authenticator().staff(_auth())
     token = (_auth() or "").partition(" ")[2].strip()
@@ -245,7 +258,8 @@ def end_session() -> Any:
 @app.route("/v1/me/login-link", methods=["POST"])
 @handled
 def my_login_link() -> Any:
-    from chalicelib import sessions, wiring
+    from chalicelib.edge import sessions
+    from chalicelib.handlers import wiring
 
     return json_response(sessions.link_for_self(wiring.runtime(), wiring.authenticator().staff(_auth())), 201)
 
@@ -255,8 +269,9 @@ def my_login_link() -> Any:
 @app.route("/v1/clinics/{clinic_id}/tasks", methods=["GET"])
 @handled
 def list_tasks(clinic_id: str) -> Any:
-    from chalicelib import tasks, wiring
-    from chalicelib.paging import query_limit
+    from chalicelib.desk import tasks
+    from chalicelib.edge.paging import query_limit
+    from chalicelib.handlers import wiring
 
     wiring.authenticator().clinic_staff(_auth(), clinic_id, "admin")
     rt = wiring.runtime()
@@ -272,9 +287,10 @@ def list_tasks(clinic_id: str) -> Any:
 @app.route("/v1/clinics/{clinic_id}/tasks/{task_id}/outcome", methods=["POST"])
 @handled
 def task_outcome(clinic_id: str, task_id: str) -> Any:
-    from chalicelib import tasks, wiring
-    from chalicelib.contract import TaskOutcome
-    from chalicelib.http import parse_body
+    from chalicelib.desk import tasks
+    from chalicelib.domain.contract import TaskOutcome
+    from chalicelib.edge.json_api import parse_body
+    from chalicelib.handlers import wiring
 
     staff = wiring.authenticator().clinic_staff(_auth(), clinic_id, "admin")
     body = parse_body(TaskOutcome, _body())
@@ -286,9 +302,10 @@ def task_outcome(clinic_id: str, task_id: str) -> Any:
 @app.route("/v1/clinics/{clinic_id}/tasks/{task_id}/assign", methods=["POST"])
 @handled
 def assign_task(clinic_id: str, task_id: str) -> Any:
-    from chalicelib import tasks, wiring
-    from chalicelib.contract import TaskAssignment
-    from chalicelib.http import parse_body
+    from chalicelib.desk import tasks
+    from chalicelib.domain.contract import TaskAssignment
+    from chalicelib.edge.json_api import parse_body
+    from chalicelib.handlers import wiring
 
     staff = wiring.authenticator().clinic_staff(_auth(), clinic_id, "admin")
     admin = parse_body(TaskAssignment, _body() or b"{}").admin_id
@@ -300,10 +317,10 @@ def assign_task(clinic_id: str, task_id: str) -> Any:
 @app.route("/v1/clinics/{clinic_id}/waitlist", methods=["GET", "POST"])
 @handled
 def waitlist(clinic_id: str) -> Any:
-    from chalicelib import wiring
-    from chalicelib.contract import WaitlistData
-    from chalicelib.events import waitlist as waiting_list
-    from chalicelib.http import parse_body
+    from chalicelib.domain.contract import WaitlistData
+    from chalicelib.edge.json_api import parse_body
+    from chalicelib.engine.appliers import waiting_list
+    from chalicelib.handlers import wiring
 
     wiring.authenticator().clinic_staff(_auth(), clinic_id, "admin")
     rt = wiring.runtime()
@@ -316,9 +333,9 @@ def waitlist(clinic_id: str) -> Any:
 @app.route("/v1/clinics/{clinic_id}/waitlist/{patient_id}", methods=["DELETE"])
 @handled
 def leave_waitlist(clinic_id: str, patient_id: str) -> Any:
-    from chalicelib import wiring
-    from chalicelib.contract import WaitlistData
-    from chalicelib.events import waitlist as waiting_list
+    from chalicelib.domain.contract import WaitlistData
+    from chalicelib.engine.appliers import waiting_list
+    from chalicelib.handlers import wiring
 
     wiring.authenticator().clinic_staff(_auth(), clinic_id, "admin")
     rt = wiring.runtime()
@@ -329,15 +346,16 @@ def leave_waitlist(clinic_id: str, patient_id: str) -> Any:
 @app.route("/v1/me", methods=["GET"])
 @handled
 def whoami() -> Any:
-    from chalicelib import desk, wiring
+    from chalicelib.desk import page as desk
+    from chalicelib.handlers import wiring
 
     return json_response(desk.me(wiring.runtime(), wiring.authenticator().staff(_auth())))
 
 
 @app.route("/desk", methods=["GET"])
 def desk_page() -> Any:
-    from chalicelib import desk
-    from chalicelib.http import html_response
+    from chalicelib.desk import page as desk
+    from chalicelib.edge.json_api import html_response
 
     response = html_response(desk.page(desk.language_of(_query("lang"))))
     response.headers.update(desk.SECURITY_HEADERS)
@@ -349,8 +367,8 @@ def desk_page() -> Any:
 def desk_asset(asset: str) -> Any:
     from chalice import Response
 
-    from chalicelib import desk
-    from chalicelib.errors import NotFound
+    from chalicelib.desk import page as desk
+    from chalicelib.platform.errors import NotFound
 
     try:
         body, content_type = desk.asset(asset)
@@ -364,8 +382,8 @@ def desk_asset(asset: str) -> Any:
 
 @app.route("/console", methods=["GET"])
 def console_page() -> Any:
-    from chalicelib import console
-    from chalicelib.http import html_response
+    from chalicelib.console import page as console
+    from chalicelib.edge.json_api import html_response
 
     response = html_response(console.page(console.language_of(_query("lang"))))
     response.headers.update(console.SECURITY_HEADERS)
@@ -381,9 +399,10 @@ def console_asset(asset: str) -> Any:
 @app.route("/v1/clinics/{clinic_id}/settings/preview", methods=["POST"])
 @handled
 def settings_preview(clinic_id: str) -> Any:
-    from chalicelib import console, wiring
-    from chalicelib.contract import LadderPreview
-    from chalicelib.http import parse_body
+    from chalicelib.console import page as console
+    from chalicelib.domain.contract import LadderPreview
+    from chalicelib.edge.json_api import parse_body
+    from chalicelib.handlers import wiring
 
     wiring.authenticator().clinic_staff(_auth(), clinic_id, "manager")
     body = parse_body(LadderPreview, _body())
@@ -393,9 +412,10 @@ def settings_preview(clinic_id: str) -> Any:
 @app.route("/v1/clinics/{clinic_id}/settings/messages/preview", methods=["POST"])
 @handled
 def message_preview(clinic_id: str) -> Any:
-    from chalicelib import console, wiring
-    from chalicelib.contract import MessagePreview
-    from chalicelib.http import parse_body
+    from chalicelib.console import page as console
+    from chalicelib.domain.contract import MessagePreview
+    from chalicelib.edge.json_api import parse_body
+    from chalicelib.handlers import wiring
 
     wiring.authenticator().clinic_staff(_auth(), clinic_id, "manager")
     rt = wiring.runtime()
@@ -406,9 +426,10 @@ def message_preview(clinic_id: str) -> Any:
 @app.route("/v1/clinics/{clinic_id}/settings/whatsapp-templates/preview", methods=["POST"])
 @handled
 def whatsapp_template_preview(clinic_id: str) -> Any:
-    from chalicelib import wa_templates, wiring
-    from chalicelib.contract import TemplatePreview
-    from chalicelib.http import parse_body
+    from chalicelib.core import wa_templates
+    from chalicelib.domain.contract import TemplatePreview
+    from chalicelib.edge.json_api import parse_body
+    from chalicelib.handlers import wiring
 
     wiring.authenticator().clinic_staff(_auth(), clinic_id, "manager")
     rt = wiring.runtime()
@@ -419,7 +440,8 @@ def whatsapp_template_preview(clinic_id: str) -> Any:
 @app.route("/v1/clinics/{clinic_id}/dashboard", methods=["GET"])
 @handled
 def dashboard(clinic_id: str) -> Any:
-    from chalicelib import console, wiring
+    from chalicelib.console import page as console
+    from chalicelib.handlers import wiring
 
     wiring.authenticator().clinic_staff(_auth(), clinic_id, "manager")
     rt = wiring.runtime()
@@ -432,7 +454,8 @@ def dashboard(clinic_id: str) -> Any:
 def dashboard_export(clinic_id: str) -> Any:
     from chalice import Response
 
-    from chalicelib import console, wiring
+    from chalicelib.console import page as console
+    from chalicelib.handlers import wiring
 
     wiring.authenticator().clinic_staff(_auth(), clinic_id, "manager")
     rt = wiring.runtime()
@@ -445,7 +468,8 @@ def dashboard_export(clinic_id: str) -> Any:
 @app.route("/v1/clinics/{clinic_id}/patients/{patient_id}", methods=["GET"])
 @handled
 def patient(clinic_id: str, patient_id: str) -> Any:
-    from chalicelib import patients, wiring
+    from chalicelib.desk import patient_card as patients
+    from chalicelib.handlers import wiring
 
     wiring.authenticator().clinic_staff(_auth(), clinic_id, "admin")
     return json_response(patients.patient_view(wiring.runtime().store, clinic_id, patient_id))
@@ -456,8 +480,9 @@ def patient(clinic_id: str, patient_id: str) -> Any:
 @app.route("/v1/clinics/{clinic_id}/recall/run", methods=["POST"])
 @handled
 def run_recall(clinic_id: str) -> Any:
-    from chalicelib import recall, wiring
-    from chalicelib.http import query_date
+    from chalicelib.edge.json_api import query_date
+    from chalicelib.engine.planners import recalls as recall
+    from chalicelib.handlers import wiring
 
     wiring.authenticator().clinic_staff(_auth(), clinic_id, "manager")
     rt = wiring.runtime()
@@ -468,8 +493,9 @@ def run_recall(clinic_id: str) -> Any:
 @app.route("/v1/clinics/{clinic_id}/digest", methods=["GET"])
 @handled
 def clinic_digest(clinic_id: str) -> Any:
-    from chalicelib import digest, wiring
-    from chalicelib.http import html_response, query_date
+    from chalicelib.console import digest
+    from chalicelib.edge.json_api import html_response, query_date
+    from chalicelib.handlers import wiring
 
     wiring.authenticator().clinic_staff(_auth(), clinic_id, "manager")
     rt = wiring.runtime()
@@ -483,8 +509,9 @@ def clinic_digest(clinic_id: str) -> Any:
 @app.route("/v1/networks/{network_id}", methods=["GET", "PUT"])
 @handled
 def network(network_id: str) -> Any:
-    from chalicelib import networks, wiring
-    from chalicelib.http import parse_body
+    from chalicelib.console import networks
+    from chalicelib.edge.json_api import parse_body
+    from chalicelib.handlers import wiring
 
     wiring.authenticator().operator(_auth())
     if _request().method == "GET":
@@ -502,7 +529,8 @@ app.api.binary_types.extend(t for t in IMPORT_TYPES if t not in app.api.binary_t
 @app.route("/v1/clinics/{clinic_id}/imports", methods=["POST"], content_types=IMPORT_TYPES)
 @handled
 def create_import(clinic_id: str) -> Any:
-    from chalicelib import imports, wiring
+    from chalicelib.handlers import wiring
+    from chalicelib.imports import service as imports
 
     wiring.authenticator().clinic_staff(_auth(), clinic_id, "manager")
     receipt = imports.receive(wiring.runtime(), clinic_id, _body(), _request().headers.get("content-type"))
@@ -513,8 +541,8 @@ def create_import(clinic_id: str) -> Any:
            content_types=["application/json", "text/csv", "application/csv"])
 @handled
 def ad_spend(clinic_id: str) -> Any:
-    from chalicelib import ad_spend as spend
-    from chalicelib import wiring
+    from chalicelib.console import ad_spend_api as spend
+    from chalicelib.handlers import wiring
 
     wiring.authenticator().clinic_staff(_auth(), clinic_id, "manager")
     rt = wiring.runtime()
@@ -527,8 +555,9 @@ def ad_spend(clinic_id: str) -> Any:
 @app.route("/v1/clinics/{clinic_id}/imports/{import_id}", methods=["GET"])
 @handled
 def import_status(clinic_id: str, import_id: str) -> Any:
-    from chalicelib import imports, wiring
-    from chalicelib.paging import query_limit
+    from chalicelib.edge.paging import query_limit
+    from chalicelib.handlers import wiring
+    from chalicelib.imports import service as imports
 
     wiring.authenticator().clinic_staff(_auth(), clinic_id, "manager")
     limit = query_limit(_query("limit"), imports.REJECTED_PAGE, imports.REJECTED_PAGE)
@@ -543,7 +572,8 @@ def import_status(clinic_id: str, import_id: str) -> Any:
 @app.route("/v1/clinics/{clinic_id}/segments", methods=["GET"])
 @handled
 def segment_counts(clinic_id: str) -> Any:
-    from chalicelib import segments, wiring
+    from chalicelib.core import segment_entries as segments
+    from chalicelib.handlers import wiring
 
     wiring.authenticator().clinic_staff(_auth(), clinic_id, "manager")
     return json_response(segments.counts(wiring.runtime(), clinic_id, segments.months_param(_query("months"))))
@@ -552,7 +582,8 @@ def segment_counts(clinic_id: str) -> Any:
 @app.route("/v1/clinics/{clinic_id}/segments/{name}", methods=["GET"])
 @handled
 def segment_patients(clinic_id: str, name: str) -> Any:
-    from chalicelib import segments, wiring
+    from chalicelib.core import segment_entries as segments
+    from chalicelib.handlers import wiring
 
     wiring.authenticator().clinic_staff(_auth(), clinic_id, "manager")
     months = segments.months_param(_query("months"))
@@ -564,10 +595,10 @@ def segment_patients(clinic_id: str, name: str) -> Any:
 @app.route("/v1/clinics/{clinic_id}/campaigns", methods=["GET", "POST"])
 @handled
 def campaigns(clinic_id: str) -> Any:
-    from chalicelib import campaigns as service
-    from chalicelib import wiring
-    from chalicelib.domain.campaigns import CampaignIn
-    from chalicelib.http import parse_body
+    from chalicelib.campaigns import service
+    from chalicelib.domain.campaign_rules import CampaignIn
+    from chalicelib.edge.json_api import parse_body
+    from chalicelib.handlers import wiring
 
     wiring.authenticator().clinic_staff(_auth(), clinic_id, "manager")
     if _request().method == "GET":
@@ -578,8 +609,8 @@ def campaigns(clinic_id: str) -> Any:
 @app.route("/v1/clinics/{clinic_id}/campaigns/{campaign_id}", methods=["GET"])
 @handled
 def campaign(clinic_id: str, campaign_id: str) -> Any:
-    from chalicelib import campaigns as service
-    from chalicelib import wiring
+    from chalicelib.campaigns import service
+    from chalicelib.handlers import wiring
 
     wiring.authenticator().clinic_staff(_auth(), clinic_id, "manager")
     return json_response(service.show(wiring.runtime(), clinic_id, campaign_id))
@@ -588,8 +619,8 @@ def campaign(clinic_id: str, campaign_id: str) -> Any:
 @app.route("/v1/clinics/{clinic_id}/campaigns/{campaign_id}/{move}", methods=["POST"])
 @handled
 def campaign_status(clinic_id: str, campaign_id: str, move: str) -> Any:
-    from chalicelib import campaigns as service
-    from chalicelib import wiring
+    from chalicelib.campaigns import service
+    from chalicelib.handlers import wiring
 
     wiring.authenticator().clinic_staff(_auth(), clinic_id, "manager")
     return json_response(service.act(wiring.runtime(), clinic_id, campaign_id, move), 202 if move == "run" else 200)
@@ -599,41 +630,41 @@ def campaign_status(clinic_id: str, campaign_id: str, move: str) -> Any:
 
 @app.on_sqs_message(queue=_settings.events_queue_name, batch_size=10, name="events_consumer")
 def events_consumer(event: Any) -> dict[str, Any]:
-    from chalicelib import consumers
+    from chalicelib.handlers import consumers
 
     return consumers.consume_events(event.to_dict(), event.context)
 
 
 @app.on_sqs_message(queue=_settings.actions_queue_name, batch_size=10, name="actions_consumer")
 def actions_consumer(event: Any) -> dict[str, Any]:
-    from chalicelib import consumers
+    from chalicelib.handlers import consumers
 
     return consumers.consume_actions(event.to_dict(), event.context)
 
 
 @app.on_sqs_message(queue=_settings.imports_queue_name, batch_size=5, name="imports_consumer")
 def imports_consumer(event: Any) -> dict[str, Any]:
-    from chalicelib import consumers
+    from chalicelib.handlers import consumers
 
     return consumers.consume_imports(event.to_dict(), event.context)
 
 
 @app.on_sqs_message(queue=_settings.jobs_queue_name, batch_size=1, name="jobs_consumer")
 def jobs_consumer(event: Any) -> dict[str, Any]:
-    from chalicelib import consumers
+    from chalicelib.handlers import consumers
 
     return consumers.consume_jobs(event.to_dict(), event.context)
 
 
 @app.schedule(Rate(5, unit=Rate.MINUTES), name="sweeper")
 def sweeper(event: Any) -> dict[str, Any]:
-    from chalicelib import schedules, wiring
+    from chalicelib.handlers import schedules, wiring
 
     return {"jobs": schedules.fan_out(wiring.runtime(), "sweep")}
 
 
 @app.schedule(Rate(1, unit=Rate.HOURS), name="hourly")
 def hourly(event: Any) -> dict[str, Any]:
-    from chalicelib import schedules, wiring
+    from chalicelib.handlers import schedules, wiring
 
     return {"jobs": schedules.fan_out(wiring.runtime(), "tick")}

@@ -18,7 +18,7 @@ import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
-from chalicelib.local.inprocess import testing_environment
+from embedded.inprocess import testing_environment
 
 PROJECT = Path(__file__).resolve().parents[1]
 

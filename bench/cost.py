@@ -28,7 +28,7 @@ class Month:
 
 
 def typical_month() -> Month:
-    from chalicelib.local.synthetic import ClinicMonth
+    from embedded.synthetic import ClinicMonth
 
     events = Counter(e["type"] for e in ClinicMonth(seed=5, days=DAYS, leads_per_day=15, visits_per_day=40,
                                                    missed_per_day=10).generate())

@@ -1,6 +1,6 @@
 """One clinic cannot starve another: clinic B's missed call reaches its desk while clinic A floods.
 
-Starts `python -m chalicelib.local` as `make run` does. Clinic B's *quiet latency* is the median
+Starts `python -m embedded` as `make run` does. Clinic B's *quiet latency* is the median
 of QUIET single `call.missed` webhooks (a number B has never seen → its call-back task on B's
 desk, `GET …/tasks` polled every POLL_S). Then clinic A sends a burst of BURST signed webhooks as
 fast as 32 senders can, and B sends one more the moment A's burst has been accepted — the worst

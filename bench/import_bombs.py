@@ -95,10 +95,10 @@ def run_one(name: str, path: str, content_type: str) -> dict[str, Any]:
     """In this (fresh) process: the route's work, then the worker's; the peak memory. The upload is made by
     the parent (its making is not the worker's memory), and what the worker writes is not kept in memory (on
     AWS it goes to DynamoDB): only the import's own records are."""
-    from chalicelib.local.inprocess import testing_environment
+    from embedded.inprocess import testing_environment
 
     testing_environment("bench")
-    from chalicelib.errors import ClinicFlowError
+    from chalicelib.platform.errors import ClinicFlowError
     from chalicelib.store import keys
     from tests.fakes import MemoryRecords
     from tests.imports.memory import ImportDesk
@@ -155,8 +155,8 @@ def largest_day_item(distinct: int = 10_000) -> tuple[int, int, float]:
     from datetime import timedelta
     from functools import partial
 
-    from chalicelib import events
-    from chalicelib.ingest import EVENT_ADAPTER
+    from chalicelib.engine import appliers as events
+    from chalicelib.engine.ingest import EVENT_ADAPTER
     from tests.service.clinic import CLINIC, START, Clinic
 
     clinic = Clinic()
@@ -178,7 +178,7 @@ def largest_day_item(distinct: int = 10_000) -> tuple[int, int, float]:
 def status_read(rejected: int = 67_600) -> tuple[int, int, float]:
     """(store reads, chunk records read, seconds) of `GET …/imports/{id}` for an import with `rejected` rejected
     rows (issue 25's 44 s answer had 67,600), on in-memory ports: what the answer reads does not grow with it."""
-    from chalicelib.local.inprocess import testing_environment
+    from embedded.inprocess import testing_environment
 
     testing_environment("bench")
     from tests.imports.memory import ImportDesk, patients_csv

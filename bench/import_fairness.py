@@ -1,6 +1,6 @@
 """Clinic B's missed call while clinic A imports 100,000 rows: does B's task still show in time?
 
-Starts `python -m chalicelib.local` as `make run` does (bench/latency.py's LocalStack). Clinic
+Starts `python -m embedded` as `make run` does (bench/latency.py's LocalStack). Clinic
 B's quiet latency is measured first: a signed `call.missed` from a new number, then the desk
 list is polled until its task shows (webhook → events queue → applier → Step Functions →
 actions queue → step handler → task). Then clinic A uploads 100,000 patients (two CSV files
@@ -120,7 +120,7 @@ def report(f: Fairness) -> list[str]:
 
 
 def main() -> int:
-    from chalicelib.local.inprocess import testing_environment
+    from embedded.inprocess import testing_environment
 
     testing_environment("bench")
     rows = int(sys.argv[1]) if len(sys.argv) > 1 else ROWS

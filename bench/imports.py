@@ -74,17 +74,20 @@ def export_files(rows: int, seed: int = 7) -> list[bytes]:
 
 
 def measure(rows: int = 10_000) -> ImportBench:
-    from chalicelib.local.inprocess import REGION, embedded_stack
-    from chalicelib.local.pump import QueuePump
+    from embedded.inprocess import REGION, embedded_stack
+    from embedded.pump import QueuePump
 
     result = ImportBench(rows=rows)
     files = export_files(rows)
     result.files = len(files)
     with embedded_stack(visibility_timeout=600) as stack:
         import app
-        from chalicelib import clinics, imports, segments, wiring
-        from chalicelib.contract import NewClinic
+        from chalicelib.console import clinics
+        from chalicelib.core import segment_entries as segments
+        from chalicelib.domain.contract import NewClinic
         from chalicelib.domain.segments import SEGMENTS
+        from chalicelib.handlers import wiring
+        from chalicelib.imports import service as imports
 
         rt = wiring.runtime()
         clinic_id = clinics.create_clinic(rt, wiring.webhook_secret, NewClinic(name="Bench"))["clinic_id"]
@@ -157,7 +160,7 @@ def report(bench: ImportBench) -> list[str]:
 
 
 def main() -> int:
-    from chalicelib.local.inprocess import testing_environment
+    from embedded.inprocess import testing_environment
 
     testing_environment("bench")
     rows = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000

@@ -1,6 +1,6 @@
 """(6) Latency and throughput of the local stack: a signed webhook → its task on the desk API.
 
-Starts `python -m chalicelib.local` as `make run` does (its own port, data folder and moto
+Starts `python -m embedded` as `make run` does (its own port, data folder and moto
 port; schedules slowed so only the event path is timed), makes a clinic open around the clock,
 and sends signed `call.missed` webhooks from numbers the clinic has never seen, open loop at a
 fixed rate: each one opens a call-back task at once (webhook → events queue → applier → Step
@@ -105,10 +105,10 @@ class Run:
 
 
 class LocalStack:
-    """`python -m chalicelib.local` in a subprocess, as `make run` starts it."""
+    """`python -m embedded` in a subprocess, as `make run` starts it."""
 
     def __init__(self, state: Path, extra_env: dict[str, str] | None = None) -> None:
-        from chalicelib.local.stack import free_port
+        from embedded.stack import free_port
 
         self.state, self.port, self.moto_port = state, free_port(), free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "CLINICFLOW_", "TIMING_"))}
@@ -118,7 +118,7 @@ class LocalStack:
                    **(extra_env or {}))
         self.log = state / "stack.log"
         with self.log.open("w") as out:
-            self.process = subprocess.Popen([sys.executable, "-m", "chalicelib.local"], cwd=PROJECT, env=env,
+            self.process = subprocess.Popen([sys.executable, "-m", "embedded"], cwd=PROJECT, env=env,
                                             stdout=out, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 120
         while not (state / "local.json").exists():
@@ -348,7 +348,7 @@ def measure(progress: Any = print) -> LatencyBench:
 
 def report(bench: LatencyBench) -> list[str]:
     out = ["## 6. Latency and throughput of the local stack (`make run`)", "",
-           "Signed `call.missed` webhooks from new numbers, open loop, against `python -m chalicelib.local` "
+           "Signed `call.missed` webhooks from new numbers, open loop, against `python -m embedded` "
            f"(moto in server mode, one process, the queue pumps and Step Functions in threads); latency = "
            f"webhook sent → its task listed by the desk API, polled every {POLL_S:g} s. "
            f"Duplicates: {DUPLICATE_SHARE:.0%} of deliveries repeat an earlier webhook-id 0–1 s later. "

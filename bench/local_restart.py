@@ -17,8 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from chalicelib.local.durable import SNAPSHOT, WAL_PREFIX
-from chalicelib.local.stack import free_port
+from embedded.durable import SNAPSHOT, WAL_PREFIX
+from embedded.stack import free_port
 
 PROJECT = Path(__file__).resolve().parents[1]
 
@@ -49,7 +49,7 @@ def main(count: int) -> float:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "CLINICFLOW_"))}
     env.update(CLINICFLOW_PORT=str(port), CLINICFLOW_STATE=str(state), PYTHONUNBUFFERED="1")
     started = time.monotonic()
-    process = subprocess.Popen([sys.executable, "-m", "chalicelib.local"], cwd=PROJECT, env=env,
+    process = subprocess.Popen([sys.executable, "-m", "embedded"], cwd=PROJECT, env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
     output = ""
     assert process.stdout is not None

@@ -86,7 +86,7 @@ def _shape(key: str) -> str:
 
 @contextmanager
 def watching(keys: Keys) -> Iterator[None]:
-    from chalicelib.local.metering import observe
+    from embedded.metering import observe
 
     with observe(keys.observe):
         yield
@@ -102,8 +102,8 @@ class Sample:
 
 
 def _create_clinics(rt: Any, secret: Any, count: int) -> list[str]:
-    from chalicelib import clinics
-    from chalicelib.contract import NewClinic
+    from chalicelib.console import clinics
+    from chalicelib.domain.contract import NewClinic
 
     return [clinics.create_clinic(rt, secret, NewClinic(name=f"Клиника {i}"))["clinic_id"] for i in range(count)]
 
@@ -111,14 +111,16 @@ def _create_clinics(rt: Any, secret: Any, count: int) -> list[str]:
 def _live_a_day(rt: Any, stack: Any, app: Any, visits: int, seed: int) -> Sample:
     """A clinic of this size through one synthetic day, every event by the real ingest path."""
     from bench.workload import _signed
-    from chalicelib import clinics, ingest, wiring
-    from chalicelib.contract import NewClinic
+    from chalicelib.console import clinics
     from chalicelib.domain.clinic_settings import ClinicSettings
+    from chalicelib.domain.contract import NewClinic
     from chalicelib.domain.records import SequenceRun
-    from chalicelib.local.inprocess import REGION
-    from chalicelib.local.pump import QueuePump
-    from chalicelib.local.synthetic import ClinicMonth
+    from chalicelib.engine import ingest
+    from chalicelib.handlers import wiring
     from chalicelib.store.models import scoped
+    from embedded.inprocess import REGION
+    from embedded.pump import QueuePump
+    from embedded.synthetic import ClinicMonth
 
     settings = ClinicSettings.model_validate({"digest": {"emails": ["owner@clinic.example"]}})
     made = clinics.create_clinic(rt, wiring.webhook_secret, NewClinic(name=f"Пример {visits}"), settings=settings)
@@ -149,8 +151,8 @@ def _run_jobs(stack: Any, app: Any, must: set[str], budget: int) -> tuple[int, l
     """
     from chalice.local import LambdaContext
 
-    from chalicelib.local.inprocess import REGION
-    from chalicelib.local.pump import sqs_event
+    from embedded.inprocess import REGION
+    from embedded.pump import sqs_event
 
     sqs, url = stack.session.client("sqs"), stack.resources["jobs_queue"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
@@ -172,13 +174,13 @@ def _run_jobs(stack: Any, app: Any, must: set[str], budget: int) -> tuple[int, l
 
 
 def measure() -> dict[str, Any]:
-    from chalicelib.local.inprocess import embedded_stack
+    from embedded.inprocess import embedded_stack
 
     out: dict[str, Any] = {}
     keys = Keys()
     with embedded_stack() as stack, watching(keys):
         import app
-        from chalicelib import schedules, wiring
+        from chalicelib.handlers import schedules, wiring
 
         rt = wiring.runtime()
         started = time.monotonic()
@@ -323,7 +325,7 @@ def _here() -> Any:
 
 
 def main() -> int:
-    from chalicelib.local.inprocess import testing_environment
+    from embedded.inprocess import testing_environment
 
     testing_environment("bench")
     lines = report(measure())

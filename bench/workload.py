@@ -48,17 +48,20 @@ def _signed(secret: str, body: bytes, msg_id: str) -> dict[str, str]:
 
 
 def measure(days: int = 4, leads: float = 15, visits: float = 40, missed: float = 10) -> Workload:
-    from chalicelib.local.inprocess import REGION, embedded_stack
-    from chalicelib.local.pump import QueuePump
-    from chalicelib.local.synthetic import ClinicMonth
+    from embedded.inprocess import REGION, embedded_stack
+    from embedded.pump import QueuePump
+    from embedded.synthetic import ClinicMonth
 
     result = Workload()
     started = time.monotonic()
     with embedded_stack() as stack:
         import app
-        from chalicelib import clinics, digest, ingest, schedules, tasks, wiring
-        from chalicelib.contract import NewClinic
+        from chalicelib.console import clinics, digest
+        from chalicelib.desk import tasks
         from chalicelib.domain.clinic_settings import ClinicSettings
+        from chalicelib.domain.contract import NewClinic
+        from chalicelib.engine import ingest
+        from chalicelib.handlers import schedules, wiring
 
         rt = wiring.runtime()
         settings = ClinicSettings.model_validate({"lines": {"city": "+74951234567", "mobile": "+79161234567"},
@@ -121,8 +124,8 @@ def _largest_items(table_name: str) -> tuple[int, int]:
 
 def transitions_per_step() -> dict[int, float]:
     """State transitions of ladders of 1, 2 and 3 steps, counted from real execution histories."""
-    from chalicelib.local.inprocess import embedded_stack
-    from chalicelib.local.resources import LOCAL_ROLE, workflow_definition
+    from embedded.inprocess import embedded_stack
+    from embedded.resources import LOCAL_ROLE, workflow_definition
 
     out: dict[int, float] = {}
     with embedded_stack():

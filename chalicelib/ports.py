@@ -1,6 +1,6 @@
 """Ports: the small interfaces the services use to reach the outside world.
 
-Each has an AWS (or HTTP) adapter (`chalicelib/adapters/`, `chalicelib/store/`,
+Each has an AWS (or HTTP) adapter (`chalicelib/platform/aws/`, `chalicelib/store/`,
 `chalicelib/channels/`) and an in-memory fake in `tests/fakes.py`.
 """
 

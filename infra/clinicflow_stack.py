@@ -44,7 +44,7 @@ from chalice.cdk import Chalice as ChaliceApp
 from constructs import Construct
 from lambda_package import prune
 
-from chalicelib.settings import get_settings, resource_names
+from chalicelib.platform.settings import get_settings, resource_names
 from chalicelib.store.schema import INDEXES, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -58,11 +58,11 @@ JOBS_TIMEOUT_S = 300  # one clinic's sweep or hourly tick (digest rendered and s
 # Patient-base imports: their own queue and function, so an import never delays sequence steps; at most
 # IMPORTS_CONCURRENCY invocations at once (the event source mapping's maximum concurrency), each with
 # IMPORTS_MEMORY_MB, the figure `make bench` holds the import worker's peak memory to on every upload bomb.
-IMPORTS_TIMEOUT_S = 300  # a split hands over to a new message 20 s before this (chalicelib/imports.py)
+IMPORTS_TIMEOUT_S = 300  # a split hands over to a new message 20 s before this (chalicelib/imports/service.py)
 IMPORTS_MEMORY_MB = 256
 IMPORTS_CONCURRENCY = 2
 AT_LEAST = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD
-STAGE_RATE_PER_S, STAGE_BURST = 200, 400  # the whole API; per clinic see chalicelib/limits.py
+STAGE_RATE_PER_S, STAGE_BURST = 200, 400  # the whole API; per clinic see chalicelib/edge/limits.py
 GATEWAY_PROBLEMS = (  # (gateway response type, status, problem slug, title)
     ("MISSING_AUTHENTICATION_TOKEN", 404, "not-found", "No such route"),
     ("THROTTLED", 429, "throttled", "Too many requests"),

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 PACKAGE_LIMIT_BYTES = 20 * 2**20  # issue 14: the zipped package stays under 20 MB
-EXCLUDED_PREFIXES = ("chalicelib/local/",)  # the embedded stack and its fixed local operator token
+EXCLUDED_PREFIXES = ("embedded/",)  # the embedded stack and its fixed local operator token
 KEPT_LOCALES = ("root", "ru", "en")  # the product's languages (babel's locale data is 28 MB otherwise)
 # botocore ships a model for each of ~450 AWS services (15 MB zipped, over half the package); the
 # app calls these only. We ship our pinned botocore with just their models rather than rely on the
@@ -23,10 +23,10 @@ KEPT_LOCALES = ("root", "ru", "en")  # the product's languages (babel's locale d
 # checks that every client the code creates is in this list and works from the pruned package.
 BOTOCORE_SERVICES = (
     "dynamodb",  # pynamodb (chalicelib/store)
-    "sqs",  # chalicelib/adapters/sqs.py
-    "stepfunctions",  # chalicelib/adapters/stepfunctions.py
+    "sqs",  # chalicelib/platform/aws/sqs.py
+    "stepfunctions",  # chalicelib/platform/aws/stepfunctions.py
     "ses",  # chalicelib/channels/email.py
-    "secretsmanager",  # powertools parameters.get_secret (chalicelib/adapters/secrets.py)
+    "secretsmanager",  # powertools parameters.get_secret (chalicelib/platform/aws/secrets.py)
     "sts",  # botocore's assume-role credential providers, should a deployment configure one
 )
 

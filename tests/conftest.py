@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 
 # Before anything imports boto3, PynamoDB or the app: a fake account, a test prefix.
-from chalicelib.local.inprocess import testing_environment
+from embedded.inprocess import testing_environment
 
 testing_environment()
 os.environ.update({"TIMING_CALL_TIMEOUT_S": "600", "TIMING_CALL_HEARTBEAT_S": "300",
@@ -59,9 +59,9 @@ def output_dir(request: pytest.FixtureRequest) -> os.PathLike[str]:
 @pytest.fixture
 def zadarma_api(monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
     """Zadarma's user API as a local fake server; the app's connector confirms calls through it."""
-    from chalicelib import wiring
     from chalicelib.connectors.zadarma_api import ZadarmaApi
-    from chalicelib.local.fake_zadarma import FakeZadarma
+    from chalicelib.handlers import wiring
+    from embedded.fake_zadarma import FakeZadarma
 
     fake = FakeZadarma()
     api = ZadarmaApi(fake.url)

@@ -184,8 +184,9 @@ class Edge:
         return Response(response.status_code, parsed, {k.lower(): v for k, v in response.headers.items()})
 
     def new_clinic(self, name: str = "Клиника", settings: dict[str, Any] | None = None) -> ClinicAccess:
-        from chalicelib import clinics, wiring
-        from chalicelib.contract import NewClinic
+        from chalicelib.console import clinics
+        from chalicelib.domain.contract import NewClinic
+        from chalicelib.handlers import wiring
 
         created = clinics.create_clinic(self.rt, wiring.webhook_secret, NewClinic(name=name))
         document = self.rt.clinic(created["clinic_id"], fresh=True).settings.model_dump(mode="json")
@@ -194,7 +195,7 @@ class Edge:
 
     def apply_events(self) -> list[str]:
         """Apply every event the edge enqueued, as the events consumer would; the outcome of each."""
-        from chalicelib import ingest
+        from chalicelib.engine import ingest
 
         outcomes = []
         while self.events.sent:
@@ -210,21 +211,21 @@ def edge_app(monkeypatch: Any, clock: Any = None) -> Iterator[Edge]:
     from chalice.test import Client
 
     import app as application
-    from chalicelib import wiring
-    from chalicelib.adapters.secrets import DeploymentSecrets
-    from chalicelib.auth import Authenticator
-    from chalicelib.clinics import staff_of_token
-    from chalicelib.local.inprocess import deployment_secret
-    from chalicelib.runtime import Runtime
-    from chalicelib.segments import settle as settle_segments
-    from chalicelib.settings import get_settings
+    from chalicelib.console.clinics import staff_of_token
+    from chalicelib.core.runtime import Runtime
+    from chalicelib.core.segment_entries import settle as settle_segments
+    from chalicelib.edge.auth import Authenticator
+    from chalicelib.handlers import wiring
+    from chalicelib.platform.aws.secrets import DeploymentSecrets
+    from chalicelib.platform.settings import get_settings
+    from embedded.inprocess import deployment_secret
 
     store = MemoryStore()
     events, actions, jobs = FakeQueue(), FakeQueue(), FakeQueue()
     rt = Runtime(get_settings(), store, FakeWorkflows(), actions, events, jobs,  # type: ignore[arg-type]
                  clock=clock or (lambda: datetime.now(UTC)), settlers=(settle_segments,))
     secret = DeploymentSecrets.from_json(deployment_secret())
-    from chalicelib.sessions import staff_of_session
+    from chalicelib.edge.sessions import staff_of_session
 
     authenticator = Authenticator(lambda digest: staff_of_token(rt, digest), lambda: secret.operator_token_hashes,
                                   lambda digest: staff_of_session(rt, digest))

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 from chalicelib.domain import counters
 from chalicelib.domain.facts import iso_z
 from chalicelib.domain.records import Record, TimelineEntry
-from chalicelib.errors import ConcurrentUpdate, StaleToken
+from chalicelib.platform.errors import ConcurrentUpdate, StaleToken
 from chalicelib.ports import DeliveryError
 from chalicelib.store import keys
 from chalicelib.store.repository import Link, UnitOfWork

@@ -15,7 +15,7 @@ from typing import Any
 
 from standardwebhooks.webhooks import Webhook
 
-from chalicelib.local.inprocess import OPERATOR_TOKEN, REGION
+from embedded.inprocess import OPERATOR_TOKEN, REGION
 
 EVENTS = Path(__file__).parent / "events"
 
@@ -171,8 +171,8 @@ class Harness:
 def start_harness(clinic_settings: dict[str, Any] | None = None) -> Iterator[Harness]:
     from chalice.test import Client
 
-    from chalicelib.local.inprocess import embedded_stack
-    from chalicelib.local.pump import QueuePump
+    from embedded.inprocess import embedded_stack
+    from embedded.pump import QueuePump
 
     with embedded_stack() as embedded:
         import app as application

@@ -1,4 +1,4 @@
-"""The product as a newcomer runs it: `python -m chalicelib.local` in a subprocess, over HTTP."""
+"""The product as a newcomer runs it: `python -m embedded` in a subprocess, over HTTP."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib.local.stack import free_port
+from embedded.stack import free_port
 
 PROJECT = Path(__file__).resolve().parents[1]
 
@@ -50,7 +50,7 @@ class LocalStack:
         return dict(clinic)
 
     def send(self, clinic: dict[str, Any], event: dict[str, Any]) -> int:
-        from chalicelib.local.send import send
+        from embedded.send import send
 
         status, _ = send(event, {"api_url": self.url, "demo": clinic})
         return status
@@ -74,7 +74,7 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack
                CLINICFLOW_SWEEP_SECONDS="5", CLINICFLOW_HOURLY_SECONDS="3600", PYTHONUNBUFFERED="1")
     log = state / "stack.log"
     with log.open("w") as out:
-        process = subprocess.Popen([sys.executable, "-m", "chalicelib.local"], cwd=PROJECT, env=env, stdout=out,
+        process = subprocess.Popen([sys.executable, "-m", "embedded"], cwd=PROJECT, env=env, stdout=out,
                                    stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 90

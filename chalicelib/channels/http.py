@@ -18,7 +18,7 @@ from urllib.parse import urlencode
 import urllib3
 from tenacity import Retrying, retry_if_exception, stop_after_attempt
 
-from chalicelib.outbound import OutboundRefused, check_public_https
+from chalicelib.platform.outbound import OutboundRefused, check_public_https
 from chalicelib.ports import DeliveryError, Sent
 
 _TIMEOUT = urllib3.Timeout(connect=3.0, read=10.0)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.outbound import OutboundRefused, check_slack_webhook
+from chalicelib.platform.outbound import OutboundRefused, check_slack_webhook
 from chalicelib.ports import DeliveryError
 
 

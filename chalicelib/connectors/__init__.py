@@ -15,14 +15,15 @@ from datetime import timedelta
 from functools import lru_cache
 from typing import Any
 
-from chalicelib import ingest, limits
 from chalicelib.connectors import mango, smsru, telegram, whatsapp, zadarma
 from chalicelib.connectors.base import Answer, Claim, Connector, Unconfirmable, VendorRequest
+from chalicelib.core.runtime import Runtime
 from chalicelib.domain.facts import iso_z
-from chalicelib.errors import InvalidInput, NotFound, PayloadTooLarge
-from chalicelib.observability import logger
+from chalicelib.edge import limits
+from chalicelib.engine import ingest
+from chalicelib.platform.errors import InvalidInput, NotFound, PayloadTooLarge
+from chalicelib.platform.observability import logger
 from chalicelib.ports import DeliveryError
-from chalicelib.runtime import Runtime
 from chalicelib.store.models import RawEventItem, scoped
 
 

@@ -17,8 +17,8 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
 
 from chalicelib.domain.clinic_settings import ClinicSettings
 from chalicelib.domain.phones import normalise_phone
-from chalicelib.errors import FieldError, InvalidInput, Unauthorized
-from chalicelib.validation import EARLIEST_YEAR, LATEST_YEAR, invalid_input, json_depth
+from chalicelib.platform.errors import FieldError, InvalidInput, Unauthorized
+from chalicelib.platform.validation import EARLIEST_YEAR, LATEST_YEAR, invalid_input, json_depth
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9_.:\-]{1,160}$")
 

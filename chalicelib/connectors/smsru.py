@@ -30,7 +30,7 @@ from chalicelib.connectors.base import (
     unix_time,
 )
 from chalicelib.domain.clinic_settings import ClinicSettings, SmsRuConnector
-from chalicelib.errors import FieldError, InvalidInput
+from chalicelib.platform.errors import FieldError, InvalidInput
 
 STATUS = {"103": "delivered", "110": "read", "104": "failed", "105": "failed", "106": "failed",
           "107": "failed", "108": "failed", "150": "failed"}

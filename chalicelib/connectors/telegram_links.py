@@ -6,12 +6,12 @@ import secrets
 from typing import Any, Protocol
 
 from chalicelib.connectors import registry
+from chalicelib.core.runtime import Context, Runtime
 from chalicelib.domain.clinic_settings import ClinicSettings
 from chalicelib.domain.records import ConnectorState, Patient, TelegramInvite
-from chalicelib.errors import NotFound
-from chalicelib.observability import logger
+from chalicelib.platform.errors import NotFound
+from chalicelib.platform.observability import logger
 from chalicelib.ports import DeliveryError
-from chalicelib.runtime import Context, Runtime
 
 
 class WebhookRegistrar(Protocol):

@@ -35,7 +35,7 @@ from chalicelib.connectors.base import (
 )
 from chalicelib.domain.clinic_settings import ClinicSettings, WhatsAppConnector
 from chalicelib.domain.phones import normalise_phone
-from chalicelib.errors import Forbidden
+from chalicelib.platform.errors import Forbidden
 
 DELIVERY = {"delivered", "read", "failed"}  # `sent` says nothing our figures use
 

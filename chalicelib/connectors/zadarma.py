@@ -45,7 +45,7 @@ from chalicelib.connectors.base import (
 )
 from chalicelib.connectors.zadarma_api import PbxCall, ZadarmaApi
 from chalicelib.domain.clinic_settings import ClinicSettings, ZadarmaConnector
-from chalicelib.errors import FieldError, InvalidInput, Unauthorized
+from chalicelib.platform.errors import FieldError, InvalidInput, Unauthorized
 
 # A NOTIFY_END comes when the call is over: its call_start may be an hour old, never days, never ahead.
 FRESH_FOR = timedelta(hours=3)

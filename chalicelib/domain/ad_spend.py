@@ -19,9 +19,9 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from chalicelib.contract import Money
+from chalicelib.domain.contract import Money
 from chalicelib.domain.records import Record
-from chalicelib.validation import EARLIEST_YEAR, LATEST_YEAR
+from chalicelib.platform.validation import EARLIEST_YEAR, LATEST_YEAR
 
 KOPECK = Decimal("0.01")
 MAX_ROWS = 500

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from chalicelib.domain import reasons
 from chalicelib.domain.phones import normalise_phone
-from chalicelib.outbound import check_slack_webhook
+from chalicelib.platform.outbound import check_slack_webhook
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]

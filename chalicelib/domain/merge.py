@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta, tzinfo
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from chalicelib.contract import (
+from chalicelib.domain.contract import (
     AppointmentIn,
     CallIn,
     CancellationData,
@@ -19,7 +19,7 @@ from chalicelib.contract import (
     VisitIn,
 )
 from chalicelib.domain.facts import earliest, newer, stamp
-from chalicelib.domain.imports import ImportedPatient
+from chalicelib.domain.patient_export import ImportedPatient
 from chalicelib.domain.reasons import Classified
 from chalicelib.domain.records import (
     Appointment,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from chalicelib.domain.clinic_settings import ClinicSettings
-from chalicelib.i18n import N_
+from chalicelib.platform.i18n import N_
 
 # Common lead sources in Russian clinics' MIS and call tracking, as their managers name them.
 DEFAULT_SOURCES = {

@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.domain.segments import value_at_stake
-from chalicelib.i18n import N_
+from chalicelib.platform.i18n import N_
 
 FollowUpKind = Literal["plan_declined", "plan_unbooked", "plan_dropout"]
 KIND_NAMES = {"plan_declined": N_("Declined treatment plan"), "plan_unbooked": N_("Accepted plan, not booked"),

@@ -14,16 +14,8 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator
 
-from chalicelib.contract import (
-    AppointmentIn,
-    CallIn,
-    CompletedCallIn,
-    Consent,
-    LeadIn,
-    PatientIn,
-    VisitIn,
-)
 from chalicelib.domain.clinic_settings import ClinicSettings, Step
+from chalicelib.domain.contract import AppointmentIn, CallIn, CompletedCallIn, Consent, LeadIn, PatientIn, VisitIn
 from chalicelib.domain.facts import iso_z, utc
 
 RunStatus = Literal["starting", "running", "finished", "stopped"]

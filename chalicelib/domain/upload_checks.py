@@ -83,7 +83,7 @@ def inspect(data: bytes, kind: str, limits: UploadLimits = LIMITS) -> Inspection
 # ---- CSV ----------------------------------------------------------------------------------
 
 def inspect_csv(data: bytes, limits: UploadLimits = LIMITS) -> Inspection:
-    from chalicelib.domain.imports import decode, delimiter, records
+    from chalicelib.domain.patient_export import decode, delimiter, records
 
     text = decode(data)
     seen = Inspection("csv")

@@ -5,7 +5,6 @@ from __future__ import annotations
 from chalicelib.domain.clinic_settings import ClinicSettings, Step
 from chalicelib.scenarios import (
     birthday,
-    campaign,
     cancelled,
     confirmation,
     feedback,
@@ -19,6 +18,7 @@ from chalicelib.scenarios import (
     treatment_dropout,
     waitlist,
 )
+from chalicelib.scenarios import win_back as campaign
 from chalicelib.scenarios.base import Occasion, Scenario, Start
 
 # In the order the engine fires them when one fact starts several.

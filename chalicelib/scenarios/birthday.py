@@ -8,7 +8,7 @@ birthday index while the clinic is open.
 from __future__ import annotations
 
 from chalicelib.domain.records import Patient, SequenceRun
-from chalicelib.i18n import N_
+from chalicelib.platform.i18n import N_
 from chalicelib.scenarios.base import Metric, Occasion, Scenario, Standing, Start
 
 DUE = "birthday.due"  # the birthday planner's occasion: the patient's (kept) birthday, clinic open

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from chalicelib.domain.records import Appointment
-from chalicelib.i18n import N_
+from chalicelib.platform.i18n import N_
 from chalicelib.scenarios.base import Occasion, Scenario, Start, win_back_start
 
 

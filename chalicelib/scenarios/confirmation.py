@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from chalicelib.domain.clinic_settings import ClinicSettings
 from chalicelib.domain.facts import iso_z
 from chalicelib.domain.records import Appointment, RunContext, SequenceRun
-from chalicelib.i18n import N_
+from chalicelib.platform.i18n import N_
 from chalicelib.scenarios.base import Occasion, Scenario, Standing, Start
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from chalicelib.domain.clinic_settings import Sla
 from chalicelib.domain.records import Call, RunContext
-from chalicelib.i18n import N_
+from chalicelib.platform.i18n import N_
 from chalicelib.scenarios.base import FRESH_INQUIRY, Occasion, Scenario, Start
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from chalicelib.domain.records import Patient, RunContext
 from chalicelib.domain.segments import value_at_stake
-from chalicelib.i18n import N_
+from chalicelib.platform.i18n import N_
 from chalicelib.scenarios.base import Occasion, Scenario, Start
 from chalicelib.scenarios.plan_followup import digest, dropout_purpose, metrics
 

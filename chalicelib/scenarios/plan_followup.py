@@ -1,7 +1,7 @@
 """What the three treatment-plan follow-ups share: how a decided plan starts, and what they count.
 
 Not a scenario itself: `plan_declined`, `plan_unbooked` and `plan_dropout` are,
-each in its own module; the planner that wakes them is `chalicelib/followups.py`.
+each in its own module; the planner that wakes them is `chalicelib/engine/planners/follow_ups.py`.
 """
 
 from __future__ import annotations

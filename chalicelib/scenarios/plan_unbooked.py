@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from chalicelib.i18n import N_
+from chalicelib.platform.i18n import N_
 from chalicelib.scenarios.base import Occasion, Scenario, Start
 from chalicelib.scenarios.plan_followup import decision_start, metrics
 

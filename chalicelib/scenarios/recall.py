@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from chalicelib.domain.records import Patient, RunContext, SequenceRun
-from chalicelib.i18n import N_
+from chalicelib.platform.i18n import N_
 from chalicelib.scenarios.base import Metric, Occasion, Scenario, Start
 
 DUE = "recall.due"  # the nightly planner's occasion: a patient's check-up date has come

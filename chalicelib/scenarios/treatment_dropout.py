@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from chalicelib.domain.clinic_settings import ClinicSettings
 from chalicelib.domain.records import RunContext, TreatmentPlan, Visit
-from chalicelib.i18n import N_
+from chalicelib.platform.i18n import N_
 from chalicelib.scenarios.base import Occasion, Scenario, Start, fresh_visit
 
 

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from chalicelib.domain.clinic_settings import ClinicSettings
 from chalicelib.domain.records import Appointment, RunContext, SequenceRun, WaitlistEntry
-from chalicelib.i18n import N_
+from chalicelib.platform.i18n import N_
 from chalicelib.scenarios.base import Metric, Occasion, Scenario, Start, fresh
 
 OFFER_SCRIPT = "cancelled"  # the desk offers a freed slot with the rescheduling script

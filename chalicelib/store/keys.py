@@ -6,7 +6,7 @@ from typing import Any
 
 from chalicelib.domain import records as r
 from chalicelib.domain.ad_spend import AdSpend
-from chalicelib.domain.campaigns import Campaign, CampaignDay, CampaignMember
+from chalicelib.domain.campaign_rules import Campaign, CampaignDay, CampaignMember
 from chalicelib.domain.facts import iso_z
 from chalicelib.store.models import (
     campaign_days_pk,

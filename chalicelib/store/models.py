@@ -49,7 +49,7 @@ from pynamodb.attributes import (
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
-from chalicelib.settings import get_settings
+from chalicelib.platform.settings import get_settings
 
 _settings = get_settings()
 

@@ -23,8 +23,8 @@ from chalicelib.domain import counters
 from chalicelib.domain.counters import DEFAULT_LABELS
 from chalicelib.domain.facts import iso_z
 from chalicelib.domain.records import Record, TimelineEntry
-from chalicelib.errors import ConcurrentUpdate
-from chalicelib.settings import get_settings
+from chalicelib.platform.errors import ConcurrentUpdate
+from chalicelib.platform.settings import get_settings
 from chalicelib.store import keys
 from chalicelib.store.models import (
     KpiDayItem,

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from chalicelib import schedules, wiring
+from chalicelib.handlers import schedules, wiring
 from tests.campaigns.helpers import campaign_body, export, lost_row, now
 from tests.harness import Harness
 from tests.imports.helpers import imported

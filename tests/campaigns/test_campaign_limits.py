@@ -18,10 +18,12 @@ from typing import Any
 
 import pytest
 
-from chalicelib import campaign_opener, events, schedules
-from chalicelib.contract import EVENT_ADAPTER
-from chalicelib.domain.campaigns import Campaign, CampaignDay, CampaignMember, campaign_day, day_id
-from chalicelib.errors import ConcurrentUpdate
+from chalicelib.campaigns import opener as campaign_opener
+from chalicelib.domain.campaign_rules import Campaign, CampaignDay, CampaignMember, campaign_day, day_id
+from chalicelib.domain.contract import EVENT_ADAPTER
+from chalicelib.engine import appliers as events
+from chalicelib.handlers import schedules
+from chalicelib.platform.errors import ConcurrentUpdate
 from chalicelib.store.models import campaign_members_pk
 from tests.edge import Edge, edge_app
 

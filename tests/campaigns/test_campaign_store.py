@@ -12,8 +12,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from chalicelib.domain import campaigns as c
-from chalicelib.settings import get_settings
+from chalicelib.domain import campaign_rules as c
+from chalicelib.platform.settings import get_settings
 from chalicelib.store import keys
 from chalicelib.store.models import campaign_days_pk, campaign_members_pk, campaigns_pk, patient_campaigns_pk
 from chalicelib.store.repository import Repository, UnitOfWork

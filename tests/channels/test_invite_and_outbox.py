@@ -5,7 +5,7 @@ from __future__ import annotations
 from chalicelib.channels.identities import Bases, ChannelBook
 from chalicelib.connectors.telegram_links import invite_link
 from chalicelib.domain.clinic_settings import ClinicSettings
-from chalicelib.local.demo import demo_connectors, demo_settings
+from embedded.demo import demo_connectors, demo_settings
 from tests.harness import open_all_day
 from tests.service.clinic import CLINIC, Clinic
 from tests.service.test_scenarios import appointment, event, patient

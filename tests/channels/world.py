@@ -11,19 +11,19 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from chalicelib import events
-from chalicelib.actions import Notify
 from chalicelib.channels import http
 from chalicelib.channels.identities import Bases, ChannelBook
 from chalicelib.connectors.base import VendorRequest
 from chalicelib.connectors.whatsapp import WhatsApp
-from chalicelib.contract import PatientIn
+from chalicelib.core.runtime import Runtime
+from chalicelib.core.work import Notify
 from chalicelib.domain.clinic_settings import ClinicSettings
+from chalicelib.domain.contract import PatientIn
 from chalicelib.domain.records import Clinic, OutboundMessage, Patient, TimelineEntry
-from chalicelib.ingest import EVENT_ADAPTER
-from chalicelib.runtime import Runtime
-from chalicelib.settings import get_settings
-from chalicelib.steps import StepHandler
+from chalicelib.engine import appliers as events
+from chalicelib.engine.ingest import EVENT_ADAPTER
+from chalicelib.engine.steps import StepHandler
+from chalicelib.platform.settings import get_settings
 from tests.fakes import FakeQueue, FakeWorkflows, MemoryRecords
 from tests.vendor_fakes.base import ManualClock
 from tests.vendor_fakes.smsru import FakeSmsRu

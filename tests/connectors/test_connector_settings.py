@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from chalicelib import wiring
 from chalicelib.domain.clinic_settings import ClinicSettings
+from chalicelib.handlers import wiring
 from tests.connectors.vendors import CONNECTORS, connect, url
 from tests.harness import Harness
 

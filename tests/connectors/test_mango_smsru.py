@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import time
 
-from chalicelib import wiring
 from chalicelib.domain.records import Call, OutboundMessage
+from chalicelib.handlers import wiring
 from tests import builders as b
 from tests.connectors.vendors import connect, fixture_form, fixture_json, mango, smsru, url
 from tests.harness import Harness

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from chalicelib.local.metering import metered
+from embedded.metering import metered
 from tests import builders as b
 from tests.connectors.vendors import connect, telegram, tg_update, wa_status, whatsapp
 from tests.harness import Harness

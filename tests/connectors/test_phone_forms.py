@@ -14,14 +14,14 @@ from urllib.parse import urlencode
 
 import pytest
 
-from chalicelib import wiring
 from chalicelib.connectors import mango, whatsapp, zadarma
 from chalicelib.connectors.base import VendorRequest
 from chalicelib.connectors.zadarma_api import PbxCall
 from chalicelib.domain.clinic_settings import ClinicSettings, ZadarmaConnector
 from chalicelib.domain.phones import normalise_phone
-from chalicelib.ingest import parse
-from chalicelib.local.fake_zadarma import FakeZadarma
+from chalicelib.engine.ingest import parse
+from chalicelib.handlers import wiring
+from embedded.fake_zadarma import FakeZadarma
 from tests import builders as b
 from tests.connectors.test_zadarma import _moscow_now
 from tests.connectors.vendors import connect, fixture_form, fixture_json, pbx_placed
@@ -126,7 +126,7 @@ def test_the_dialled_line_is_found_in_any_form() -> None:
 
 @pytest.mark.parametrize("number", ["anonymous", "Unknown", "0", "12345", "+70000000000"])
 def test_our_own_api_still_names_the_field(number: str) -> None:
-    from chalicelib.errors import InvalidInput
+    from chalicelib.platform.errors import InvalidInput
 
     with pytest.raises(InvalidInput) as raised:
         _accepted(b.patient(phone=number, messengers={}))

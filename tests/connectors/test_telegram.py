@@ -8,9 +8,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from chalicelib import wiring
 from chalicelib.channels.http import TelegramBot
 from chalicelib.domain.records import ConnectorState, OutboundMessage, Patient
+from chalicelib.handlers import wiring
 from chalicelib.ports import DeliveryError
 from tests import builders as b
 from tests.capture import CapturingServer

@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from chalicelib import wiring
 from chalicelib.domain.records import OutboundMessage, SequenceRun
+from chalicelib.handlers import wiring
 from chalicelib.store.models import RawEventItem, scoped
 from tests import builders as b
 from tests.connectors.vendors import CONNECTORS, connect, url, wa_message, wa_status, whatsapp

@@ -8,9 +8,9 @@ import hmac
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from chalicelib import wiring
 from chalicelib.domain.records import Call
-from chalicelib.local.fake_zadarma import FakeZadarma
+from chalicelib.handlers import wiring
+from embedded.fake_zadarma import FakeZadarma
 from tests import builders as b
 from tests.connectors.vendors import CONNECTORS, connect, fixture_form, pbx_placed, url, zadarma
 from tests.harness import Harness

@@ -18,9 +18,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from chalicelib import clinics, connectors, wiring
+from chalicelib import connectors
+from chalicelib.console import clinics
 from chalicelib.domain.records import Call
-from chalicelib.local.fake_zadarma import FakeZadarma
+from chalicelib.handlers import wiring
+from embedded.fake_zadarma import FakeZadarma
 from tests.connectors.vendors import CONNECTORS, fixture_form, pbx_placed, zadarma
 from tests.edge import Edge, edge_app
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-from chalicelib.local.fake_zadarma import FakeZadarma
+from embedded.fake_zadarma import FakeZadarma
 from tests.harness import Harness, Response
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from chalicelib.local.synthetic import ClinicMonth
+from embedded.synthetic import ClinicMonth
 from tests.harness import ClinicAccess, Harness, start_harness
 
 MSK = ZoneInfo("Europe/Moscow")

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from chalicelib.local.synthetic import ClinicMonth
+from embedded.synthetic import ClinicMonth
 from tests.desk.test_desk_browser import browser  # noqa: F401 - the shared Chromium fixture
 from tests.harness import open_all_day
 from tests.local_stack import LocalStack

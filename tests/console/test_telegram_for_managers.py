@@ -9,10 +9,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from chalicelib import wiring
 from chalicelib.channels.http import TelegramManagerBot
-from chalicelib.digest.delivery import escalate, send_due_digest
+from chalicelib.console.digest.delivery import escalate, send_due_digest
 from chalicelib.domain.records import CallTask
+from chalicelib.handlers import wiring
 from chalicelib.store.models import scoped
 from tests import builders as b
 from tests.capture import CapturingServer

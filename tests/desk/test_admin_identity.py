@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from chalicelib import tasks
-from chalicelib.auth import Staff
+from chalicelib.desk import tasks
 from chalicelib.domain.records import CallTask
-from chalicelib.errors import ConcurrentUpdate, TakenByAnother
+from chalicelib.edge.auth import Staff
+from chalicelib.platform.errors import ConcurrentUpdate, TakenByAnother
 from tests.edge import Edge, edge_app
 
 

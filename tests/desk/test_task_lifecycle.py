@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from chalicelib import schedules, wiring
 from chalicelib.domain.records import CallTask
+from chalicelib.handlers import schedules, wiring
 from tests import builders as b
 from tests.fakes import FakeChat
 from tests.harness import Harness

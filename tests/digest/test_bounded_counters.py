@@ -9,7 +9,7 @@ from typing import Any
 from moto.dynamodb.models import dynamodb_backends
 
 from chalicelib.domain.counters import OTHER
-from chalicelib.settings import get_settings
+from chalicelib.platform.settings import get_settings
 from chalicelib.store import repository
 from tests.harness import Harness, load_event
 

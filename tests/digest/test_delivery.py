@@ -13,9 +13,9 @@ import pytest
 from moto.ses.models import ses_backends
 from pynamodb.expressions.operand import Path
 
-from chalicelib import schedules, wiring
-from chalicelib.local.metering import metered_items
+from chalicelib.handlers import schedules, wiring
 from chalicelib.store.models import KpiDayItem, scoped
+from embedded.metering import metered_items
 from tests import builders as b
 from tests.capture import CapturingServer
 from tests.harness import OPERATOR_TOKEN, Harness

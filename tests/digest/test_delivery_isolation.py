@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from chalicelib import wiring
-from chalicelib.digest.delivery import send_due_digest
+from chalicelib.console.digest.delivery import send_due_digest
 from chalicelib.domain.records import Clinic
+from chalicelib.handlers import wiring
 from tests.fakes import FakeChat, FakeMailer
 from tests.harness import Harness
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib import schedules, wiring
+from chalicelib.handlers import schedules, wiring
 from tests.digest.test_delivery import evening, sent_mail
 from tests.harness import ClinicAccess, Harness
 
@@ -43,7 +43,7 @@ def test_the_hourly_schedule_enqueues_a_job_per_clinic_and_each_digest_goes_once
 def test_the_lambda_schedule_handlers_only_fan_out(stack: Harness) -> None:
     from chalice.local import LambdaContext
 
-    from chalicelib.local.pump import scheduled_event
+    from embedded.pump import scheduled_event
 
     event = scheduled_event("sweeper", "eu-central-1")
     assert stack.app.sweeper(event, LambdaContext("sweeper", 512)) == {"jobs": 1}

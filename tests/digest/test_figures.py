@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from chalicelib.local.synthetic import ClinicMonth
+from embedded.synthetic import ClinicMonth
 from tests.digest.independent import Count
 from tests.harness import ClinicAccess, Harness, start_harness
 

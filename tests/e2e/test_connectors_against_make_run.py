@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import parse_qsl
 
-from chalicelib.local.vendors import EXAMPLES, pbx_placed, post
+from embedded.vendors import EXAMPLES, pbx_placed, post
 from tests import builders as b
 from tests.connectors.vendors import CONNECTORS
 from tests.harness import open_all_day

@@ -94,7 +94,7 @@ def _moscow(seconds: float = 0) -> str:
 @pytest.fixture
 def edge(monkeypatch: pytest.MonkeyPatch) -> Iterator[Edge]:
     with edge_app(monkeypatch) as app:
-        from chalicelib import clinics
+        from chalicelib.console import clinics
 
         document = app.rt.clinic(app.clinic.clinic_id, fresh=True).settings.model_dump(mode="json")
         clinics.replace_settings(app.rt, app.clinic.clinic_id, {**document, "connectors": CONNECTORS})

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 from standardwebhooks.webhooks import Webhook
 
-from chalicelib.local.stack import free_port
+from embedded.stack import free_port
 from tests.harness import load_event
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -30,7 +30,7 @@ KILLS = int(os.environ.get("CRASH_KILLS", "2"))
 
 
 class Stack:
-    """`python -m chalicelib.local` in its own process group, as `make run` starts it."""
+    """`python -m embedded` in its own process group, as `make run` starts it."""
 
     def __init__(self, state: Path, port: int) -> None:
         self.state, self.port = state, port
@@ -43,7 +43,7 @@ class Stack:
         env.update(CLINICFLOW_PORT=str(self.port), CLINICFLOW_STATE=str(self.state), PYTHONUNBUFFERED="1",
                    CLINICFLOW_SWEEP_SECONDS="3600", CLINICFLOW_HOURLY_SECONDS="3600", CLINICFLOW_SAVE_SECONDS="2")
         log = (self.state / "stack.log").open("a")
-        self.process = subprocess.Popen([sys.executable, "-m", "chalicelib.local"], cwd=PROJECT, env=env,
+        self.process = subprocess.Popen([sys.executable, "-m", "embedded"], cwd=PROJECT, env=env,
                                         stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + 90
         while not (self.state / "local.json").exists():

@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from chalicelib import events, ingest
-from chalicelib.errors import ConcurrentUpdate, FieldError, InvalidInput
+from chalicelib.engine import appliers as events
+from chalicelib.engine import ingest
+from chalicelib.platform.errors import ConcurrentUpdate, FieldError, InvalidInput
 from tests.edge import Edge, edge_app
 from tests.harness import load_event
 

@@ -24,9 +24,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from standardwebhooks.webhooks import Webhook
 
-from chalicelib import wiring
-from chalicelib.contract import EVENT_TYPES
-from chalicelib.local.inprocess import OPERATOR_TOKEN
+from chalicelib.domain.contract import EVENT_TYPES
+from chalicelib.handlers import wiring
+from embedded.inprocess import OPERATOR_TOKEN
 from tests.harness import Harness, Response, load_event
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "2500"))

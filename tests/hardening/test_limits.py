@@ -21,9 +21,10 @@ import pytest
 from moto import mock_aws
 from standardwebhooks.webhooks import Webhook
 
-from chalicelib import http, limits
-from chalicelib.limits import ClinicQuota, SourceLimiter
-from chalicelib.settings import get_settings
+from chalicelib.edge import json_api as http
+from chalicelib.edge import limits
+from chalicelib.edge.limits import ClinicQuota, SourceLimiter
+from chalicelib.platform.settings import get_settings
 from chalicelib.store.repository import Repository
 from chalicelib.store.schema import create_table_kwargs
 from tests.edge import Edge, MemoryStore, edge_app

@@ -14,8 +14,8 @@ import pytest
 from chalice import Chalice
 from chalice.config import Config
 
-from chalicelib.local.server import create_server
-from chalicelib.local.stack import port_is_free
+from embedded.server import create_server
+from embedded.stack import port_is_free
 
 
 @pytest.fixture

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from chalice.local import LambdaContext
 
-from chalicelib import schedules
-from chalicelib.local.pump import scheduled_event
-from chalicelib.observability import logger
+from chalicelib.handlers import schedules
+from chalicelib.platform.observability import logger
+from embedded.pump import scheduled_event
 from tests.harness import ClinicAccess, Harness, load_event
 
 

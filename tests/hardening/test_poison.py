@@ -7,7 +7,9 @@ from typing import Any
 
 import pytest
 
-from chalicelib import events, ingest, wiring
+from chalicelib.engine import appliers as events
+from chalicelib.engine import ingest
+from chalicelib.handlers import wiring
 from tests.harness import Harness, load_event
 
 

@@ -17,10 +17,10 @@ import pytest
 from chalice import Chalice
 from chalice.config import Config
 
-from chalicelib.local import durable
-from chalicelib.local.server import create_server
-from chalicelib.observability import logger
-from chalicelib.redaction import redact
+from chalicelib.platform.observability import logger
+from chalicelib.platform.redaction import redact
+from embedded import durable
+from embedded.server import create_server
 
 
 def _mode(path: Path) -> int:

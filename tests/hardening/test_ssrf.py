@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from chalicelib.channels.slack import SlackWebhook
-from chalicelib.local.inprocess import OPERATOR_TOKEN
-from chalicelib.outbound import OutboundRefused, check_public_https, check_slack_webhook
+from chalicelib.platform.outbound import OutboundRefused, check_public_https, check_slack_webhook
 from chalicelib.ports import DeliveryError
+from embedded.inprocess import OPERATOR_TOKEN
 from tests.harness import Harness
 
 REFUSED_FOR_SLACK = [

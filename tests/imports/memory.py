@@ -13,11 +13,11 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
-from chalicelib import imports
+from chalicelib.core.runtime import Runtime
 from chalicelib.domain.clinic_settings import ClinicSettings
 from chalicelib.domain.records import Clinic, ImportJob
-from chalicelib.runtime import Runtime
-from chalicelib.settings import get_settings
+from chalicelib.imports import service as imports
+from chalicelib.platform.settings import get_settings
 from tests.fakes import FakeQueue, FakeWorkflows, MemoryRecords
 from tests.service.clinic import START, Clock
 

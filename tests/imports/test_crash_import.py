@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib.local.stack import free_port
+from embedded.stack import free_port
 from tests.hardening.test_crash import Stack
 from tests.imports.memory import patients_csv
 

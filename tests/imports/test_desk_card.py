@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from chalicelib.i18n import format_day
+from chalicelib.platform.i18n import format_day
 from tests.harness import Harness, open_all_day
 from tests.imports.helpers import csv_export, imported
 

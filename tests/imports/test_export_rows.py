@@ -8,8 +8,8 @@ from decimal import Decimal
 
 import pytest
 
-from chalicelib.domain import imports as export
-from chalicelib.domain.imports import BadExport, ImportedPatient, RowError
+from chalicelib.domain import patient_export as export
+from chalicelib.domain.patient_export import BadExport, ImportedPatient, RowError
 from chalicelib.domain.segments import months_before
 
 TODAY = date(2026, 11, 25)

@@ -8,8 +8,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from chalicelib import schedules, wiring
 from chalicelib.domain.records import Patient, SegmentEntry, TreatmentPlan
+from chalicelib.handlers import schedules, wiring
 from chalicelib.store.models import scoped
 from tests.harness import Harness
 from tests.imports.helpers import imported

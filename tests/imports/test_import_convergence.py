@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from chalicelib import wiring
+from chalicelib.handlers import wiring
 from tests.harness import ClinicAccess, Harness, start_harness
 from tests.imports.helpers import csv_export, imported
 from tests.ingest.test_convergence import quiet_settings, state

@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from chalicelib import imports
-from chalicelib.domain import imports as export
+from chalicelib.domain import patient_export as export
 from chalicelib.domain.records import ImportChunk, ImportJob, ImportPart, Patient
-from chalicelib.errors import InvalidInput
+from chalicelib.imports import service as imports
+from chalicelib.platform.errors import InvalidInput
 from tests.imports import bombs
 from tests.imports.memory import CLINIC, ImportDesk, patients_csv
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from chalicelib import imports, wiring
 from chalicelib.domain.records import ImportJob
+from chalicelib.handlers import wiring
+from chalicelib.imports import service as imports
 from tests.harness import Harness
 from tests.imports.helpers import CSV, XLSX, fixture, import_status, imported, upload, xlsx_export
 from tests.ingest.test_convergence import state

@@ -22,7 +22,7 @@ BOTOCORE_SERVICES, PACKAGE_LIMIT_BYTES = lambda_package.BOTOCORE_SERVICES, lambd
 
 # A cold `chalice package` (after requirements.txt changes) downloads every runtime dependency first.
 pytestmark = pytest.mark.timeout(600)
-# Who else creates a botocore client in the deployed code (not through chalicelib.wiring.client).
+# Who else creates a botocore client in the deployed code (not through chalicelib.handlers.wiring.client).
 LIBRARY_CLIENTS = {"dynamodb": "pynamodb", "secretsmanager": "powertools parameters.get_secret"}
 
 # Run by the package's own interpreter view: `python -S` (no site-packages), the package dir first.
@@ -35,7 +35,7 @@ import app  # noqa: F401
 import boto3, botocore
 from botocore.exceptions import UnknownServiceError
 from pynamodb.connection import Connection
-from chalicelib import wiring
+from chalicelib.handlers import wiring
 
 assert botocore.__file__.startswith(os.getcwd() + "/"), botocore.__file__  # the package's, not the venv's
 
@@ -95,7 +95,7 @@ def test_only_the_service_models_the_code_uses_are_shipped(package: Path) -> Non
     names = zipfile.ZipFile(package).namelist()
     shipped = {n.split("/")[2] for n in names if n.startswith("botocore/data/") and n.count("/") > 2}
     assert shipped == set(BOTOCORE_SERVICES)
-    deployed = [PROJECT / "app.py", *(p for p in (PROJECT / "chalicelib").rglob("*.py") if "local" not in p.parts)]
+    deployed = [PROJECT / "app.py", *(PROJECT / "chalicelib").rglob("*.py")]  # the embedded stack is not in it
     created = {name for path in deployed for name in re.findall(r"client\(\s*[\"']([a-z0-9-]+)[\"']", path.read_text())}
     assert created, "the pattern no longer finds the code's clients: update this test"
     assert created | set(LIBRARY_CLIENTS) <= set(BOTOCORE_SERVICES), created - set(BOTOCORE_SERVICES)

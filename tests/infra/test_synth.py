@@ -146,8 +146,8 @@ def test_the_lambda_package_has_no_local_stack_and_only_our_locales_and_services
 
     [package] = [p for p in template["path"].parent.glob("asset.*.zip") if "app.py" in zipfile.ZipFile(p).namelist()]
     names = zipfile.ZipFile(package).namelist()
-    assert "chalicelib/ingest.py" in names and "chalicelib/contract.py" in names
-    assert not [n for n in names if n.startswith("chalicelib/local/")]
+    assert "chalicelib/engine/ingest.py" in names and "chalicelib/domain/contract.py" in names
+    assert not [n for n in names if n.startswith("embedded/")]
     locales = {n.rsplit("/", 1)[-1].removesuffix(".dat").split("_")[0] for n in names
                if n.startswith("babel/locale-data/") and n.endswith(".dat")}
     assert locales == {"root", "ru", "en"}

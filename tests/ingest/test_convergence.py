@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from chalicelib.settings import get_settings
+from chalicelib.platform.settings import get_settings
 from tests.harness import ClinicAccess, Harness, start_harness
 
 BASE = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)

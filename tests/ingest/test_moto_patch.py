@@ -6,7 +6,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from chalicelib.local import moto_patches
+from embedded import moto_patches
 
 
 def test_a_failed_condition_rolls_back_every_write() -> None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from chalicelib import schedules, wiring
-from chalicelib.contract import EVENT_TYPES
-from chalicelib.local.metering import metered
+from chalicelib.domain.contract import EVENT_TYPES
+from chalicelib.handlers import schedules, wiring
+from embedded.metering import metered
 from tests.harness import Harness, load_event
 from tests.imports.helpers import FIXTURES
 

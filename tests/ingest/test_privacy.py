@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from chalicelib.observability import logger
+from chalicelib.platform.observability import logger
 from tests import builders as b
 from tests.harness import Harness
 
@@ -28,7 +28,7 @@ def log_output() -> Iterator[io.StringIO]:
 
 def test_no_names_phones_or_texts_in_logs(stack: Harness, log_output: io.StringIO,
                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    from chalicelib import events
+    from chalicelib.engine import appliers as events
 
     original = events.APPLIERS["lead.created"]
     calls = {"n": 0}

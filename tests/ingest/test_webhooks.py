@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from chalicelib import wiring
-from chalicelib.contract import EVENT_TYPES
+from chalicelib.domain.contract import EVENT_TYPES
+from chalicelib.handlers import wiring
 from chalicelib.store.models import RawEventItem, scoped
 from tests.harness import EVENTS, Harness, load_event
 
@@ -161,7 +161,8 @@ def test_unknown_clinic_is_404(stack: Harness) -> None:
 
 def test_a_failing_apply_keeps_the_event_pending_then_applies_it(stack: Harness,
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    from chalicelib import events, ingest
+    from chalicelib.engine import appliers as events
+    from chalicelib.engine import ingest
 
     calls = {"n": 0}
     original = events.APPLIERS["call.missed"]
@@ -185,7 +186,7 @@ def test_a_failing_apply_keeps_the_event_pending_then_applies_it(stack: Harness,
 def test_an_event_the_queue_lost_is_requeued_by_the_sweeper(stack: Harness) -> None:
     from datetime import timedelta
 
-    from chalicelib import ingest
+    from chalicelib.engine import ingest
 
     store = wiring.runtime().store
     store.put_raw_event(RawEventItem(

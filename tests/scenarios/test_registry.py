@@ -8,13 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from chalicelib import console, scenarios
-from chalicelib.compose import PURPOSES
-from chalicelib.contract import Consent
+from chalicelib import scenarios
+from chalicelib.console import page as console
+from chalicelib.core.compose import PURPOSES
+from chalicelib.desk.tasks import COLUMNS
 from chalicelib.domain.clinic_settings import ClinicSettings, Sequences, Sla
-from chalicelib.i18n import gettext_for
+from chalicelib.domain.contract import Consent
+from chalicelib.platform.i18n import gettext_for
 from chalicelib.scenarios.base import Scenario
-from chalicelib.tasks import COLUMNS
 
 TEMPLATES = Path(scenarios.__file__).resolve().parents[1] / "templates"
 EXPECTED = {"lead", "missed_call", "recall", "cancelled", "no_show", "treatment_dropout", "confirmation",

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from chalicelib.channels import Registry, candidates
-from chalicelib.contract import PatientIn
+from chalicelib.domain.contract import PatientIn
 from chalicelib.domain.records import Patient
-from chalicelib.steps import Outgoing, StepHandler
+from chalicelib.engine.steps import Outgoing, StepHandler
 from tests.fakes import FakeChannel
 
 

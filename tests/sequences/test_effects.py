@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from chalicelib.runtime import AnswerToken, Runtime, StopExecution
-from chalicelib.settings import get_settings
+from chalicelib.core.runtime import AnswerToken, Runtime, StopExecution
+from chalicelib.platform.settings import get_settings
 from tests.fakes import FakeQueue, FakeWorkflows
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from chalicelib import wiring
 from chalicelib.domain.ladder import Timing
+from chalicelib.handlers import wiring
 from tests import builders as b
 from tests.harness import Harness
 

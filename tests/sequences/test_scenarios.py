@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from chalicelib import wiring
+from chalicelib.handlers import wiring
 from chalicelib.store.models import scoped
 from tests import builders as b
 from tests.harness import Harness

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from chalicelib import schedules, sweeper, wiring
 from chalicelib.domain.records import CallTask
+from chalicelib.handlers import schedules, sweeper, wiring
 from chalicelib.store.models import scoped
 from tests import builders as b
 from tests.harness import Harness

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from chalicelib.sequences import run_id
+from chalicelib.core.sequences import run_id
 from tests import builders as b
 from tests.harness import ClinicAccess, Harness, open_all_day, start_harness
 from tests.sequences.test_trust import missed_at, returned_at

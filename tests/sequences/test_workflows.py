@@ -13,7 +13,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from chalicelib.local.resources import LOCAL_ROLE, workflow_definition
+from embedded.resources import LOCAL_ROLE, workflow_definition
 
 
 class Machine:

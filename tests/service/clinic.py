@@ -12,19 +12,21 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from chalicelib import events, recall, tasks
-from chalicelib.actions import Notify, RunRef, StepRequest
-from chalicelib.auth import Staff
 from chalicelib.channels import Registry
-from chalicelib.contract import TaskOutcome
+from chalicelib.core.runtime import Runtime
+from chalicelib.core.segment_entries import settle as settle_segments
+from chalicelib.core.work import Notify, RunRef, StepRequest
+from chalicelib.desk import tasks
 from chalicelib.domain.clinic_settings import ClinicSettings
+from chalicelib.domain.contract import TaskOutcome
 from chalicelib.domain.records import CallTask, Plan, SequenceRun
 from chalicelib.domain.records import Clinic as ClinicRecord
-from chalicelib.ingest import EVENT_ADAPTER
-from chalicelib.runtime import Runtime
-from chalicelib.segments import settle as settle_segments
-from chalicelib.settings import get_settings
-from chalicelib.steps import StepHandler
+from chalicelib.edge.auth import Staff
+from chalicelib.engine import appliers as events
+from chalicelib.engine.ingest import EVENT_ADAPTER
+from chalicelib.engine.planners import recalls as recall
+from chalicelib.engine.steps import StepHandler
+from chalicelib.platform.settings import get_settings
 from tests.fakes import FakeChannel, FakeQueue, FakeWorkflows, MemoryRecords
 from tests.harness import open_all_day
 

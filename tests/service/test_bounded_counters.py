@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from chalicelib import events
+from chalicelib.core.kpi import build_digest
 from chalicelib.domain.counters import OTHER
-from chalicelib.domain.kpi import build_digest
-from chalicelib.ingest import EVENT_ADAPTER
+from chalicelib.engine import appliers as events
+from chalicelib.engine.ingest import EVENT_ADAPTER
 from tests.service.clinic import CLINIC, START, Clinic
 
 DISTINCT = 10_000

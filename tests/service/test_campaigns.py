@@ -5,8 +5,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from chalicelib import campaign_opener, campaigns
-from chalicelib.domain.campaigns import CampaignIn
+from chalicelib.campaigns import opener as campaign_opener
+from chalicelib.campaigns import service as campaigns
+from chalicelib.domain.campaign_rules import CampaignIn
 from chalicelib.domain.records import Clinic as ClinicRecord
 from tests.service.clinic import CLINIC, Clinic
 from tests.service.test_scenarios import at, event
@@ -123,8 +124,8 @@ def test_a_reached_call_credits_the_administrator_and_a_visit_after_60_days_earn
 
 
 def test_the_digest_says_what_campaigns_returned_this_month() -> None:
-    from chalicelib.digest import digest, local_today
-    from chalicelib.digest.render import email
+    from chalicelib.console.digest import digest, local_today
+    from chalicelib.console.digest.render import email
 
     clinic = Clinic()
     lost_patient(clinic, "P-1", plan="40000.00")

@@ -15,7 +15,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chalicelib import dashboard
+from chalicelib.console import dashboard
 from chalicelib.domain.records import Appointment, CallTask, SequenceRun
 from chalicelib.domain.records import Clinic as ClinicRecord
 from tests.harness import open_all_day

@@ -13,12 +13,13 @@ from typing import Any
 
 import pytest
 
-from chalicelib import ad_spend, console
-from chalicelib.digest import digest, local_today
-from chalicelib.digest.render import email
+from chalicelib.console import ad_spend_api as ad_spend
+from chalicelib.console import page as console
+from chalicelib.console.digest import digest, local_today
+from chalicelib.console.digest.render import email
 from chalicelib.domain.records import CallTask, Lead
 from chalicelib.domain.records import Clinic as ClinicRecord
-from chalicelib.errors import InvalidInput
+from chalicelib.platform.errors import InvalidInput
 from chalicelib.store.repository import UnitOfWork
 from tests.harness import open_all_day
 from tests.service.clinic import CLINIC, Clinic

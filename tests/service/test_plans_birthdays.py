@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from chalicelib import followups, greetings
 from chalicelib.domain.records import TreatmentPlan
-from chalicelib.imports import ImportRows, apply_chunk
+from chalicelib.engine.planners import birthday_greetings as greetings
+from chalicelib.engine.planners import follow_ups as followups
+from chalicelib.imports.service import ImportRows, apply_chunk
 from tests.harness import open_all_day
 from tests.service.clinic import CLINIC, Clinic
 from tests.service.test_scenarios import appointment, event, only_task, patient

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.digest import digest
+from chalicelib.console.digest import digest
+from chalicelib.desk.patient_card import patient_view
 from chalicelib.domain.priorities import priorities
 from chalicelib.domain.records import Clinic as ClinicRecord
 from chalicelib.domain.records import Lead, Patient, SequenceRun, Visit
-from chalicelib.patients import patient_view
 from tests.service.clinic import CLINIC, Clinic
 from tests.service.test_scenarios import PHONE, appointment, at, event, only_task, patient, reply, visit
 
@@ -249,10 +249,10 @@ def test_a_whatsapp_lead_is_linked_when_the_mis_sends_its_number() -> None:
 
 def _import(clinic: Clinic, header: str, *rows: str) -> dict:
     """Upload a cp1251 `;` export and apply it, as the actions queue would."""
-    from chalicelib import imports
-    from chalicelib.runtime import Runtime
-    from chalicelib.segments import settle
-    from chalicelib.settings import get_settings
+    from chalicelib.core.runtime import Runtime
+    from chalicelib.core.segment_entries import settle
+    from chalicelib.imports import service as imports
+    from chalicelib.platform.settings import get_settings
     from tests.fakes import FakeQueue
 
     queue = FakeQueue()
@@ -307,8 +307,8 @@ def test_two_numbers_in_one_cell_are_two_phones() -> None:
 
 
 def test_a_declined_plan_is_its_own_segment_and_script_never_unfinished() -> None:
-    from chalicelib import segments
-    from chalicelib.scripts import hint, run_facts
+    from chalicelib.core import segment_entries as segments
+    from chalicelib.core.scripts import hint, run_facts
 
     clinic = Clinic()
     _import(clinic, "Код пациента;ФИО;Телефон;Дата последнего визита;Сумма плана;Оплачено по плану;Отказ от плана",

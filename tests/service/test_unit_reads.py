@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from chalicelib.core.runtime import Context, MarkRunning, Runtime, StartExecution
 from chalicelib.domain.records import Call, Clinic, Lead, Patient, Record, SequenceRun
-from chalicelib.errors import ConcurrentUpdate
-from chalicelib.runtime import Context, MarkRunning, Runtime, StartExecution
-from chalicelib.settings import get_settings
+from chalicelib.platform.errors import ConcurrentUpdate
+from chalicelib.platform.settings import get_settings
 from chalicelib.store.repository import UnitOfWork
 from tests import builders
 from tests.fakes import FakeQueue, FakeWorkflows, MemoryRecords

@@ -7,10 +7,10 @@ import tracemalloc
 
 import pytest
 
-from chalicelib.auth import _CACHE_SIZE, Authenticator, Staff, token_hash
-from chalicelib.errors import NotFound, Unauthorized
-from chalicelib.runtime import Runtime
-from chalicelib.settings import get_settings
+from chalicelib.core.runtime import Runtime
+from chalicelib.edge.auth import _CACHE_SIZE, Authenticator, Staff, token_hash
+from chalicelib.platform.errors import NotFound, Unauthorized
+from chalicelib.platform.settings import get_settings
 from tests.fakes import FakeQueue, FakeWorkflows
 
 MANAGER = Staff(role="manager", clinic_id="c1", token_id="t1")

@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from chalicelib.campaigns.pick import Candidate, pick_today, rank
 from chalicelib.domain import segments
-from chalicelib.domain.campaign_pick import Candidate, pick_today, rank
-from chalicelib.domain.campaigns import Campaign, CampaignIn, campaign_day, move
+from chalicelib.domain.campaign_rules import Campaign, CampaignIn, campaign_day, move
 from chalicelib.domain.records import SegmentEntry
 
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)  # 12:00 in Moscow

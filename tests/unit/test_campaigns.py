@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from pydantic import ValidationError
 
-from chalicelib.domain import campaigns as c
+from chalicelib.domain import campaign_rules as c
 from chalicelib.domain.segments import SEGMENTS, WON_BACK
-from chalicelib.validation import invalid_input
+from chalicelib.platform.validation import invalid_input
 
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 MSK = ZoneInfo("Europe/Moscow")

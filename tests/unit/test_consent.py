@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from chalicelib.contract import PatientIn
+from chalicelib.core.consent import is_opt_out, refusal, within_cap
 from chalicelib.domain.clinic_settings import ContactCap
-from chalicelib.domain.consent import is_opt_out, refusal, within_cap
+from chalicelib.domain.contract import PatientIn
 from chalicelib.domain.merge import patient_opt
 from chalicelib.domain.records import Patient
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from chalicelib.contract import LeadIn
+from chalicelib.core.kpi import build_digest, delta, lead_contribution
 from chalicelib.domain.clinic_settings import ClinicSettings
+from chalicelib.domain.contract import LeadIn
 from chalicelib.domain.counters import plain
-from chalicelib.domain.kpi import build_digest, delta, lead_contribution
 from chalicelib.domain.records import BookingLink, Lead
 from chalicelib.domain.windows import ClinicCalendar
 

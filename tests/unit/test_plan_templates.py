@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.i18n import render_lines
+from chalicelib.platform.i18n import render_lines
 
 BASE = {"name": "Анна Петровна", "clinic": "Улыбка", "doctor": "Смирнова Елена Викторовна", "value": "120000.00",
         "currency": "RUB", "last_visit": "", "months": 0, "days": 3}

@@ -10,10 +10,10 @@ from decimal import Decimal
 import pytest
 from pydantic import ValidationError
 
+from chalicelib.console.export import to_csv, to_xlsx
 from chalicelib.domain import reasons
 from chalicelib.domain.ad_spend import AdSpend, by_source, spend_in
 from chalicelib.domain.clinic_settings import ClinicSettings
-from chalicelib.export import to_csv, to_xlsx
 
 LOST = ClinicSettings().reasons.lost
 CANCELLED = ClinicSettings().reasons.cancelled
@@ -119,7 +119,7 @@ def test_xlsx_text_cells_are_strings_never_formulas() -> None:
 def test_simulate_waits_for_what_it_sent_and_prints_figures_as_the_clinic_reads_them() -> None:
     from zoneinfo import ZoneInfo
 
-    from chalicelib.local import figures
+    from embedded import figures
 
     events = [{"type": "lead.created", "occurred_at": "2026-11-03T23:30:00+00:00"},
               {"type": "visit.completed", "occurred_at": "2026-11-20T10:00:00+03:00"},

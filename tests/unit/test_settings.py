@@ -6,7 +6,7 @@ import pytest
 from pydantic import ValidationError
 
 from chalicelib.domain.clinic_settings import ClinicSettings
-from chalicelib.validation import invalid_input
+from chalicelib.platform.validation import invalid_input
 
 
 def test_defaults_match_the_contract() -> None:

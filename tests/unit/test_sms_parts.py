@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from chalicelib.compose import message
+from chalicelib.core.compose import message
 from chalicelib.domain.clinic_settings import ClinicSettings
 from chalicelib.domain.records import Clinic, Patient
 from chalicelib.domain.sms import sms_parts
@@ -28,7 +28,7 @@ def clinic(language: str) -> Clinic:
 
 
 def patient(language: str) -> Patient:
-    from chalicelib.contract import PatientIn
+    from chalicelib.domain.contract import PatientIn
 
     return Patient(clinic_id="c", id="P-1", profile=PatientIn.model_validate(
         {"id": "P-1", "full_name": NAMES[language][1]}))

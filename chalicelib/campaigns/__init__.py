@@ -1,0 +1,1 @@
+"""Campaigns: their API, the daily opener and its pick."""

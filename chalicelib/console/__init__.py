@@ -1,0 +1,1 @@
+"""The managers' console: its page, dashboard, export, clinics, networks, ad spend, digest."""

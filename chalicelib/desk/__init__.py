@@ -1,0 +1,1 @@
+"""The administrators' desk: its page, its tasks, a patient's card."""

@@ -1,0 +1,1 @@
+"""The composition root, and the queue consumers and schedules app.py hands work to."""

@@ -1,0 +1,1 @@
+"""Patient imports: the upload worker and its API."""

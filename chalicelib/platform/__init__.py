@@ -1,0 +1,1 @@
+"""What every layer may use: settings, errors, logs, outbound guard, languages, AWS clients."""

@@ -1,0 +1,118 @@
+"""Emulate Lambda's SQS event source mapping and EventBridge schedules in threads."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from chalice.local import LambdaContext
+
+from chalicelib.platform.observability import logger
+
+Handler = Callable[[dict[str, Any], Any], Any]
+
+
+def sqs_event(messages: list[dict[str, Any]], queue_arn: str, region: str) -> dict[str, Any]:
+    """The event Lambda would pass for these received messages."""
+    records = []
+    for message in messages:
+        body = message["Body"]
+        records.append({
+            "messageId": message["MessageId"],
+            "receiptHandle": message["ReceiptHandle"],
+            "body": body,
+            "attributes": {k: v for k, v in message.get("Attributes", {}).items() if isinstance(v, str)},
+            "messageAttributes": {},
+            "md5OfBody": hashlib.md5(body.encode()).hexdigest(),  # noqa: S324 - SQS's own checksum
+            "eventSource": "aws:sqs",
+            "eventSourceARN": queue_arn,
+            "awsRegion": region,
+        })
+    for record in records:
+        attributes = record["attributes"]
+        attributes.setdefault("ApproximateReceiveCount", "1")
+        now_ms = str(int(time.time() * 1000))
+        attributes.setdefault("SentTimestamp", now_ms)
+        attributes.setdefault("ApproximateFirstReceiveTimestamp", now_ms)
+        attributes.setdefault("SenderId", "local")
+    return {"Records": records}
+
+
+def scheduled_event(name: str, region: str) -> dict[str, Any]:
+    return {"version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event", "source": "aws.events",
+            "account": "123456789012", "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "region": region, "resources": [f"arn:aws:events:{region}:123456789012:rule/{name}"], "detail": {}}
+
+
+class QueuePump:
+    """Receive from a queue, invoke the handler, delete what succeeded (partial batch responses)."""
+
+    def __init__(self, sqs: Any, queue_url: str, handler: Handler, name: str, region: str,
+                 retry_after_s: int = 2, batch: int = 10, share: float = 1.0) -> None:
+        self._sqs, self._url, self._handler, self.name = sqs, queue_url, handler, name
+        self._region, self._retry_after, self._batch = region, retry_after_s, batch
+        self._share = min(max(share, 0.05), 1.0)  # the part of the time this consumer may work (run())
+        self._arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+
+    def pump_once(self, wait_seconds: int = 0) -> int:
+        messages = self._sqs.receive_message(QueueUrl=self._url, MaxNumberOfMessages=self._batch,
+                                             WaitTimeSeconds=wait_seconds, AttributeNames=["All"]).get("Messages", [])
+        if not messages:
+            return 0
+        event = sqs_event(messages, self._arn, self._region)
+        try:
+            result = self._handler(event, LambdaContext(self.name, 512, max_runtime_ms=60000)) or {}
+            failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
+        except Exception:  # noqa: BLE001 - a crashed invocation fails the whole batch, as in Lambda
+            logger.exception("queue handler crashed", extra={"queue": self.name})
+            failed = {m["MessageId"] for m in messages}
+        done = [m for m in messages if m["MessageId"] not in failed]
+        if done:
+            self._sqs.delete_message_batch(QueueUrl=self._url, Entries=[
+                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)])
+        for message in messages:
+            if message["MessageId"] in failed:
+                self._sqs.change_message_visibility(QueueUrl=self._url, ReceiptHandle=message["ReceiptHandle"],
+                                                    VisibilityTimeout=self._retry_after)
+        return len(messages)
+
+    def drain(self, rounds: int = 50) -> int:
+        """Process until the queue looks empty (tests)."""
+        total = 0
+        for _ in range(rounds):
+            count = self.pump_once()
+            total += count
+            if count == 0:
+                break
+        return total
+
+    def run(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            started = time.monotonic()
+            try:
+                worked = self.pump_once(wait_seconds=1)
+            except Exception:  # noqa: BLE001 - keep polling, as the event source mapping would
+                logger.exception("queue pump failed", extra={"queue": self.name})
+                stop.wait(1)
+                continue
+            if worked and self._share < 1.0:  # rest as long as it takes to keep to its share of the time
+                stop.wait((time.monotonic() - started) * (1 / self._share - 1))
+
+
+class Schedule:
+    """Invoke a scheduled handler every `every_s` seconds (EventBridge's rate rule)."""
+
+    def __init__(self, handler: Handler, name: str, every_s: float, region: str) -> None:
+        self._handler, self.name, self._every, self._region = handler, name, every_s, region
+
+    def run(self, stop: threading.Event) -> None:
+        while not stop.wait(self._every):
+            try:
+                self._handler(scheduled_event(self.name, self._region), LambdaContext(self.name, 512))
+            except Exception:  # noqa: BLE001 - the next tick tries again
+                logger.exception("schedule failed", extra={"schedule": self.name})
