@@ -45,7 +45,7 @@ digest: $(VENV)/.local
 
 ## bench: DynamoDB requests per event, transitions per run, monthly cost, package size and cold import,
 ## patient import, the local stack's latency and throughput (bench-latency), the import worker's peak memory on
-## each upload bomb and the largest item written; writes bench/results.md and the README's table, and fails
+## each upload bomb and the largest item written; writes bench/results.md and docs/benchmarks.md, and fails
 ## (exit 1, saying which) when a target of issue 14 or 24 is missed
 bench: $(VENV)/.dev
 	$(BIN)/python -m bench

@@ -49,6 +49,14 @@ def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
+@app.route("/v1/openapi.json", methods=["GET"])
+@handled
+def openapi_document() -> Any:
+    from chalicelib.edge import openapi  # built on the first request, never on a cold start
+
+    return openapi.response()
+
+
 # ---- inbound events -------------------------------------------------------------------------
 
 @app.route("/v1/clinics/{clinic_id}/events", methods=["POST"], content_types=["application/json"])
@@ -114,6 +122,20 @@ def connector(clinic_id: str, vendor: str) -> Any:
 @handled
 def connector_event(clinic_id: str, vendor: str, name: str) -> Any:
     return _connector(clinic_id, vendor, f"events/{name}")
+
+
+@app.route("/v1/clinics/{clinic_id}/connectors/{vendor}/events/{group}/{name}", methods=["POST"],
+           content_types=_VENDOR_TYPES)
+@handled
+def connector_event_group(clinic_id: str, vendor: str, group: str, name: str) -> Any:
+    return _connector(clinic_id, vendor, f"events/{group}/{name}")  # Mango's events/record/added
+
+
+@app.route("/v1/clinics/{clinic_id}/connectors/{vendor}/result/{name}", methods=["POST"],
+           content_types=_VENDOR_TYPES)
+@handled
+def connector_result(clinic_id: str, vendor: str, name: str) -> Any:
+    return _connector(clinic_id, vendor, f"result/{name}")  # Mango's result/callback (kept, not acted on)
 
 
 def _connector(clinic_id: str, vendor: str, path: str) -> Any:
@@ -295,8 +317,100 @@ def task_outcome(clinic_id: str, task_id: str) -> Any:
     staff = wiring.authenticator().clinic_staff(_auth(), clinic_id, "admin")
     body = parse_body(TaskOutcome, _body())
     rt = wiring.runtime()
+    if _query("undo"):  # the desk: held for tasks.UNDO, then applied by the server (DELETE takes it back)
+        task = rt.unit(clinic_id, lambda ctx: tasks.hold_outcome(ctx, task_id, body, staff))
+        rt.actions.send({"action": "settle_outcome", "clinic_id": clinic_id, "task_id": task_id},
+                        delay_seconds=int(tasks.UNDO.total_seconds()))
+        return json_response(tasks.task_view(task, rt.clock()), status=202)
     task = rt.unit(clinic_id, lambda ctx: tasks.record_outcome(ctx, task_id, body, staff))
     return json_response(tasks.task_view(task, rt.clock()))
+
+
+@app.route("/v1/clinics/{clinic_id}/tasks/{task_id}/outcome", methods=["DELETE"])
+@handled
+def undo_outcome(clinic_id: str, task_id: str) -> Any:
+    from chalicelib.desk import tasks
+    from chalicelib.handlers import wiring
+
+    staff = wiring.authenticator().clinic_staff(_auth(), clinic_id, "admin")
+    rt = wiring.runtime()
+    task = rt.unit(clinic_id, lambda ctx: tasks.undo(ctx, task_id, staff))
+    return json_response(tasks.task_view(task, rt.clock()))
+
+
+@app.route("/v1/clinics/{clinic_id}/tasks/{task_id}/call", methods=["POST"])
+@handled
+def click_to_call(clinic_id: str, task_id: str) -> Any:
+    from chalicelib.desk import calls as desk_calls
+    from chalicelib.handlers import wiring
+
+    staff = wiring.authenticator().clinic_staff(_auth(), clinic_id, "admin")
+    rt = wiring.runtime()
+    call = rt.unit(clinic_id, lambda ctx: desk_calls.request(ctx, task_id, staff))
+    desk_calls.place(rt, clinic_id, call, wiring.pbx_api(call.vendor))
+    return json_response({"call_id": call.id}, status=202)
+
+
+@app.route("/v1/clinics/{clinic_id}/calls/{call_id}", methods=["GET"])
+@handled
+def desk_call(clinic_id: str, call_id: str) -> Any:
+    from chalicelib.desk import calls as desk_calls
+    from chalicelib.handlers import wiring
+
+    staff = wiring.authenticator().clinic_staff(_auth(), clinic_id, "admin")
+    rt = wiring.runtime()
+    return json_response(desk_calls.view(desk_calls.get(rt, clinic_id, call_id, staff), rt.clock()))
+
+
+@app.route("/v1/clinics/{clinic_id}/calls/{call_id}/recording", methods=["GET"])
+@handled
+def call_recording(clinic_id: str, call_id: str) -> Any:
+    from chalice import Response
+
+    from chalicelib.desk import calls as desk_calls
+    from chalicelib.handlers import wiring
+
+    staff = wiring.authenticator().clinic_staff(_auth(), clinic_id, "admin")
+    url = desk_calls.recording_url(wiring.runtime(), clinic_id, call_id, staff, wiring.pbx_api)
+    if "application/json" in (_request().headers.get("accept") or ""):  # the desk's player (it sends a bearer)
+        return json_response({"url": url}, status=200)
+    return Response(body="", status_code=302, headers={"Location": url, "Cache-Control": "no-store",
+                                                       "Referrer-Policy": "no-referrer"})
+
+
+@app.route("/v1/clinics/{clinic_id}/patients/{patient_id}/messages", methods=["POST"])
+@handled
+def reply_to_patient(clinic_id: str, patient_id: str) -> Any:
+    import uuid
+
+    from chalicelib.domain.contract import Reply
+    from chalicelib.edge.json_api import parse_body
+    from chalicelib.handlers import wiring
+    from chalicelib.platform.errors import MessageNotSent
+
+    wiring.authenticator().clinic_staff(_auth(), clinic_id, "admin")
+    body = parse_body(Reply, _body())
+    key = f"reply-{body.key or uuid.uuid4().hex}"
+    message = wiring.step_handler().reply(clinic_id, patient_id, body.channel, body.text, key)
+    if message.status != "sent":
+        raise MessageNotSent(message.id, message.channel, message.error)
+    return json_response({"id": message.id, "channel": message.channel, "status": message.status,
+                          "text": message.text}, status=201)
+
+
+@app.route("/v1/clinics/{clinic_id}/patients/{patient_id}/preferences", methods=["PUT"])
+@handled
+def patient_preferences(clinic_id: str, patient_id: str) -> Any:
+    from chalicelib.desk import patient_card as patients
+    from chalicelib.domain.contract import PatientChoices
+    from chalicelib.edge.json_api import parse_body
+    from chalicelib.handlers import wiring
+
+    staff = wiring.authenticator().clinic_staff(_auth(), clinic_id, "admin")
+    body = parse_body(PatientChoices, _body())
+    rt = wiring.runtime()
+    rt.unit(clinic_id, lambda ctx: patients.set_choices(ctx, patient_id, body, staff))
+    return json_response(patients.patient_view(rt.store, clinic_id, patient_id))
 
 
 @app.route("/v1/clinics/{clinic_id}/tasks/{task_id}/assign", methods=["POST"])

@@ -4,7 +4,7 @@ import (rows/s, writes per row, its cost, segment reads), how patients' replies 
 (precision and recall per meaning), and the local stack's latency and throughput (webhook → task
 on the desk).
 
-Printed as Markdown, saved to bench/results.md and copied into the README's bench block, each
+Printed as Markdown, saved to bench/results.md and copied into docs/benchmarks.md (its bench block), each
 headline figure beside the previous run's. Exits 1, saying which, when a target of issue 14
 is missed (reads/event ≤ 2, writes/event ≤ 3, package ≤ 20 MB, cold import ≤ 250 ms), or one of issue 24
 (the import worker's peak memory on every upload bomb ≤ 256 MB, the largest item written ≤ 64 KB).
@@ -148,9 +148,9 @@ def main() -> int:
     out[3:3] = figures.headline(values, previous)
     report = "\n".join(out) + "\n" + figures.figures_comment(values) + "\n"
     figures.RESULTS.write_text(report)
-    figures.README.write_text(figures.readme_block(report, figures.README.read_text()))
+    page = figures.write_benchmarks(report)
     print("\n".join(figures.headline(values, previous)))
-    print(f"Written to {figures.RESULTS.relative_to(PROJECT)} and the README's bench block.")
+    print(f"Written to {figures.RESULTS.relative_to(PROJECT)} and {page.relative_to(PROJECT)}.")
     misses = figures.missed(values)
     if misses:
         print("\nmake bench FAILED: a target (issues 14 and 24) is missed (so a regression is visible; the figures "

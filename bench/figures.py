@@ -1,5 +1,5 @@
 """The bench's headline figures: each beside the previous run's, the targets of issue 14 checked,
-and the whole report copied into the README between its bench markers.
+and the whole report copied into docs/benchmarks.md between its bench markers (the README links there).
 
 The figures of a run are kept at the end of bench/results.md as a JSON comment, so the next run
 reads them back; a results.md written before that comment existed is read by its wording.
@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 RESULTS = Path(__file__).parent / "results.md"
-README = Path(__file__).resolve().parents[1] / "README.md"
-README_START, README_END = "<!-- bench:start -->", "<!-- bench:end -->"
+BENCHMARKS = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
+BLOCK_START, BLOCK_END = "<!-- bench:start -->", "<!-- bench:end -->"
 _FIGURES = re.compile(r"<!-- bench:figures (\{.*\}) -->")
 
 
@@ -148,9 +148,15 @@ def figures_comment(values: dict[str, float]) -> str:
     return f"<!-- bench:figures {json.dumps(clean, sort_keys=True)} -->"
 
 
-def readme_block(report: str, readme: str) -> str:
-    """The README with the report between its bench markers, headings two levels down."""
-    start, end = readme.index(README_START) + len(README_START), readme.index(README_END)
-    body = re.sub(r"^(#+) ", lambda m: "#" * min(len(m[1]) + 3, 6) + " ", report.strip(), flags=re.MULTILINE)
+def page_block(report: str, page: str) -> str:
+    """The page with the report between its bench markers, headings two levels down (under "## Last run")."""
+    start, end = page.index(BLOCK_START) + len(BLOCK_START), page.index(BLOCK_END)
+    body = re.sub(r"^(#+) ", lambda m: "#" * min(len(m[1]) + 2, 6) + " ", report.strip(), flags=re.MULTILINE)
     body = _FIGURES.sub("", body).strip()
-    return readme[:start] + "\n" + body + "\n" + readme[end:]
+    return page[:start] + "\n" + body + "\n" + page[end:]
+
+
+def write_benchmarks(report: str, path: Path = BENCHMARKS) -> Path:
+    """Replace the last run in docs/benchmarks.md; the prose around the markers stays as written."""
+    path.write_text(page_block(report, path.read_text()))
+    return path

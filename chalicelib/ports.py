@@ -1,21 +1,80 @@
 """Ports: the small interfaces the services use to reach the outside world.
 
 Each has an AWS (or HTTP) adapter (`chalicelib/platform/aws/`, `chalicelib/store/`,
-`chalicelib/channels/`) and an in-memory fake in `tests/fakes.py`.
+`chalicelib/channels/`) and an in-memory fake in `tests/fakes.py`. What a unit of work hands
+the records port to commit (`UnitOfWork`, `Link`) is stated here in the domain's terms, so the
+store depends on the port and no service needs the store's keys to build one.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Protocol, TypeVar
 
+from chalicelib.domain.counters import DEFAULT_LABELS
 from chalicelib.domain.records import Record, TimelineEntry
-from chalicelib.store.repository import Link, UnitOfWork
 
 R = TypeVar("R", bound=Record)
+
+
+@dataclass(frozen=True)
+class Link:
+    """A phone (or handle) pointing at a patient `P#`, lead `L#` or missed call `M#`."""
+
+    clinic_id: str
+    phone: str
+    target: str
+    at: datetime | None = None
+    answered: bool | None = None  # outbound calls: whether the patient picked up
+
+
+@dataclass
+class UnitOfWork:
+    """Everything one operation changes; committed atomically with its KPI deltas."""
+
+    clinic_id: str
+    records: dict[tuple[type[Record], str], Record] = field(default_factory=dict)
+    kpi: dict[date, dict[str, int]] = field(default_factory=dict)
+    timeline: dict[tuple[str, str], TimelineEntry] = field(default_factory=dict)
+    links_put: dict[tuple[str, str], Link] = field(default_factory=dict)  # (phone, target) -> link
+    links_delete: dict[tuple[str, str], Link] = field(default_factory=dict)
+    applied_event: str | None = None
+    label_cap: int = DEFAULT_LABELS  # labels of outside text a day's counters keep per family
+
+    def save(self, record: Record) -> None:
+        self.records[(type(record), record.id)] = record
+
+    def saved(self, kind: type[R], record_id: str) -> R | None:
+        found = self.records.get((kind, record_id))
+        return found if isinstance(found, kind) else None
+
+    def note(self, patient_id: str | None, entry: TimelineEntry) -> None:
+        if patient_id:
+            self.timeline[(patient_id, entry.key)] = entry
+
+    def link(self, link: Link) -> None:
+        self.links_put[(link.phone, link.target)] = link
+        self.links_delete.pop((link.phone, link.target), None)
+
+    def unlink(self, link: Link) -> None:
+        self.links_delete[(link.phone, link.target)] = link
+        self.links_put.pop((link.phone, link.target), None)
+
+    def count(self, deltas: dict[date, dict[str, int]]) -> None:
+        for day, metrics in deltas.items():
+            bucket = self.kpi.setdefault(day, {})
+            for metric, amount in metrics.items():
+                bucket[metric] = bucket.get(metric, 0) + amount
+                if bucket[metric] == 0:
+                    del bucket[metric]
+
+    @property
+    def empty(self) -> bool:
+        return not (self.records or self.timeline or self.links_put or self.links_delete
+                    or self.applied_event or any(self.kpi.values()))
 
 
 class Records(Protocol):

@@ -167,13 +167,16 @@ def login_links(rt: Runtime, demo: dict[str, str]) -> dict[str, str]:
 def _banner(api_url: str, demo: dict[str, str], links: dict[str, str], local_json: Path, state_dir: Path,
             restored: int, seconds: float) -> str:
     clinic = demo["clinic_id"]
+    # The helper commands read local.json from the data folder: name it when it is not the default one.
+    named = os.environ.get("CLINICFLOW_STATE")
+    env = f"CLINICFLOW_STATE={named} " if named else ""
     return f"""
 ClinicFlow is running (ready in {seconds:.1f} s) — embedded AWS (moto), no account needed.
 
   API            {api_url}/v1/health
   Task desk      {links["desk"]}
   Console        {links["console"]}
-                 (one-time login links, valid 15 minutes; new ones: .venv/bin/python -m embedded.login;
+                 (one-time login links, valid 15 minutes; new ones: {env}.venv/bin/python -m embedded.login;
                  or open {api_url}/desk and sign in with the admin token below)
   Demo clinic    {clinic}
   Webhook URL    {api_url}/v1/clinics/{clinic}/events
@@ -185,10 +188,10 @@ ClinicFlow is running (ready in {seconds:.1f} s) — embedded AWS (moto), no acc
   Data folder    {state_dir} (restored {restored} items; in-flight sequences resume now; every write is
                  logged to disk before it is acknowledged, so even kill -9 loses nothing)
 
-Send a signed event:  .venv/bin/python -m embedded.send call.missed
+Send a signed event:  {env}.venv/bin/python -m embedded.send call.missed
 Vendors' own webhooks: {api_url}/v1/clinics/{clinic}/connectors/<whatsapp|telegram|zadarma|mango|smsru>
-  e.g.                 .venv/bin/python -m embedded.send zadarma.missed   (list: send --help)
-Replay a clinic month: make simulate      Stop: Ctrl+C (data is saved)
+  e.g.                 {env}.venv/bin/python -m embedded.send zadarma.missed   (list: send --help)
+Replay a clinic month: {env}make simulate      Stop: Ctrl+C (data is saved)
 """
 
 

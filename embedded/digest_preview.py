@@ -1,7 +1,7 @@
 """`make digest`: tonight's digest of the demo clinic, rendered to files you can open.
 
-Writes `.clinicflow/digest/<date>.html` (the email as a browser shows it) and
-`<date>.json` (the contract JSON) from the running local stack.
+Writes `<data folder>/digest/<date>.html` (the email as a browser shows it) and `<date>.json`
+(the contract JSON) from the running local stack; the data folder is `.clinicflow/` or CLINICFLOW_STATE.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ import json
 import sys
 import urllib.error
 import urllib.request
-from pathlib import Path
 
 from embedded.demo import local_json_path
 from embedded.resources import PROJECT
@@ -36,7 +35,7 @@ def main() -> int:
     except urllib.error.URLError as exc:
         print(f"The local stack did not answer ({exc}). Is `make run` running?", file=sys.stderr)
         return 2
-    out = Path(PROJECT / ".clinicflow" / "digest")
+    out = path.parent / "digest"  # beside local.json: the state folder `make run` was given
     out.mkdir(parents=True, exist_ok=True)
     (out / f"{digest['date']}.json").write_text(json.dumps(digest, ensure_ascii=False, indent=2))
     (out / f"{digest['date']}.html").write_bytes(html)

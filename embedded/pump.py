@@ -49,6 +49,16 @@ def scheduled_event(name: str, region: str) -> dict[str, Any]:
             "region": region, "resources": [f"arn:aws:events:{region}:123456789012:rule/{name}"], "detail": {}}
 
 
+_POLL_S = 0.1
+_RECEIVE_LOCKS: dict[str, threading.Lock] = {}
+_LOCKS_GUARD = threading.Lock()
+
+
+def _receive_lock(queue_url: str) -> threading.Lock:
+    with _LOCKS_GUARD:
+        return _RECEIVE_LOCKS.setdefault(queue_url, threading.Lock())
+
+
 class QueuePump:
     """Receive from a queue, invoke the handler, delete what succeeded (partial batch responses)."""
 
@@ -59,9 +69,20 @@ class QueuePump:
         self._share = min(max(share, 0.05), 1.0)  # the part of the time this consumer may work (run())
         self._arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
 
-    def pump_once(self, wait_seconds: int = 0) -> int:
-        messages = self._sqs.receive_message(QueueUrl=self._url, MaxNumberOfMessages=self._batch,
-                                             WaitTimeSeconds=wait_seconds, AttributeNames=["All"]).get("Messages", [])
+    def _receive(self) -> list[dict[str, Any]]:
+        """One short poll, never two at once on a queue: moto decides which FIFO groups are in flight from a
+        snapshot taken when a receive starts, so two overlapping (long) polls could hand a clinic's next event
+        to a second consumer while its previous one is still being applied, and apply them out of order."""
+        with _receive_lock(self._url):
+            return list(self._sqs.receive_message(QueueUrl=self._url, MaxNumberOfMessages=self._batch,
+                                                  WaitTimeSeconds=0, AttributeNames=["All"]).get("Messages", []))
+
+    def pump_once(self, wait_seconds: float = 0) -> int:
+        deadline = time.monotonic() + wait_seconds
+        messages = self._receive()
+        while not messages and time.monotonic() < deadline:
+            time.sleep(_POLL_S)  # long polling, done here: see _receive
+            messages = self._receive()
         if not messages:
             return 0
         event = sqs_event(messages, self._arn, self._region)

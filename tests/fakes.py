@@ -12,9 +12,8 @@ from chalicelib.domain import counters
 from chalicelib.domain.facts import iso_z
 from chalicelib.domain.records import Record, TimelineEntry
 from chalicelib.platform.errors import ConcurrentUpdate, StaleToken
-from chalicelib.ports import DeliveryError
+from chalicelib.ports import DeliveryError, Link, UnitOfWork
 from chalicelib.store import keys
-from chalicelib.store.repository import Link, UnitOfWork
 
 R = TypeVar("R", bound=Record)
 
@@ -220,7 +219,7 @@ class MemoryRecords:
         return found[:limit] if limit is not None else found
 
     def links(self, clinic_id: str, phone: str, prefix: str) -> list[Link]:
-        pk = Link(clinic_id, phone, "").pk
+        pk = keys.link_partition(Link(clinic_id, phone, ""))
         return [self.phone_links[(pk, target)] for target in sorted(self.phone_links.by_pk.get(pk, ()))
                 if target.startswith(prefix)]
 
@@ -254,9 +253,10 @@ class MemoryRecords:
             bucket = self.counters.setdefault((work.clinic_id, day), {})
             for metric, amount in metrics.items():
                 bucket[metric] = bucket.get(metric, 0) + amount
-        self.phone_links.update(work.links_put)
-        for gone in work.links_delete:
-            self.phone_links.pop(gone, None)
+        for link in work.links_put.values():
+            self.phone_links[(keys.link_partition(link), link.target)] = link
+        for link in work.links_delete.values():
+            self.phone_links.pop((keys.link_partition(link), link.target), None)
         for (patient_id, key), entry in work.timeline.items():
             stored = entry.model_copy(update={"detail": json.loads(json.dumps(entry.detail, default=str))})
             self.timelines[(f"{work.clinic_id}|{patient_id}", f"TL#{iso_z(entry.at)}#{key}")] = stored

@@ -228,6 +228,7 @@ FROM_IMPORT = re.compile(
     re.MULTILINE,
 )
 DOTTED = re.compile(r"(?<![\w./])chalicelib(?:\.\w+)+")
+ESCAPED = re.compile(r"(?<![\w./])chalicelib(?:\\\.\w+)+")  # in a regular expression: chalicelib\.local
 PATH = re.compile(r"(?<![\w./-])chalicelib/[\w/.-]*\w")
 
 
@@ -263,6 +264,7 @@ def _rewrite_from(match: re.Match[str], modules: dict[str, str], root: Path) -> 
 def rewrite_text(text: str, modules: dict[str, str], paths: dict[str, str], root: Path) -> str:
     text = FROM_IMPORT.sub(lambda m: _rewrite_from(m, modules, root), text)
     text = DOTTED.sub(lambda m: rewrite_dotted(m[0], modules, root), text)
+    text = ESCAPED.sub(lambda m: rewrite_dotted(m[0].replace("\\.", "."), modules, root).replace(".", "\\."), text)
     return PATH.sub(lambda m: rewrite_path(m[0], paths), text)
 
 

@@ -14,20 +14,6 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from chalicelib.domain.campaign_rules import Campaign, campaign_day
-from chalicelib.platform.i18n import N_
-
-# Why a candidate is not opened today (codes; the names are what the console shows).
-SKIPS = {
-    "in_campaign": N_("Already in this campaign"),
-    "booked": N_("Already booked"),
-    "opted_out": N_("Asked not to be contacted"),
-    "no_consent_recall": N_("No consent to recall"),
-    "no_consent_marketing": N_("No consent to offers"),
-    "in_run": N_("Another sequence is under way"),
-    "quiet": N_("Contacted recently"),
-    "daily_limit": N_("Daily limit reached; next days"),
-}
-STOPS = {"paused": N_("The campaign is paused"), "finished": N_("The campaign is finished")}
 
 
 @dataclass(frozen=True)
@@ -52,8 +38,8 @@ class CampaignPick:
     day: date
     opened_today: int
     chosen: tuple[Candidate, ...] = ()
-    skipped: dict[str, str] = field(default_factory=dict)  # patient id -> code of SKIPS
-    stopped: str | None = None  # code of STOPS: the campaign opens nothing
+    skipped: dict[str, str] = field(default_factory=dict)  # patient id -> why not today (booked, quiet...)
+    stopped: str | None = None  # paused or finished: the campaign opens nothing
 
 
 def rank(candidate: Candidate) -> tuple[Decimal, date, str]:

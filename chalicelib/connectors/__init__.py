@@ -4,7 +4,7 @@ Each vendor is one module here (a `Connector`: handshake, signature, mapping);
 the engine below knows none of them by name. A vendor's notification becomes
 our events, stored through the same ingest path as the MIS's webhooks (raw
 first, under the vendor's own id, applied asynchronously), so a vendor's retry
-is a duplicate. See CONTRACT section 5.
+is a duplicate. See docs/api.md, "Vendors' own webhooks".
 """
 
 from __future__ import annotations

@@ -16,11 +16,10 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
 
 from chalicelib.domain.clinic_settings import ClinicSettings
+from chalicelib.domain.facts import event_key as event_key  # the vendor modules take it from here
 from chalicelib.domain.phones import normalise_phone
 from chalicelib.platform.errors import FieldError, InvalidInput, Unauthorized
 from chalicelib.platform.validation import EARLIEST_YEAR, LATEST_YEAR, invalid_input, json_depth
-
-_SAFE_ID = re.compile(r"^[A-Za-z0-9_.:\-]{1,160}$")
 
 
 class VendorModel(BaseModel):
@@ -69,7 +68,7 @@ class Answer:
 
 @dataclass(frozen=True)
 class Inbound:
-    """One of our events (CONTRACT section 1), under the vendor's own id for it."""
+    """One of our events (docs/api.md), under the vendor's own id for it."""
 
     key: str
     event: dict[str, Any]
@@ -128,14 +127,6 @@ class Confirming(Protocol):
 
 
 # ---- helpers the vendor modules share ------------------------------------------------------------
-
-def event_key(vendor: str, *parts: object) -> str:
-    """The idempotency key of a vendor's notification: its own id, hashed if it has odd characters."""
-    raw = ":".join(str(p) for p in parts)
-    if not _SAFE_ID.match(raw):
-        raw = "h" + hashlib.sha256(raw.encode()).hexdigest()[:40]
-    return f"{vendor}-{raw}"
-
 
 def body_key(vendor: str, raw: bytes) -> str:
     return f"{vendor}-b{hashlib.sha256(raw).hexdigest()[:40]}"

@@ -80,6 +80,11 @@ class Mango:
 
     def parse(self, conf: MangoConnector, request: VendorRequest, settings: ClinicSettings) -> Parsed:
         form = request.form()
+        if request.path == "events/record/added":  # kept as it came: the desk asks for the recording by it
+            added = vendor_json(form.get("json", ""), "json")
+            entry = str(added.get("entry_id") or "") if isinstance(added, dict) else ""
+            if entry:
+                return Parsed(unhandled=[Unhandled(event_key(self.vendor, "record", entry), "record.added")])
         if request.path != "events/summary":
             return Parsed(unhandled=[Unhandled(body_key(self.vendor, request.raw), request.path or "post")])
         document = vendor_json(form.get("json", ""), "json")

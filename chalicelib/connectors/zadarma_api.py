@@ -28,6 +28,8 @@ from chalicelib.channels.http import _Http
 from chalicelib.ports import DeliveryError
 
 STATISTICS = "/v1/statistics/pbx/"
+CALLBACK = "/v1/request/callback/"
+RECORD = "/v1/pbx/record/request/"
 DEFAULT_URL = "https://api.zadarma.com"
 
 
@@ -84,3 +86,26 @@ class ZadarmaApi(_Http):
             return [PbxCall.model_validate(row) for row in answer.get("stats") or []]
         except ValidationError as exc:
             raise DeliveryError("Zadarma's statistics are not in the documented shape") from exc
+
+    def _get(self, key: str, secret: str, method: str, params: dict[str, str]) -> dict[str, Any]:
+        """One signed GET (the official client's rule: `format=json` is signed with the other parameters)."""
+        params = {**params, "format": "json"}
+        answer = self.request("GET", f"{self._base}{method}?{urlencode(sorted(params.items()))}",
+                              headers={"Authorization": f"{key}:{api_signature(method, params, secret)}"})
+        if answer.get("status") != "success":
+            raise DeliveryError("Zadarma answered without success")
+        return answer
+
+    def callback(self, key: str, secret: str, extension: str, number: str) -> None:
+        """`/v1/request/callback/`: ring the extension (`from`), then dial `to` as that extension (`sip`).
+
+        Zadarma takes no line here: the number shown is the extension's CallerID in the PBX settings."""
+        self._get(key, secret, CALLBACK, {"from": extension, "to": number.lstrip("+"), "sip": extension})
+
+    def record_link(self, key: str, secret: str, call_id: str, lifetime: int = 1800) -> str:
+        """`/v1/pbx/record/request/`: a link to the recording, valid for `lifetime` seconds (never stored)."""
+        answer = self._get(key, secret, RECORD, {"call_id": call_id, "lifetime": str(lifetime)})
+        link = answer.get("link") or next(iter(answer.get("links") or []), None)
+        if not isinstance(link, str) or not link.startswith(("https://", "http://")):
+            raise DeliveryError("Zadarma answered without a recording link")
+        return link

@@ -18,8 +18,6 @@ from chalicelib.platform.errors import FieldError, InvalidInput, NotFound
 from chalicelib.platform.validation import invalid_input
 from chalicelib.store.models import TokenItem, scoped
 
-DEMO_TIMEZONE = "Europe/Moscow"
-
 
 def create_clinic(rt: Runtime, webhook_secret: Any, body: NewClinic, clinic_id: str | None = None,
                   settings: ClinicSettings | None = None) -> dict[str, str]:

@@ -25,10 +25,10 @@ from chalicelib.domain.windows import ClinicCalendar
 from chalicelib.platform.errors import ConcurrentUpdate, NotFound, StaleToken
 from chalicelib.platform.observability import logger
 from chalicelib.platform.settings import Settings
-from chalicelib.ports import Queue, Records, Workflows
+from chalicelib.ports import Queue, Records, UnitOfWork, Workflows
 from chalicelib.store.keys import index_keys
 from chalicelib.store.models import scoped
-from chalicelib.store.repository import Link, Repository, UnitOfWork
+from chalicelib.store.repository import Repository
 
 T = TypeVar("T")
 R = TypeVar("R", bound=Record)
@@ -177,11 +177,10 @@ class Context:
         """What a phone (or handle) points at, stored or linked by this unit: one query per phone."""
         if ("links", phone) not in self._reads:
             self._reads[("links", phone)] = self.store.links(self.clinic_id, phone, "")
-        pk = Link(self.clinic_id, phone, "").pk
         found = {link.target: link for link in self._reads[("links", phone)]}
-        found.update({target: link for (key, target), link in self.work.links_put.items() if key == pk})
-        for key, target in self.work.links_delete:
-            if key == pk:
+        found.update({target: link for (linked, target), link in self.work.links_put.items() if linked == phone})
+        for linked, target in self.work.links_delete:
+            if linked == phone:
                 found.pop(target, None)
         return [link for target, link in sorted(found.items()) if target.startswith(prefix)]
 

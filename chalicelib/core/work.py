@@ -44,3 +44,11 @@ class Notify(BaseModel):
     channel: str | None = None
     params: dict[str, Any] = Field(default_factory=dict)
 
+
+
+class SettleOutcome(BaseModel):
+    """An outcome the desk held for undo: applied once its undo time is over (tasks.settle_pending)."""
+
+    action: Literal["settle_outcome"]
+    clinic_id: str
+    task_id: str

@@ -17,9 +17,11 @@ ASSETS = {"session.js": "application/javascript; charset=utf-8",  # sign-in and 
           "desk.js": "application/javascript; charset=utf-8", "desk.css": "text/css; charset=utf-8",
           "console.js": "application/javascript; charset=utf-8", "console.css": "text/css; charset=utf-8",
           "console_templates.js": "application/javascript; charset=utf-8"}  # the WhatsApp templates editor
+# media-src: a call recording plays from the vendor's own short-lived link (never stored by us)
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-                               "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+                               "connect-src 'self'; media-src 'self' https: http://127.0.0.1:*; "
+                               "frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
 }
@@ -106,6 +108,68 @@ SCRIPT_STRINGS = (
     N_("Treated elsewhere"),
     N_("Does not need it"),
     N_("Other reason"),
+    N_("All"),
+    N_("Conversations"),
+    N_("Late by %(time)s"),
+    N_("Due now"),
+    N_("Later"),
+    N_("Call the patient"),
+    N_("Calling: your phone rings first, then the patient"),
+    N_("The patient answered · %(time)s"),
+    N_("No answer — the next step is planned"),
+    N_("The PBX did not place the call: %(error)s"),
+    N_("The PBX has not reported the call yet"),
+    N_("Recording"),
+    N_("No recording"),
+    N_("Undo"),
+    N_("Replied"),
+    N_("Needs a call"),
+    N_("Reply"),
+    N_("Send"),
+    N_("Sent"),
+    N_("Could not send: %(error)s"),
+    N_("Confirm"),
+    N_("Hello! Your appointment is confirmed. See you soon."),
+    N_("Offer times"),
+    N_("Hello! We can offer these times: "),
+    N_("We will call you"),
+    N_("Hello! We will call you back shortly."),
+    N_("Patient settings"),
+    N_("Do not write to this patient"),
+    N_("Preferred channel"),
+    N_("Preferred time"),
+    N_("Saved"),
+    N_("call"),
+    N_("Your key was revoked or has expired. Sign in again: «%(outcome)s» for %(name)s is kept and will be saved "
+       "after you sign in."),
+    N_("Not saved yet: «%(outcome)s» for %(name)s"),
+    N_("Task created"),
+    N_("Outcome"),
+    N_("Task linked to the patient"),
+    N_("Message sent"),
+    N_("Patient wrote"),
+    N_("Message not delivered"),
+    N_("Message not sent (no consent or channel)"),
+    N_("Message status"),
+    N_("Contact plan started"),
+    N_("Contact plan stopped"),
+    N_("Missed call"),
+    N_("New inquiry"),
+    N_("Inquiry lost"),
+    N_("Appointment booked"),
+    N_("Appointment cancelled"),
+    N_("Appointment moved"),
+    N_("Appointment confirmed"),
+    N_("Did not come"),
+    N_("Visit"),
+    N_("Patient details updated"),
+    N_("Patient's choices changed"),
+    N_("Note"),
+    N_("Called through the PBX"),
+    N_("Outcome undone"),
+    N_("Outcome not applied"),
+    N_("Sent to the manager"),
+    N_("Other event"),
 )
 SCENARIO_NAMES = {
     **{s.name: s.label for s in SCENARIOS},
@@ -143,5 +207,13 @@ def me(rt: Runtime, staff: Staff) -> dict[str, Any]:
         body.update(clinic_name=clinic.name, language=clinic.settings.language,
                     timezone=clinic.settings.timezone, admins=clinic.settings.admins,
                     doctors=clinic.settings.doctors,
-                    reasons=[{"code": r.code, "name": r.name} for r in clinic.settings.reasons.lost])
+                    reasons=[{"code": r.code, "name": r.name} for r in clinic.settings.reasons.lost],
+                    extension=clinic.settings.staff_extensions.get(staff.admin_id or ""), pbx=_pbx(clinic.settings))
     return body
+
+
+def _pbx(settings: Any) -> str | None:
+    """The PBX «Позвонить» goes through (None: the desk offers the phone link only)."""
+    if settings.connectors.zadarma is not None and settings.connectors.zadarma.key:
+        return "zadarma"
+    return "mango" if settings.connectors.mango is not None else None

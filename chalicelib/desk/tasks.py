@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib.core import campaign_credit, credit, sequences
@@ -21,7 +21,8 @@ from chalicelib.store.keys import subject_key
 from chalicelib.store.models import scoped
 from chalicelib.store.repository import Repository
 
-REACHED = frozenset({"booked", "declined", "call_back"})
+REACHED = frozenset({"booked", "declined", "call_back", "answered"})
+UNDO = timedelta(seconds=10)  # the desk's «Отменить»: how long an outcome is held before it counts
 
 
 def usable_phone(patient: Patient | None) -> str | None:
@@ -68,6 +69,9 @@ def task_view(task: CallTask, now: datetime) -> dict[str, Any]:
         "comment": task.comment,
         "closed_at": iso_z(task.closed_at) if task.closed_at else None,
         "assignee": task.assignee,
+        "pending": task.pending["body"] if task.pending else None,
+        "pending_until": iso_z(task.pending_until) if task.pending_until else None,
+        "desk_call": task.desk_call,
     }
 
 
@@ -144,6 +148,8 @@ def record_outcome(ctx: Context, task_id: str, body: TaskOutcome, staff: Staff) 
     if body.outcome == "wrong_number":
         patient = ctx.load(Patient, task.patient_id) if task.patient_id else None
         sequences.wrong_number(ctx, task, run, patient)
+    if body.outcome == "needs_call" and run is None:
+        _call_task_for(ctx, task)
     if run is not None:
         _credit_response(ctx, run, task, body, admin)
         campaign_credit.call_worked(ctx, run, task, admin, body.outcome in REACHED)
@@ -260,3 +266,70 @@ def open_manual_task(ctx: Context, *, task_id: str, scenario: str, kind: str, pa
     ctx.note(task.patient_id, ctx.now, "task.created", key=f"{task.id}:created", task_id=task.id,
              scenario=scenario, kind=kind)
     return task
+
+
+# ---- undo: an outcome held by the server, applied when the undo time is over -------------------
+
+def hold_outcome(ctx: Context, task_id: str, body: TaskOutcome, staff: Staff) -> CallTask:
+    """Keep the outcome on the task for UNDO; it counts (KPIs, the ladder) only once applied.
+
+    Held on the server rather than in the page: a closed tab, a lost phone signal or a refresh
+    cannot lose it (settle_pending applies it; the sweeper catches a lost queue message)."""
+    acting_admin(staff, body.admin_id)
+    task = ctx.load(CallTask, task_id)
+    if task is None:
+        raise NotFound(f"no task {task_id}")
+    if task.status != "open" and not (_closed_by_system(task) and body.outcome in REACHED):
+        raise Conflict(f"task is already closed ({task.outcome})")
+    if _taken_by_another(task, staff):
+        raise TakenByAnother(str(task.assignee))
+    task.pending = {"body": body.model_dump(mode="json", exclude_none=True), "role": staff.role,
+                    "admin_id": staff.admin_id, "name": staff.name}
+    task.pending_until = ctx.now + UNDO
+    ctx.save(task)
+    return task
+
+
+def undo(ctx: Context, task_id: str, staff: Staff) -> CallTask:
+    """«Отменить»: the held outcome is dropped; once applied it is a 409 (it counted)."""
+    task = ctx.load(CallTask, task_id)
+    if task is None:
+        raise NotFound(f"no task {task_id}")
+    if task.pending is None:
+        raise Conflict("the outcome is already recorded; the undo time is over")
+    if staff.role == "admin" and task.pending.get("admin_id") not in (None, staff.admin_id):
+        raise Forbidden("an administrator undoes only their own outcome")
+    task.history.append(CallTaskEvent(at=ctx.now, kind="undone", detail=str(task.pending["body"].get("outcome"))))
+    task.pending, task.pending_until = None, None
+    ctx.save(task)
+    return task
+
+
+def settle_pending(ctx: Context, task_id: str) -> CallTask | None:
+    """Apply a held outcome whose undo time is over (a queue message after UNDO, or the sweeper)."""
+    task = ctx.load(CallTask, task_id)
+    if task is None or task.pending is None or task.pending_until is None or task.pending_until > ctx.now:
+        return None
+    held = task.pending
+    task.pending, task.pending_until = None, None
+    ctx.save(task)
+    staff = Staff(role=held["role"], clinic_id=ctx.clinic_id, admin_id=held.get("admin_id"), name=held.get("name"))
+    try:
+        return record_outcome(ctx, task_id, TaskOutcome.model_validate(held["body"]), staff)
+    except Conflict:  # the task closed meanwhile in a way the outcome cannot take: dropped, said on the task
+        task.history.append(CallTaskEvent(at=ctx.now, kind="dropped", detail=str(held["body"].get("outcome"))))
+        ctx.save(task)
+        return None
+
+
+CALL_SLA_MINUTES = 30
+
+
+def _call_task_for(ctx: Context, task: CallTask) -> None:
+    """A conversation that needs a call: a call task to the same patient, on the city line."""
+    patient = ctx.load(Patient, task.patient_id) if task.patient_id else None
+    open_manual_task(ctx, task_id=f"{task.id}-call", scenario=task.scenario, kind="call", patient=patient,
+                     phone=task.phone or (task.context.address if task.context.address and
+                                          task.context.address.startswith("+") else None),
+                     hint_text=task.hint, column=task.context.column, sla_minutes=CALL_SLA_MINUTES,
+                     subject=task.subject_key or None, name=task.patient_name)

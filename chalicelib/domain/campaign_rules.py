@@ -21,7 +21,6 @@ from chalicelib.domain.clinic_settings import RecallSequence, Steps
 from chalicelib.domain.contract import Money, Name, Text
 from chalicelib.domain.records import Record
 from chalicelib.domain.segments import DEFAULT_MONTHS
-from chalicelib.platform.i18n import N_
 
 CampaignStatus = Literal["active", "paused", "finished"]
 Purpose = Literal["recall", "marketing"]
@@ -34,7 +33,6 @@ MOVES: dict[CampaignStatus, frozenset[CampaignStatus]] = {
     "paused": frozenset({"active", "finished"}),
     "finished": frozenset(),
 }
-STATUS_NAMES = {"active": N_("Active"), "paused": N_("Paused"), "finished": N_("Finished")}
 
 
 class CampaignSegment(BaseModel):

@@ -223,7 +223,7 @@ class Sla(_Doc):
 
 
 
-# ---- connectors: the vendors' own webhooks (CONTRACT section 5) -------------------------------
+# ---- connectors: the vendors' own webhooks (docs/connecting.md) --------------------------------
 
 SECRET_MASK = "***"  # noqa: S105 - the mask shown instead of a secret
 _SECRET: dict[str, Any] = {"secret": True}
@@ -438,7 +438,7 @@ ReasonList = Annotated[list[Reason], Field(min_length=1, max_length=30)]
 
 
 class Reasons(_Doc):
-    """Why leads (and patients called back) are lost, and why appointments are cancelled (CONTRACT §7)."""
+    """Why leads (and patients called back) are lost, and why appointments are cancelled (docs/api.md)."""
 
     lost: ReasonList = Field(default_factory=lambda: [Reason.model_validate(r) for r in reasons.defaults("lost", "ru")])
     cancelled: ReasonList = Field(

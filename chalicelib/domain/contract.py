@@ -24,8 +24,9 @@ from pydantic import (
     model_validator,
 )
 
-from chalicelib.domain.clinic_settings import MessageChannel, Weekday
+from chalicelib.domain.clinic_settings import ClinicSettings, MessageChannel, Weekday
 from chalicelib.domain.phones import normalise_phone, phone_numbers
+from chalicelib.platform.outbound import check_slack_webhook
 from chalicelib.platform.validation import EARLIEST_YEAR, LATEST_YEAR
 
 
@@ -225,7 +226,7 @@ class LeadLostData(Body):
     lead_id: Id
     reason: NonEmptyText  # a code of the clinic's `reasons.lost`, or free text mapped by its aliases
     admin_id: Id | None = None
-    comment: Text | None = None  # extension (CONTRACT §7): kept apart from the code
+    comment: Text | None = None  # extension (docs/api.md): kept apart from the code
 
 
 class CallData(Body):
@@ -248,7 +249,7 @@ class CancellationData(Body):
     appointment_id: Id
     reason: Text = ""  # a code of the clinic's `reasons.cancelled`, or free text mapped by its aliases
     cancelled_by: Literal["patient", "clinic"] = "patient"
-    comment: Text | None = None  # extension (CONTRACT §7): kept apart from the code
+    comment: Text | None = None  # extension (docs/api.md): kept apart from the code
 
 
 class VisitData(Body):
@@ -427,17 +428,45 @@ class NewClinic(Body):
     language: Literal["ru", "en"] = "ru"
 
 
-Outcome = Literal["booked", "no_answer", "declined", "wrong_number", "call_back"]
+class NetworkBody(BaseModel):
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    clinic_ids: list[str] = Field(min_length=1, max_length=200)
+    emails: list[str] = Field(default_factory=list)
+    slack_webhook_url: str | None = None
+    language: str = "ru"
+    timezone: str = "Europe/Moscow"
+    hour: int = Field(21, ge=0, le=23)
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        return str(ClinicSettings.model_validate({"timezone": value}).timezone)
+
+    @field_validator("slack_webhook_url")
+    @classmethod
+    def _slack(cls, value: str | None) -> str | None:
+        return check_slack_webhook(value) if value else None
+
+    @field_validator("emails")
+    @classmethod
+    def _emails(cls, value: list[str]) -> list[str]:
+        return list(ClinicSettings.model_validate({"digest": {"emails": value}}).digest.emails)
+
+
+# v1.2: a conversation is `answered` (the question dealt with in the chat) or `needs_call` (a call task follows)
+Outcome = Literal["booked", "no_answer", "declined", "wrong_number", "call_back", "answered", "needs_call"]
 
 
 class TaskOutcome(Body):
     outcome: Outcome
-    # A code of the clinic's `reasons.lost`, or free text mapped by its aliases (CONTRACT §7).
+    # A code of the clinic's `reasons.lost`, or free text mapped by its aliases (docs/api.md).
     reason: Text | None = Field(None, validate_default=True)
     call_back_at: Instant | None = Field(None, validate_default=True)
     note: Text | None = None
     admin_id: Id | None = None
-    comment: Text | None = None  # beside the reason's code, kept apart (CONTRACT §7)
+    comment: Text | None = None  # beside the reason's code, kept apart (docs/api.md)
 
     @field_validator("reason")
     @classmethod
@@ -452,6 +481,22 @@ class TaskOutcome(Body):
         if info.data.get("outcome") == "call_back" and value is None:
             raise ValueError("say when to call back")
         return value
+
+
+class Reply(Body):
+    """`POST …/patients/{patient_id}/messages`: an administrator's answer, sent through the clinic's channel."""
+
+    channel: Literal["whatsapp", "telegram", "sms", "email"]
+    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+    key: Id | None = None  # the desk's own id of this reply: a retried request sends it once
+
+
+class PatientChoices(Body):
+    """`PUT …/patients/{patient_id}/preferences`: what the patient told the administrator (the desk card)."""
+
+    opted_out: bool | None = None
+    preferred_channel: ContactChannel | None = None
+    preferred_time: Literal["morning", "afternoon", "evening"] | None = None
 
 
 class NewStaffToken(Body):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -53,3 +54,16 @@ def latest(a: datetime | None, b: datetime | None) -> datetime | None:
     if a is None or b is None:
         return a or b
     return max(a, b)
+
+
+_SAFE_ID = re.compile(r"^[A-Za-z0-9_.:\-]{1,160}$")
+
+
+def event_key(vendor: str, *parts: object) -> str:
+    """The idempotency key of a vendor's notification: its own id, hashed if it has odd characters.
+
+    Here rather than with the connectors: the desk finds a call's recording by the same key."""
+    raw = ":".join(str(p) for p in parts)
+    if not _SAFE_ID.match(raw):
+        raw = "h" + hashlib.sha256(raw.encode()).hexdigest()[:40]
+    return f"{vendor}-{raw}"

@@ -16,7 +16,7 @@ from chalicelib.domain.records import Plan
 from chalicelib.domain.windows import ClinicCalendar, PatientPreferences, next_contact_time
 
 MAX_CALL_BACKS = 5
-FINAL_OUTCOMES = frozenset({"booked", "declined"})
+FINAL_OUTCOMES = frozenset({"booked", "declined", "answered"})
 
 
 @dataclass(frozen=True)

@@ -240,7 +240,7 @@ def find_header(rows: Iterator[tuple[int, list[Any] | UnreadableRow]]) -> tuple[
             break
     found = best[1] if best else []
     missing = [name for name in REQUIRED if name not in found]
-    raise BadExport("header", f"no column for {', '.join(missing)}: name them as in the README "
+    raise BadExport("header", f"no column for {', '.join(missing)}: name them as docs/imports-campaigns.md lists "
                                  f"(for example «ФИО», «Код пациента»)")
 
 

@@ -25,11 +25,8 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.domain.segments import value_at_stake
-from chalicelib.platform.i18n import N_
 
 FollowUpKind = Literal["plan_declined", "plan_unbooked", "plan_dropout"]
-KIND_NAMES = {"plan_declined": N_("Declined treatment plan"), "plan_unbooked": N_("Accepted plan, not booked"),
-              "plan_dropout": N_("Treatment plan left unfinished")}
 CATCH_UP_DAYS = 7
 
 

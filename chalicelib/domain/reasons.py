@@ -1,4 +1,4 @@
-"""Reasons as codes from the clinic's lists, and free text mapped onto them (CONTRACT §7).
+"""Reasons as codes from the clinic's lists, and free text mapped onto them (docs/api.md).
 
 A clinic keeps two lists in its settings, `reasons.lost` (why an inquiry or a
 patient called back was lost) and `reasons.cancelled` (why an appointment was

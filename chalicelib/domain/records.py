@@ -308,6 +308,10 @@ class CallTask(Record):
     context: TaskContext = Field(default_factory=TaskContext)
     history: list[CallTaskEvent] = Field(default_factory=list)
     subject_key: str = ""
+    # The desk's undo: an outcome held for UNDO seconds, applied by the server then (tasks.settle_pending)
+    pending: dict[str, Any] | None = None
+    pending_until: datetime | None = None
+    desk_call: str | None = None  # the last «Позвонить» on this task (a DeskCall id)
 
 
 class Plan(BaseModel):
@@ -395,6 +399,26 @@ class SequenceRun(Record):
     @property
     def active(self) -> bool:
         return self.status in ("starting", "running")
+
+
+class DeskCall(Record):
+    """A call the desk asked the clinic's PBX to place («Позвонить»): the administrator's extension first,
+    then the patient. The PBX's end-of-call notification settles it (matched by number and extension)."""
+
+    task_id: str
+    admin_id: str
+    extension: str
+    vendor: Literal["zadarma", "mango"]
+    phone: str
+    line: str | None = None
+    line_number: str | None = None
+    patient_id: str | None = None
+    requested_at: datetime
+    status: Literal["ringing", "answered", "no_answer", "failed"] = "ringing"
+    error: str | None = None
+    pbx_call_id: str | None = None  # the Call record the notification made (its recording is asked for by it)
+    ended_at: datetime | None = None
+    duration_s: int = 0
 
 
 class OutboundMessage(Record):

@@ -36,9 +36,9 @@ from chalicelib.domain.records import (
 )
 from chalicelib.domain.windows import add_working_minutes
 from chalicelib.engine import offers, voice
+from chalicelib.platform.errors import FieldError, InvalidInput, NotFound
 from chalicelib.platform.observability import logger
-from chalicelib.ports import DeliveryError, sent_of
-from chalicelib.store.repository import Link
+from chalicelib.ports import DeliveryError, Link, sent_of
 
 
 @dataclass(frozen=True)
@@ -363,6 +363,42 @@ class StepHandler:
                                  text=text, purpose=note.purpose, patient_id=note.patient_id, sent_at=ctx.now,
                                  status="sending"))
         return Outgoing(note.key, options, subject, text, registry, template)
+
+
+    # ---- the desk's replies: the same channels and the same delivery as a step's message ---------
+
+    def reply(self, clinic_id: str, patient_id: str, channel: str, text: str, key: str) -> OutboundMessage:
+        """An administrator's answer in the patient's thread, sent as the clinic (CONTRACT §7 «Replies»)."""
+        outgoing = self.rt.unit(clinic_id, lambda ctx: self._plan_reply(ctx, key, patient_id, channel, text))
+        delivery = self._deliver(outgoing) if outgoing is not None else None
+
+        def finish(ctx: Context) -> OutboundMessage:
+            message = ctx.load(OutboundMessage, key)
+            assert message is not None
+            if outgoing is not None:
+                record_delivery(ctx, message, delivery, ctx.load(Patient, patient_id), count_contact=False)
+            return message
+
+        return self.rt.unit(clinic_id, finish)
+
+    def _plan_reply(self, ctx: Context, key: str, patient_id: str, channel: str, text: str) -> Outgoing | None:
+        existing = ctx.load(OutboundMessage, key)
+        if existing is not None and existing.status != "sending":
+            return None  # the same reply again (a retried request): sent once
+        patient = ctx.load(Patient, patient_id)
+        if patient is None:
+            raise NotFound(f"no patient {patient_id}")
+        registry = self._channels(ctx.clinic_id, ctx.settings)
+        options = [o for o in candidates(channel, patient, None, registry.available) if o[0] == channel]
+        if not options:
+            raise InvalidInput([FieldError("channel", f"the clinic cannot reach this patient by {channel}")])
+        template, options = voice.whatsapp_form(ctx, registry, "reply", patient, {}, None, options, key)
+        if not options:  # WhatsApp takes free text only within 24 hours of the patient's last message
+            raise InvalidInput([FieldError("channel", "the patient has not written on WhatsApp in the last 24 hours; "
+                                                      "WhatsApp takes only an approved template now")])
+        ctx.save(OutboundMessage(clinic_id=ctx.clinic_id, id=key, channel=channel, to=options[0][1], text=text,
+                                 purpose="reply", patient_id=patient_id, sent_at=ctx.now, status="sending"))
+        return Outgoing(key, options, "", text, registry, template)
 
 
 def _behind(handed: Plan, recorded: Plan | None) -> bool:

@@ -19,7 +19,7 @@ from aws_lambda_powertools.utilities.batch import (
 from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 from pydantic import BaseModel, Field, Json
 
-from chalicelib.core.work import Confirm, Notify, StepRequest
+from chalicelib.core.work import Confirm, Notify, SettleOutcome, StepRequest
 from chalicelib.engine import ingest
 from chalicelib.handlers import wiring
 from chalicelib.handlers.schedules import Job, run_job
@@ -29,7 +29,8 @@ from chalicelib.platform.observability import bind, logger
 
 # Sequence steps, one-off messages and Zadarma confirmations. Imports have their own queue; import messages still
 # found here (sent before it existed) are handled all the same.
-AnyAction = Annotated[Union[StepRequest, Notify, ImportSplit, ImportRows, Confirm], Field(discriminator="action")]
+AnyAction = Annotated[Union[StepRequest, Notify, ImportSplit, ImportRows, Confirm, SettleOutcome],
+                      Field(discriminator="action")]
 AnyImportWork = Annotated[Union[ImportSplit, ImportRows], Field(discriminator="action")]
 
 
@@ -73,6 +74,12 @@ def _handle_action(record: ActionRecord) -> None:
         bind(clinic_id=action.clinic_id, event_id=action.key, action=action.action)
         connectors.confirm(wiring.runtime(), wiring.vendor_api(action.vendor), action.clinic_id, action.vendor,
                            action.key)
+        return
+    if isinstance(action, SettleOutcome):
+        from chalicelib.desk import tasks
+
+        bind(clinic_id=action.clinic_id, action=action.action)
+        wiring.runtime().unit(action.clinic_id, lambda ctx: tasks.settle_pending(ctx, action.task_id))
         return
     clinic_id = action.clinic_id if isinstance(action, Notify) else action.run.clinic_id
     bind(clinic_id=clinic_id, action=action.action)

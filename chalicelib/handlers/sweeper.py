@@ -18,7 +18,7 @@ from functools import partial
 from chalicelib import scenarios
 from chalicelib.core import sequences
 from chalicelib.core.runtime import Context, Runtime
-from chalicelib.desk.tasks import list_tasks
+from chalicelib.desk.tasks import list_tasks, settle_pending
 from chalicelib.domain.facts import iso_z
 from chalicelib.domain.records import CallTask, Plan, SequenceRun
 from chalicelib.engine import ingest
@@ -81,6 +81,8 @@ def tend_open_tasks(rt: Runtime, clinic_id: str) -> tuple[int, list[CallTask], s
     now = rt.clock()
     beats, escalated, orphaned = 0, [], set()
     for task in list_tasks(rt.store, clinic_id, "open", limit=1000):
+        if task.pending_until is not None and task.pending_until < now:  # its queue message was lost
+            rt.unit(clinic_id, partial(settle_pending, task_id=task.id))
         if task.token:
             try:
                 rt.workflows.heartbeat(task.token)

@@ -85,6 +85,18 @@ def vendor_api(vendor: str) -> Any:
     return _zadarma_api()
 
 
+def pbx_api(vendor: str) -> Any:
+    """The clinic PBX's API the desk calls through (click to call, recordings): Zadarma's or Mango's."""
+    return _zadarma_api() if vendor == "zadarma" else _mango_api()
+
+
+@lru_cache(maxsize=1)
+def _mango_api() -> Any:
+    from chalicelib.connectors.mango_api import MangoApi
+
+    return MangoApi()
+
+
 @lru_cache(maxsize=1)
 def _zadarma_api() -> Any:
     from chalicelib.connectors.zadarma_api import ZadarmaApi
@@ -178,7 +190,7 @@ def step_handler() -> Any:
 
 def reset() -> None:
     """Forget every built adapter (tests, and the local runner after it sets the environment)."""
-    for cached in (_session, _clients, runtime, authenticator, channels, shared_channels, mailer, chat, manager_bot,
-                   step_handler, telegram_webhooks, _zadarma_api):
+    for cached in (_session, _clients, runtime, authenticator, channels, shared_channels, _mango_api, mailer, chat,
+                   manager_bot, step_handler, telegram_webhooks, _zadarma_api):
         cached.cache_clear()
     get_settings.cache_clear()

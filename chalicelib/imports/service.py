@@ -39,8 +39,8 @@ from chalicelib.domain.upload_checks import LIMITS, UploadRefused, inspect
 from chalicelib.engine.appliers.patients import contact_keys
 from chalicelib.platform.errors import ConcurrentUpdate, FieldError, InvalidInput, NotFound, PayloadTooLarge
 from chalicelib.platform.observability import logger
+from chalicelib.ports import Link
 from chalicelib.store.models import scoped
-from chalicelib.store.repository import Link
 
 # A request to Lambda carries at most 6 MB, and a binary body arrives base64-encoded (4/3 larger).
 MAX_UPLOAD_BYTES = 4 * 1024 * 1024

@@ -106,3 +106,22 @@ class ConcurrentUpdate(Exception):
 
 class StaleToken(Exception):
     """A Step Functions task token that its execution no longer waits for."""
+
+
+class PbxRefused(ClinicFlowError):
+    """The clinic's PBX did not take the call request (down, refused the credentials, unknown extension)."""
+
+    status, slug, title = 502, "pbx-refused", "The clinic's PBX did not place the call"
+
+
+class MessageNotSent(ClinicFlowError):
+    """The channel refused an administrator's reply; it is kept on the thread as failed, with the vendor's reason."""
+
+    status, slug, title = 502, "message-not-sent", "The channel did not take the message"
+
+    def __init__(self, message_id: str, channel: str, reason: str | None) -> None:
+        super().__init__(reason or f"{channel} did not take the message")
+        self.message_id, self.channel = message_id, channel
+
+    def problem(self) -> dict[str, Any]:
+        return {**super().problem(), "message_id": self.message_id, "channel": self.channel}

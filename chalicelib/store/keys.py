@@ -8,6 +8,7 @@ from chalicelib.domain import records as r
 from chalicelib.domain.ad_spend import AdSpend
 from chalicelib.domain.campaign_rules import Campaign, CampaignDay, CampaignMember
 from chalicelib.domain.facts import iso_z
+from chalicelib.ports import Link
 from chalicelib.store.models import (
     campaign_days_pk,
     campaign_members_pk,
@@ -22,7 +23,7 @@ KINDS: dict[str, type[r.Record]] = {
     "appointment": r.Appointment, "visit": r.Visit, "plan": r.TreatmentPlan,
     "task": r.CallTask, "run": r.SequenceRun, "message": r.OutboundMessage,
     "inbound": r.InboundMessage, "waitlist": r.WaitlistEntry, "offer": r.SlotOffer, "network": r.Network,
-    "invite": r.TelegramInvite, "connector": r.ConnectorState,
+    "invite": r.TelegramInvite, "connector": r.ConnectorState, "desk_call": r.DeskCall,
     "segment": r.SegmentEntry, "import": r.ImportJob, "import_part": r.ImportPart, "import_chunk": r.ImportChunk,
     "campaign": Campaign, "campaign_member": CampaignMember, "ad_spend": AdSpend, "campaign_day": CampaignDay,
 }
@@ -33,6 +34,7 @@ _TAGS: dict[str, tuple[str, str]] = {
     "task": ("T", "TASK"), "run": ("R", "RUN"), "message": ("M", "MESSAGE"),
     "inbound": ("IN", "INBOUND"), "offer": ("OFFER", "OFFER"),
     "invite": ("INV", "INVITE"), "connector": ("CONN", "CONNECTOR"), "campaign": ("CAMPAIGN", "CAMPAIGN"),
+    "desk_call": ("DCALL", "DESKCALL"),  # a click to call, until the PBX says how it ended
     "ad_spend": ("ADSPEND", "ADSPEND"),  # C#c#ADSPEND#YYYY-MM: one month's spend by source (read by key)
 }
 
@@ -144,3 +146,8 @@ def follow_up_keys(record: r.Record) -> dict[str, Any]:
         case r.Patient() if record.profile is not None and record.profile.birth_date is not None:
             return {"gsi3pk": scoped(c, "BDAY", record.profile.birth_date.strftime("%m-%d")), "gsi3sk": record.id}
     return {}
+
+
+def link_partition(link: Link) -> str:
+    """The partition of a phone's (or handle's) links: one per clinic and phone."""
+    return scoped(link.clinic_id, "PH", link.phone)

@@ -6,7 +6,6 @@ import functools
 import json
 import threading
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -20,11 +19,11 @@ from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.domain import counters
-from chalicelib.domain.counters import DEFAULT_LABELS
 from chalicelib.domain.facts import iso_z
 from chalicelib.domain.records import Record, TimelineEntry
 from chalicelib.platform.errors import ConcurrentUpdate
 from chalicelib.platform.settings import get_settings
+from chalicelib.ports import Link, UnitOfWork
 from chalicelib.store import keys
 from chalicelib.store.models import (
     KpiDayItem,
@@ -57,67 +56,6 @@ def _translate(exc: PynamoDBException) -> Exception:
     if isinstance(exc, PutError) and exc.cause_response_code == "ConditionalCheckFailedException":
         return ConcurrentUpdate("conditional put failed")
     return StoreError(f"{type(exc).__name__}: {exc.cause_response_code or exc}")
-
-
-@dataclass(frozen=True)
-class Link:
-    """A phone (or handle) pointing at a patient `P#`, lead `L#` or missed call `M#`."""
-
-    clinic_id: str
-    phone: str
-    target: str
-    at: datetime | None = None
-    answered: bool | None = None  # outbound calls: whether the patient picked up
-
-    @property
-    def pk(self) -> str:
-        return scoped(self.clinic_id, "PH", self.phone)
-
-
-@dataclass
-class UnitOfWork:
-    """Everything one operation changes; committed atomically with its KPI deltas."""
-
-    clinic_id: str
-    records: dict[tuple[str, str], Record] = field(default_factory=dict)
-    kpi: dict[date, dict[str, int]] = field(default_factory=dict)
-    timeline: dict[tuple[str, str], TimelineEntry] = field(default_factory=dict)
-    links_put: dict[tuple[str, str], Link] = field(default_factory=dict)
-    links_delete: dict[tuple[str, str], Link] = field(default_factory=dict)
-    applied_event: str | None = None
-    label_cap: int = DEFAULT_LABELS  # labels of outside text a day's counters keep per family
-
-    def save(self, record: Record) -> None:
-        self.records[(keys.KIND_OF[type(record)], record.id)] = record
-
-    def saved(self, kind: type[R], record_id: str) -> R | None:
-        found = self.records.get((keys.KIND_OF[kind], record_id))
-        return found if isinstance(found, kind) else None
-
-    def note(self, patient_id: str | None, entry: TimelineEntry) -> None:
-        if patient_id:
-            self.timeline[(patient_id, entry.key)] = entry
-
-    def link(self, link: Link) -> None:
-        self.links_put[(link.pk, link.target)] = link
-        self.links_delete.pop((link.pk, link.target), None)
-
-    def unlink(self, link: Link) -> None:
-        self.links_delete[(link.pk, link.target)] = link
-        self.links_put.pop((link.pk, link.target), None)
-
-    def count(self, deltas: dict[date, dict[str, int]]) -> None:
-        for day, metrics in deltas.items():
-            bucket = self.kpi.setdefault(day, {})
-            for metric, amount in metrics.items():
-                bucket[metric] = bucket.get(metric, 0) + amount
-                if bucket[metric] == 0:
-                    del bucket[metric]
-
-    @property
-    def empty(self) -> bool:
-        return not (self.records or self.timeline or self.links_put or self.links_delete
-                    or self.applied_event or any(self.kpi.values()))
 
 
 _KEPT = "cap|"  # a day item's string set of the labels it keeps for a family: "cap|funnel|source|"
@@ -518,10 +456,10 @@ class Repository:
                 ops.append(("kpi", (pk, sk, metrics, claim, work.label_cap)))
                 claims.append((pk, sk, claim))
         for link in work.links_put.values():
-            ops.append(("link", LinkItem(link.pk, link.target, target=link.target,
+            ops.append(("link", LinkItem(keys.link_partition(link), link.target, target=link.target,
                                          at=link.at.isoformat() if link.at else None, answered=link.answered)))
         for link in work.links_delete.values():
-            ops.append(("unlink", LinkItem(link.pk, link.target)))
+            ops.append(("unlink", LinkItem(keys.link_partition(link), link.target)))
         for (patient_id, key), entry in work.timeline.items():
             ops.append(("timeline", TimelineItem(
                 scoped(work.clinic_id, "P", patient_id), f"TL#{iso_z(entry.at)}#{key}", at=entry.at.isoformat(),

@@ -14,9 +14,10 @@ from moto import mock_aws
 
 from chalicelib.domain import campaign_rules as c
 from chalicelib.platform.settings import get_settings
+from chalicelib.ports import UnitOfWork
 from chalicelib.store import keys
 from chalicelib.store.models import campaign_days_pk, campaign_members_pk, campaigns_pk, patient_campaigns_pk
-from chalicelib.store.repository import Repository, UnitOfWork
+from chalicelib.store.repository import Repository
 from chalicelib.store.schema import create_table_kwargs
 
 NOW = datetime(2026, 11, 24, 20, 30, tzinfo=UTC)  # 23:30 in Moscow

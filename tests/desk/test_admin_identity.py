@@ -66,7 +66,7 @@ def test_an_administrator_cannot_credit_an_outcome_to_someone_else(edge: Edge) -
     assert post(edge, "T-1", "outcome", {"outcome": "booked"}, me).status == 200
     task = stored(edge, "T-1")
     assert (task.closed_by, task.assignee) == ("U-ME", "U-ME")
-    assert credit(edge)["admin|U-ME|booked"] == 1
+    assert credit(edge)["admin|U-ME|reached"] == 1
     assert not any("U-SOMEONE-ELSE" in name for name in credit(edge))
     assert post(edge, "T-1", "outcome", {"outcome": "booked"}, me).status == 200  # her own retry
     assert post(edge, "T-1", "outcome", {"outcome": "booked"}, token(edge, "U-2", "Марина")).status == 409
@@ -80,7 +80,7 @@ def test_naming_oneself_is_fine_and_a_manager_may_name_any_administrator(edge: E
     assert post(edge, "T-2", "outcome", {"outcome": "booked", "admin_id": "U-2"}, edge.clinic.manager_token).status \
         == 200
     assert stored(edge, "T-2").closed_by == "U-2"
-    assert credit(edge)["admin|U-2|booked"] == 1 and credit(edge)["admin|U-ME|tasks_done"] == 1
+    assert credit(edge)["admin|U-2|reached"] == 1 and credit(edge)["admin|U-ME|tasks_done"] == 1
 
 
 def test_the_second_taker_gets_409_and_only_a_manager_hands_a_task_over(edge: Edge) -> None:
@@ -95,7 +95,7 @@ def test_the_second_taker_gets_409_and_only_a_manager_hands_a_task_over(edge: Ed
     handed = post(edge, "T-1", "assign", {"admin_id": "U-2"}, edge.clinic.manager_token)
     assert handed.status == 200 and handed.body["assignee"] == "U-2"
     assert post(edge, "T-1", "outcome", {"outcome": "booked"}, marina).status == 200
-    assert credit(edge)["admin|U-2|booked"] == 1
+    assert credit(edge)["admin|U-2|reached"] == 1
 
 
 def test_two_administrators_taking_at_once_one_gets_it_the_other_409(edge: Edge) -> None:

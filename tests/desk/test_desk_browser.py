@@ -56,7 +56,7 @@ def test_an_administrator_works_a_missed_call(page: Page, local_stack: LocalStac
     local_stack.wait(lambda: local_stack.call("GET", f"/v1/clinics/{clinic['clinic_id']}/tasks",
                                               clinic["admin_token"])[1])
     sign_in(page, local_stack, clinic["admin_token"])
-    missed = page.locator('section[data-column="missed_calls"] article')
+    missed = page.locator('article[data-kind="missed_calls"]')
     expect(missed).to_have_count(1, timeout=5000)
     card = missed.first
     expect(card).to_contain_text("Соколова Мария Ивановна")
@@ -81,12 +81,14 @@ def test_an_administrator_works_a_missed_call(page: Page, local_stack: LocalStac
     mobile.get_by_role("button", name="Сохранить").click()
     expect(page.locator("article")).to_have_count(0, timeout=10000)
     expect(page.locator("#goal")).to_contain_text("Цель дня выполнена")
+    expect(page.locator(".toast")).to_contain_text("Отказ")  # held 10 s with «Отменить», then recorded
     page.screenshot(path=str(output_dir / "4-done.png"), full_page=True)
 
-    status, body = local_stack.call("GET", f"/v1/clinics/{clinic['clinic_id']}/tasks?status=done",
-                                    clinic["admin_token"])
-    assert status == 200
-    declined = next(t for t in body if t["outcome"] == "declined")
+    def declined_task() -> Any:
+        status, body = local_stack.call("GET", f"/v1/clinics/{clinic['clinic_id']}/tasks?status=done",
+                                        clinic["admin_token"])
+        return status == 200 and next((t for t in body if t["outcome"] == "declined"), None)
+    declined = local_stack.wait(declined_task)
     # the clinic's code, and the comment kept apart from it (counted as «Дорого», shown with the comment)
     assert (declined["reason_code"], declined["comment"]) == ("too_expensive", "сравнивает цены")
 
@@ -108,7 +110,7 @@ def test_english_and_a_phone_screen(browser: Browser, local_stack: LocalStack, o
     page = context.new_page()
     code = local_stack.call("POST", "/v1/me/login-link", clinic["admin_token"])[1]["code"]
     page.goto(f"{local_stack.url}/desk?lang=en#code={code}")
-    card = page.locator('section[data-column="new_leads"] article')
+    card = page.locator('article[data-kind="new_leads"]')
     expect(card).to_have_count(1, timeout=20000)
     expect(card).to_contain_text("Attempt 1 of 3")
     expect(page.get_by_role("button", name="Patient booked")).to_be_visible()

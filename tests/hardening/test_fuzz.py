@@ -30,7 +30,7 @@ from embedded.inprocess import OPERATOR_TOKEN
 from tests.harness import Harness, Response, load_event
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "2500"))
-FIGURES: Counter[str] = Counter()  # FUZZ_REPORT=<file> appends them there (the README's reliability figures)
+FIGURES: Counter[str] = Counter()  # FUZZ_REPORT=<file> appends them there (the figures of docs/reliability.md)
 
 
 def _report(name: str) -> None:

@@ -72,8 +72,8 @@ def state(harness: Harness, clinic: ClinicAccess) -> dict[str, Any]:
     for page in ddb.get_paginator("scan").paginate(TableName=get_settings().table_name):
         for item in page["Items"]:
             pk = item["pk"]["S"]
-            if not pk.startswith(prefix) or pk.startswith(prefix + "E#"):
-                continue
+            if not pk.startswith(prefix) or pk.startswith((prefix + "E#", prefix + "RATE#")):
+                continue  # raw events and rate windows: the edge's bookkeeping, not the clinic's records
             if item["sk"]["S"].startswith("SEG#") and "gsi1pk" not in item:
                 continue  # a segment entry out of its segment is a tombstone: no index holds it
             key = f"{pk.removeprefix(prefix)}|{item['sk']['S']}"

@@ -11,7 +11,8 @@ def test_a_stale_token_is_logged_and_the_rest_goes_on() -> None:
     workflows = FakeWorkflows(stale={"old"})
     rt = Runtime(get_settings(), store=None, workflows=workflows,  # type: ignore[arg-type]
                  actions=FakeQueue(), events=FakeQueue(), jobs=FakeQueue())
+    machine = "arn:aws:states:eu-central-1:1:stateMachine:m"
     rt.execute([AnswerToken("old", {"action": "done"}), AnswerToken("fresh", {"action": "done"}),
-                StopExecution("arn:aws:states:eu-central-1:1:stateMachine:m", "run-1", "booked")])
+                StopExecution(machine, "run-1", "booked")])
     assert workflows.answers == [("fresh", {"action": "done"})]
-    assert workflows.stopped == ["arn:aws:states:eu-central-1:1:stateMachine:m:run-1"]
+    assert workflows.stopped == [workflows.execution_arn(machine, "run-1")]  # the run named, after the stale token

@@ -20,7 +20,7 @@ from chalicelib.console.digest.render import email
 from chalicelib.domain.records import CallTask, Lead
 from chalicelib.domain.records import Clinic as ClinicRecord
 from chalicelib.platform.errors import InvalidInput
-from chalicelib.store.repository import UnitOfWork
+from chalicelib.ports import UnitOfWork
 from tests.harness import open_all_day
 from tests.service.clinic import CLINIC, Clinic
 from tests.service.test_campaigns import lost_patient, new_campaign, tick

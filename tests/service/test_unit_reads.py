@@ -11,7 +11,7 @@ from chalicelib.core.runtime import Context, MarkRunning, Runtime, StartExecutio
 from chalicelib.domain.records import Call, Clinic, Lead, Patient, Record, SequenceRun
 from chalicelib.platform.errors import ConcurrentUpdate
 from chalicelib.platform.settings import get_settings
-from chalicelib.store.repository import UnitOfWork
+from chalicelib.ports import UnitOfWork
 from tests import builders
 from tests.fakes import FakeQueue, FakeWorkflows, MemoryRecords
 from tests.service.clinic import CLINIC as CLINIC_ID

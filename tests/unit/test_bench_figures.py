@@ -1,6 +1,8 @@
-"""`make bench`'s bookkeeping: previous figures read back, targets checked, the README block (nothing is timed)."""
+"""`make bench`'s bookkeeping: previous figures read back, targets checked, docs/benchmarks.md (nothing is timed)."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from bench import figures
 
@@ -45,9 +47,18 @@ def test_each_missed_target_is_named_and_the_rest_pass() -> None:
     assert figures.missed({"reads_per_event": 2.0, "cold_import_ms": 250.0}) == []
 
 
-def test_the_readme_block_is_replaced_with_headings_moved_down() -> None:
-    readme = "# ClinicFlow\n\n## Benchmarks\n<!-- bench:start -->\nold\n<!-- bench:end -->\n\n## After\n"
+def test_the_benchmarks_page_gets_the_run_with_headings_moved_down_and_keeps_its_prose(tmp_path: Path) -> None:
+    page = tmp_path / "benchmarks.md"
+    page.write_text("# Benchmarks\n\nWhat it measures.\n\n## Last run\n<!-- bench:start -->\nold\n"
+                    "<!-- bench:end -->\n\n## One deployment, many clinics\n")
     report = "# make bench — today\n\n## 1. Requests\n| a |\n" + figures.figures_comment({"package_mb": 1.0})
-    updated = figures.readme_block(report, readme)
-    assert updated == ("# ClinicFlow\n\n## Benchmarks\n<!-- bench:start -->\n#### make bench — today\n\n"
-                       "##### 1. Requests\n| a |\n<!-- bench:end -->\n\n## After\n")
+    assert figures.write_benchmarks(report, page) == page
+    assert page.read_text() == ("# Benchmarks\n\nWhat it measures.\n\n## Last run\n<!-- bench:start -->\n"
+                                "### make bench — today\n\n#### 1. Requests\n| a |\n<!-- bench:end -->\n\n"
+                                "## One deployment, many clinics\n")
+
+
+def test_the_real_benchmarks_page_has_its_markers_and_the_readme_has_none() -> None:
+    text = figures.BENCHMARKS.read_text()
+    assert text.index(figures.BLOCK_START) < text.index(figures.BLOCK_END)
+    assert figures.BLOCK_START not in (figures.BENCHMARKS.parents[1] / "README.md").read_text()

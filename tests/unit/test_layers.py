@@ -14,8 +14,8 @@ ROOT = Path(__file__).resolve().parents[2] / "chalicelib"
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("platform",),
     ("domain",),
-    ("scenarios", "store"),
     ("ports",),
+    ("scenarios", "store"),
     ("channels",),
     ("core",),
     ("edge",),

@@ -14,6 +14,9 @@ Sources (cited again beside each canned answer):
 - `GET /v1/request/callback/` (from, to, sip, predicted) → {"status","from","to","time"}: #api_callback.
 - `GET /v1/pbx/record/request/` (call_id | pbx_call_id, lifetime 180…5184000 s, default 1800) →
   `link` (by call_id) or `links` (by pbx_call_id) and `lifetime_till`: #api_pbx_record_request.
+- `GET /v1/statistics/pbx/` (start, end, version, call_type) → `stats[]` rows (`call_id`, `sip`, `callstart`,
+  `clid`, `destination`, `disposition`, `seconds`, `is_recorded`, `pbx_call_id`): each leg the fake played is
+  recorded there, as the PBX's own call records: #api_statistics_pbx.
 - PBX notifications (form POST, header `Signature` = base64(hex HMAC-SHA1(secret, signed string))):
   NOTIFY_OUT_START signs internal.destination.call_start; NOTIFY_OUT_END the same and carries
   caller_id, duration, disposition, status_code (Q.931), is_recorded, call_id_with_rec;
@@ -140,6 +143,7 @@ class FakeZadarma(FakeVendor):
         self.accounts: dict[str, ZadarmaAccount] = {}
         self.recordings: dict[str, Recording] = {}
         self.links: dict[str, tuple[str, float]] = {}  # token -> (call_id_with_rec, expires at)
+        self.stats: list[dict[str, Any]] = []  # the legs played, as /v1/statistics/pbx/ lists them ("_key": account)
 
     def add_account(self, key: str, secret: str, notify_url: str | None = None, **settings: Any) -> ZadarmaAccount:
         account = ZadarmaAccount(key, secret, notify_url, **settings)
@@ -184,6 +188,8 @@ class FakeZadarma(FakeVendor):
                 reply = self._callback(account, params)
             elif path == "/v1/pbx/record/request/":
                 reply = self._record_request(account, params)
+            elif path == "/v1/statistics/pbx/":
+                reply = self._statistics(account, params)
             else:
                 reply = error(404, "Method not found")
             return Reply(reply.status, reply.body, {**reply.headers, **limits})
@@ -241,9 +247,23 @@ class FakeZadarma(FakeVendor):
             notes.append(_out_end(first, origin, caller_id, length, answered, ""))
         if record is not None:
             notes.append(record)
+        for note in notes:
+            if note["event"] == "NOTIFY_OUT_END":  # the PBX's call records hold every leg it placed
+                self.stats.append({"_key": account.key, "call_id": note["call_id_with_rec"] or note["pbx_call_id"],
+                                   "sip": note["internal"], "callstart": note["call_start"], "clid": caller_id,
+                                   "destination": note["destination"], "disposition": note["disposition"],
+                                   "seconds": int(note["duration"]), "is_recorded": note["is_recorded"] == "1",
+                                   "pbx_call_id": note["pbx_call_id"]})
         url = account.notify_url or ""
         self.post_later(script.delay, [(url, n, {"Signature": notification_signature(n, account.secret)})
                                        for n in notes], script.gap)
+
+    def _statistics(self, account: ZadarmaAccount, params: dict[str, str]) -> Reply:
+        start, end = params.get("start", ""), params.get("end", "")
+        rows = [{k: v for k, v in row.items() if not k.startswith("_")} for row in self.stats
+                if row["_key"] == account.key and start <= row["callstart"] <= end]
+        # #api_statistics_pbx: {"status","start","end","version","stats":[…]}
+        return Reply.json(200, {"status": "success", "start": start, "end": end, "version": 2, "stats": rows})
 
     def _record_request(self, account: ZadarmaAccount, params: dict[str, str]) -> Reply:
         lifetime = int(params.get("lifetime") or 1800)

@@ -45,11 +45,11 @@ def _digest_of(store: Repository, clinic: Clinic, target: date, days: dict[date,
         wrong_numbers = counters.get(SNAPSHOT_WRONG_NUMBERS, 0)
     built = build_digest(clinic.id, target, clinic.settings.timezone, counters, sum_days(window), tasks_open,
                          overdue, clinic.settings.reasons)
-    built["patients"] = {"wrong_number": wrong_numbers}  # an extension of CONTRACT §3: numbers to fix in the MIS
+    built["patients"] = {"wrong_number": wrong_numbers}  # an extension (docs/figures.md): numbers to fix in the MIS
     # an extension too: of the day's no-shows and cancellations, those whose patient has not booked again
     built["not_rebooked"] = {"no_show": counters.get("appointments.no_show_open", 0),
                              "cancelled": counters.get("appointments.cancelled_open", 0)}
-    built["campaigns_30d"] = campaigns_30d(store, clinic, target)  # an extension of CONTRACT §3
+    built["campaigns_30d"] = campaigns_30d(store, clinic, target)  # an extension of the digest JSON (docs/figures.md)
     built["ad_spend_30d"] = ad_spend_30d(store, clinic, target, sum_days(window))  # an extension too
     return built
 

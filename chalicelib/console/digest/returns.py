@@ -1,4 +1,4 @@
-"""What campaigns brought back: the digest's `campaigns_30d` (an extension of CONTRACT §3).
+"""What campaigns brought back: the digest's `campaigns_30d` (an extension of the digest JSON (docs/figures.md)).
 
 Per campaign, the revenue of its attributed visits (see `domain/roi.py`) in
 the 30 days ending on the digest's date, and its figures to date; `returned`

@@ -17,8 +17,8 @@ from chalicelib.domain.contract import LeadIn
 from chalicelib.domain.records import CallTask, InboundMessage, Lead, Patient
 from chalicelib.engine.appliers.funnel import link_lead
 from chalicelib.engine.appliers.notes import lead_notes
+from chalicelib.ports import Link
 from chalicelib.store.keys import subject_key
-from chalicelib.store.repository import Link
 
 
 def chat_lead_id(address: str) -> str:

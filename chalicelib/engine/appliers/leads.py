@@ -8,6 +8,7 @@ from datetime import datetime
 from chalicelib import scenarios
 from chalicelib.core import campaign_credit, sequences
 from chalicelib.core.runtime import AnswerToken, Context, Subject
+from chalicelib.desk import calls as desk_calls
 from chalicelib.domain import merge, reasons
 from chalicelib.domain.contract import CallCompleted, CallMissed, CompletedCallIn, LeadCreated, LeadLost
 from chalicelib.domain.facts import earliest
@@ -18,9 +19,9 @@ from chalicelib.engine.appliers.common import household_names, resolve_patients,
 from chalicelib.engine.appliers.funnel import link_lead
 from chalicelib.engine.appliers.notes import call_notes, lead_notes
 from chalicelib.platform.i18n import format_clock, format_day
+from chalicelib.ports import Link
 from chalicelib.scenarios.base import Occasion
 from chalicelib.store.keys import subject_key
-from chalicelib.store.repository import Link
 
 
 def lead_created(ctx: Context, event: LeadCreated) -> None:
@@ -155,6 +156,7 @@ def call_completed(ctx: Context, event: CallCompleted) -> None:
         ctx.subject(key)  # read first: the open tasks, and the inquiries this call returns, come with them
     _mark_returned(ctx, info.phone, info.at, info.answered)
     _close_matching_tasks(ctx, call, info, info.answered)
+    desk_calls.settle(ctx, call, info)  # a «Позвонить» of the desk: its end, matched to the task
 
 
 def _lead_answered(lead: Lead, at: datetime, answered: bool) -> bool:

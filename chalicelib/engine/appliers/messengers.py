@@ -9,7 +9,7 @@ from chalicelib.domain.records import Patient, TelegramInvite
 from chalicelib.engine.appliers.chat_leads import adopt_chat
 from chalicelib.engine.appliers.common import note_event
 from chalicelib.engine.appliers.patients import handle_key
-from chalicelib.store.repository import Link
+from chalicelib.ports import Link
 
 
 def chat_key(chat_id: str) -> str:

@@ -11,8 +11,8 @@ from chalicelib.engine.appliers.chat_leads import adopt_chat
 from chalicelib.engine.appliers.common import note_event, patients_by_phone
 from chalicelib.engine.appliers.funnel import link_lead
 from chalicelib.engine.appliers.notes import call_notes, lead_notes
+from chalicelib.ports import Link
 from chalicelib.store.keys import subject_key
-from chalicelib.store.repository import Link
 
 
 def contact_keys(profile: PatientIn | None) -> set[str]:
