@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import secrets
 from typing import Any, Protocol
 
 from chalicelib.connectors import registry
 from chalicelib.core.runtime import Context, Runtime
+from chalicelib.core.telegram_invites import invite_code
 from chalicelib.domain.clinic_settings import ClinicSettings
-from chalicelib.domain.records import ConnectorState, Patient, TelegramInvite
+from chalicelib.domain.records import ConnectorState, Patient
 from chalicelib.platform.errors import NotFound
 from chalicelib.platform.observability import logger
 from chalicelib.ports import DeliveryError
@@ -43,17 +43,6 @@ def invite_link(rt: Runtime, clinic_id: str, patient_id: str) -> dict[str, Any]:
     code = issued["code"]
     return {"url": f"https://t.me/{conf.bot_username}?start={code}", "code": code, "bot": conf.bot_username,
             "bound": issued["bound"]}
-
-
-def invite_code(ctx: Context, patient: Patient) -> str:
-    """The patient's invite code: the same every time it is asked for (saved with the patient on first use)."""
-    if patient.telegram_invite:
-        return patient.telegram_invite
-    code = secrets.token_urlsafe(12)  # 16 characters of A-Z a-z 0-9 _ -: a deep-link parameter
-    ctx.save(TelegramInvite(clinic_id=ctx.clinic_id, id=code, patient_id=patient.id, created_at=ctx.now))
-    patient.telegram_invite = code
-    ctx.save(patient)
-    return code
 
 
 def register_webhook(rt: Runtime, registrar: WebhookRegistrar, clinic_id: str, before: ClinicSettings,

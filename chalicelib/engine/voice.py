@@ -14,6 +14,7 @@ from chalicelib.channels import Registry
 from chalicelib.channels.http import TemplateMessage
 from chalicelib.core import wa_templates
 from chalicelib.core.runtime import Context
+from chalicelib.core.telegram_invites import invite_code
 from chalicelib.domain.records import Patient, SequenceRun
 
 LINK_CHANNELS = ("sms", "whatsapp")
@@ -49,10 +50,6 @@ def first_message_link(ctx: Context, run: SequenceRun, patient: Patient | None, 
         return None  # nobody to bind, or already bound
     if any(s.action == "message" for s in run.steps[:step]):
         return None
-    # imported here: the connectors package is heavy, and the actions thread must not import it while the
-    # events thread does (a partly initialised module fails the first step of the local stack)
-    from chalicelib.connectors.telegram_links import invite_code
-
     return f"https://t.me/{conf.bot_username}?start={invite_code(ctx, patient)}"
 
 
