@@ -557,6 +557,20 @@ def message_preview(clinic_id: str) -> Any:
     return json_response(console.message_preview(rt.clinic(clinic_id), body, rt.clock()))
 
 
+@app.route("/v1/clinics/{clinic_id}/settings/whatsapp-templates/preview", methods=["POST"])
+@handled
+def whatsapp_template_preview(clinic_id: str) -> Any:
+    from chalicelib.core import wa_templates
+    from chalicelib.domain.contract import TemplatePreview
+    from chalicelib.edge.json_api import parse_body
+    from chalicelib.handlers import wiring
+
+    wiring.authenticator().clinic_staff(_auth(), clinic_id, "manager")
+    rt = wiring.runtime()
+    body = parse_body(TemplatePreview, _body())
+    return json_response(wa_templates.preview(rt.clinic(clinic_id), body.scenario, body.template, rt.clock()))
+
+
 @app.route("/v1/clinics/{clinic_id}/dashboard", methods=["GET"])
 @handled
 def dashboard(clinic_id: str) -> Any:

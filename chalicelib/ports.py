@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any, Protocol, TypeVar
 
 from chalicelib.domain.counters import DEFAULT_LABELS
@@ -155,13 +156,29 @@ class Queue(Protocol):
 
 
 class Channel(Protocol):
-    """A way to write to a patient: WhatsApp, Telegram, SMS, email, or the local outbox."""
+    """A way to write to a patient: WhatsApp, Telegram, SMS, email, or the local outbox.
+
+    `identity` is who the patient sees the message from (the clinic's number, bot or sender name)."""
 
     name: str
     provider: str
+    identity: str
 
-    def send(self, to: str, text: str, subject: str | None = None) -> str:
-        """Deliver a message; returns the provider's id. Raises DeliveryError."""
+    def send(self, to: str, text: str, subject: str | None = None) -> str | Sent:
+        """Deliver a message; returns the provider's id (and what it cost). Raises DeliveryError."""
+
+
+@dataclass(frozen=True)
+class Sent:
+    """What a provider said when it took a message: its id, and its price when it names one (SMS.ru)."""
+
+    provider_id: str
+    cost: Decimal | None = None
+    kind: str = "text"  # or "template" (WhatsApp outside the customer-service window)
+
+
+def sent_of(answer: str | Sent) -> Sent:
+    return answer if isinstance(answer, Sent) else Sent(str(answer))
 
 
 class Mailer(Protocol):
@@ -187,4 +204,13 @@ class ManagerBot(Protocol):
 
 
 class DeliveryError(Exception):
-    """A channel could not deliver; retrying later may work."""
+    """A channel could not deliver; retrying later may work.
+
+    `code` and `reason` are the vendor's own (WhatsApp 131047 and its details, SMS.ru 207...), kept so the
+    patient's timeline says why; `rate_limited` with `retry_after` (seconds) asks for a later retry."""
+
+    def __init__(self, message: str, code: str | None = None, reason: str | None = None,
+                 retry_after: float | None = None, rate_limited: bool = False) -> None:
+        super().__init__(message)
+        self.code, self.reason = code, reason
+        self.retry_after, self.rate_limited = retry_after, rate_limited

@@ -14,15 +14,34 @@ DEMO_ID = "demo"
 def demo_connectors() -> dict[str, dict[str, str]]:
     """Every connector with fresh local secrets (kept in the state folder's demo.json, mode 600)."""
     import secrets
+    import uuid
 
     def token(n: int = 18) -> str:
         return secrets.token_urlsafe(n)
 
-    return {"whatsapp": {"verify_token": token(), "app_secret": token()},
+    return {"whatsapp": {"verify_token": token(), "app_secret": token(), **SENDING["whatsapp"], "token": token(32)},
             "telegram": {"bot_token": f"{secrets.randbelow(10**9):09d}:{token(26)}", "secret_token": token(),
                          "bot_username": "clinicflow_demo_bot"},
             "zadarma": {"secret": token(), "key": token(10)}, "mango": {"api_key": token(), "api_salt": token()},
-            "smsru": {"callback_token": token()}}
+            "smsru": {"callback_token": token(), "api_id": str(uuid.uuid4()).upper(), **SENDING["smsru"]},
+            "email": dict(SENDING["email"])}
+
+
+# The demo clinic's own sending identities: the local outbox records each message as leaving from them
+# (`sent_as` on the patient's timeline), as a deployment would send it through the clinic's own accounts.
+SENDING = {"whatsapp": {"phone_number_id": "106540352242922", "display_number": "+7 495 123-45-67"},
+           "smsru": {"sender": "Ulybka"},
+           "email": {"sender": "hello@demo-clinic.example", "reply_to": "admin@demo-clinic.example"}}
+DEMO_TEMPLATES = {  # as the demo clinic would have them approved at Meta (README: "Send from your own numbers")
+    "recall": {"name": "recall_checkup", "language": "ru", "parameters": ["patient_first_name", "doctor", "clinic"],
+               "body": "{{1}}, здравствуйте! Пора на профилактический осмотр к доктору {{2}}. Ответьте на это "
+                       "сообщение — подберём время. {{3}}"},
+    "confirmation": {"name": "visit_confirmation", "language": "ru",
+                     "parameters": ["patient_first_name", "date", "time", "clinic"],
+                     "body": "{{1}}, напоминаем о приёме {{2}} в {{3}}. Ответьте «Да», если придёте. {{4}}"},
+    "no_show": {"name": "missed_visit", "language": "ru", "parameters": ["patient_first_name", "clinic"],
+                "body": "{{1}}, мы не увиделись на приёме. Ответьте на это сообщение — запишем снова. {{2}}"},
+}
 
 
 def demo_settings(connectors: dict[str, dict[str, str]] | None = None) -> ClinicSettings:
@@ -44,6 +63,9 @@ def demo_settings(connectors: dict[str, dict[str, str]] | None = None) -> Clinic
         "sequences": {name: {"steps": quick} for name in ("lead", "recall", "cancelled", "treatment_dropout")}
         | {"no_show": {"steps": [quick[0], quick[2]]}},
         "connectors": connectors or {},
+        "whatsapp_templates": DEMO_TEMPLATES,
+        "sending": {"telegram_invite": True, "whatsapp_prices": {"marketing": "8.10", "utility": "2.35",
+                                                                 "authentication": "2.35"}},
     })
 
 
@@ -62,10 +84,12 @@ def ensure_demo(rt: Any, webhook_secret: Any, state_dir: Path, on_saved: Any = N
     if path.exists() and clinic is not None:
         known = dict(json.loads(path.read_text()))
         kept, fresh = known.get("connectors", {}), demo_connectors()
-        if kept.get("zadarma", {}).get("key"):
+        if kept.get("zadarma", {}).get("key") and kept.get("smsru", {}).get("api_id"):
             return known
-        # a state folder from before connectors existed, or before calls were confirmed with Zadarma's API key
-        known["connectors"] = {**fresh, **kept, "zadarma": {**fresh["zadarma"], **kept.get("zadarma", {})}}
+        # a state folder from before connectors existed, before calls were confirmed with Zadarma's API key, or
+        # before the clinic sent from its own number, bot and sender name
+        known["connectors"] = {**fresh, **kept, **{vendor: {**fresh[vendor], **kept.get(vendor, {})}
+                                                   for vendor in ("zadarma", "whatsapp", "smsru", "email")}}
         document = clinic.settings.model_dump(mode="json") | {"connectors": known["connectors"]}
         clinics.replace_settings(rt, DEMO_ID, document, on_saved)
         _write(path, known)

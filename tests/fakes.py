@@ -72,6 +72,7 @@ class FakeChannel:
 
     name: str
     provider: str = "fake"
+    identity: str = "fake"
     failures: int = 0
     sent: list[tuple[str, str]] = field(default_factory=list)
 

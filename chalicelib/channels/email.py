@@ -27,10 +27,16 @@ class SesMailer:
     def __init__(self, client: Any, sender: str) -> None:
         self._ses, self._sender = client, sender
 
+    @property
+    def sender(self) -> str:
+        return self._sender
+
     def send(self, to: list[str], subject: str, html: str | None, text: str,
-             images: dict[str, bytes] | None = None) -> str:
+             images: dict[str, bytes] | None = None, reply_to: str | None = None) -> str:
         message = MIMEMultipart("related")
         message["Subject"], message["From"], message["To"] = subject, self._sender, ", ".join(to)
+        if reply_to:
+            message["Reply-To"] = reply_to
         message["Date"], message["Message-ID"] = formatdate(localtime=False), make_msgid(domain="clinicflow")
         alternative = MIMEMultipart("alternative")
         alternative.attach(MIMEText(text, "plain", "utf-8"))
@@ -50,12 +56,13 @@ class SesMailer:
 
 
 class SesEmail:
-    """The patient email channel: a plain-text message."""
+    """The patient email channel: a plain-text message, from the clinic's sender, answered to its reply-to."""
 
     name, provider = "email", "ses"
 
-    def __init__(self, mailer: SesMailer) -> None:
-        self._mailer = mailer
+    def __init__(self, mailer: SesMailer, reply_to: str | None = None, identity: str = "") -> None:
+        self._mailer, self._reply_to = mailer, reply_to
+        self.identity = identity or f"e-mail {mailer.sender}"
 
     def send(self, to: str, text: str, subject: str | None = None) -> str:
-        return self._mailer.send([to], subject or text.splitlines()[0][:80], None, text)
+        return self._mailer.send([to], subject or text.splitlines()[0][:80], None, text, reply_to=self._reply_to)

@@ -7,16 +7,24 @@ in the patient's timeline (`message.sent`) without any provider account.
 from __future__ import annotations
 
 import uuid
+from typing import Any
+
+from chalicelib.ports import Sent
 
 
 class OutboxChannel:
+    """Keeps the message (on its record and the timeline, with `identity`: whom it would have left from)."""
+
     provider = "outbox"
 
-    def __init__(self, name: str) -> None:
-        self.name = name
+    def __init__(self, name: str, identity: str = "") -> None:
+        self.name, self.identity = name, identity or "outbox"
 
-    def send(self, to: str, text: str, subject: str | None = None) -> str:
-        return f"outbox-{uuid.uuid4().hex[:12]}"
+    def send(self, to: str, text: str, subject: str | None = None) -> Sent:
+        return Sent(f"outbox-{uuid.uuid4().hex[:12]}")
+
+    def send_template(self, to: str, template: Any) -> Sent:
+        return Sent(f"outbox-{uuid.uuid4().hex[:12]}", kind="template")
 
 
 class OutboxWebhooks:

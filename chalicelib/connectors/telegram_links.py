@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import secrets
 from typing import Any, Protocol
 
 from chalicelib.connectors import registry
 from chalicelib.core.runtime import Context, Runtime
+from chalicelib.core.telegram_invites import invite_code
 from chalicelib.domain.clinic_settings import ClinicSettings
-from chalicelib.domain.records import ConnectorState, Patient, TelegramInvite
+from chalicelib.domain.records import ConnectorState, Patient
 from chalicelib.platform.errors import NotFound
 from chalicelib.platform.observability import logger
 from chalicelib.ports import DeliveryError
@@ -27,26 +27,22 @@ def connector_url(public_url: str, clinic_id: str, vendor: str) -> str:
     return f"{public_url}/v1/clinics/{clinic_id}/connectors/{vendor}"
 
 
-def invite_link(rt: Runtime, clinic_id: str, patient_id: str) -> dict[str, str]:
+def invite_link(rt: Runtime, clinic_id: str, patient_id: str) -> dict[str, Any]:
     """The patient's `t.me/<bot>?start=<code>` link; the same code every time it is asked for."""
     conf = rt.clinic(clinic_id).settings.connectors.telegram
     if conf is None:
         raise NotFound("no telegram connector for this clinic")
 
-    def issue(ctx: Context) -> str:
+    def issue(ctx: Context) -> dict[str, Any]:
         patient = ctx.load(Patient, patient_id)
         if patient is None or patient.profile is None:
             raise NotFound(f"no patient {patient_id}")
-        if patient.telegram_invite:
-            return patient.telegram_invite
-        code = secrets.token_urlsafe(12)  # 16 characters of A-Z a-z 0-9 _ -: a deep-link parameter
-        ctx.save(TelegramInvite(clinic_id=ctx.clinic_id, id=code, patient_id=patient_id, created_at=ctx.now))
-        patient.telegram_invite = code
-        ctx.save(patient)
-        return code
+        return {"code": invite_code(ctx, patient), "bound": patient.telegram_chat is not None}
 
-    code = rt.unit(clinic_id, issue)
-    return {"url": f"https://t.me/{conf.bot_username}?start={code}", "code": code}
+    issued = rt.unit(clinic_id, issue)
+    code = issued["code"]
+    return {"url": f"https://t.me/{conf.bot_username}?start={code}", "code": code, "bot": conf.bot_username,
+            "bound": issued["bound"]}
 
 
 def register_webhook(rt: Runtime, registrar: WebhookRegistrar, clinic_id: str, before: ClinicSettings,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from typing import Any, ClassVar
 
 from pydantic import Field
@@ -87,6 +88,7 @@ class Status(VendorModel):
     timestamp: UnixTime
     recipient_id: str = ""
     errors: list[dict[str, Any]] = Field(default_factory=list)
+    pricing: dict[str, Any] = Field(default_factory=dict)
 
 
 class Profile(VendorModel):
@@ -183,7 +185,20 @@ def _received(message: Message, settings: ClinicSettings, name: str | None) -> I
 
 
 def _status(status: Status) -> Inbound:
+    """A status with Meta's reason for a failure (`errors[0]`) and the pricing category it is billed by."""
     at = iso(status.timestamp)
+    data: dict[str, Any] = {"message_id": status.id, "status": status.status, "at": at}
+    if status.status == "failed" and status.errors:
+        first = status.errors[0]
+        raw = first.get("error_data")
+        details: dict[str, Any] = raw if isinstance(raw, dict) else {}
+        words = details.get("details") or first.get("title") or first.get("message") or ""
+        data["error"] = {"code": str(first.get("code", ""))[:40], "reason": str(words)[:300]}
+    # A free message (pricing.type "free_customer_service"/"free_entry_point") is priced by its type: 0 unless
+    # the clinic names a rate for it; a billable one by its category (marketing, utility, authentication...).
+    kind, category = status.pricing.get("type"), status.pricing.get("category")
+    chosen = kind if isinstance(kind, str) and kind.startswith("free") else category
+    if isinstance(chosen, str) and re.fullmatch(r"[A-Za-z_\-]{1,40}", chosen):
+        data["pricing_category"] = chosen.lower().replace("-", "_")
     return Inbound(event_key("whatsapp", status.id, status.status), {
-        "type": "message.status", "occurred_at": at,
-        "data": {"message_id": status.id, "status": status.status, "at": at}})
+        "type": "message.status", "occurred_at": at, "data": data})

@@ -84,6 +84,7 @@ SUMMARY = (
     ("recall", "booked", N_("Recalls booked")), ("recall", "came", N_("Recalls came")),
     ("waitlist", "filled", N_("Gaps filled from the waitlist")),
     ("messages", "sent", N_("Messages sent")),
+    ("messages", "cost", N_("Messages cost")),
 )
 
 

@@ -47,10 +47,13 @@ def call_worked(ctx: Context, run: SequenceRun, task: CallTask, admin_id: str | 
         ctx.save(member)
 
 
-def message_sent(ctx: Context, run: SequenceRun, message_id: str) -> None:
-    """A campaign run's message went out: a contact (its attempt is the moment it was sent)."""
+def message_sent(ctx: Context, run: SequenceRun, message_id: str, price: Decimal | None = None,
+                 at: datetime | None = None) -> None:
+    """A campaign run's message went out: a contact (its attempt is the moment it was sent) and its price,
+    known at once (SMS.ru) or from the provider's status later (WhatsApp's pricing category)."""
     member = _member_of(ctx, run)
-    if member is not None and rules.note_contact(member, message_id, MemberContact(at=ctx.now, kind="message")):
+    contact = MemberContact(at=at or ctx.now, kind="message", price=price or Decimal("0"))
+    if member is not None and rules.note_contact(member, message_id, contact):
         ctx.save(member)
 
 

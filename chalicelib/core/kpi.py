@@ -250,6 +250,8 @@ def message_contribution(message: OutboundMessage, calendar: ClinicCalendar) -> 
         b.add(message.sent_at, "messages.delivered")
     if message.status == "read":
         b.add(message.sent_at, "messages.read")
+    if message.cost:  # what the provider charged, in kopecks (counters are whole numbers)
+        b.add(message.sent_at, "messages.cost_kopecks", int((message.cost * 100).to_integral_value()))
     return b.out
 
 
@@ -386,7 +388,8 @@ def build_digest(clinic_id: str, day: date, timezone: str, today: Mapping[str, i
         "lost_reasons_30d": reason_counts("lost", last_30, lost_list),
         "refusal_reasons_30d": reason_counts("refused", last_30),
         "messages": {"sent": sum(_with("messages.sent|", t).values()), "failed": t.get("messages.failed", 0),
-                     "delivered": t.get("messages.delivered", 0), "read": t.get("messages.read", 0)},
+                     "delivered": t.get("messages.delivered", 0), "read": t.get("messages.read", 0),
+                     "cost": f"{Decimal(t.get('messages.cost_kopecks', 0)) / 100:.2f}"},
         "waitlist": {"filled": t.get("waitlist.filled", 0)},
         "feedback": {"count": t.get("feedback.count", 0),
                      "average": round(t["feedback.sum"] / t["feedback.count"], 1)

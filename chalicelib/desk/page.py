@@ -15,7 +15,8 @@ from chalicelib.scenarios import SCENARIOS
 STATIC = Path(__file__).parents[1] / "static"
 ASSETS = {"session.js": "application/javascript; charset=utf-8",  # sign-in and API, shared by both pages
           "desk.js": "application/javascript; charset=utf-8", "desk.css": "text/css; charset=utf-8",
-          "console.js": "application/javascript; charset=utf-8", "console.css": "text/css; charset=utf-8"}
+          "console.js": "application/javascript; charset=utf-8", "console.css": "text/css; charset=utf-8",
+          "console_templates.js": "application/javascript; charset=utf-8"}  # the WhatsApp templates editor
 # media-src: a call recording plays from the vendor's own short-lived link (never stored by us)
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, time, timedelta
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -234,12 +235,35 @@ def _secret(pattern: str = r"^\S{1,512}$") -> Any:
     return Field(pattern=pattern, json_schema_extra=_SECRET)
 
 
+def _sending_secret(pattern: str = r"^\S{1,1024}$") -> Any:
+    """A credential the clinic sends with (optional: a clinic may only receive through the vendor)."""
+    return Field(None, pattern=pattern, json_schema_extra=_SECRET)
+
+
 class WhatsAppConnector(_Doc):
-    """WhatsApp Cloud API: Meta's handshake token and the app secret that signs each POST."""
+    """WhatsApp Cloud API: Meta's handshake token and the app secret that signs each POST; with `token`
+    (a system user's permanent access token) and `phone_number_id` the clinic also sends from its number."""
 
     verify_token: str = _secret()
     app_secret: str = _secret()
-    phone_number_id: str | None = None
+    phone_number_id: str | None = Field(None, pattern=r"^\d{5,30}$")
+    token: str | None = _sending_secret()
+    display_number: str | None = Field(None, max_length=40)  # what patients see: shown as the identity
+
+
+class EmailConnector(_Doc):
+    """The clinic's e-mail identity: an SES-verified `sender`, and where patients' answers go (`reply_to`)."""
+
+    sender: str | None = Field(None, max_length=254)
+    reply_to: str | None = Field(None, max_length=254)
+
+    @field_validator("sender", "reply_to")
+    @classmethod
+    def _address(cls, value: str | None) -> str | None:
+        """A bare address (`hello@smile.ru`): SES names the sender as the verified identity shows it."""
+        if value and (not value.isascii() or not _EMAIL.match(value)):
+            raise ValueError(f"not a plain email address: {value}")
+        return value or None
 
 
 class TelegramConnector(_Doc):
@@ -270,9 +294,12 @@ class MangoConnector(_Doc):
 
 
 class SmsRuConnector(_Doc):
-    """SMS.ru delivery reports: a token of our own in the callback URL (`?token=`)."""
+    """SMS.ru delivery reports: a token of our own in the callback URL (`?token=`); with `api_id` and an
+    approved alpha-name `sender` the clinic sends its SMS from its own account, signed with its own name."""
 
     callback_token: str = _secret(r"^[A-Za-z0-9_-]{16,128}$")
+    api_id: str | None = _sending_secret(r"^[A-Za-z0-9-]{8,64}$")
+    sender: str | None = Field(None, pattern=r"^[A-Za-z0-9 .\-]{2,11}$")  # SMS.ru: up to 11 Latin characters
 
 
 class Connectors(_Doc):
@@ -283,6 +310,7 @@ class Connectors(_Doc):
     zadarma: ZadarmaConnector | None = None
     mango: MangoConnector | None = None
     smsru: SmsRuConnector | None = None
+    email: EmailConnector | None = None
 
 
 def secret_fields() -> dict[str, list[str]]:
@@ -292,7 +320,7 @@ def secret_fields() -> dict[str, list[str]]:
         model = next(a for a in getattr(info.annotation, "__args__", ()) if isinstance(a, type)
                      and issubclass(a, BaseModel))
         out[vendor] = [name for name, f in model.model_fields.items() if f.json_schema_extra == _SECRET]
-    return out
+    return {vendor: names for vendor, names in out.items() if names}
 
 
 def masked(document: dict[str, Any]) -> dict[str, Any]:
@@ -319,11 +347,53 @@ def keep_secrets(document: dict[str, Any], stored: ClinicSettings) -> list[str]:
         old = getattr(stored.connectors, vendor)
         for name in names:
             if conf.get(name) == SECRET_MASK:
-                if old is None:
+                if old is None or getattr(old, name) is None:
                     missing.append(f"connectors.{vendor}.{name}")
                 else:
                     conf[name] = getattr(old, name)
     return missing
+
+
+# ---- sending as the clinic: WhatsApp templates and message prices (CONTRACT section 7) ------------
+
+# The facts a template's body parameters may be filled with, in the order the clinic's template numbers them.
+TEMPLATE_FACTS = ("patient_first_name", "patient_name", "date", "time", "doctor", "clinic", "clinic_phone",
+                  "offer", "service", "telegram_link")
+TemplateFact = Literal["patient_first_name", "patient_name", "date", "time", "doctor", "clinic", "clinic_phone",
+                       "offer", "service", "telegram_link"]
+
+
+class WhatsAppTemplate(_Doc):
+    """A template the clinic had approved at Meta, used outside the 24-hour window for one scenario."""
+
+    name: str = Field(pattern=r"^[a-z0-9_]{1,512}$")  # Meta: lower case, digits, underscores
+    language: str = Field("ru", pattern=r"^[a-z]{2,3}(_[A-Z]{2})?$")  # ru, en_US...
+    parameters: list[TemplateFact] = Field(default_factory=list, max_length=10)  # {{1}}, {{2}}... in order
+    body: str | None = Field(None, max_length=1024)  # the body as submitted to Meta: for the preview and timeline
+
+    @model_validator(mode="after")
+    def _counts(self) -> WhatsAppTemplate:
+        """Meta refuses a template whose parameters differ in number from its {{n}} (132000): say so here."""
+        if self.body:
+            numbers = {int(n) for n in re.findall(r"\{\{\s*(\d+)\s*\}\}", self.body)}
+            if numbers != set(range(1, len(self.parameters) + 1)):
+                raise ValueError(f"the body has {{{{1}}}}..{{{{{len(numbers)}}}}} placeholders but "
+                                 f"{len(self.parameters)} parameters are named")
+        return self
+
+
+class Sending(_Doc):
+    """How the clinic's own messages go out."""
+
+    # The deployment's shared WhatsApp/Telegram/SMS/e-mail accounts, for a channel the clinic has none of its
+    # own. Off: patients then never get a message from someone else's number, bot or name.
+    shared_fallback: bool = False
+    # The first SMS or WhatsApp message of a ladder carries the clinic's Telegram invite link (needs the bot).
+    telegram_invite: bool = False
+    # WhatsApp's price per message by its pricing category (status webhooks' `pricing.category`).
+    whatsapp_prices: dict[Annotated[str, Field(pattern=r"^[a-z_\-]{1,40}$")],
+                          Annotated[Decimal, Field(ge=0, le=100000, decimal_places=4)]] = Field(
+        default_factory=dict, max_length=20)
 
 
 class SpecialDays(_Doc):
@@ -447,6 +517,10 @@ class ClinicSettings(_Doc):
             return None
         return next((admin for admin, ext in self.staff_extensions.items() if ext == extension.strip()), None)
     imports: ImportSettings = Field(default_factory=ImportSettings)  # patient base uploads
+    sending: Sending = Field(default_factory=Sending)
+    # scenario (or notice purpose) -> the approved template WhatsApp needs outside the 24-hour window
+    whatsapp_templates: dict[Annotated[str, Field(pattern=r"^[a-z_]{1,40}$")], WhatsAppTemplate] = Field(
+        default_factory=dict, max_length=40)
 
     @field_validator("timezone")
     @classmethod

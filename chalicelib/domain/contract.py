@@ -268,10 +268,26 @@ class MessageData(Body):
     message: MessageIn
 
 
+class TemplatePreview(Body):
+    """`POST …/settings/whatsapp-templates/preview`: the stored template of `scenario`, or `template` as edited."""
+
+    scenario: Annotated[str, StringConstraints(pattern=r"^[a-z_]{1,40}$")]
+    template: dict[str, object] | None = None
+
+
+class StatusError(Body):
+    """Extension: why the provider could not deliver (WhatsApp's `errors[]`: 131026, 131047...)."""
+
+    code: Annotated[str, StringConstraints(max_length=40)]
+    reason: Annotated[str, StringConstraints(max_length=300)] = ""
+
+
 class MessageStatusData(Body):
     message_id: Id
     status: Literal["delivered", "read", "failed"]
     at: Instant
+    error: StatusError | None = None  # extension (v1.2): the provider's reason for `failed`
+    pricing_category: Annotated[str, StringConstraints(pattern=r"^[a-z_\-]{1,40}$")] | None = None  # WhatsApp
 
 
 class MessengerLinkData(Body):

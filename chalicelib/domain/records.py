@@ -65,6 +65,8 @@ class Patient(Record):
     telegram_chat: str | None = None  # the chat the patient bound with the clinic's invite link
     telegram_chat_stamp: str | None = None
     telegram_invite: str | None = None  # the patient's invite code (see TelegramInvite)
+    # channel -> when the patient last wrote to the clinic there (WhatsApp's 24-hour customer-service window)
+    last_inbound: dict[str, datetime] = Field(default_factory=dict)
     # Lost-patient segments (see domain/segments.py): what the MIS export and the events say.
     booked_until: datetime | None = None  # start of the latest active appointment
     visit_days: list[str] = Field(default_factory=list)  # distinct visit days, the first two (markers: ?, many)
@@ -431,6 +433,11 @@ class OutboundMessage(Record):
     status: str = "sent"
     status_stamp: str | None = None
     error: str | None = None
+    sent_as: str | None = None  # the clinic's identity it left from ("WhatsApp +7 495…", "SMS Ulybka")
+    kind: str = "text"  # or "template" (WhatsApp outside the 24-hour window)
+    template: str | None = None
+    cost: Decimal | None = None  # what the provider charged (SMS.ru's price; WhatsApp's category x the rate)
+    pricing_category: str | None = None
 
 
 class InboundMessage(Record):

@@ -193,6 +193,8 @@ def _operations() -> dict[str, dict[str, Op]]:
                                              contract.LadderPreview)},
         c + "/settings/messages/preview": {"post": Op("A patient message as a sample patient gets it", "manager",
                                                       contract.MessagePreview)},
+        c + "/settings/whatsapp-templates/preview": {"post": Op("A WhatsApp template as a sample patient gets it, "
+                                                                "filled", "manager", contract.TemplatePreview)},
         c + "/staff": {"get": Op("Staff tokens (never the tokens themselves)", "manager"),
                        "post": Op("Issue a staff token and its login link", "manager", contract.NewStaffToken, 201)},
         c + "/staff/{token_id}": {"delete": Op("Revoke a staff token and end its sessions", "manager")},

@@ -11,10 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from chalicelib import scenarios
 from chalicelib.channels import Registry, candidates, provider_key
+from chalicelib.channels.http import TemplateMessage
 from chalicelib.core import campaign_credit, consent, sequences
 from chalicelib.core.compose import compose, notice
 from chalicelib.core.runtime import AnswerToken, Context, Runtime
@@ -33,10 +35,10 @@ from chalicelib.domain.records import (
     TaskContext,
 )
 from chalicelib.domain.windows import add_working_minutes
-from chalicelib.engine import offers
+from chalicelib.engine import offers, voice
 from chalicelib.platform.errors import FieldError, InvalidInput, NotFound
 from chalicelib.platform.observability import logger
-from chalicelib.ports import DeliveryError, Link
+from chalicelib.ports import DeliveryError, Link, sent_of
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,8 @@ class Outgoing:
     candidates: list[tuple[str, str]]
     subject: str
     text: str
+    registry: Registry | None = None  # the clinic's own channels (built while its settings were at hand)
+    template: TemplateMessage | None = None  # WhatsApp outside the 24-hour window
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,20 @@ class Delivery:
     to: str
     provider: str
     provider_id: str
+    sent_as: str = ""
+    cost: Decimal | None = None
+    kind: str = "text"
+    template: str | None = None
+    refusals: tuple[Refusal, ...] = ()
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A channel that did not take the message, in the vendor's words (the ladder went on to the next)."""
+
+    channel: str
+    code: str | None
+    reason: str
 
 
 def advance(ctx: Context, run: SequenceRun, plan: Plan, token: str) -> None:
@@ -76,9 +94,9 @@ class StepHandler:
         Builds the channel registry (lazily: HTTP pools and SES client).
     """
 
-    def __init__(self, runtime: Runtime, channels: Callable[[], Registry]) -> None:
+    def __init__(self, runtime: Runtime, channels: Callable[..., Registry]) -> None:
         self.rt = runtime
-        self._channels = channels
+        self._channels = channels  # (clinic_id, settings) -> that clinic's registry
 
     def handle(self, action: StepRequest | Notify) -> None:
         if isinstance(action, Notify):
@@ -221,8 +239,8 @@ class StepHandler:
         outgoing = self.rt.unit(req.run.clinic_id, lambda ctx: self._plan_message(ctx, req))
         if outgoing is None:
             return
-        delivery = self._deliver(outgoing)
-        self.rt.unit(req.run.clinic_id, lambda ctx: self._after_message(ctx, req, outgoing, delivery))
+        delivery, refusals = self._attempt(outgoing)
+        self.rt.unit(req.run.clinic_id, lambda ctx: self._after_message(ctx, req, outgoing, delivery, refusals))
 
     def _plan_message(self, ctx: Context, req: StepRequest) -> Outgoing | None:
         prepared = self._prepare(ctx, req)
@@ -237,7 +255,12 @@ class StepHandler:
             return None
         refusal = consent.refusal(run.scenario, patient, "message", run.context)
         step = run.steps[req.plan.step]
-        options = candidates(step.channel, patient, run.phone, self._channels().available, run.wrong_numbers or ())
+        registry = self._channels(ctx.clinic_id, ctx.settings)
+        options = candidates(step.channel, patient, run.phone, registry.available, run.wrong_numbers or ())
+        facts = run_facts(ctx, run, patient)
+        link = None if refusal else voice.first_message_link(ctx, run, patient, req.plan.step, options)
+        template, options = (None, options) if refusal else voice.whatsapp_form(
+            ctx, registry, run.scenario, patient, facts, link, options, message_id)
         if refusal or not options:
             why = refusal or "no_channel"
             ctx.note(run.patient_id, ctx.now, "message.skipped", key=f"{message_id}:skipped", reason=why,
@@ -249,36 +272,48 @@ class StepHandler:
         if self._cap_postpone(ctx, req, run, patient):
             return None
         scenario = scenarios.get(run.scenario)
-        subject, text = compose(scenario.message, scenario.subject, ctx.clinic, patient, options[0][0],
-                                **run_facts(ctx, run, patient))
+        subject, text = compose(scenario.message, scenario.subject, ctx.clinic, patient, options[0][0], **facts)
+        text = voice.with_link(text, link, options[0][0])
         ctx.save(OutboundMessage(clinic_id=ctx.clinic_id, id=message_id, channel=options[0][0], to=options[0][1],
                                  text=text, purpose=run.scenario, patient_id=run.patient_id, run_id=run.id,
                                  sent_at=ctx.now, status="sending"))
-        return Outgoing(message_id, options, subject, text)
+        return Outgoing(message_id, options, subject, text, registry, template)
 
     def _deliver(self, outgoing: Outgoing) -> Delivery | None:
-        """Try the patient's channels in order until one takes the message."""
-        registry = self._channels()
+        return self._attempt(outgoing)[0]
+
+    def _attempt(self, outgoing: Outgoing) -> tuple[Delivery | None, tuple[Refusal, ...]]:
+        """Try the patient's channels in order until one takes the message (a refusal moves on at once)."""
+        registry = outgoing.registry or self._channels("", None)
+        refusals: list[Refusal] = []
         for channel, address in outgoing.candidates:
             adapter = registry.get(channel)
+            template = outgoing.template if channel == "whatsapp" else None
             try:
-                provider_id = adapter.send(address, outgoing.text, outgoing.subject)
+                if template is not None and hasattr(adapter, "send_template"):
+                    answer = sent_of(adapter.send_template(address, template))
+                else:
+                    answer = sent_of(adapter.send(address, outgoing.text, outgoing.subject))
             except DeliveryError as exc:
                 logger.warning("channel failed", extra={"channel": channel, "error": str(exc)})
+                refusals.append(Refusal(channel, exc.code, exc.reason or str(exc)))
                 continue
-            return Delivery(channel, address, adapter.provider, provider_id)
-        return None
+            return Delivery(channel, address, adapter.provider, answer.provider_id,
+                            getattr(adapter, "identity", "") or "", answer.cost, answer.kind,
+                            template.name if template is not None and answer.kind == "template" else None,
+                            tuple(refusals)), tuple(refusals)
+        return None, tuple(refusals)
 
     def _after_message(self, ctx: Context, req: StepRequest, outgoing: Outgoing,
-                       delivery: Delivery | None) -> None:
+                       delivery: Delivery | None, refusals: tuple[Refusal, ...] = ()) -> None:
         run = ctx.load(SequenceRun, req.run.run_id)
         message = ctx.load(OutboundMessage, outgoing.message_id)
         if message is None or run is None:
             return
         patient = ctx.load(Patient, run.patient_id) if run.patient_id else None
-        record_delivery(ctx, message, delivery, patient)
+        record_delivery(ctx, message, delivery, patient, refusals=refusals)
         if delivery is not None:
-            campaign_credit.message_sent(ctx, run, message.id)
+            campaign_credit.message_sent(ctx, run, message.id, delivery.cost)
         if delivery is not None and patient is not None and scenarios.get(run.scenario).awaits_rating \
                 and run.visit_id:
             patient.feedback_visit, patient.feedback_asked_at = run.visit_id, ctx.now
@@ -295,13 +330,13 @@ class StepHandler:
         outgoing = self.rt.unit(note.clinic_id, lambda ctx: self._plan_notify(ctx, note))
         if outgoing is None:
             return
-        delivery = self._deliver(outgoing)
+        delivery, refusals = self._attempt(outgoing)
 
         def finish(ctx: Context) -> None:
             message = ctx.load(OutboundMessage, outgoing.message_id)
             if message is not None:
                 patient = ctx.load(Patient, note.patient_id) if note.patient_id else None
-                record_delivery(ctx, message, delivery, patient, count_contact=False)
+                record_delivery(ctx, message, delivery, patient, count_contact=False, refusals=refusals)
 
         self.rt.unit(note.clinic_id, finish)
 
@@ -312,14 +347,22 @@ class StepHandler:
         patient = ctx.load(Patient, note.patient_id) if note.patient_id else None
         if patient is not None and patient.is_opted_out and note.purpose != "opted_out":
             return None
-        options = candidates(note.channel, patient, note.phone, self._channels().available)
+        registry = self._channels(ctx.clinic_id, ctx.settings)
+        params = _params(note.params)
+        avoid, original = set(params.pop("avoid", None) or ()), params.pop("resend_of", None)
+        options = [o for o in candidates(note.channel, patient, note.phone, registry.available) if o[0] not in avoid]
+        template, options = voice.whatsapp_form(ctx, registry, note.purpose, patient, params, None, options, note.key)
         if not options:
             return None
-        subject, text = notice(note.purpose, ctx.clinic, patient, options[0][0], **_params(note.params))
+        earlier = ctx.load(OutboundMessage, original) if original else None
+        if earlier is not None:  # the same words, on the next channel (a messenger refused them)
+            subject, text = f"{ctx.clinic.name}", earlier.text
+        else:
+            subject, text = notice(note.purpose, ctx.clinic, patient, options[0][0], **params)
         ctx.save(OutboundMessage(clinic_id=ctx.clinic_id, id=note.key, channel=options[0][0], to=options[0][1],
                                  text=text, purpose=note.purpose, patient_id=note.patient_id, sent_at=ctx.now,
                                  status="sending"))
-        return Outgoing(note.key, options, subject, text)
+        return Outgoing(note.key, options, subject, text, registry, template)
 
 
     # ---- the desk's replies: the same channels and the same delivery as a step's message ---------
@@ -345,12 +388,17 @@ class StepHandler:
         patient = ctx.load(Patient, patient_id)
         if patient is None:
             raise NotFound(f"no patient {patient_id}")
-        options = [o for o in candidates(channel, patient, None, self._channels().available) if o[0] == channel]
+        registry = self._channels(ctx.clinic_id, ctx.settings)
+        options = [o for o in candidates(channel, patient, None, registry.available) if o[0] == channel]
         if not options:
             raise InvalidInput([FieldError("channel", f"the clinic cannot reach this patient by {channel}")])
+        template, options = voice.whatsapp_form(ctx, registry, "reply", patient, {}, None, options, key)
+        if not options:  # WhatsApp takes free text only within 24 hours of the patient's last message
+            raise InvalidInput([FieldError("channel", "the patient has not written on WhatsApp in the last 24 hours; "
+                                                      "WhatsApp takes only an approved template now")])
         ctx.save(OutboundMessage(clinic_id=ctx.clinic_id, id=key, channel=channel, to=options[0][1], text=text,
                                  purpose="reply", patient_id=patient_id, sent_at=ctx.now, status="sending"))
-        return Outgoing(key, options, "", text)
+        return Outgoing(key, options, "", text, registry, template)
 
 
 def _behind(handed: Plan, recorded: Plan | None) -> bool:
@@ -367,14 +415,24 @@ def _params(raw: dict[str, Any]) -> dict[str, Any]:
 
 
 def record_delivery(ctx: Context, message: OutboundMessage, delivery: Delivery | None, patient: Patient | None,
-                    count_contact: bool = True) -> None:
-    """Note a sent (or failed) message on the record, the timeline and the patient's contact log."""
+                    count_contact: bool = True, refusals: tuple[Refusal, ...] = ()) -> None:
+    """Note a sent (or failed) message on the record, the timeline and the patient's contact log.
+
+    Each channel that refused it first is on the timeline with the vendor's code and reason."""
+    for n, refused in enumerate(refusals):
+        ctx.note(message.patient_id, ctx.now, "message.refused", key=f"{message.id}:refused{n}",
+                 message_id=message.id, channel=refused.channel, code=refused.code, reason=refused.reason,
+                 purpose=message.purpose)
     if delivery is not None:
         message.status, message.channel, message.to = "sent", delivery.channel, delivery.to
         message.provider_id = delivery.provider_id
+        message.sent_as, message.cost, message.kind = delivery.sent_as or None, delivery.cost, delivery.kind
+        message.template = delivery.template
         ctx.work.link(Link(ctx.clinic_id, provider_key(delivery.provider_id), f"OM#{message.id}"))
         ctx.note(message.patient_id, ctx.now, "message.sent", key=f"{message.id}:sent", message_id=message.id,
-                 channel=delivery.channel, provider=delivery.provider, purpose=message.purpose, text=message.text)
+                 channel=delivery.channel, provider=delivery.provider, purpose=message.purpose, text=message.text,
+                 sent_as=delivery.sent_as or None, kind=delivery.kind, template=delivery.template,
+                 cost=f"{delivery.cost:.2f}" if delivery.cost is not None else None)
         if count_contact and patient is not None and patient.profile is not None:
             patient.contacts = last_contact(patient.contacts, ctx.now)
             ctx.save(patient)

@@ -8,7 +8,8 @@ from typing import Any
 
 from chalicelib.channels import Registry
 from chalicelib.channels.http import SmsRu, TelegramBot, TelegramManagerBot, Twilio, WhatsAppCloud
-from chalicelib.channels.outbox import OutboxChannel, OutboxWebhooks
+from chalicelib.channels.identities import Bases, ChannelBook
+from chalicelib.channels.outbox import OutboxWebhooks
 from chalicelib.channels.slack import SlackWebhook
 from chalicelib.connectors.telegram_links import register_webhook
 from chalicelib.console.clinics import staff_of_token
@@ -104,14 +105,12 @@ def _zadarma_api() -> Any:
 
 
 @lru_cache(maxsize=1)
-def channels() -> Registry:
-    """The local stack writes every channel to its outbox; a deployment has exactly the
-    channels it holds credentials for (a step with none of them is skipped, not faked)."""
+def shared_channels() -> Registry:
+    """The deployment's own accounts (its secret's `channels`): a clinic's fallback, only if it asks for it
+    (`sending.shared_fallback`), for a channel it has no credentials of its own for."""
     from chalicelib.channels.email import SesEmail, SesMailer  # botocore's errors: ~180 ms cold, actions only
 
     settings = get_settings()
-    if settings.outbox_only:
-        return Registry({name: OutboxChannel(name) for name in ("whatsapp", "telegram", "sms", "email")})
     creds: dict[str, dict[str, str]] = dict(secrets().channels)
     adapters: dict[str, Any] = {}
     if "whatsapp" in creds:
@@ -131,6 +130,24 @@ def channels() -> Registry:
     if "email" in creds:
         adapters["email"] = SesEmail(SesMailer(client("ses"), creds["email"].get("sender", settings.sender_email)))
     return Registry(adapters)
+
+
+@lru_cache(maxsize=1)
+def channels() -> ChannelBook:
+    """Each clinic's channel registry (`channels()(clinic_id, settings)`): its own numbers, bot and sender.
+
+    The local stack writes every channel to its outbox, as the clinic's identity; a deployment has, per
+    clinic, exactly the channels it holds credentials for (a step with none of them is skipped, not faked)."""
+    return ChannelBook(lambda: shared_channels().adapters,
+                       lambda: Bases.of(dict(secrets().channels)), _clinic_mailer,
+                       outbox=get_settings().outbox_only)
+
+
+def _clinic_mailer(sender: str | None) -> Any:
+    """SES from the clinic's verified sender (or the deployment's, answered to the clinic's reply-to)."""
+    from chalicelib.channels.email import SesMailer
+
+    return SesMailer(client("ses"), sender or get_settings().sender_email)
 
 
 @lru_cache(maxsize=1)
@@ -168,12 +185,12 @@ def manager_bot() -> TelegramManagerBot:
 def step_handler() -> Any:
     from chalicelib.engine.steps import StepHandler  # ~90 ms cold (templates, channels): the actions queue only
 
-    return StepHandler(runtime(), channels)
+    return StepHandler(runtime(), lambda clinic_id, settings: channels()(clinic_id, settings))
 
 
 def reset() -> None:
     """Forget every built adapter (tests, and the local runner after it sets the environment)."""
-    for cached in (_session, _clients, runtime, authenticator, channels, _mango_api, mailer, chat, manager_bot,
-                   step_handler, telegram_webhooks, _zadarma_api):
+    for cached in (_session, _clients, runtime, authenticator, channels, shared_channels, _mango_api, mailer, chat,
+                   manager_bot, step_handler, telegram_webhooks, _zadarma_api):
         cached.cache_clear()
     get_settings.cache_clear()

@@ -22,7 +22,8 @@ def _stored(stack: Harness) -> ClinicSettings:
 def test_secrets_are_masked_and_a_put_of_the_mask_keeps_them(stack: Harness) -> None:
     connect(stack, "whatsapp", "telegram", "zadarma", "mango", "smsru")
     shown = _settings(stack)["connectors"]
-    assert shown["whatsapp"] == {"verify_token": "***", "app_secret": "***", "phone_number_id": None}
+    assert shown["whatsapp"] == {"verify_token": "***", "app_secret": "***", "phone_number_id": None,
+                                 "token": None, "display_number": None}  # sending as the clinic: not set
     assert shown["telegram"] == {"bot_token": "***", "secret_token": "***", "bot_username": "smile_clinic_bot"}
     assert shown["zadarma"]["secret"] == shown["smsru"]["callback_token"] == "***"
     assert shown["mango"] == {"api_key": "***", "api_salt": "***"}

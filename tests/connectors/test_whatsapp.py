@@ -113,7 +113,7 @@ def test_delivered_and_read_statuses_feed_the_digest(stack: Harness) -> None:
         return digest if digest["messages"]["read"] == 1 else None
 
     digest = stack.settle(until=figures)
-    assert digest["messages"] == {"sent": 1, "failed": 0, "delivered": 1, "read": 1}
+    assert digest["messages"] == {"sent": 1, "failed": 0, "delivered": 1, "read": 1, "cost": "0.00"}
 
 
 def test_a_failed_message_moves_the_ladder_on_instead_of_waiting(stack: Harness) -> None:

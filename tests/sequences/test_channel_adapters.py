@@ -23,7 +23,7 @@ def provider() -> Iterator[CapturingServer]:
 def test_whatsapp_cloud_api(provider: CapturingServer) -> None:
     provider.answer = (200, {"messages": [{"id": "wamid.1"}]})
     channel = WhatsAppCloud("token-1", "1055", base_url=provider.url)
-    assert channel.send("+79161234567", "Здравствуйте!") == "wamid.1"
+    assert channel.send("+79161234567", "Здравствуйте!").provider_id == "wamid.1"
     request = provider.requests[0]
     assert request["path"] == "/1055/messages" and request["headers"]["authorization"] == "Bearer token-1"
     assert json.loads(request["body"]) == {"messaging_product": "whatsapp", "to": "79161234567", "type": "text",
@@ -39,8 +39,8 @@ def test_telegram_bot_api(provider: CapturingServer) -> None:
 
 def test_sms_ru(provider: CapturingServer) -> None:
     provider.answer = (200, {"status": "OK", "sms": {"79161234567": {"status": "OK", "sms_id": "000-1"}}})
-    assert SmsRu("api-key", sender="Ulybka", base_url=provider.url).send("+79161234567", "Текст") == "000-1"
-    form = parse_qs(provider.requests[0]["body"])
+    assert SmsRu("api-key", sender="Ulybka", base_url=provider.url).send("+79161234567", "Текст").provider_id == "000-1"
+    form = parse_qs(provider.requests[0]["body"])  # then /sms/cost (its price), with the same fields
     assert form == {"api_id": ["api-key"], "to": ["79161234567"], "msg": ["Текст"], "json": ["1"], "from": ["Ulybka"]}
     provider.answer = (200, {"status": "OK", "sms": {"79161234567": {"status": "ERROR", "status_code": 207}}})
     with pytest.raises(DeliveryError, match="207"):

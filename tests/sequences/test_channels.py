@@ -33,7 +33,7 @@ def test_an_unknown_caller_can_be_reached_on_their_number() -> None:
 
 def test_a_failing_channel_falls_back_to_the_next_one() -> None:
     whatsapp, sms = FakeChannel("whatsapp", failures=1), FakeChannel("sms")
-    handler = StepHandler(runtime=None, channels=lambda: Registry({"whatsapp": whatsapp, "sms": sms}))  # type: ignore[arg-type]
+    handler = StepHandler(runtime=None, channels=lambda *_: Registry({"whatsapp": whatsapp, "sms": sms}))  # type: ignore[arg-type]
     outgoing = Outgoing("m1", [("whatsapp", "+79161234567"), ("sms", "+79161234567")], "subject", "text")
     delivery = handler._deliver(outgoing)
     assert delivery is not None and delivery.channel == "sms" and sms.sent == [("+79161234567", "text")]

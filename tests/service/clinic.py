@@ -68,7 +68,7 @@ class Clinic:
         self.rt = Runtime(get_settings(), self.store, self.workflows, self.actions, FakeQueue(), FakeQueue(),  # type: ignore[arg-type]
                           clock=self.clock, settlers=(settle_segments,))
         self.channels = {name: FakeChannel(name) for name in ("whatsapp", "telegram", "sms", "email")}
-        self.handler = StepHandler(self.rt, lambda: Registry(dict(self.channels)))
+        self.handler = StepHandler(self.rt, lambda *_: Registry(dict(self.channels)))  # type: ignore[arg-type]
         clinic = ClinicRecord(clinic_id=CLINIC, id=CLINIC, name="Улыбка", created_at=self.clock.now,
                               settings=ClinicSettings.model_validate(self.settings))
         self.store.put_record(clinic, self.clock.now)

@@ -107,6 +107,12 @@ def figures(today: dict[str, Any], week_ago: dict[str, Any], language: str) -> l
     diff = revenue_now - revenue_before
     change = "" if not diff else ("+" if diff > 0 else "−") + format_money(abs(diff), language)
     out.insert(8, Figure(_("Revenue"), format_money(revenue_now, language), change, None if not diff else diff > 0))
+    spent_now, spent_before = (Decimal(d["messages"].get("cost", "0")) for d in (today, week_ago))
+    if spent_now or spent_before:  # what the day's SMS and WhatsApp messages cost (clinics that send their own)
+        diff = spent_now - spent_before
+        change = "" if not diff else ("+" if diff > 0 else "−") + format_money(abs(diff), language)
+        cheaper = None if not diff else diff < 0
+        out.append(Figure(_("Messages cost"), format_money(spent_now, language), change, cheaper))
     return out
 
 
