@@ -139,6 +139,10 @@ SCRIPT_STRINGS = (
     N_("Preferred channel"),
     N_("Preferred time"),
     N_("Saved"),
+    N_("Telegram link"),
+    N_("Copied: send it to the patient"),
+    N_("Already bound to the clinic's bot"),
+    N_("The clinic has no Telegram bot yet (Console → Connectors)"),
     N_("call"),
     N_("Your key was revoked or has expired. Sign in again: «%(outcome)s» for %(name)s is kept and will be saved "
        "after you sign in."),

@@ -491,9 +491,29 @@
         delete state.threads[task.patient.id];
       } }, t("Save"));
       details.append(el("label", { class: "check" }, out, t("Do not write to this patient")),
-        el("label", {}, t("Preferred channel"), channel), el("label", {}, t("Preferred time"), when), save, note);
+        el("label", {}, t("Preferred channel"), channel), el("label", {}, t("Preferred time"), when), save, note,
+        telegramLink(task));
     });
     return details;
+  }
+
+  /* «Ссылка в Telegram»: the patient's invite to the clinic's bot, copied to send by any channel */
+  function telegramLink(task) {
+    const shown = el("input", { type: "text", readonly: true, name: "telegram_link", hidden: true });
+    const note = el("span", { class: "sent", role: "status" });
+    const get = el("button", { type: "button", class: "telegram-link", onclick: async () => {
+      const { status, body } = await api(clinicPath(`/patients/${encodeURIComponent(task.patient.id)}/telegram-link`));
+      if (status !== 200) {
+        note.textContent = status === 404 ? t("The clinic has no Telegram bot yet (Console → Connectors)")
+                                          : t("Could not save: %(error)s", { error: status });
+        return;
+      }
+      shown.value = body.url; shown.hidden = false; shown.select();
+      try { await navigator.clipboard.writeText(body.url); note.textContent = t("Copied: send it to the patient"); }
+      catch (e) { note.textContent = ""; }  // no clipboard (plain http, an old browser): the link is selected
+      if (body.bound) note.textContent = t("Already bound to the clinic's bot");
+    } }, t("Telegram link"));
+    return el("div", { class: "row" }, get, shown, note);
   }
 
   /* ---- «История»: plain words, open across refreshes ----------------------------------------- */

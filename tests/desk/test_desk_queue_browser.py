@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -161,3 +162,26 @@ def test_call_rings_the_administrator_then_the_patient_then_the_outcome(browser:
     assert local_stack.wait(booked, timeout=40)
     sent = [r for r in MANGO.requests if r.path == "/vpbx/commands/callback"]
     assert len(sent) == 1 and '"extension":"201"' in sent[0].form["json"]
+
+
+def test_telegram_link_from_the_card(browser: Browser, local_stack: LocalStack,  # noqa: F811
+                                     output_dir: Any) -> None:
+    """«Ссылка в Telegram»: the patient's invite to the clinic's own bot, shown to copy; without a bot, the
+    card says where to connect one."""
+    bot = {"bot_token": "123456:" + "A" * 30, "secret_token": "tg-secret-desk", "bot_username": "smile_desk_bot"}
+    with_bot = local_stack.new_clinic({**open_all_day(), "connectors": {"telegram": bot}})
+    without = local_stack.new_clinic(open_all_day())
+    for clinic in (with_bot, without):
+        local_stack.send(clinic, b.patient(pid="P-9", phone="+79165550909", name="Орлова Вера Павловна"))
+        local_stack.send(clinic, b.message("Подскажите, когда можно прийти?", "+79165550909"))
+        local_stack.wait(lambda c=clinic: _open(local_stack, c), timeout=60)
+    page = _page(browser, local_stack, with_bot["admin_token"], 1366, 768)
+    page.get_by_text("Настройки пациента").first.click()
+    page.get_by_role("button", name="Ссылка в Telegram").click()
+    link = page.locator("input[name=telegram_link]")
+    expect(link).to_have_value(re.compile(r"^https://t\.me/smile_desk_bot\?start=[\w-]{16}$"))
+    page.screenshot(path=str(output_dir / "telegram-link.png"))
+    other = _page(browser, local_stack, without["admin_token"], 390, 844)
+    other.get_by_text("Настройки пациента").first.click()
+    other.get_by_role("button", name="Ссылка в Telegram").click()
+    expect(other.get_by_text("У клиники ещё нет Telegram-бота")).to_be_visible()
