@@ -239,7 +239,7 @@ class MemoryRecords:
             if (row.version if row else 0) != record.version:
                 raise ConcurrentUpdate(f"{record.id} changed meanwhile")
         for record in work.records.values():
-            doc = record.model_dump_json(exclude={"version"}, exclude_none=True)
+            doc = record.model_dump_json(exclude={"version"}, exclude_none=not record.keeps_none)
             index = keys.index_keys(record)
             self.rows[keys.primary_key(type(record), record.clinic_id, record.id)] = _Row(
                 keys.KIND_OF[type(record)], doc, record.version + 1, index)

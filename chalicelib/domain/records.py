@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator
@@ -31,6 +31,8 @@ class Record(BaseModel):
     """Base of stored records."""
 
     model_config = ConfigDict(extra="ignore", validate_assignment=False)
+    # Stored without its None fields (smaller items) unless a None means something a default would undo
+    keeps_none: ClassVar[bool] = False
 
     clinic_id: str
     id: str
@@ -499,6 +501,8 @@ class SlotOffer(Record):
 
 
 class Clinic(Record):
+    keeps_none: ClassVar[bool] = True  # `holidays_country: null` (no public holidays) is not the default "RU"
+
     name: str
     settings: ClinicSettings = Field(default_factory=ClinicSettings)
     secret_version: int = 1

@@ -471,7 +471,7 @@ class Repository:
     @staticmethod
     def _item(record: Record) -> RecordItem:
         pk, sk = keys.primary_key(type(record), record.clinic_id, record.id)
-        doc = record.model_dump(mode="json", exclude={"version"}, exclude_none=True)
+        doc = record.model_dump(mode="json", exclude={"version"}, exclude_none=not record.keeps_none)
         item = RecordItem(pk, sk, kind=keys.KIND_OF[type(record)], doc=doc, **keys.index_keys(record))
         if record.version:
             item.version = record.version
