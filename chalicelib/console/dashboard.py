@@ -15,6 +15,7 @@ from typing import Any
 from chalicelib.console.digest import SNAPSHOT_OPEN, SNAPSHOT_OVERDUE, ad_spend_30d, local_today, open_and_overdue
 from chalicelib.core.kpi import build_digest, funnel_rows, sum_days
 from chalicelib.domain import reasons
+from chalicelib.domain.metrics import AdminMetric, Dimension, Family, Metric
 from chalicelib.domain.names import namer
 from chalicelib.domain.records import Clinic
 from chalicelib.platform.errors import FieldError, InvalidInput
@@ -111,15 +112,15 @@ def _admin_rows(counters: dict[str, int]) -> dict[str, dict[str, Any]]:
     """Each administrator's counters of the period (see COLUMN_HELP for what each one counts)."""
     rows: dict[str, dict[str, Any]] = defaultdict(lambda: dict.fromkeys(ADMIN_KPIS, 0))
     for key, value in counters.items():
-        if key.startswith("admin|") and value:
-            admin, metric = key[len("admin|"):].rsplit("|", 1)
+        if key.startswith(Family.ADMIN.prefix) and value:
+            admin, metric = key[len(Family.ADMIN.prefix):].rsplit("|", 1)
             rows[admin][metric] = value
     for row in rows.values():
-        responses = row.pop("responses", 0)
-        total = row.pop("response_min_sum", 0)
+        responses = row.pop(AdminMetric.RESPONSES, 0)
+        total = row.pop(AdminMetric.RESPONSE_MIN_SUM, 0)
         row["response_avg_min"] = round(total / responses, 1) if responses else None
-        row["talk_min"] = round(row.pop("talk_s", 0) / 60, 1)
-        row["revenue"] = f"{Decimal(row.pop('revenue_kop', 0)) / 100:.2f}"
+        row["talk_min"] = round(row.pop(AdminMetric.TALK_S, 0) / 60, 1)
+        row["revenue"] = f"{Decimal(row.pop(AdminMetric.REVENUE_KOP, 0)) / 100:.2f}"
     return dict(sorted(rows.items()))
 
 
@@ -135,18 +136,18 @@ def dashboard(store: Repository, clinic: Clinic, first: date, last: date, now: d
     figures = build_digest(clinic.id, last, clinic.settings.timezone, counters, counters, tasks_open, overdue,
                            clinic.settings.reasons)
     funnel = figures.pop("funnel_30d")
-    funnel["by_channel"] = funnel_rows("channel", counters)
-    funnel["by_service"] = funnel_rows("service", counters)
+    funnel["by_channel"] = funnel_rows(Dimension.CHANNEL, counters)
+    funnel["by_service"] = funnel_rows(Dimension.SERVICE, counters)
     figures.pop("date")
     return {**figures, "from": first.isoformat(), "to": last.isoformat(), "days": (last - first).days + 1,
             "funnel": funnel, "doctors": figures.pop("doctors_30d"),
             "lost_reasons": figures.pop("lost_reasons_30d"), "refusal_reasons": figures.pop("refusal_reasons_30d"),
             "admins": _admin_rows(counters), "ad_spend": ad_spend_30d(store, clinic, last, counters, first),
-            "calls_by_hour": {f"{h:02d}": counters.get(f"load.calls.hour|{h:02d}", 0) for h in range(24)},
-            "calls_by_weekday": [counters.get(f"load.calls.weekday|{d}", 0) for d in range(7)],
-            "by_day": [{"date": d.isoformat(), "leads": days.get(d, {}).get("leads.new", 0),
-                        "booked": days.get(d, {}).get("appointments.booked", 0),
-                        "visits": days.get(d, {}).get("visits.completed", 0)}
+            "calls_by_hour": {f"{h:02d}": counters.get(Family.LOAD_CALLS_HOUR.of(f"{h:02d}"), 0) for h in range(24)},
+            "calls_by_weekday": [counters.get(Family.LOAD_CALLS_WEEKDAY.of(str(d)), 0) for d in range(7)],
+            "by_day": [{"date": d.isoformat(), "leads": days.get(d, {}).get(Metric.LEADS_NEW, 0),
+                        "booked": days.get(d, {}).get(Metric.APPOINTMENTS_BOOKED, 0),
+                        "visits": days.get(d, {}).get(Metric.VISITS_COMPLETED, 0)}
                        for d in (first + timedelta(days=n) for n in range((last - first).days + 1))]}
 
 

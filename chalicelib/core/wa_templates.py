@@ -9,6 +9,7 @@ parameters {{1}}, {{2}}…, in order.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -19,6 +20,7 @@ from chalicelib.core.compose import PURPOSES, greeting_name
 from chalicelib.domain.clinic_settings import TEMPLATE_FACTS, WhatsAppTemplate
 from chalicelib.domain.phones import display_phone
 from chalicelib.domain.records import Clinic, Patient
+from chalicelib.domain.run_facts import RunFacts
 from chalicelib.platform.errors import FieldError, InvalidInput
 from chalicelib.platform.i18n import format_clock, format_day
 from chalicelib.platform.validation import invalid_input
@@ -33,13 +35,11 @@ def window_open(patient: Patient | None, now: datetime) -> bool:
     return last is not None and now - last < WINDOW
 
 
-def facts_of(clinic: Clinic, patient: Patient | None, facts: dict[str, Any], link: str | None = None) -> dict[
-        str, str]:
+def facts_of(clinic: Clinic, patient: Patient | None, facts: RunFacts, link: str | None = None) -> dict[str, str]:
     """Every fact a template parameter may name, as the patient reads it (in the clinic's language)."""
     settings = clinic.settings
-    at = facts.get("at")
-    doctor_id = facts.get("doctor_id")
-    name = patient.name if patient is not None and patient.name else str(facts.get("name") or "")
+    at, doctor_id = facts.at, facts.doctor_id
+    name = patient.name if patient is not None and patient.name else str(facts.name or "")
     values = {
         "patient_first_name": greeting_name(name, settings.language) if name else "",
         "patient_name": name,
@@ -48,8 +48,8 @@ def facts_of(clinic: Clinic, patient: Patient | None, facts: dict[str, Any], lin
         "doctor": settings.doctors.get(doctor_id, "") if doctor_id else "",
         "clinic": clinic.name,
         "clinic_phone": display_phone(settings.lines.city) if settings.lines.city else "",
-        "offer": str(facts.get("offer") or ""),
-        "service": str(facts.get("service") or ""),
+        "offer": str(facts.offer or ""),
+        "service": str(facts.service or ""),
         "telegram_link": link or "",
     }
     return {key: values[key] for key in TEMPLATE_FACTS}
@@ -70,15 +70,15 @@ def render(spec: WhatsAppTemplate, parameters: list[str]) -> str:
                             else m.group(0), body)
 
 
-def for_purpose(clinic: Clinic, purpose: str, patient: Patient | None, facts: dict[str, Any],
+def for_purpose(clinic: Clinic, purpose: str, patient: Patient | None, facts: RunFacts,
                 link: str | None = None) -> TemplateMessage | None:
     """The filled template of this scenario, None when the clinic has none for it."""
     spec = clinic.settings.whatsapp_templates.get(purpose)
     return fill(spec, facts_of(clinic, patient, facts, link)) if spec is not None else None
 
 
-SAMPLE = {"name": "Иванова Анна Петровна", "doctor_id": "_sample", "offer": "Чистка со скидкой 20%",
-          "service": "Профессиональная гигиена"}
+SAMPLE = RunFacts(name="Иванова Анна Петровна", doctor_id="_sample", offer="Чистка со скидкой 20%",
+                  service="Профессиональная гигиена")
 
 
 def preview(clinic: Clinic, purpose: str, document: Any = None, now: datetime | None = None) -> dict[str, Any]:
@@ -99,7 +99,7 @@ def preview(clinic: Clinic, purpose: str, document: Any = None, now: datetime | 
     sample_clinic = clinic.model_copy(update={"settings": clinic.settings.model_copy(update={
         "doctors": {**clinic.settings.doctors, "_sample": next(iter(clinic.settings.doctors.values()),
                                                                 "Смирнова Е. В.")}})})
-    values = facts_of(sample_clinic, None, {**SAMPLE, "at": at.replace(hour=12, minute=30)},
+    values = facts_of(sample_clinic, None, replace(SAMPLE, at=at.replace(hour=12, minute=30)),
                       "https://t.me/clinic_bot?start=AbCdEf")
     message = fill(spec, values)
     filled = zip(spec.parameters, message.parameters, strict=True)

@@ -20,6 +20,7 @@ from chalicelib.desk.tasks import open_manual_task
 from chalicelib.domain.facts import earliest
 from chalicelib.domain.ladder import done
 from chalicelib.domain.records import Appointment, Patient, SequenceRun, SlotOffer, WaitlistEntry
+from chalicelib.domain.run_facts import RunFacts
 from chalicelib.scenarios.base import Scenario, Start
 from chalicelib.scenarios.waitlist import NOTICES, OFFER_SCRIPT, SCENARIO, waitlist_candidates
 from chalicelib.store.models import scoped
@@ -100,7 +101,7 @@ def _offer_to(ctx: Context, offer: SlotOffer, patient: Patient, minutes: int) ->
              starts_at=offer.starts_at.isoformat())
     prefers_call = patient.profile is not None and patient.profile.preferred_channel == "call"
     if prefers_call:
-        facts = {"at": offer.starts_at, "doctor_id": offer.doctor_id, "reason": "waitlist"}
+        facts = RunFacts(at=offer.starts_at, doctor_id=offer.doctor_id, reason="waitlist")
         open_manual_task(ctx, task_id=f"offer-{offer.id}-{patient.id}", scenario=SCENARIO.name, kind="waitlist",
                          patient=patient, phone=None, hint_text=hint(ctx, OFFER_SCRIPT, patient, facts),
                          column=SCENARIO.column, sla_minutes=minutes, context={"offer": offer.id})
@@ -145,7 +146,7 @@ def _fill(ctx: Context, offer: SlotOffer, patient: Patient) -> None:
             ctx.save(run)
     ctx.note(patient.id, ctx.now, "waitlist.filled", key=f"offer-{offer.id}-{patient.id}-yes", appointment_id=offer.id)
     ctx.notify(NOTICES["yours"], f"yours-{offer.id}-{patient.id}", patient.id, at=offer.starts_at.isoformat())
-    facts = {"at": offer.starts_at, "doctor_id": offer.doctor_id}
+    facts = RunFacts(at=offer.starts_at, doctor_id=offer.doctor_id)
     open_manual_task(ctx, task_id=f"book-{offer.id}", scenario=SCENARIO.name, kind="waitlist", patient=patient,
                      phone=None, hint_text=hint(ctx, SCENARIO.script, patient, facts), column=SCENARIO.column,
                      sla_minutes=15, context={"offer": offer.id, "at": offer.starts_at.isoformat()})

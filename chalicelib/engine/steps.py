@@ -34,6 +34,7 @@ from chalicelib.domain.records import (
     SequenceRun,
     TaskContext,
 )
+from chalicelib.domain.run_facts import RunFacts
 from chalicelib.domain.windows import add_working_minutes
 from chalicelib.engine import offers, voice
 from chalicelib.platform.errors import FieldError, InvalidInput, NotFound
@@ -192,7 +193,7 @@ class StepHandler:
         task = CallTask(
             clinic_id=ctx.clinic_id, id=task_id, scenario=run.scenario, run_id=run.id, step=req.plan.step,
             steps_total=len(run.steps), attempt=req.plan.attempt, patient_id=run.patient_id,
-            patient_name=(patient.name if patient else facts.get("name")) or "",
+            patient_name=(patient.name if patient else facts.name) or "",
             phone=sequences.call_number(run, patient),
             household=run.context.household or [], line=line,
             line_number=getattr(ctx.settings.lines, line, None),
@@ -200,8 +201,7 @@ class StepHandler:
             created_at=ctx.now, due_at=ctx.now, overdue_at=add_working_minutes(ctx.now, sla, ctx.calendar),
             token=req.token,
             hint=hint(ctx, scenario.script, patient, facts), subject_key=run.subject_key,
-            context=_task_context({**facts, "wrong_numbers": sorted(patient.wrong_numbers) if patient else None},
-                                  run, scenario.column))
+            context=_task_context(facts, sorted(patient.wrong_numbers) if patient else None, run, scenario.column))
         if req.plan.reason == "call_back":
             task.history.append(CallTaskEvent(at=ctx.now, kind="call_back", detail="agreed call back"))
         ctx.save(task)
@@ -272,7 +272,8 @@ class StepHandler:
         if self._cap_postpone(ctx, req, run, patient):
             return None
         scenario = scenarios.get(run.scenario)
-        subject, text = compose(scenario.message, scenario.subject, ctx.clinic, patient, options[0][0], **facts)
+        subject, text = compose(scenario.message, scenario.subject, ctx.clinic, patient, options[0][0],
+                                **facts.as_template_vars())
         text = voice.with_link(text, link, options[0][0])
         ctx.save(OutboundMessage(clinic_id=ctx.clinic_id, id=message_id, channel=options[0][0], to=options[0][1],
                                  text=text, purpose=run.scenario, patient_id=run.patient_id, run_id=run.id,
@@ -351,7 +352,8 @@ class StepHandler:
         params = _params(note.params)
         avoid, original = set(params.pop("avoid", None) or ()), params.pop("resend_of", None)
         options = [o for o in candidates(note.channel, patient, note.phone, registry.available) if o[0] not in avoid]
-        template, options = voice.whatsapp_form(ctx, registry, note.purpose, patient, params, None, options, note.key)
+        facts = RunFacts.from_params(params)
+        template, options = voice.whatsapp_form(ctx, registry, note.purpose, patient, facts, None, options, note.key)
         if not options:
             return None
         earlier = ctx.load(OutboundMessage, original) if original else None
@@ -392,7 +394,7 @@ class StepHandler:
         options = [o for o in candidates(channel, patient, None, registry.available) if o[0] == channel]
         if not options:
             raise InvalidInput([FieldError("channel", f"the clinic cannot reach this patient by {channel}")])
-        template, options = voice.whatsapp_form(ctx, registry, "reply", patient, {}, None, options, key)
+        template, options = voice.whatsapp_form(ctx, registry, "reply", patient, RunFacts(), None, options, key)
         if not options:  # WhatsApp takes free text only within 24 hours of the patient's last message
             raise InvalidInput([FieldError("channel", "the patient has not written on WhatsApp in the last 24 hours; "
                                                       "WhatsApp takes only an approved template now")])
@@ -444,16 +446,17 @@ def record_delivery(ctx: Context, message: OutboundMessage, delivery: Delivery |
     ctx.save(message)
 
 
-def _task_context(facts: dict[str, Any], run: SequenceRun, column: str) -> TaskContext:
+def _task_context(facts: RunFacts, wrong_numbers: list[str] | None, run: SequenceRun, column: str) -> TaskContext:
+    known = facts.as_template_vars()
     out: dict[str, Any] = {"column": column}
     for key in ("doctor_id", "reason", "interest", "service", "done", "total", "calls", "value"):
-        if facts.get(key) not in (None, ""):
-            out[key] = facts[key]
+        if known.get(key) not in (None, ""):
+            out[key] = known[key]
     for key in ("at", "last_visit"):
-        if facts.get(key) is not None:
-            out[key] = iso_z(facts[key])
-    if facts.get("wrong_numbers"):
-        out["wrong_numbers"] = facts["wrong_numbers"]
+        if key in known:
+            out[key] = iso_z(known[key])
+    if wrong_numbers:
+        out["wrong_numbers"] = wrong_numbers
     if run.lead_id:
         out["lead_id"] = run.lead_id
     if run.appointment_id:

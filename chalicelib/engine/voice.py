@@ -8,20 +8,19 @@ to its bot into the first SMS or WhatsApp message of a ladder.
 
 from __future__ import annotations
 
-from typing import Any
-
 from chalicelib.channels import Registry
 from chalicelib.channels.http import TemplateMessage
 from chalicelib.core import wa_templates
 from chalicelib.core.runtime import Context
 from chalicelib.core.telegram_invites import invite_code
 from chalicelib.domain.records import Patient, SequenceRun
+from chalicelib.domain.run_facts import RunFacts
 
 LINK_CHANNELS = ("sms", "whatsapp")
 _LINK_LINE = {"ru": "Пишите нам в Telegram: {link}", "en": "Write to us on Telegram: {link}"}
 
 
-def whatsapp_form(ctx: Context, registry: Registry, purpose: str, patient: Patient | None, facts: dict[str, Any],
+def whatsapp_form(ctx: Context, registry: Registry, purpose: str, patient: Patient | None, facts: RunFacts,
                   link: str | None, options: list[tuple[str, str]],
                   message_id: str) -> tuple[TemplateMessage | None, list[tuple[str, str]]]:
     """The template WhatsApp needs (None: free text will do), and the channels still worth trying."""

@@ -7,6 +7,7 @@ birthday index while the clinic is open.
 
 from __future__ import annotations
 
+from chalicelib.domain.metrics import Metric as Kpi
 from chalicelib.domain.records import Patient, SequenceRun
 from chalicelib.platform.i18n import N_
 from chalicelib.scenarios.base import Metric, Occasion, Scenario, Standing, Start
@@ -38,7 +39,7 @@ def _never(standing: Standing) -> str | None:
 
 
 def _metrics(run: SequenceRun) -> list[Metric]:
-    return [(run.started_at, "birthday.greeted")]
+    return [(run.started_at, Kpi.BIRTHDAY_GREETED)]
 
 
 SCENARIO = Scenario(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 
+from chalicelib.domain.metrics import Metric as Kpi
 from chalicelib.domain.records import Patient, RunContext, SequenceRun, TreatmentPlan
 from chalicelib.domain.segments import value_at_stake
 from chalicelib.scenarios.base import Metric, Occasion, Start
@@ -41,4 +42,5 @@ def awaits_follow_up(patient: Patient) -> bool:
 
 def metrics(run: SequenceRun) -> list[Metric]:
     """The plans' row of the figures: reached, booked and came, whichever follow-up it was."""
-    return [(run.reached_at, "plans.reached"), (run.booked_at, "plans.booked"), (run.came_at, "plans.came")]
+    return [(run.reached_at, Kpi.PLANS_REACHED), (run.booked_at, Kpi.PLANS_BOOKED),
+            (run.came_at, Kpi.PLANS_CAME)]

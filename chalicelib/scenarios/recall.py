@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from chalicelib.domain.metrics import Metric as Kpi
 from chalicelib.domain.records import Patient, RunContext, SequenceRun
 from chalicelib.platform.i18n import N_
 from chalicelib.scenarios.base import Metric, Occasion, Scenario, Start
@@ -20,8 +21,8 @@ def _starts(on: Occasion) -> Start | None:
 
 def _metrics(run: SequenceRun) -> list[Metric]:
     """The digest's recall row: started, reached, booked, came."""
-    return [(run.started_at, "recall.started"), (run.reached_at, "recall.reached"),
-            (run.booked_at, "recall.booked"), (run.came_at, "recall.came")]
+    return [(run.started_at, Kpi.RECALL_STARTED), (run.reached_at, Kpi.RECALL_REACHED),
+            (run.booked_at, Kpi.RECALL_BOOKED), (run.came_at, Kpi.RECALL_CAME)]
 
 
 SCENARIO = Scenario(

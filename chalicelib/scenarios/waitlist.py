@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from chalicelib.domain.clinic_settings import ClinicSettings
+from chalicelib.domain.metrics import Metric as Kpi
 from chalicelib.domain.records import Appointment, RunContext, SequenceRun, WaitlistEntry
 from chalicelib.platform.i18n import N_
 from chalicelib.scenarios.base import Metric, Occasion, Scenario, Start, fresh
@@ -46,7 +47,7 @@ def _starts(on: Occasion) -> Start | None:
 
 
 def _metrics(run: SequenceRun) -> list[Metric]:
-    return [(run.booked_at, "waitlist.filled")]
+    return [(run.booked_at, Kpi.WAITLIST_FILLED)]
 
 
 SCENARIO = Scenario(

@@ -9,13 +9,14 @@ from chalicelib.console.digest.returns import campaigns_30d
 from chalicelib.core.kpi import FUNNEL_DAYS, build_digest, funnel_revenue, funnel_rows, sum_days
 from chalicelib.domain import ad_spend as spend
 from chalicelib.domain.ad_spend import AdSpend
+from chalicelib.domain.metrics import Dimension, Metric
 from chalicelib.domain.records import CallTask, Clinic, SegmentEntry
 from chalicelib.store.models import scoped
 from chalicelib.store.repository import Repository
 
-SNAPSHOT_OPEN = "snapshot|tasks.open"
-SNAPSHOT_OVERDUE = "snapshot|tasks.overdue"
-SNAPSHOT_WRONG_NUMBERS = "snapshot|patients.wrong_number"
+SNAPSHOT_OPEN = Metric.SNAPSHOT_TASKS_OPEN.value
+SNAPSHOT_OVERDUE = Metric.SNAPSHOT_TASKS_OVERDUE.value
+SNAPSHOT_WRONG_NUMBERS = Metric.SNAPSHOT_WRONG_NUMBERS.value
 
 
 def open_and_overdue(store: Repository, clinic_id: str, now: datetime) -> tuple[int, int]:
@@ -47,8 +48,8 @@ def _digest_of(store: Repository, clinic: Clinic, target: date, days: dict[date,
                          overdue, clinic.settings.reasons)
     built["patients"] = {"wrong_number": wrong_numbers}  # an extension (docs/figures.md): numbers to fix in the MIS
     # an extension too: of the day's no-shows and cancellations, those whose patient has not booked again
-    built["not_rebooked"] = {"no_show": counters.get("appointments.no_show_open", 0),
-                             "cancelled": counters.get("appointments.cancelled_open", 0)}
+    built["not_rebooked"] = {"no_show": counters.get(Metric.APPOINTMENTS_NO_SHOW_OPEN, 0),
+                             "cancelled": counters.get(Metric.APPOINTMENTS_CANCELLED_OPEN, 0)}
     built["campaigns_30d"] = campaigns_30d(store, clinic, target)  # an extension of the digest JSON (docs/figures.md)
     built["ad_spend_30d"] = ad_spend_30d(store, clinic, target, sum_days(window))  # an extension too
     return built
@@ -60,8 +61,8 @@ def ad_spend_30d(store: Repository, clinic: Clinic, day: date, counters: dict[st
     ROMI (see domain/ad_spend.py); one BatchGetItem of the months it covers."""
     first = first or day - timedelta(days=FUNNEL_DAYS - 1)
     months = store.get_many(AdSpend, clinic.id, spend.months_covering(first, day))
-    return spend.by_source(spend.spend_in(months.values(), first, day), funnel_rows("source", counters),
-                           funnel_revenue("source", counters))
+    return spend.by_source(spend.spend_in(months.values(), first, day), funnel_rows(Dimension.SOURCE, counters),
+                           funnel_revenue(Dimension.SOURCE, counters))
 
 
 def digest(store: Repository, clinic: Clinic, day: date, now: datetime) -> dict[str, Any]:

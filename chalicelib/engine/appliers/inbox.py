@@ -29,6 +29,7 @@ from chalicelib.domain.records import (
     Visit,
 )
 from chalicelib.domain.replies import Reply, understand
+from chalicelib.domain.run_facts import RunFacts
 from chalicelib.engine import offers
 from chalicelib.engine.appliers.chat_leads import chat_lead, lead_name
 from chalicelib.engine.appliers.common import note_event, single_patient
@@ -136,11 +137,12 @@ def _rate(ctx: Context, patient: Patient, rating: int, record_id: str, comment: 
     ctx.save(visit)
     low = rating <= ctx.settings.sequences.feedback.low_rating
     if low:
-        facts = {"rating": rating, "doctor_id": visit.data.doctor_id if visit.data else None, "text": comment}
+        facts = RunFacts(rating=rating, doctor_id=visit.data.doctor_id if visit.data else None, text=comment)
         open_manual_task(ctx, task_id=f"review-{visit.id}", scenario="feedback_review", kind="review",
                          patient=patient, phone=None, hint_text=hint(ctx, FEEDBACK.script, patient, facts),
                          column="other", sla_minutes=ctx.settings.sla_minutes.default,
-                         context={"rating": rating, "visit_id": visit.id, **{k: v for k, v in facts.items() if v}})
+                         context={"rating": rating, "visit_id": visit.id,
+                                  **{k: v for k, v in facts.as_template_vars().items() if v}})
     ctx.notify("feedback_thanks", f"rated-{record_id}", patient.id, low=low)
     return True
 
@@ -173,12 +175,12 @@ def _answer(ctx: Context, patient: Patient, yes: bool) -> bool:
             sequences.stop(ctx, run, "confirmed")
         else:
             sequences.stop(ctx, run, "reschedule_requested")
-            facts = {"at": appt.details.starts_at if appt.details else None, "reason": "patient asked to reschedule",
-                     "doctor_id": appt.details.doctor_id if appt.details else None}
+            facts = RunFacts(at=appt.details.starts_at if appt.details else None, reason="patient asked to reschedule",
+                             doctor_id=appt.details.doctor_id if appt.details else None)
             open_manual_task(ctx, task_id=f"reschedule-{appt.id}", scenario=CANCELLED.name, kind="call",
                              patient=patient, phone=None, hint_text=hint(ctx, CANCELLED.script, patient, facts),
                              column=CANCELLED.column, sla_minutes=ctx.settings.sla_minutes.default,
-                             context={"appointment_id": appt.id, "reason": facts["reason"]})
+                             context={"appointment_id": appt.id, "reason": facts.reason})
         return True
     return False
 
@@ -194,10 +196,11 @@ def converse(ctx: Context, record: InboundMessage, patient: Patient | None, phon
             task.history.append(CallTaskEvent(at=record.at, kind="message", detail=record.text[:500]))
             ctx.save(task)
             return
-    facts: dict[str, Any] = {"channel": record.channel, "text": record.text[:500], "name": lead_name(lead)}
+    details = about.details if about is not None else None
+    facts = RunFacts(channel=record.channel, text=record.text[:500], name=lead_name(lead),
+                     at=details.starts_at if details else None, doctor_id=details.doctor_id if details else None)
     context: dict[str, Any] = {"channel": record.channel, "address": record.sender}
     if about is not None and about.details is not None:
-        facts.update(at=about.details.starts_at, doctor_id=about.details.doctor_id)
         context["appointment_id"] = about.id
     if lead is not None:
         context["lead_id"] = lead.id
