@@ -127,7 +127,7 @@ def test_the_canonical_order_counts_the_funnel(harness: Harness) -> None:
                                              "visits": 1, "revenue": "2500.00"}
 
 
-@settings(max_examples=15, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate],
+@settings(max_examples=12, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate],
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(order=st.permutations(range(len(scenario()))),
        repeats=st.lists(st.tuples(st.integers(0, len(scenario()) - 1), st.booleans(), st.integers(0, 20)),
