@@ -200,7 +200,7 @@ def _stream(archive: zipfile.ZipFile, entry: zipfile.ZipInfo, counter: _Counter,
     elements: they are scanned as bytes (C speed) and searched for a DTD, which XML allows only in the prolog;
     openpyxl (with defusedxml) then parses them in the worker, where a part broken midway ends the reading
     there, as `partial`."""
-    scanning = isinstance(counter, _Scanner)
+    scanner = counter if isinstance(counter, _Scanner) else None
     parser = _parser(None if type(counter) is _Counter else counter)
     size = 0
     carry = b""
@@ -211,20 +211,20 @@ def _stream(archive: zipfile.ZipFile, entry: zipfile.ZipInfo, counter: _Counter,
                 _check_size(entry, size, limits, "holds")
                 if so_far + size > limits.total_bytes:
                     raise UploadRefused(f"the workbook holds over {limits.total_bytes // 2**20} MB uncompressed")
-                if not scanning:
+                if scanner is None:
                     parser.Parse(piece, False)
                 else:
                     text = carry + piece
                     if b"<!DOCTYPE" in text or b"<!ENTITY" in text:
                         _refuse_dtd()
                     cut = text.rfind(b"<")
-                    counter.scan(text[:cut] if cut > 0 else b"")  # type: ignore[attr-defined]
+                    scanner.read_piece(text[:cut] if cut > 0 else b"")
                     carry = text[cut:] if cut > 0 else text
                     if len(carry) > _LONGEST_TEXT:
                         raise UploadRefused(f"{entry.filename} holds a cell (or tag) of over 32,767 characters, "
                                             "Excel's own limit for a cell")
-            if scanning:
-                counter.scan(carry)  # type: ignore[attr-defined]
+            if scanner is not None:
+                scanner.read_piece(carry)
             else:
                 parser.Parse(b"", True)
     except expat.ExpatError as exc:
@@ -329,7 +329,7 @@ _COUNT = re.compile(rb'\b(count|uniqueCount)\s*=\s*["\']([^"\']*)["\']')
 class _Scanner(_Counter):
     """Counts what a part holds from its raw text, piece by piece."""
 
-    def scan(self, text: bytes) -> None:
+    def read_piece(self, text: bytes) -> None:
         raise NotImplementedError
 
 
@@ -342,7 +342,7 @@ class _SheetCounter(_Scanner):
         self._rows = self._cells = 0
         self._in_data = False
 
-    def scan(self, text: bytes) -> None:
+    def read_piece(self, text: bytes) -> None:
         if not self._in_data:  # the dimension comes before the sheet's data (ECMA-376 §18.3.1.99 worksheet)
             for match in _DIMENSION.finditer(text):
                 self._declared(match.group(1).decode("ascii", "replace"))
@@ -393,7 +393,7 @@ class _StringsCounter(_Scanner):
         self.limits = limits
         self.strings = 0
 
-    def scan(self, text: bytes) -> None:
+    def read_piece(self, text: bytes) -> None:
         for match in _SST.finditer(text):
             for key, value in _COUNT.findall(match.group(1)):
                 cap = self.limits.shared_strings * (10 if key == b"count" else 1)
