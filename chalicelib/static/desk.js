@@ -177,7 +177,7 @@
       p.household.length ? el("div", { class: "household" }, `${t("Shared phone:")} ${p.household.join(", ")}`) : null,
       (c.wrong_numbers || []).length ? el("div", { class: "badge late" },
                                           `${t("Wrong number:")} ${c.wrong_numbers.join(", ")}`) : null,
-      task.line_number ? el("div", { class: "line" }, `${t("Call from")} `, el("b", {}, lineName),
+      task.line_number && !talk ? el("div", { class: "line" }, `${t("Call from")} `, el("b", {}, lineName),
                             ` (${task.line_display || task.line_number})`) : null,
       facts.length ? el("div", { class: "meta" }, facts.map((f) => el("span", {}, f))) : null,
       task.hint && !(talk && p.id) ? el("div", { class: "hint" }, task.hint) : null,
