@@ -388,24 +388,32 @@ def call_recording(clinic_id: str, call_id: str) -> Any:
                                                        "Referrer-Policy": "no-referrer"})
 
 
+@app.route("/v1/clinics/{clinic_id}/tasks/{task_id}/messages", methods=["POST"])
+@handled
+def reply_in_chat(clinic_id: str, task_id: str) -> Any:
+    from chalicelib.desk.replies import as_sent, reply_key
+    from chalicelib.domain.contract import ChatReply
+    from chalicelib.edge.json_api import parse_body
+    from chalicelib.handlers import wiring
+
+    wiring.authenticator().clinic_staff(_auth(), clinic_id, "admin")
+    body = parse_body(ChatReply, _body())
+    message = wiring.step_handler().reply_in_chat(clinic_id, task_id, body.text, reply_key(body.key))
+    return json_response(as_sent(message), status=201)
+
+
 @app.route("/v1/clinics/{clinic_id}/patients/{patient_id}/messages", methods=["POST"])
 @handled
 def reply_to_patient(clinic_id: str, patient_id: str) -> Any:
-    import uuid
-
+    from chalicelib.desk.replies import as_sent, reply_key
     from chalicelib.domain.contract import Reply
     from chalicelib.edge.json_api import parse_body
     from chalicelib.handlers import wiring
-    from chalicelib.platform.errors import MessageNotSent
 
     wiring.authenticator().clinic_staff(_auth(), clinic_id, "admin")
     body = parse_body(Reply, _body())
-    key = f"reply-{body.key or uuid.uuid4().hex}"
-    message = wiring.step_handler().reply(clinic_id, patient_id, body.channel, body.text, key)
-    if message.status != "sent":
-        raise MessageNotSent(message.id, message.channel, message.error)
-    return json_response({"id": message.id, "channel": message.channel, "status": message.status,
-                          "text": message.text}, status=201)
+    message = wiring.step_handler().reply(clinic_id, patient_id, body.channel, body.text, reply_key(body.key))
+    return json_response(as_sent(message), status=201)
 
 
 @app.route("/v1/clinics/{clinic_id}/patients/{patient_id}/preferences", methods=["PUT"])

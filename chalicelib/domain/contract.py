@@ -491,6 +491,13 @@ class Reply(Body):
     key: Id | None = None  # the desk's own id of this reply: a retried request sends it once
 
 
+class ChatReply(Body):
+    """`POST …/tasks/{task_id}/messages`: an answer to a chat nobody knows yet, sent where it came from."""
+
+    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+    key: Id | None = None  # the desk's own id of this reply: a retried request sends it once
+
+
 class PatientChoices(Body):
     """`PUT …/patients/{patient_id}/preferences`: what the patient told the administrator (the desk card)."""
 

@@ -219,6 +219,8 @@ def _operations() -> dict[str, dict[str, Op]]:
                                                      also=(502,))},
         c + "/patients/{patient_id}/messages": {"post": Op("Reply to the patient through the clinic's channel",
                                                            "admin", contract.Reply, 201, also=(502,))},
+        c + "/tasks/{task_id}/messages": {"post": Op("Answer a chat nobody knows yet (a new inquiry), where it "
+                                                     "came from", "admin", contract.ChatReply, 201, also=(502,))},
         c + "/patients/{patient_id}/preferences": {"put": Op("Set the patient's contact preferences", "admin",
                                                              contract.PatientChoices)},
         c + "/tasks/{task_id}/assign": {"post": Op("Take (or hand over) a task", "admin", contract.TaskAssignment,

@@ -21,6 +21,7 @@ from chalicelib.core import campaign_credit, consent, sequences
 from chalicelib.core.compose import compose, notice
 from chalicelib.core.runtime import AnswerToken, Context, Runtime
 from chalicelib.core.scripts import hint, run_facts
+from chalicelib.core.wa_templates import WINDOW as WHATSAPP_WINDOW
 from chalicelib.core.work import Notify, StepRequest
 from chalicelib.domain.facts import iso_z
 from chalicelib.domain.ladder import done
@@ -401,6 +402,55 @@ class StepHandler:
         ctx.save(OutboundMessage(clinic_id=ctx.clinic_id, id=key, channel=channel, to=options[0][1], text=text,
                                  purpose="reply", patient_id=patient_id, sent_at=ctx.now, status="sending"))
         return Outgoing(key, options, "", text, registry, template)
+
+
+    def reply_in_chat(self, clinic_id: str, task_id: str, text: str, key: str) -> OutboundMessage:
+        """An answer to a chat nobody knows yet (a new inquiry in Telegram or WhatsApp), sent where it came from.
+
+        The thread lives on the conversation task: the reply joins its history like the person's messages."""
+        outgoing = self.rt.unit(clinic_id, lambda ctx: self._plan_chat_reply(ctx, key, task_id, text))
+        delivery = self._deliver(outgoing) if outgoing is not None else None
+
+        def finish(ctx: Context) -> OutboundMessage:
+            message = ctx.load(OutboundMessage, key)
+            assert message is not None
+            if outgoing is not None:
+                record_delivery(ctx, message, delivery, None, count_contact=False)
+                task = ctx.load(CallTask, task_id)
+                if task is not None and message.status == "sent":
+                    task.history.append(CallTaskEvent(at=ctx.now, kind="reply", detail=text[:500]))
+                    ctx.save(task)
+            return message
+
+        return self.rt.unit(clinic_id, finish)
+
+    def _plan_chat_reply(self, ctx: Context, key: str, task_id: str, text: str) -> Outgoing | None:
+        existing = ctx.load(OutboundMessage, key)
+        if existing is not None and existing.status != "sending":
+            return None  # the same reply again (a retried request): sent once
+        task = ctx.load(CallTask, task_id)
+        if task is None:
+            raise NotFound(f"no task {task_id}")
+        channel, address = chat_of(task)
+        registry = self._channels(ctx.clinic_id, ctx.settings)
+        if channel not in registry.available:
+            raise InvalidInput([FieldError("task_id", f"the clinic has no {channel} connected to answer this chat")])
+        last_heard = max([task.created_at, *(e.at for e in task.history if e.kind == "message")])
+        if channel == "whatsapp" and ctx.now - last_heard > WHATSAPP_WINDOW:
+            raise InvalidInput([FieldError("task_id", "the person has not written on WhatsApp in the last 24 hours; "
+                                                      "WhatsApp takes only an approved template now")])
+        ctx.save(OutboundMessage(clinic_id=ctx.clinic_id, id=key, channel=channel, to=address, text=text,
+                                 purpose="reply", patient_id=None, sent_at=ctx.now, status="sending"))
+        return Outgoing(key, [(channel, address)], "", text, registry, None)
+
+
+def chat_of(task: CallTask) -> tuple[str, str]:
+    """The channel and address a conversation task is answered in (`telegram:<chat>` → the chat id)."""
+    channel, address = task.context.channel, task.context.address
+    if task.kind != "conversation" or not channel or not address or channel == "call":
+        raise InvalidInput([FieldError("task_id", "this task is not a chat: answer the patient in their thread "
+                                                  "(POST …/patients/{patient_id}/messages)")])
+    return channel, address.removeprefix(f"{channel}:")
 
 
 def _behind(handed: Plan, recorded: Plan | None) -> bool:

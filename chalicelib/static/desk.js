@@ -28,6 +28,7 @@
     "patient.preferences": "Patient's choices changed", "assigned": "Taken by", "note": "Note",
     "no_answer": "No answer", "call.requested": "Called through the PBX", "undone": "Outcome undone",
     "dropped": "Outcome not applied", "escalated": "Sent to the manager",
+    "message": "Patient wrote", "reply": "Message sent",  // a chat's own thread, kept on its task
   };
   const QUICK = [
     ["Confirm", "Hello! Your appointment is confirmed. See you soon."],
@@ -182,8 +183,8 @@
       facts.length ? el("div", { class: "meta" }, facts.map((f) => el("span", {}, f))) : null,
       task.hint && !(talk && p.id) ? el("div", { class: "hint" }, task.hint) : null,
       call ? callState(task, call) : null,
-      talk && p.id ? thread(task) : null,
       talk && !p.id && c.address ? el("div", { class: "line" }, `${t("Answer in the chat")}: ${channelName(c.channel)}`) : null,
+      talk && (p.id || c.address) ? thread(task) : null,
       call && call.status === "answered" ? null : actions(task),  // after a talk: the call's own outcomes
       ["declined", "call_back"].includes(state.forms[task.id]) ? form(task, state.forms[task.id]) : null,
       el("p", { class: "error", role: "alert" }),
@@ -426,6 +427,7 @@
   function thread(task) {
     const list = el("ol", { class: "thread" });
     const c = task.context || {};
+    const known = Boolean(task.patient.id);
     const channel = c.channel && c.channel !== "call" ? c.channel : "whatsapp";
     const box = el("textarea", { name: "reply", rows: "2", placeholder: t("Reply") });
     box.value = state.drafts[task.id] || "";
@@ -435,18 +437,26 @@
     const status = el("span", { class: "sent", role: "status" });
     const sendReply = el("button", { type: "button", class: "primary", onclick: async () => {
       const text = box.value.trim();
-      if (!text || !task.patient.id) return;
-      const { status: code, body } = await api(clinicPath(`/patients/${encodeURIComponent(task.patient.id)}/messages`),
-        { method: "POST", body: JSON.stringify({ channel, text, key: `${task.id}-${Date.now()}` }) });
+      if (!text) return;
+      // a known patient is answered in their thread; a chat nobody knows yet, where it came from
+      const key = `${task.id}-${Date.now()}`;
+      const { status: code, body } = known
+        ? await api(clinicPath(`/patients/${encodeURIComponent(task.patient.id)}/messages`),
+                    { method: "POST", body: JSON.stringify({ channel, text, key }) })
+        : await api(clinicPath(`/tasks/${encodeURIComponent(task.id)}/messages`),
+                    { method: "POST", body: JSON.stringify({ text, key }) });
       if (code === 201) {
         box.value = ""; delete state.drafts[task.id]; delete state.forms[task.id];
         status.textContent = t("Sent");
-        fill(list, await patientOf(task.patient.id, true));
+        if (known) fill(list, await patientOf(task.patient.id, true));
+        else list.append(bubble("out", text, new Date().toISOString(), c.channel));
       } else {
         status.textContent = t("Could not send: %(error)s", { error: (body && (body.detail || body.title)) || code });
       }
     } }, t("Send"));
-    patientOf(task.patient.id).then((p) => fill(list, p));
+    if (known) patientOf(task.patient.id).then((p) => fill(list, p));
+    else list.replaceChildren(...(task.history || []).filter((e) => e.kind === "message" || e.kind === "reply")
+      .slice(-8).map((e) => bubble(e.kind === "message" ? "in" : "out", e.detail, e.at, c.channel)));
     return el("div", { class: "conversation" }, list,
       el("div", { class: "quick" }, QUICK.map(([label, text]) => el("button", { type: "button", onclick: () => {
         box.value = t(text); state.drafts[task.id] = box.value; state.forms[task.id] = "reply"; box.focus();
@@ -457,8 +467,13 @@
   function fill(list, patient) {
     if (!patient) return;
     const messages = patient.timeline.filter((e) => e.kind === "message.received" || (e.kind === "message.sent" && e.detail.text));
-    list.replaceChildren(...messages.slice(-8).map((e) => el("li", { class: e.kind === "message.received" ? "in" : "out" },
-      el("span", { class: "text" }, e.detail.text || ""), el("time", {}, `${time(e.at, true)} · ${channelName(e.detail.channel)}`))));
+    list.replaceChildren(...messages.slice(-8).map((e) => bubble(e.kind === "message.received" ? "in" : "out",
+      e.detail.text || "", e.at, e.detail.channel)));
+  }
+
+  function bubble(direction, text, at, channel) {
+    return el("li", { class: direction }, el("span", { class: "text" }, text),
+      el("time", {}, `${time(at, true)} · ${channelName(channel)}`));
   }
 
   function channelName(channel) {

@@ -79,3 +79,40 @@ def test_opt_out_and_preferences_from_the_card(stack: Harness) -> None:
     assert out.status == 200 and out.body["opted_out"] is True
     bad = stack.request("PUT", path, {"preferred_time": "night"}, token=stack.clinic.admin_token)
     assert bad.status == 422 and bad.body["errors"][0]["field"] == "preferred_time"
+
+
+def test_a_new_chat_nobody_knows_is_answered_where_it_came_from(stack: Harness) -> None:
+    """A Telegram inquiry has no phone to call back: the desk answers it in the chat, and the thread goes on."""
+    stack.signed(b.message("Здравствуйте! Сколько стоит отбелить зубы?", sender="5550001", channel="telegram"))
+    task = stack.settle(until=lambda: next((t for t in stack.tasks() if t["kind"] == "conversation"), None))
+    assert task["patient"]["id"] is None and task["context"]["address"] == "telegram:5550001"
+    path = f"/v1/clinics/{stack.clinic.clinic_id}/tasks/{task['id']}/messages"
+    body = {"text": "Добрый день! Отбеливание — 12 000 ₽. Записать вас на консультацию?", "key": "chat-1"}
+    sent = stack.request("POST", path, body, token=stack.clinic.admin_token)
+    assert sent.status == 201 and (sent.body["channel"], sent.body["status"]) == ("telegram", "sent"), sent.body
+    again = stack.request("POST", path, body, token=stack.clinic.admin_token)
+    assert again.status == 201 and again.body["id"] == sent.body["id"]  # a retried request sends once
+
+    stack.signed(b.message("Да, в субботу утром можно?", sender="5550001", channel="telegram"))
+    def chat() -> list[tuple[str, str]]:
+        return [(e["kind"], e["detail"]) for t in stack.tasks() if t["id"] == task["id"]
+                for e in t["history"] if e["kind"] in ("message", "reply")]
+
+    thread = stack.settle(until=lambda: chat() if len(chat()) == 3 else None)
+    assert thread == [("message", "Здравствуйте! Сколько стоит отбелить зубы?"), ("reply", body["text"]),
+                      ("message", "Да, в субботу утром можно?")]
+    assert len([t for t in stack.tasks() if t["kind"] == "conversation"]) == 1  # one chat, one task
+
+    empty = stack.request("POST", path, {"text": " "}, token=stack.clinic.admin_token)
+    assert empty.status == 422 and empty.body["errors"][0]["field"] == "text"
+    other = stack.new_clinic("Чужая")
+    elsewhere = f"/v1/clinics/{other.clinic_id}/tasks/{task['id']}/messages"
+    assert stack.request("POST", elsewhere, {"text": "x"}, token=other.admin_token).status == 404
+    assert stack.request("POST", path, {"text": "x"}, token=other.admin_token).status in (403, 404)
+
+
+def test_a_call_task_is_not_a_chat(stack: Harness) -> None:
+    task = _task(stack)
+    path = f"/v1/clinics/{stack.clinic.clinic_id}/tasks/{task['id']}/messages"
+    refused = stack.request("POST", path, {"text": "Перезвоните нам"}, token=stack.clinic.admin_token)
+    assert refused.status == 422 and refused.body["errors"][0]["field"] == "task_id"

@@ -186,3 +186,25 @@ def test_telegram_link_from_the_card(browser: Browser, local_stack: LocalStack, 
     other.get_by_text("Настройки пациента").first.click()
     other.get_by_role("button", name="Ссылка в Telegram").click()
     expect(other.get_by_text("У клиники ещё нет Telegram-бота")).to_be_visible()
+
+
+def test_a_new_telegram_chat_is_answered_from_its_card(browser: Browser, local_stack: LocalStack,  # noqa: F811
+                                                       output_dir: Any) -> None:
+    """A Telegram inquiry has no phone: the card offers no call line, only the chat — and the answer goes there."""
+    clinic = local_stack.new_clinic(open_all_day())
+    local_stack.send(clinic, b.message("Добрый вечер! Лечите ли детей?", sender="7770001", channel="telegram"))
+    local_stack.wait(lambda: _open(local_stack, clinic), timeout=60)
+    page = _page(browser, local_stack, clinic["admin_token"], 390, 844)
+    card = page.locator("article.card").first
+    expect(card).to_contain_text("Ответить в чате: Telegram")
+    expect(card).not_to_contain_text("Звонить с")
+    expect(card.locator(".thread li.in")).to_contain_text("Лечите ли детей?")
+    card.locator("textarea[name=reply]").fill("Да, с трёх лет. Записать ребёнка на осмотр?")
+    card.get_by_role("button", name="Отправить").click()
+    expect(card.locator(".thread li.out")).to_contain_text("Да, с трёх лет.")
+    expect(card.get_by_role("status")).to_have_text("Отправлено")
+    page.screenshot(path=str(output_dir / "telegram-chat-answered.png"))
+    replies = local_stack.wait(lambda: [e for t in _open(local_stack, clinic) for e in t["history"]
+                                        if e["kind"] == "reply"], timeout=30)
+    assert replies[0]["detail"] == "Да, с трёх лет. Записать ребёнка на осмотр?"
+    page.context.close()
