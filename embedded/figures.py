@@ -42,24 +42,31 @@ def expected(events: list[dict[str, Any]], demo: dict[str, Any], zone: ZoneInfo)
 
 
 def settle(local: dict[str, Any], events: list[dict[str, Any]], demo: dict[str, Any],
-           timeout: float = 300.0) -> dict[str, Any]:
-    """Poll until the dashboard and the campaign show the end state (or `timeout`); the last reading either way."""
+           stall: float = 180.0, longest: float = 1800.0) -> dict[str, Any]:
+    """Poll until the dashboard and the campaign show the end state; the last reading either way.
+
+    A loaded machine drains the month slowly but steadily: give up only when the figures have not moved
+    for `stall` seconds (or after `longest`), not after a fixed time."""
     base = f"/v1/clinics/{local['demo']['clinic_id']}"
     settings = _get(local, f"{base}/settings") or {}
     zone = ZoneInfo(settings.get("timezone", "Europe/Moscow"))
     want = expected(events, demo, zone)
-    deadline, reading = time.monotonic() + timeout, {}
+    wanted = (want["leads"], want["visits"], want["cancelled"], want["came"])
+    started = time.monotonic()
+    moved, seen, reading = started, None, {}
     while True:
         today = datetime.now(zone).date()
         board = _get(local, f"{base}/dashboard?from={want['first']}&to={max(today, want['first'])}") or {}
         campaign = _get(local, f"{base}/campaigns/{demo['campaign_id']}") or {}
         reading = {"board": board, "campaign": campaign, "language": settings.get("language", "ru"),
                    "currency": settings.get("currency", "RUB"), "first": want["first"], "last": today}
-        if board and campaign and (board["leads"]["new"], board["visits"]["completed"],
-                                   board["appointments"]["cancelled"], campaign["came"]) == (
-                want["leads"], want["visits"], want["cancelled"], want["came"]):
+        now = (board["leads"]["new"], board["visits"]["completed"], board["appointments"]["cancelled"],
+               campaign["came"]) if board and campaign else None
+        if now == wanted:
             return {**reading, "settled": True}
-        if time.monotonic() > deadline:
+        if now != seen:
+            moved, seen = time.monotonic(), now
+        if time.monotonic() - moved > stall or time.monotonic() - started > longest:
             return {**reading, "settled": False, "expected": want}
         time.sleep(POLL_SECONDS)
 
