@@ -19,12 +19,11 @@ from typing import Any
 import pytest
 
 from chalicelib.campaigns import opener as campaign_opener
-from chalicelib.domain.campaign_rules import Campaign, CampaignDay, CampaignMember, campaign_day, day_id
+from chalicelib.domain.campaign_rules import Campaign, CampaignDay, campaign_day, day_id
 from chalicelib.domain.contract import EVENT_ADAPTER
 from chalicelib.engine import appliers as events
 from chalicelib.handlers import schedules
 from chalicelib.platform.errors import ConcurrentUpdate
-from chalicelib.store.models import campaign_members_pk
 from tests.edge import Edge, edge_app
 
 LIMIT, PATIENTS, MANAGERS = 10, 25, 5
@@ -84,7 +83,7 @@ def test_five_runs_and_the_hourly_opener_at_once_open_exactly_the_daily_limit(ed
                for _ in range(MANAGERS)]
     assert [a.status for a in answers] == [202] * MANAGERS
     assert all(a.body["run"]["status"] == "queued" for a in answers)
-    assert edge.store.records_under(CampaignMember, campaign_members_pk(cid, campaign_id)) == []  # nothing yet
+    assert edge.store.campaign_members(cid, campaign_id) == []  # nothing yet
     jobs = [schedules.Job.model_validate(body) for body in edge.jobs.sent]
     assert [j.job for j in jobs] == ["campaign_run"] * MANAGERS
 
@@ -104,7 +103,7 @@ def test_five_runs_and_the_hourly_opener_at_once_open_exactly_the_daily_limit(ed
     for thread in threads:
         thread.join(timeout=120)
 
-    members = edge.store.records_under(CampaignMember, campaign_members_pk(cid, campaign_id))
+    members = edge.store.campaign_members(cid, campaign_id)
     day = campaign_day(edge.rt.clock(), clinic.settings.zone)
     slots = edge.store.get(CampaignDay, cid, day_id(campaign_id, day))
     assert len(reports) == len(work)

@@ -8,8 +8,8 @@ import time
 import pytest
 
 from chalicelib.domain.contract import EVENT_TYPES
+from chalicelib.domain.raw_events import RawEvent
 from chalicelib.handlers import wiring
-from chalicelib.store.models import RawEventItem, scoped
 from tests.harness import EVENTS, Harness, load_event
 
 
@@ -27,9 +27,9 @@ def test_every_event_type_is_accepted_and_applied(stack: Harness, event_type: st
     response = stack.signed(load_event(event_type), webhook_id=f"wh-{event_type}")
     assert response.status == 202, response.body
     assert response.body == {"event_id": f"wh-{event_type}", "status": "accepted"}
-    stored = wiring.runtime().store.get_raw_event(stack.clinic.clinic_id, f"wh-{event_type}")
+    stored = wiring.runtime().store.event(stack.clinic.clinic_id, f"wh-{event_type}")
     assert stored is not None and stored.event_type == event_type
-    stack.settle(until=lambda: wiring.runtime().store.get_raw_event(
+    stack.settle(until=lambda: wiring.runtime().store.event(
         stack.clinic.clinic_id, f"wh-{event_type}").status == "applied")
 
 
@@ -108,7 +108,7 @@ def test_unsigned_or_badly_signed_is_401(stack: Harness, case: str) -> None:
                                           "webhook-signature": "nonsense"})
     assert response.status == 401
     assert response.headers["content-type"].startswith("application/problem+json")
-    assert wiring.runtime().store.raw_events(stack.clinic.clinic_id, "ALL") == []
+    assert wiring.runtime().store.event_history(stack.clinic.clinic_id) == []
 
 
 def test_malformed_json_is_422_naming_the_body(stack: Harness) -> None:
@@ -176,25 +176,23 @@ def test_a_failing_apply_keeps_the_event_pending_then_applies_it(stack: Harness,
     monkeypatch.setitem(events.APPLIERS, "call.missed", flaky)
     assert stack.signed(load_event("call.missed"), webhook_id="flaky-1").status == 202
     store = wiring.runtime().store
-    stack.settle(until=lambda: store.get_raw_event(stack.clinic.clinic_id, "flaky-1").status == "applied",
+    stack.settle(until=lambda: store.event(stack.clinic.clinic_id, "flaky-1").status == "applied",
                  timeout=20)
-    item = store.get_raw_event(stack.clinic.clinic_id, "flaky-1")
+    item = store.event(stack.clinic.clinic_id, "flaky-1")
     assert item.attempts == 2 and item.reason_code == "internal"
     assert "DynamoDB hiccup" not in (item.last_error or "")  # operators read a reason, not the exception (issue 24)
     assert ingest.requeue_pending(wiring.runtime(), stack.clinic.clinic_id) == 0
 
 
 def test_an_event_the_queue_lost_is_requeued_by_the_sweeper(stack: Harness) -> None:
-    from datetime import timedelta
+    from datetime import UTC, datetime, timedelta
 
     from chalicelib.engine import ingest
 
     store = wiring.runtime().store
-    store.put_raw_event(RawEventItem(
-        scoped(stack.clinic.clinic_id, "E", "lost-1"), "EVENT", event_type="call.missed",
-        body=json.dumps(load_event("call.missed")), occurred_at="2026-11-20T10:15:00+03:00",
-        received_at="2026-11-20T07:15:00+00:00", gsi1pk=scoped(stack.clinic.clinic_id, "PENDING"),
-        gsi1sk="2026-11-20T07:15:00Z#lost-1", gsi2pk=scoped(stack.clinic.clinic_id, "EVENTS"),
-        gsi2sk="2026-11-20T07:15:00Z#lost-1"))
+    store.add_event(RawEvent(
+        stack.clinic.clinic_id, "lost-1", event_type="call.missed", body=json.dumps(load_event("call.missed")),
+        occurred_at="2026-11-20T10:15:00+03:00", received_at="2026-11-20T07:15:00+00:00",
+        since=datetime(2026, 11, 20, 7, 15, tzinfo=UTC)))
     assert ingest.requeue_pending(wiring.runtime(), stack.clinic.clinic_id, timedelta(0)) == 1
-    stack.settle(until=lambda: store.get_raw_event(stack.clinic.clinic_id, "lost-1").status == "applied")
+    stack.settle(until=lambda: store.event(stack.clinic.clinic_id, "lost-1").status == "applied")
