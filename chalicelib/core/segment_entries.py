@@ -1,9 +1,9 @@
 """Lost-patient segments: entries kept current by every unit of work, read by index.
 
 Each patient saved in a unit gets its segment entries rewritten in the same
-transaction when what they show changed (sparse gsi1 entries `C#c#SEG#<name>`,
-sorted by the last visit's day). Reading a segment is one index query bounded
-by the cutoff day: the cost follows the segment, not the clinic's base.
+transaction when what they show changed (the store indexes members by segment
+and last visit's day). Reading a segment is one index query bounded by the
+cutoff day (`segment_members`): the cost follows the segment, not the clinic's base.
 """
 
 from __future__ import annotations

@@ -34,11 +34,11 @@ from chalicelib.platform.errors import (
     InvalidInput,
     NotFound,
     PayloadTooLarge,
+    StoreError,
     Unauthorized,
 )
 from chalicelib.platform.observability import logger
 from chalicelib.platform.validation import field_path, invalid_input
-from chalicelib.store.repository import StoreError
 
 MAX_BODY_BYTES = 256 * 1024
 MAX_ATTEMPTS = 8

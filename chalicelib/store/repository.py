@@ -23,7 +23,7 @@ from chalicelib.domain.facts import iso_z
 from chalicelib.domain.raw_events import IN_HISTORY, WAITING, DigestDelivery, RawEvent
 from chalicelib.domain.records import ImportChunk, Record, TimelineEntry
 from chalicelib.domain.staff_access import LoginCode, StaffSession, StaffToken
-from chalicelib.platform.errors import ConcurrentUpdate
+from chalicelib.platform.errors import ConcurrentUpdate, StoreError
 from chalicelib.platform.settings import get_settings
 from chalicelib.ports import Link, UnitOfWork
 from chalicelib.store import keys
@@ -46,10 +46,6 @@ from chalicelib.store.queries import NamedQueries, Where, by_second
 R = TypeVar("R", bound=Record)
 F = TypeVar("F", bound=Callable[..., Any])
 MAX_TRANSACTION_ITEMS = 100
-
-
-class StoreError(Exception):
-    """DynamoDB failed in a way a retry of the whole operation may fix."""
 
 
 def _translate(exc: PynamoDBException) -> Exception:
