@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import pytest
@@ -89,7 +90,7 @@ def test_five_runs_and_the_hourly_opener_at_once_open_exactly_the_daily_limit(ed
 
     races = contended(edge)
     clinic = edge.rt.clinic(cid)
-    work = [lambda j=j: schedules.run_job(edge.rt, j) for j in jobs]
+    work: list[Callable[[], Any]] = [partial(schedules.run_job, edge.rt, j) for j in jobs]
     work.append(lambda: campaign_opener.open_campaigns(edge.rt, clinic, edge.rt.clock()))
     start, reports = threading.Barrier(len(work)), []
 
@@ -109,7 +110,7 @@ def test_five_runs_and_the_hourly_opener_at_once_open_exactly_the_daily_limit(ed
     assert len(reports) == len(work)
     assert len(members) == LIMIT and slots is not None and slots.opened == LIMIT
     assert len({m.patient_id for m in members}) == LIMIT
-    started = [name for name in edge.rt.workflows.started if name]  # type: ignore[attr-defined]
+    started = [name for name in edge.rt.workflows.started if name]
     assert len(started) == LIMIT
     assert races["races"] > 0, "the openers never raced: this run proved nothing about concurrency"
 

@@ -50,7 +50,8 @@ def test_missed_call_opens_a_task_on_the_called_line_and_the_call_back_closes_it
     assert (task["scenario"], task["line"], task["patient"]["id"]) == ("missed_call", "mobile", "P-1")
     call = _stored_calls(stack, "in_1732097000.4411")
     assert call is not None and call.missed is not None and call.missed.line == "mobile"
-    assert call.missed.at.utcoffset() is not None and call.missed.at.utcoffset().total_seconds() == 3 * 3600
+    offset = call.missed.at.utcoffset()
+    assert offset is not None and offset.total_seconds() == 3 * 3600
     stored = [i for i in wiring.runtime().store.event_history(stack.clinic.clinic_id)
               if i.event_type == "call.missed"]
     assert len(stored) == 1

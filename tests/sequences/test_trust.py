@@ -26,7 +26,7 @@ def returned_at(at: datetime, call_id: str = "C-out", answered: bool = True) -> 
 
 
 def first_task(stack: Harness) -> dict[str, Any]:
-    return stack.settle(until=lambda: next(iter(stack.tasks()), None))  # type: ignore[no-any-return]
+    return stack.settle(until=lambda: next(iter(stack.tasks()), None))
 
 
 def all_quiet(stack: Harness) -> bool:

@@ -19,7 +19,7 @@ def _digest(clinic: Clinic) -> dict:
     record = clinic.store.get(ClinicRecord, CLINIC, CLINIC)
     assert record is not None
     day = clinic.clock.now.astimezone(record.settings.zone).date()
-    return digest(clinic.store, record, day, clinic.clock.now)  # type: ignore[arg-type]
+    return digest(clinic.store, record, day, clinic.clock.now)
 
 
 def _lead(clinic: Clinic, pid: str = "P-1") -> dict:
@@ -256,7 +256,7 @@ def _import(clinic: Clinic, header: str, *rows: str) -> dict:
     from tests.fakes import FakeQueue
 
     queue = FakeQueue()
-    rt = Runtime(get_settings(), clinic.store, clinic.workflows, queue, FakeQueue(), FakeQueue(),  # type: ignore[arg-type]
+    rt = Runtime(get_settings(), clinic.store, clinic.workflows, queue, FakeQueue(), FakeQueue(),
                  clock=clinic.clock, settlers=(settle,))
     data = "\n".join([header, *rows]).encode("cp1251")
     import_id = imports.receive(rt, CLINIC, data, "text/csv")["import_id"]

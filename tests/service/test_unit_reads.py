@@ -54,7 +54,7 @@ class CountingRecords(MemoryRecords):
 
 
 def _runtime(store: CountingRecords, workflows: FakeWorkflows | None = None) -> Runtime:
-    rt = Runtime(get_settings(), store=store, workflows=workflows or FakeWorkflows(),  # type: ignore[arg-type]
+    rt = Runtime(get_settings(), store=store, workflows=workflows or FakeWorkflows(),
                  actions=FakeQueue(), events=FakeQueue(), jobs=FakeQueue(), clock=lambda: NOW)
     store.put_record(Clinic(clinic_id=CLINIC, id=CLINIC, name="Test", created_at=NOW), NOW)
     rt.clinic(CLINIC)
