@@ -1,5 +1,6 @@
-"""The records port's raw events, staff access, deliveries and rate windows: the DynamoDB repository (moto in
-process) and the in-memory fake answer alike, so a service tested on the fake behaves the same deployed."""
+"""The records port's named queries, raw events, staff access, deliveries and rate windows: the DynamoDB
+repository (moto in process) and the in-memory fake answer alike, so a service tested on the fake behaves the
+same deployed."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pytest
 from moto import mock_aws
 
 from chalicelib.domain.raw_events import DigestDelivery, RawEvent
+from chalicelib.domain.records import CallTask, Patient, TaskStatus, WaitlistEntry
 from chalicelib.domain.staff_access import LoginCode, StaffSession, StaffToken
 from chalicelib.platform.errors import InvalidInput
 from chalicelib.platform.settings import get_settings
@@ -115,3 +117,36 @@ def test_a_rate_window_takes_all_of_a_lease_within_its_limit_or_nothing(store: R
     taken = [store.take_rate("c1", "webhook", 7, n, 10, NOW) for n in (4, 4, 4, 2, 1)]
     assert taken == [True, True, False, True, False]
     assert store.take_rate("c1", "webhook", 8, 10, 10, NOW) and store.take_rate("c2", "webhook", 7, 10, 10, NOW)
+
+
+# ---- named queries over records ---------------------------------------------------------------------------
+
+def _task(task_id: str, due_in_minutes: int, status: TaskStatus = "open", patient_id: str = "p1") -> CallTask:
+    due = NOW + timedelta(minutes=due_in_minutes)
+    return CallTask(clinic_id="c1", id=task_id, scenario="missed_call", patient_id=patient_id, created_at=NOW,
+                    due_at=due, overdue_at=due + timedelta(hours=1), status=status,
+                    closed_at=due if status != "open" else None, subject_key=f"P#{patient_id}")
+
+
+def test_tasks_subjects_recalls_and_the_waitlist_are_named_queries(store: Records) -> None:
+    work = UnitOfWork("c1")
+    for record in (_task("t1", 30), _task("t2", 10), _task("t3", 20), _task("d1", 5, "done"), _task("d2", 15, "done"),
+                   _task("t9", 0, patient_id="p2"),
+                   Patient(clinic_id="c1", id="p1", recall_due=date(2026, 12, 1)),
+                   Patient(clinic_id="c1", id="p3", recall_due=date(2026, 12, 3)),
+                   WaitlistEntry(clinic_id="c1", id="p1", patient_id="p1")):
+        work.save(record)
+    store.commit(work, NOW)
+    assert [t.id for t in store.open_tasks("c1")] == ["t9", "t2", "t3", "t1"]  # soonest due first
+    assert [t.id for t in store.open_tasks("c1", limit=2)] == ["t9", "t2"]
+    assert [t.id for t in store.closed_tasks("c1")] == ["d2", "d1"]  # latest closed first
+    page, cursor = store.task_page("c1", "open", 3)
+    rest, end = store.task_page("c1", "open", 3, cursor)
+    assert [t.id for t in page + rest] == ["t9", "t2", "t3", "t1"] and end is None
+    with pytest.raises(InvalidInput):
+        store.task_page("c1", "done", 3, cursor)  # the open list's cursor
+    assert sorted(r.id for r in store.subject("c1", "P#p1")) == ["p1", "t1", "t2", "t3"]  # closed tasks leave it
+    assert store.in_subject(_task("t4", 0), "P#p1") and not store.in_subject(_task("d3", 0, "done"), "P#p1")
+    assert [p.id for p in store.recalls_due("c1", date(2026, 12, 2))] == ["p1"]
+    assert [e.patient_id for e in store.waitlist("c1")] == ["p1"] and store.waitlist("c2") == []
+    assert store.open_tasks("c2") == [] and store.subject("c2", "P#p1") == []
