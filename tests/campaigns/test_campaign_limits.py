@@ -53,7 +53,7 @@ def lost_patients(edge: Edge, count: int) -> None:
             edge.rt.unit(edge.clinic.clinic_id, lambda ctx, e=parsed: events.apply(ctx, e))
 
 
-def contended(edge: Edge) -> dict[str, int]:
+def contended(edge: Edge, monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
     """Make the store's commit atomic (as DynamoDB's transaction is) and a little slow, so concurrent
     openers read the same slot count before either commits; count the commits that lost the race."""
     lock, commit, lost = threading.Lock(), edge.store.commit, {"races": 0}
@@ -67,11 +67,12 @@ def contended(edge: Edge) -> dict[str, int]:
                 lost["races"] += 1
                 raise
 
-    edge.store.commit = slow_atomic_commit  # type: ignore[method-assign]
+    monkeypatch.setattr(edge.store, "commit", slow_atomic_commit)
     return lost
 
 
-def test_five_runs_and_the_hourly_opener_at_once_open_exactly_the_daily_limit(edge: Edge) -> None:
+def test_five_runs_and_the_hourly_opener_at_once_open_exactly_the_daily_limit(edge: Edge,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
     lost_patients(edge, PATIENTS)
     cid = edge.clinic.clinic_id
     created = edge.request("POST", f"/v1/clinics/{cid}/campaigns", {
@@ -88,7 +89,7 @@ def test_five_runs_and_the_hourly_opener_at_once_open_exactly_the_daily_limit(ed
     jobs = [schedules.Job.model_validate(body) for body in edge.jobs.sent]
     assert [j.job for j in jobs] == ["campaign_run"] * MANAGERS
 
-    races = contended(edge)
+    races = contended(edge, monkeypatch)
     clinic = edge.rt.clinic(cid)
     work: list[Callable[[], Any]] = [partial(schedules.run_job, edge.rt, j) for j in jobs]
     work.append(lambda: campaign_opener.open_campaigns(edge.rt, clinic, edge.rt.clock()))
