@@ -114,10 +114,8 @@ def _live_a_day(rt: Any, stack: Any, app: Any, visits: int, seed: int) -> Sample
     from chalicelib.console import clinics
     from chalicelib.domain.clinic_settings import ClinicSettings
     from chalicelib.domain.contract import NewClinic
-    from chalicelib.domain.records import SequenceRun
     from chalicelib.engine import ingest
     from chalicelib.handlers import wiring
-    from chalicelib.store.models import scoped
     from embedded.inprocess import REGION
     from embedded.pump import QueuePump
     from embedded.synthetic import ClinicMonth
@@ -138,8 +136,7 @@ def _live_a_day(rt: Any, stack: Any, app: Any, visits: int, seed: int) -> Sample
             for pump in pumps:
                 pump.drain()
     sample.usage = usage
-    sample.open_runs = sum(len(rt.store.query(SequenceRun, "gsi1", scoped(made["clinic_id"], state)))
-                           for state in ("RUNNING", "STARTING"))
+    sample.open_runs = len(rt.store.due_runs(made["clinic_id"])) + len(rt.store.starting_runs(made["clinic_id"]))
     return sample
 
 

@@ -14,8 +14,25 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Protocol, TypeVar
 
+from chalicelib.domain.campaign_rules import Campaign, CampaignMember
 from chalicelib.domain.counters import DEFAULT_LABELS
-from chalicelib.domain.records import Record, TimelineEntry
+from chalicelib.domain.raw_events import DigestDelivery, RawEvent
+from chalicelib.domain.records import (
+    CallTask,
+    Clinic,
+    ImportChunk,
+    ImportJob,
+    ImportPart,
+    Network,
+    Patient,
+    Record,
+    SegmentEntry,
+    SequenceRun,
+    TimelineEntry,
+    TreatmentPlan,
+    WaitlistEntry,
+)
+from chalicelib.domain.staff_access import LoginCode, StaffSession, StaffToken
 
 R = TypeVar("R", bound=Record)
 
@@ -78,7 +95,9 @@ class UnitOfWork:
 
 
 class Records(Protocol):
-    """The clinic's records, phone links, timelines and daily counters: what a unit of work reads and commits."""
+    """The clinic's records, phone links, timelines and daily counters, its raw events, staff tokens and sessions.
+
+    Reads are named queries in the clinic's words: how each is keyed and indexed is the store's business."""
 
     def get(self, kind: type[R], clinic_id: str, record_id: str) -> R | None:
         """One record by id, or None."""
@@ -90,18 +109,158 @@ class Records(Protocol):
                     wanted: list[tuple[type[Record], str]]) -> dict[tuple[type[Record], str], Record]:
         """Records of different kinds in one read."""
 
-    def query(self, kind: type[R], index: str, partition: str, prefix: str | None = None,
-              upto: str | None = None, limit: int | None = None, newest_first: bool = False) -> list[R]:
-        """Records of one kind from an index partition, by sort-key prefix or upper bound."""
+    # ---- named queries: what the services ask, in the clinic's words (keys and indexes stay in the store) ----
 
-    def index_records(self, index: str, partition: str) -> list[Record]:
-        """Every record of an index partition, whatever its kind (a patient's subject)."""
+    def clinics(self) -> list[Clinic]:
+        """Every clinic."""
 
-    def records_under(self, kind: type[R], partition: str) -> list[R]:
-        """Every record whose primary partition is `partition` (a clinic's waitlist)."""
+    def networks(self) -> list[Network]:
+        """Every network of clinics."""
 
-    def import_chunks(self, clinic_id: str, import_id: str, first: int = 0, limit: int | None = None) -> list[Any]:
-        """What an import's chunks did (ImportChunk records), in chunk order from chunk `first`."""
+    def subject(self, clinic_id: str, key: str) -> list[Record]:
+        """Everything current about a patient (`P#id`) or an unknown phone (`PH#…`): runs, tasks, leads, calls…"""
+
+    def in_subject(self, record: Record, key: str) -> bool:
+        """Whether `record`, as it stands, is among what `subject(…, key)` returns once it is committed."""
+
+    def open_tasks(self, clinic_id: str, limit: int | None = None) -> list[CallTask]:
+        """Open call tasks, soonest due first."""
+
+    def closed_tasks(self, clinic_id: str, limit: int | None = None) -> list[CallTask]:
+        """Closed call tasks (done, expired, cancelled), latest closed first."""
+
+    def task_page(self, clinic_id: str, status: str, limit: int,
+                  cursor: str | None = None) -> tuple[list[CallTask], str | None]:
+        """A page of open (`open`) or closed (`done`) tasks in their list's order, and the next page's cursor.
+
+        A cursor not given out for that list raises InvalidInput naming `cursor`."""
+
+    def starting_runs(self, clinic_id: str, started_by: datetime | None = None) -> list[SequenceRun]:
+        """Runs not yet handed to Step Functions, started at or before `started_by` (its whole second)."""
+
+    def due_runs(self, clinic_id: str, due_by: datetime | None = None) -> list[SequenceRun]:
+        """Running runs whose next step is due at or before `due_by` (its whole second); every one without it."""
+
+    def waitlist(self, clinic_id: str) -> list[WaitlistEntry]:
+        """The clinic's waiting list (every entry, waiting or not)."""
+
+    def recalls_due(self, clinic_id: str, day: date) -> list[Patient]:
+        """Patients whose recall falls due on or before `day` and has not started."""
+
+    def plans_due(self, clinic_id: str, decision: str, decided_by: date) -> list[TreatmentPlan]:
+        """Treatment plans decided `decision` on or before `decided_by`, not yet followed up."""
+
+    def dropouts_due(self, clinic_id: str, last_visit_by: date) -> list[SegmentEntry]:
+        """Patients with an open plan and no visit since `last_visit_by`, not yet followed up."""
+
+    def birthdays_on(self, clinic_id: str, month_day: str) -> list[Patient]:
+        """Patients born on `MM-DD`."""
+
+    def segment_members(self, clinic_id: str, segment: str, last_visit_by: date | None = None) -> list[SegmentEntry]:
+        """A segment's members, by last visit (only those last seen on or before `last_visit_by`)."""
+
+    def recent_imports(self, clinic_id: str, limit: int) -> list[ImportJob]:
+        """The clinic's latest imports, newest first."""
+
+    def silent_imports(self, clinic_id: str, silent_since: datetime) -> list[ImportJob]:
+        """Running imports with no sign of life after `silent_since` (its whole second)."""
+
+    def import_parts(self, clinic_id: str, import_id: str) -> list[ImportPart]:
+        """The pieces an upload was stored in, in order."""
+
+    def import_chunks(self, clinic_id: str, import_id: str, first: int = 0,
+                      limit: int | None = None) -> list[ImportChunk]:
+        """What an import's chunks did, in chunk order from chunk `first`."""
+
+    def campaigns(self, clinic_id: str, active_only: bool = False) -> list[Campaign]:
+        """The clinic's campaigns by status, then creation."""
+
+    def campaign_members(self, clinic_id: str, campaign_id: str) -> list[CampaignMember]:
+        """The patients a campaign opened runs for."""
+
+    def opened_on(self, clinic_id: str, campaign_id: str, day: date) -> list[CampaignMember]:
+        """The members a campaign opened on a clinic day."""
+
+    def patient_campaigns(self, clinic_id: str, patient_id: str) -> list[CampaignMember]:
+        """A patient's campaign memberships."""
+
+    # ---- raw events ------------------------------------------------------------------------------------
+
+    def add_event(self, event: RawEvent) -> bool:
+        """Store an inbound event once: False when its id was stored before."""
+
+    def event(self, clinic_id: str, event_id: str) -> RawEvent | None:
+        """A stored event by id."""
+
+    def save_event(self, event: RawEvent) -> None:
+        """Overwrite a stored event (its status, attempts, reason, since)."""
+
+    def events_waiting(self, clinic_id: str, status: str, since_by: datetime | None = None) -> list[RawEvent]:
+        """Events `pending`, `failed`, `confirming` or `ignored`, oldest first (only those since `since_by`)."""
+
+    def event_history(self, clinic_id: str) -> list[RawEvent]:
+        """Every event of ours stored for the clinic (not ignored payloads or claims), as they occurred."""
+
+    def event_page(self, clinic_id: str, status: str, limit: int,
+                   cursor: str | None = None) -> tuple[list[RawEvent], str | None]:
+        """A page of `events_waiting(status)`, or with status `all` of `event_history`, and the next cursor."""
+
+    # ---- staff tokens, login codes, sessions -------------------------------------------------------------
+
+    def add_token(self, token: StaffToken) -> None:
+        """Store a staff token."""
+
+    def token(self, digest: str) -> StaffToken | None:
+        """A staff token by its hash."""
+
+    def token_stands(self, digest: str) -> bool:
+        """Whether a staff token exists now (strongly consistent: one revoked a moment ago does not)."""
+
+    def staff_tokens(self, clinic_id: str) -> list[StaffToken]:
+        """The clinic's staff tokens, by role."""
+
+    def remove_token(self, digest: str) -> None:
+        """Revoke a staff token."""
+
+    def add_login_code(self, code: LoginCode) -> None:
+        """Store a one-time login code."""
+
+    def login_code(self, digest: str) -> LoginCode | None:
+        """A login code by its hash."""
+
+    def use_login_code(self, digest: str, now: datetime) -> bool:
+        """Mark a login code used, once: False when it was used already (or is gone)."""
+
+    def add_session(self, session: StaffSession) -> None:
+        """Store a browser session."""
+
+    def session(self, digest: str) -> StaffSession | None:
+        """A session by its hash (strongly consistent: one ended a moment ago is gone)."""
+
+    def touch_session(self, digest: str, now: datetime) -> None:
+        """Note a session's latest request, only while it exists."""
+
+    def end_session(self, digest: str) -> None:
+        """A session is gone."""
+
+    def sessions_of(self, clinic_id: str, token_id: str) -> list[StaffSession]:
+        """The sessions a staff token opened."""
+
+    # ---- digest deliveries -------------------------------------------------------------------------------
+
+    def delivery(self, of: str, day: date, channel: str, network: bool = False) -> DigestDelivery | None:
+        """A clinic's (or network's) digest's delivery on one channel."""
+
+    def claim_delivery(self, delivery: DigestDelivery, previous_attempts: int | None) -> bool:
+        """Write `delivery` only if the stored one has `previous_attempts` (None: there is none): False if not."""
+
+    def save_delivery(self, delivery: DigestDelivery) -> None:
+        """Overwrite a delivery (sent, failed)."""
+
+    def take_rate(self, clinic_id: str, api: str, window: int, n: int, limit: int, expires_at: datetime) -> bool:
+        """Add `n` to a clinic's count of an API's requests in a fixed window if it stays within `limit`."""
+
+    # ---- phone links, timeline, KPI, commit --------------------------------------------------------------
 
     def links(self, clinic_id: str, phone: str, prefix: str) -> list[Link]:
         """What a phone (or handle) points at: patients, leads, calls."""

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any, TypeVar
 
 from chalicelib.domain import counters
 from chalicelib.domain.facts import iso_z
-from chalicelib.domain.records import Record, TimelineEntry
+from chalicelib.domain.raw_events import IN_HISTORY, WAITING, DigestDelivery, RawEvent
+from chalicelib.domain.records import ImportChunk, Record, TimelineEntry
+from chalicelib.domain.staff_access import LoginCode, StaffSession, StaffToken
 from chalicelib.platform.errors import ConcurrentUpdate, StaleToken
-from chalicelib.ports import DeliveryError, Link, UnitOfWork
+from chalicelib.ports import DeliveryError, Link, Records, UnitOfWork
 from chalicelib.store import keys
+from chalicelib.store.cursors import decode_cursor, encode_cursor
+from chalicelib.store.queries import NamedQueries, Where, by_second
 
 R = TypeVar("R", bound=Record)
 
@@ -165,8 +170,9 @@ class _Links(dict[tuple[str, str], Link]):
 
 
 @dataclass
-class MemoryRecords:
-    """The records port in memory: the table's keys and indexes, JSON round trips, versions checked."""
+class MemoryRecords(NamedQueries):
+    """The records port in memory: the table's keys and indexes, JSON round trips, versions checked; raw events,
+    staff tokens, sessions and digest deliveries as the store keeps them (copies in, copies out)."""
 
     rows: _Rows = field(default_factory=_Rows)
     phone_links: _Links = field(default_factory=_Links)
@@ -174,6 +180,14 @@ class MemoryRecords:
     counters: dict[tuple[str, date], dict[str, int]] = field(default_factory=dict)
     kept: dict[tuple[str, date], dict[str, set[str]]] = field(default_factory=dict)  # labels a day keeps
     applied: set[str] = field(default_factory=set)
+    events: dict[tuple[str, str], RawEvent] = field(default_factory=dict)
+    tokens: dict[str, StaffToken] = field(default_factory=dict)
+    login_codes: dict[str, LoginCode] = field(default_factory=dict)
+    sessions: dict[str, StaffSession] = field(default_factory=dict)
+    deliveries: dict[tuple[str, bool, date, str], DigestDelivery] = field(default_factory=dict)
+    lock: Any = field(default_factory=threading.Lock)
+    rates: dict[tuple[str, str, int], int] = field(default_factory=dict)
+    rate_writes: int = 0
 
     @staticmethod
     def _record(row: _Row) -> Record:
@@ -197,25 +211,38 @@ class MemoryRecords:
         rows = [(row.index[f"{index}sk"], row) for _, row in self.rows.under((index, partition))]
         return [(sk, self._record(row)) for sk, row in sorted(rows, key=lambda item: item[0])]
 
-    def query(self, kind: type[R], index: str, partition: str, prefix: str | None = None,
-              upto: str | None = None, limit: int | None = None, newest_first: bool = False) -> list[R]:
-        found = [(sk, r) for sk, r in self._partition(index, partition)
-                 if (prefix is None or sk.startswith(prefix)) and (upto is None or sk <= upto)]
-        ordered = [r for _, r in (reversed(found) if newest_first else found)][: limit or None]
-        return [r for r in ordered if isinstance(r, kind)]
+    # ---- the named queries' primitives (chalicelib/store/queries.py) ---------------------------------
 
-    def index_records(self, index: str, partition: str) -> list[Record]:
-        return [r for _, r in self._partition(index, partition)]
+    def _sorted(self, where: Where) -> list[tuple[str, Record]]:
+        if where.index == "pk":
+            rows = [(key[1], row) for key, row in self.rows.under(("pk", where.partition))]
+        else:
+            rows = [(row.index[f"{where.index}sk"], row) for _, row in self.rows.under((where.index, where.partition))]
+        found = [(sk, self._record(row)) for sk, row in sorted(rows, key=lambda item: item[0])
+                 if (where.prefix is None or sk.startswith(where.prefix)) and (where.upto is None or sk <= where.upto)]
+        return found[::-1] if where.newest_first else found
 
-    def records_under(self, kind: type[R], partition: str) -> list[R]:
-        found = [self._record(row) for _, row in self.rows.under(("pk", partition))]
-        return [r for r in found if isinstance(r, kind)]
+    def _find(self, kind: type[R], where: Where, limit: int | None = None) -> list[R]:
+        return [r for _, r in self._sorted(where) if isinstance(r, kind)][: limit or None]
 
-    def import_chunks(self, clinic_id: str, import_id: str, first: int = 0, limit: int | None = None) -> list[Any]:
-        from chalicelib.domain.records import ImportChunk
+    def _find_page(self, kind: type[R], where: Where, limit: int,
+                   start: dict[str, Any] | None) -> tuple[list[R], dict[str, Any] | None]:
+        found = self._sorted(where)
+        if start:
+            after = start[f"{where.index}sk"]["S"]
+            found = [(sk, r) for sk, r in found if (sk < after if where.newest_first else sk > after)]
+        page = found[:limit]
+        resume = ({f"{where.index}pk": {"S": where.partition}, f"{where.index}sk": {"S": page[-1][0]}}
+                  if len(found) > limit else None)
+        return [r for _, r in page if isinstance(r, kind)], resume
 
+    def _subject_records(self, partition: str) -> list[Record]:
+        return [r for _, r in self._sorted(Where("gsi2", partition))]
+
+    def import_chunks(self, clinic_id: str, import_id: str, first: int = 0,
+                      limit: int | None = None) -> list[ImportChunk]:
         partition = keys.primary_key(ImportChunk, clinic_id, f"{import_id}|0")[0]
-        found = [c for c in self.records_under(ImportChunk, partition) if int(c.id.rsplit("|", 1)[1]) >= first]
+        found = [c for c in self._find(ImportChunk, Where("pk", partition)) if int(c.id.rsplit("|", 1)[1]) >= first]
         return found[:limit] if limit is not None else found
 
     def links(self, clinic_id: str, phone: str, prefix: str) -> list[Link]:
@@ -262,6 +289,136 @@ class MemoryRecords:
             self.timelines[(f"{work.clinic_id}|{patient_id}", f"TL#{iso_z(entry.at)}#{key}")] = stored
         if work.applied_event:
             self.applied.add(work.applied_event)
+            event = self.events.get((work.clinic_id, work.applied_event))
+            if event is not None:
+                event.status, event.applied_at, event.since = "applied", now.isoformat(), None
+
+    # ---- raw events ------------------------------------------------------------------------------------
+
+    def add_event(self, event: RawEvent) -> bool:
+        with self.lock:
+            if (event.clinic_id, event.event_id) in self.events:
+                return False
+            self.events[(event.clinic_id, event.event_id)] = replace(event)
+            return True
+
+    def event(self, clinic_id: str, event_id: str) -> RawEvent | None:
+        found = self.events.get((clinic_id, event_id))
+        return replace(found) if found is not None else None
+
+    def save_event(self, event: RawEvent) -> None:
+        self.events[(event.clinic_id, event.event_id)] = replace(event)
+
+    def _listed(self, clinic_id: str, status: str) -> list[tuple[str, RawEvent]]:
+        """A list of events with each one's sort key, as the table's indexes order them."""
+        if status == "all":
+            found = [(f"{iso_z(datetime.fromisoformat(e.occurred_at))}#{e.event_id}", e) for e in self.events.values()
+                     if e.clinic_id == clinic_id and e.status in IN_HISTORY]
+        elif status in WAITING:
+            found = [(f"{iso_z(e.since)}#{e.event_id}", e) for e in self.events.values()
+                     if e.clinic_id == clinic_id and e.status == status and e.since is not None]
+        else:
+            raise ValueError(f"no list of {status} events")
+        return [(sk, replace(e)) for sk, e in sorted(found, key=lambda item: item[0])]
+
+    def events_waiting(self, clinic_id: str, status: str, since_by: datetime | None = None) -> list[RawEvent]:
+        upto = by_second(since_by) if since_by else None
+        return [e for sk, e in self._listed(clinic_id, status) if upto is None or sk <= upto]
+
+    def event_history(self, clinic_id: str) -> list[RawEvent]:
+        return [e for _, e in self._listed(clinic_id, "all")]
+
+    def event_page(self, clinic_id: str, status: str, limit: int,
+                   cursor: str | None = None) -> tuple[list[RawEvent], str | None]:
+        attribute, partition = "gsi2pk" if status == "all" else "gsi1pk", f"{clinic_id}|{status}"
+        start = decode_cursor(cursor, attribute, partition)
+        found = self._listed(clinic_id, status)
+        if start:
+            found = [(sk, e) for sk, e in found if sk > start["sk"]["S"]]
+        page = found[:limit]
+        resume = {attribute: {"S": partition}, "sk": {"S": page[-1][0]}} if len(found) > limit else None
+        return [e for _, e in page], encode_cursor(resume)
+
+    # ---- staff tokens, login codes, sessions -------------------------------------------------------------
+
+    def add_token(self, token: StaffToken) -> None:
+        self.tokens[token.digest] = replace(token)
+
+    def token(self, digest: str) -> StaffToken | None:
+        found = self.tokens.get(digest)
+        return replace(found) if found is not None else None
+
+    def token_stands(self, digest: str) -> bool:
+        return digest in self.tokens
+
+    def staff_tokens(self, clinic_id: str) -> list[StaffToken]:
+        mine = [t for t in self.tokens.values() if t.clinic_id == clinic_id]
+        return [replace(t) for t in sorted(mine, key=lambda t: (t.role, t.token_id))]
+
+    def remove_token(self, digest: str) -> None:
+        self.tokens.pop(digest, None)
+
+    def add_login_code(self, code: LoginCode) -> None:
+        self.login_codes[code.digest] = replace(code)
+
+    def login_code(self, digest: str) -> LoginCode | None:
+        found = self.login_codes.get(digest)
+        return replace(found) if found is not None else None
+
+    def use_login_code(self, digest: str, now: datetime) -> bool:
+        with self.lock:
+            found = self.login_codes.get(digest)
+            if found is None or found.used_at:
+                return False
+            found.used_at = now.isoformat()
+            return True
+
+    def add_session(self, session: StaffSession) -> None:
+        self.sessions[session.digest] = replace(session)
+
+    def session(self, digest: str) -> StaffSession | None:
+        found = self.sessions.get(digest)
+        return replace(found) if found is not None else None
+
+    def touch_session(self, digest: str, now: datetime) -> None:
+        found = self.sessions.get(digest)
+        if found is not None:
+            found.last_seen_at = now.isoformat()
+
+    def end_session(self, digest: str) -> None:
+        self.sessions.pop(digest, None)
+
+    def sessions_of(self, clinic_id: str, token_id: str) -> list[StaffSession]:
+        mine = [s for s in self.sessions.values() if s.clinic_id == clinic_id and s.token_id == token_id]
+        return [replace(s) for s in sorted(mine, key=lambda s: s.digest)]
+
+    def take_rate(self, clinic_id: str, api: str, window: int, n: int, limit: int, expires_at: datetime) -> bool:
+        """The DynamoDB counter's conditional ADD: all of `n` within `limit`, or nothing."""
+        with self.lock:
+            self.rate_writes += 1
+            used = self.rates.get((clinic_id, api, window), 0)
+            if used + n > limit:
+                return False
+            self.rates[(clinic_id, api, window)] = used + n
+            return True
+
+    # ---- digest deliveries -------------------------------------------------------------------------------
+
+    def delivery(self, of: str, day: date, channel: str, network: bool = False) -> DigestDelivery | None:
+        found = self.deliveries.get((of, network, day, channel))
+        return replace(found) if found is not None else None
+
+    def claim_delivery(self, delivery: DigestDelivery, previous_attempts: int | None) -> bool:
+        with self.lock:
+            key = (delivery.of, delivery.network, delivery.day, delivery.channel)
+            stored = self.deliveries.get(key)
+            if (stored.attempts if stored is not None else None) != previous_attempts:
+                return False
+            self.deliveries[key] = replace(delivery)
+            return True
+
+    def save_delivery(self, delivery: DigestDelivery) -> None:
+        self.deliveries[(delivery.of, delivery.network, delivery.day, delivery.channel)] = replace(delivery)
 
     def item_bytes(self, clinic_id: str, day: date) -> int:
         """A day's counter item as DynamoDB sizes it: names and values in UTF-8 bytes, numbers ~digits/2+1."""
@@ -275,3 +432,6 @@ class MemoryRecords:
         work = UnitOfWork(record.clinic_id)
         work.save(record)
         self.commit(work, now)
+
+
+_: Records = MemoryRecords()  # mypy: the fake has every method of the port, with its signature

@@ -33,11 +33,11 @@ from chalicelib.domain.campaign_rules import (
 from chalicelib.domain.records import Appointment, Clinic, Patient, SegmentEntry, SequenceRun
 from chalicelib.domain.windows import ClinicCalendar
 from chalicelib.engine import triggers
+from chalicelib.ports import Records
 from chalicelib.scenarios.base import Occasion, upcoming
 from chalicelib.scenarios.win_back import OPENED
 from chalicelib.scenarios.win_back import purpose as run_purpose
 from chalicelib.store.keys import subject_key
-from chalicelib.store.models import campaign_days_pk, campaigns_pk
 
 BATCH = 25  # segment members read per round (patients and membership: two batch reads)
 
@@ -46,23 +46,21 @@ def open_campaigns(rt: Runtime, clinic: Clinic, now: datetime) -> dict[str, Any]
     """Open today's pick of each active campaign, only while the clinic is open."""
     if not ClinicCalendar.from_settings(clinic.settings).is_open(now):
         return {"open": False}
-    active = rt.store.query(Campaign, "gsi1", campaigns_pk(clinic.id), prefix="active#")
+    active = rt.store.campaigns(clinic.id, active_only=True)
     return {"open": True, "campaigns": {c.id: open_today(rt, clinic, c, now) for c in active}}
 
 
 def opened_on(rt: Runtime, campaign: Campaign, now: datetime, zone: Any) -> list[CampaignMember]:
     day = campaign_day(now, zone)
-    return rt.store.query(CampaignMember, "gsi1", campaign_days_pk(campaign.clinic_id, campaign.id),
-                          prefix=f"{day.isoformat()}#")
+    return rt.store.opened_on(campaign.clinic_id, campaign.id, day)
 
 
-def opened_so_far(store: Any, campaign: Campaign, day: date) -> int:
+def opened_so_far(store: Records, campaign: Campaign, day: date) -> int:
     """Slots of `day` already taken (a day opened before slot records existed counts its members)."""
     slots = store.get(CampaignDay, campaign.clinic_id, day_id(campaign.id, day))
     if slots is not None:
         return int(slots.opened)
-    return len(store.query(CampaignMember, "gsi1", campaign_days_pk(campaign.clinic_id, campaign.id),
-                           prefix=f"{day.isoformat()}#"))
+    return len(store.opened_on(campaign.clinic_id, campaign.id, day))
 
 
 def open_today(rt: Runtime, clinic: Clinic, campaign: Campaign, now: datetime) -> dict[str, Any]:

@@ -17,7 +17,6 @@ from chalicelib.domain.campaign_rules import Campaign, CampaignIn, CampaignMembe
 from chalicelib.domain.facts import iso_z
 from chalicelib.domain.roi import Figures
 from chalicelib.platform.errors import FieldError, InvalidInput, NotFound
-from chalicelib.store.models import campaign_members_pk, campaigns_pk
 
 MOVES: dict[str, CampaignStatus] = {"pause": "paused", "resume": "active", "finish": "finished"}
 
@@ -34,7 +33,7 @@ def create(rt: Runtime, clinic_id: str, body: CampaignIn) -> dict[str, str]:
 
 def all_campaigns(rt: Runtime, clinic_id: str) -> list[Campaign]:
     """The clinic's campaigns, newest first within each status (one index query)."""
-    return rt.store.query(Campaign, "gsi1", campaigns_pk(clinic_id))
+    return rt.store.campaigns(clinic_id)
 
 
 def load(rt: Runtime, clinic_id: str, campaign_id: str) -> Campaign:
@@ -45,7 +44,7 @@ def load(rt: Runtime, clinic_id: str, campaign_id: str) -> Campaign:
 
 
 def members(rt: Runtime, clinic_id: str, campaign_id: str) -> list[CampaignMember]:
-    return rt.store.records_under(CampaignMember, campaign_members_pk(clinic_id, campaign_id))
+    return rt.store.campaign_members(clinic_id, campaign_id)
 
 
 def figures(rt: Runtime, campaign: Campaign) -> Figures:

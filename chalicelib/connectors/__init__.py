@@ -18,13 +18,12 @@ from typing import Any
 from chalicelib.connectors import activity, mango, smsru, telegram, whatsapp, zadarma
 from chalicelib.connectors.base import Answer, Claim, Connector, Unconfirmable, VendorRequest
 from chalicelib.core.runtime import Runtime
-from chalicelib.domain.facts import iso_z
+from chalicelib.domain.raw_events import RawEvent
 from chalicelib.edge import limits
 from chalicelib.engine import ingest
 from chalicelib.platform.errors import ClinicFlowError, InvalidInput, NotFound, PayloadTooLarge
 from chalicelib.platform.observability import logger
 from chalicelib.ports import DeliveryError
-from chalicelib.store.models import RawEventItem, scoped
 
 
 @lru_cache(maxsize=1)
@@ -97,11 +96,10 @@ LOST_AFTER = timedelta(minutes=15)  # a claim not looked at for this long lost i
 def _claim(rt: Runtime, clinic_id: str, vendor: str, claim: Claim) -> bool:
     """Store the claim once under its signed key (a replay is a duplicate), then ask for its confirmation."""
     now = rt.clock()
-    item = RawEventItem(
-        scoped(clinic_id, "E", claim.key), "EVENT", event_type=f"{vendor}:{claim.label}"[:100],
-        body=json.dumps(claim.fields, ensure_ascii=False), occurred_at=now.isoformat(), received_at=now.isoformat(),
-        status="confirming", gsi1pk=scoped(clinic_id, "CONFIRMING"), gsi1sk=f"{iso_z(now)}#{claim.key}")
-    if not rt.store.put_raw_event(item):
+    item = RawEvent(clinic_id, claim.key, event_type=f"{vendor}:{claim.label}"[:100],
+                    body=json.dumps(claim.fields, ensure_ascii=False), occurred_at=now.isoformat(),
+                    received_at=now.isoformat(), status="confirming", since=now)
+    if not rt.store.add_event(item):
         return False
     _ask(rt, clinic_id, vendor, claim.key, 0)
     return True
@@ -117,7 +115,7 @@ def _ask(rt: Runtime, clinic_id: str, vendor: str, key: str, delay: int) -> None
 
 def confirm(rt: Runtime, api: Any, clinic_id: str, vendor: str, key: str) -> str:
     """Look the claim up in the vendor's records: its event is accepted, it waits, or it is ignored with a reason."""
-    item = rt.store.get_raw_event(clinic_id, key)
+    item = rt.store.event(clinic_id, key)
     if item is None or item.status != "confirming":
         return "settled"
     connector, conf, settings = configured(rt, clinic_id, vendor)
@@ -130,13 +128,13 @@ def confirm(rt: Runtime, api: Any, clinic_id: str, vendor: str, key: str) -> str
         logger.warning("vendor API unavailable", extra={"clinic_id": clinic_id, "vendor": vendor, "error": str(exc)})
         inbound = None
     if inbound is None:
-        attempts = int(item.attempts or 0) + 1
+        attempts = item.attempts + 1
         item.attempts = attempts
         if attempts > len(RETRY_DELAYS):
             return _settle(rt, clinic_id, item, "ignored", f"not found in {vendor}'s call records after "
                                                 f"{sum(RETRY_DELAYS) // 60} minutes")
-        item.gsi1sk = f"{iso_z(rt.clock())}#{key}"
-        rt.store.save(item)
+        item.since = rt.clock()
+        rt.store.save_event(item)
         _ask(rt, clinic_id, vendor, key, RETRY_DELAYS[attempts - 1])
         return "waiting"
     try:
@@ -151,20 +149,17 @@ def _why(exc: InvalidInput) -> str:
     return "; ".join(f"{e.field}: {e.message}" for e in exc.errors)
 
 
-def _settle(rt: Runtime, clinic_id: str, item: RawEventItem, status: str, reason: str | None) -> str:
-    item.status, item.last_error = status, reason
-    item.gsi1pk = scoped(clinic_id, "IGNORED") if status == "ignored" else None
-    item.gsi1sk = item.gsi1sk if status == "ignored" else None
-    rt.store.save(item)
-    logger.info("claim settled", extra={"clinic_id": clinic_id, "event_id": item.pk.rsplit("#", 1)[-1],
+def _settle(rt: Runtime, clinic_id: str, item: RawEvent, status: str, reason: str | None) -> str:
+    item.status, item.last_error = status, reason  # ignored: listed since its last look; confirmed: in no list
+    rt.store.save_event(item)
+    logger.info("claim settled", extra={"clinic_id": clinic_id, "event_id": item.event_id,
                                         "status": status, "reason": reason})
     return status
 
 
 def ask_again(rt: Runtime, clinic_id: str) -> int:
     """Sweeper: claims whose confirmation message was lost are looked at again."""
-    upto = iso_z(rt.clock() - LOST_AFTER) + "~"
-    waiting = rt.store.raw_events(clinic_id, "CONFIRMING", upto=upto)
+    waiting = rt.store.events_waiting(clinic_id, "confirming", rt.clock() - LOST_AFTER)
     for item in waiting:
-        _ask(rt, clinic_id, item.event_type.partition(":")[0], item.pk.rsplit("#", 1)[-1], 0)
+        _ask(rt, clinic_id, item.event_type.partition(":")[0], item.event_id, 0)
     return len(waiting)

@@ -13,11 +13,11 @@ from chalicelib.core.runtime import Runtime
 from chalicelib.domain.clinic_settings import ClinicSettings, keep_secrets, masked
 from chalicelib.domain.contract import NewClinic, NewStaffToken
 from chalicelib.domain.records import Clinic
+from chalicelib.domain.staff_access import StaffToken
 from chalicelib.edge.auth import Staff, new_token, token_hash
 from chalicelib.platform.errors import FieldError, InvalidInput, LastManager, NotFound
 from chalicelib.platform.i18n import N_, gettext_for
 from chalicelib.platform.validation import invalid_input
-from chalicelib.store.models import TokenItem, scoped
 
 DEFAULT_NAMES = {"manager": N_("Manager"), "admin": N_("Administrator")}
 
@@ -43,15 +43,13 @@ def create_clinic(rt: Runtime, webhook_secret: Any, body: NewClinic, clinic_id: 
 def issue_token(rt: Runtime, clinic_id: str, body: NewStaffToken) -> dict[str, Any]:
     token = new_token(body.role)
     token_id = secrets.token_hex(4)
-    rt.store.save(TokenItem(
-        f"TOKEN#{token_hash(token)}", "TOKEN", clinic_id=clinic_id, role=body.role, token_id=token_id,
-        admin_id=body.admin_id, name=body.name, created_at=rt.clock().isoformat(),
-        gsi2pk=scoped(clinic_id, "STAFF"), gsi2sk=f"{body.role}#{token_id}"))
+    rt.store.add_token(StaffToken(token_hash(token), clinic_id=clinic_id, role=body.role, token_id=token_id,
+                                  admin_id=body.admin_id, name=body.name, created_at=rt.clock().isoformat()))
     return {"token": token, "token_id": token_id, "role": body.role, "admin_id": body.admin_id, "name": body.name}
 
 
 def staff_of_token(rt: Runtime, digest: str) -> Staff | None:
-    item = rt.store.get_token(digest)
+    item = rt.store.token(digest)
     if item is None:
         return None
     return Staff(role=item.role, clinic_id=item.clinic_id, token_id=item.token_id, admin_id=item.admin_id,
@@ -70,9 +68,8 @@ def revoke_staff(rt: Runtime, clinic_id: str, token_id: str) -> str:
         if item.token_id == token_id:
             if item.role == "manager" and not any(t.role == "manager" and t.token_id != token_id for t in tokens):
                 raise LastManager()
-            digest = item.pk.removeprefix("TOKEN#")
-            rt.store.delete_token(digest)
-            return digest
+            rt.store.remove_token(item.digest)
+            return item.digest
     raise NotFound(f"no staff token {token_id}")
 
 

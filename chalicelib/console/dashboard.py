@@ -20,7 +20,7 @@ from chalicelib.domain.names import namer
 from chalicelib.domain.records import Clinic
 from chalicelib.platform.errors import FieldError, InvalidInput
 from chalicelib.platform.i18n import N_, gettext_for
-from chalicelib.store.repository import Repository
+from chalicelib.ports import Records
 
 MAX_DAYS = 366
 ADMIN_KPIS = ("tasks_done", "desk_calls", "calls", "calls_answered", "calls_in", "talk_min", "messages_answered",
@@ -124,7 +124,7 @@ def _admin_rows(counters: dict[str, int]) -> dict[str, dict[str, Any]]:
     return dict(sorted(rows.items()))
 
 
-def dashboard(store: Repository, clinic: Clinic, first: date, last: date, now: datetime) -> dict[str, Any]:
+def dashboard(store: Records, clinic: Clinic, first: date, last: date, now: datetime) -> dict[str, Any]:
     """The period's figures (digest shape), funnels and administrators' KPIs, from one day-range read."""
     days = store.kpi_days(clinic.id, first, last)
     counters = dict(sum_days(days.values()))

@@ -28,7 +28,7 @@ from chalicelib.domain.windows import PatientPreferences
 from chalicelib.platform.errors import FieldError, InvalidInput
 from chalicelib.platform.i18n import environment, gettext_for
 from chalicelib.platform.validation import invalid_input
-from chalicelib.store.repository import Repository
+from chalicelib.ports import Records
 
 # The ladders of the settings, each once (a missed call climbs the lead's; a waitlist offer has none).
 LADDERS = tuple(dict.fromkeys(s.settings_key for s in scenarios.SCENARIOS if s.kind == "ladder"))
@@ -122,7 +122,7 @@ def message_preview(clinic: Clinic, body: MessagePreview, now: datetime) -> dict
             "characters": len(text), "sms_parts": sms_parts(text)}
 
 
-def dashboard(store: Repository, clinic: Clinic, first: str | None, last: str | None, now: datetime,
+def dashboard(store: Records, clinic: Clinic, first: str | None, last: str | None, now: datetime,
               language: str) -> dict[str, Any]:
     start, end = board.date_range(first, last, now.astimezone(clinic.settings.zone).date())
     figures = board.dashboard(store, clinic, start, end, now)
@@ -130,7 +130,7 @@ def dashboard(store: Repository, clinic: Clinic, first: str | None, last: str | 
     return figures
 
 
-def export(store: Repository, clinic: Clinic, first: str | None, last: str | None, now: datetime,
+def export(store: Records, clinic: Clinic, first: str | None, last: str | None, now: datetime,
            language: str, table_id: str | None, fmt: str | None) -> tuple[bytes | str, str, str]:
     """One table of the dashboard as a file: (body, content type, file name)."""
     figures = dashboard(store, clinic, first, last, now, language)

@@ -26,9 +26,6 @@ from chalicelib.platform.errors import ConcurrentUpdate, NotFound, StaleToken
 from chalicelib.platform.observability import logger
 from chalicelib.platform.settings import Settings
 from chalicelib.ports import Queue, Records, UnitOfWork, Workflows
-from chalicelib.store.keys import index_keys
-from chalicelib.store.models import scoped
-from chalicelib.store.repository import Repository
 
 T = TypeVar("T")
 R = TypeVar("R", bound=Record)
@@ -186,15 +183,14 @@ class Context:
 
     def subject(self, key: str) -> Subject:
         """Everything current about a patient (or an unknown phone), in one index query."""
-        partition = scoped(self.clinic_id, key)
-        if ("gsi2", partition) not in self._reads:
-            self._reads[("gsi2", partition)] = self.store.index_records("gsi2", partition)
-            for record in self._reads[("gsi2", partition)] if self.optimistic else ():
+        if ("subject", key) not in self._reads:
+            self._reads[("subject", key)] = self.store.subject(self.clinic_id, key)
+            for record in self._reads[("subject", key)] if self.optimistic else ():
                 self._indexed.setdefault((type(record).__name__, record.id), record)
-        found = {(type(r), r.id): r for r in self._reads[("gsi2", partition)]}
+        found = {(type(r), r.id): r for r in self._reads[("subject", key)]}
         for record in self.work.records.values():
             ident = (type(record), record.id)
-            if index_keys(record)["gsi2pk"] == partition:
+            if self.store.in_subject(record, key):
                 found[ident] = record
             elif ident in found:
                 del found[ident]
@@ -218,7 +214,7 @@ class Context:
 class Runtime:
     """Ports and policies shared by every service."""
 
-    def __init__(self, settings: Settings, store: Repository, workflows: Workflows, actions: Queue,
+    def __init__(self, settings: Settings, store: Records, workflows: Workflows, actions: Queue,
                  events: Queue, jobs: Queue, clock: Clock = utcnow, timing: Timing | None = None,
                  settlers: tuple[Callable[[Context], None], ...] = (), imports: Queue | None = None) -> None:
         self.settings = settings

@@ -1,9 +1,9 @@
 """Lost-patient segments: entries kept current by every unit of work, read by index.
 
 Each patient saved in a unit gets its segment entries rewritten in the same
-transaction when what they show changed (sparse gsi1 entries `C#c#SEG#<name>`,
-sorted by the last visit's day). Reading a segment is one index query bounded
-by the cutoff day: the cost follows the segment, not the clinic's base.
+transaction when what they show changed (the store indexes members by segment
+and last visit's day). Reading a segment is one index query bounded by the
+cutoff day (`segment_members`): the cost follows the segment, not the clinic's base.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from chalicelib.domain.facts import fingerprint, iso_z
 from chalicelib.domain.records import Appointment, Patient, SegmentEntry
 from chalicelib.platform.errors import FieldError, InvalidInput, NotFound
 from chalicelib.scenarios.plan_followup import awaits_follow_up
-from chalicelib.store.models import scoped
 
 MAX_MONTHS = 120
 
@@ -100,8 +99,7 @@ def members(rt: Runtime, clinic_id: str, name: str, months: int) -> list[Segment
     clinic = rt.clinic(clinic_id)
     now = rt.clock()
     last_day = rules.cutoff(name, now.astimezone(clinic.settings.zone).date(), months)
-    upto = f"{last_day.isoformat()}#\uffff" if last_day else None
-    found = rt.store.query(SegmentEntry, "gsi1", scoped(clinic_id, "SEG", name), upto=upto)
+    found = rt.store.segment_members(clinic_id, name, last_day)
     if name not in rules.WON_BACK:
         return rules.by_value(found)  # a wrong number needs fixing whether or not the patient is booked
     return rules.by_value([e for e in found if not rules.booked(e.booked_until, now)])

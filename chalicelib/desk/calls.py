@@ -30,8 +30,7 @@ from chalicelib.platform.errors import (
     TakenByAnother,
 )
 from chalicelib.platform.observability import logger
-from chalicelib.ports import DeliveryError
-from chalicelib.store.repository import Link
+from chalicelib.ports import DeliveryError, Link
 
 # A notification belongs to a request made up to this long before the call started (ringing, a slow PBX).
 MATCH_WINDOW = timedelta(minutes=30)
@@ -176,7 +175,7 @@ def recording_url(rt: Runtime, clinic_id: str, call_id: str, staff: Staff, apis:
 
 def _mango_recording(rt: Runtime, clinic_id: str, entry_id: str) -> str | None:
     """Mango names the recording in `events/record/added`, kept as the notification it came in."""
-    item = rt.store.get_raw_event(clinic_id, event_key("mango", "record", entry_id))
+    item = rt.store.event(clinic_id, event_key("mango", "record", entry_id))
     if item is None:
         return None
     try:

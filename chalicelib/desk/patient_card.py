@@ -13,11 +13,11 @@ from chalicelib.domain.facts import iso_z
 from chalicelib.domain.records import Patient, SequenceRun
 from chalicelib.edge.auth import Staff
 from chalicelib.platform.errors import NotFound
+from chalicelib.ports import Records
 from chalicelib.store.keys import subject_key
-from chalicelib.store.repository import Repository
 
 
-def patient_view(store: Repository, clinic_id: str, patient_id: str) -> dict[str, Any]:
+def patient_view(store: Records, clinic_id: str, patient_id: str) -> dict[str, Any]:
     patient = store.get(Patient, clinic_id, patient_id)
     timeline = store.timeline(clinic_id, patient_id)
     if patient is None and not timeline:

@@ -15,11 +15,9 @@ from chalicelib.domain.phones import display_phone
 from chalicelib.domain.records import Call, CallTask, CallTaskEvent, Lead, Patient, SequenceRun, TaskContext
 from chalicelib.domain.windows import add_working_minutes
 from chalicelib.edge.auth import Staff
-from chalicelib.edge.paging import decode_cursor, encode_cursor
 from chalicelib.platform.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound, TakenByAnother
+from chalicelib.ports import Records
 from chalicelib.store.keys import subject_key
-from chalicelib.store.models import scoped
-from chalicelib.store.repository import Repository
 
 REACHED = frozenset({"booked", "declined", "call_back", "answered"})
 UNDO = timedelta(seconds=10)  # the desk's «Отменить»: how long an outcome is held before it counts
@@ -78,24 +76,21 @@ def task_view(task: CallTask, now: datetime) -> dict[str, Any]:
 TASK_LISTS = ("open", "done")
 
 
-def list_tasks(store: Repository, clinic_id: str, status: str, limit: int = 200) -> list[CallTask]:
+def list_tasks(store: Records, clinic_id: str, status: str, limit: int = 200) -> list[CallTask]:
     """Open tasks oldest due first; closed ones (done, expired, cancelled) newest first."""
     if status not in TASK_LISTS:
         raise InvalidInput([FieldError("status", f"one of: {', '.join(TASK_LISTS)}")])
     if status == "open":
-        return store.query(CallTask, "gsi1", scoped(clinic_id, "OPEN"), limit=limit)
-    return store.query(CallTask, "gsi1", scoped(clinic_id, "DONE"), limit=limit, newest_first=True)
+        return store.open_tasks(clinic_id, limit)
+    return store.closed_tasks(clinic_id, limit)
 
 
-def task_page(store: Repository, clinic_id: str, status: str, limit: int,
+def task_page(store: Records, clinic_id: str, status: str, limit: int,
               cursor: str | None) -> tuple[list[CallTask], str | None]:
     """One page of `list_tasks`, and the opaque cursor of the next (None on the last page)."""
     if status not in TASK_LISTS:
         raise InvalidInput([FieldError("status", f"one of: {', '.join(TASK_LISTS)}")])
-    partition = scoped(clinic_id, "OPEN" if status == "open" else "DONE")
-    start = decode_cursor(cursor, "gsi1pk", partition)
-    found, resume = store.query_page(CallTask, "gsi1", partition, limit, start, newest_first=status != "open")
-    return found, encode_cursor(resume)
+    return store.task_page(clinic_id, status, limit, cursor)
 
 
 def acting_admin(staff: Staff, named: str | None) -> str | None:

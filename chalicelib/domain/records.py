@@ -540,7 +540,7 @@ class SegmentEntry(Record):
     plan_done: Decimal | None = None
     value: Decimal = Decimal("0")
     booked_until: datetime | None = None
-    follow_up: bool = False  # an open plan the dropout planner has not dealt with (its sparse gsi2 entry)
+    follow_up: bool = False  # an open plan the dropout planner has not dealt with (listed by the store until then)
 
 
 class ImportJob(Record):

@@ -49,7 +49,7 @@ _verified: contextvars.ContextVar[bool] = contextvars.ContextVar("verified", def
 class RateCounters(Protocol):
     """Shared counters of fixed windows (one DynamoDB item per clinic, API and window)."""
 
-    def take_rate(self, key: str, window: int, n: int, limit: int, expires_at: datetime) -> bool:
+    def take_rate(self, clinic_id: str, api: str, window: int, n: int, limit: int, expires_at: datetime) -> bool:
         """Add `n` to the window's count if it stays within `limit`; False (nothing added) otherwise."""
 
 
@@ -93,7 +93,7 @@ class ClinicQuota:
     def _take(self, clinic_id: str, api: str, window: int, n: int, limit: int) -> int:
         expires = datetime.fromtimestamp((window + 2) * self._window + 3600, UTC)
         try:
-            taken = self._counters().take_rate(f"C#{clinic_id}#RATE#{api}", window, n, limit, expires)
+            taken = self._counters().take_rate(clinic_id, api, window, n, limit, expires)
         except Exception:  # noqa: BLE001 - the limiter fails open: it must not take the API down
             logger.exception("rate counter unavailable; request let through", extra={"clinic_id": clinic_id})
             return n

@@ -17,9 +17,9 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from chalicelib.core.runtime import Runtime
+from chalicelib.domain.staff_access import LoginCode, StaffSession, StaffToken
 from chalicelib.edge.auth import SESSION_PREFIX, Staff, token_hash
 from chalicelib.platform.errors import ClinicFlowError, NotFound, Unauthorized
-from chalicelib.store.models import LoginCodeItem, SessionItem, TokenItem, scoped
 
 CODE_PREFIX = "lc_"
 TOUCH_EVERY = timedelta(seconds=60)  # a session's last request is noted at most this often
@@ -79,9 +79,9 @@ def issue_link(rt: Runtime, clinic_id: str, token_digest: str, role: str, page: 
     now = rt.clock()
     until = now + code_lifetime()
     where = page or page_of(role)
-    rt.store.save(LoginCodeItem(f"LOGIN#{token_hash(code)}", "LOGIN", clinic_id=clinic_id, token_digest=token_digest,
-                                page=where, created_at=now.isoformat(), valid_until=until.isoformat(),
-                                expires_at=until + timedelta(days=1)))
+    rt.store.add_login_code(LoginCode(token_hash(code), clinic_id=clinic_id, token_digest=token_digest, page=where,
+                                      created_at=now.isoformat(), valid_until=until.isoformat(),
+                                      forget_at=until + timedelta(days=1)))
     return {"url": f"{rt.settings.public_url}/{where}#code={code}", "code": code, "page": where,
             "expires_at": until.isoformat()}
 
@@ -90,7 +90,7 @@ def link_for_staff(rt: Runtime, clinic_id: str, token_id: str) -> dict[str, str]
     """A manager's "new login link" for one of the clinic's staff tokens."""
     for item in rt.store.staff_tokens(clinic_id):
         if item.token_id == token_id:
-            return issue_link(rt, clinic_id, item.pk.removeprefix("TOKEN#"), item.role)
+            return issue_link(rt, clinic_id, item.digest, item.role)
     raise NotFound(f"no staff token {token_id}")
 
 
@@ -104,7 +104,7 @@ def link_for_self(rt: Runtime, staff: Staff) -> dict[str, str]:
 def exchange_code(rt: Runtime, code: str) -> Session:
     """Sign in with a login link's code: once, within its minutes, while its staff token stands."""
     digest = token_hash(code)
-    item = rt.store.get_login_code(digest)
+    item = rt.store.login_code(digest)
     if item is None:
         raise LinkRefused("unknown", "this login link is not valid; ask your manager for a new one")
     if item.used_at:
@@ -113,7 +113,7 @@ def exchange_code(rt: Runtime, code: str) -> Session:
         raise LinkRefused("expired", "this login link has expired; ask your manager for a new one")
     if not rt.store.use_login_code(digest, rt.clock()):
         raise LinkRefused("used", "this login link was already used; ask your manager for a new one")
-    token = rt.store.get_token(item.token_digest)
+    token = rt.store.token(item.token_digest)
     if token is None:
         raise LinkRefused("revoked", "the access this link was for has been revoked")
     return open_session(rt, token)
@@ -121,7 +121,7 @@ def exchange_code(rt: Runtime, code: str) -> Session:
 
 def exchange_token(rt: Runtime, raw: str) -> Session:
     """Sign in with a staff token typed into the page: the page then holds only the session."""
-    token = rt.store.get_token(token_hash(raw.strip()))
+    token = rt.store.token(token_hash(raw.strip()))
     if token is None:
         raise Unauthorized("unknown or revoked token")
     return open_session(rt, token)
@@ -129,31 +129,30 @@ def exchange_token(rt: Runtime, raw: str) -> Session:
 
 # ---- sessions ----------------------------------------------------------------------------------------------
 
-def open_session(rt: Runtime, token: TokenItem) -> Session:
+def open_session(rt: Runtime, token: StaffToken) -> Session:
     raw = f"{SESSION_PREFIX}{secrets.token_urlsafe(32)}"
     now = rt.clock()
     ends = now + max_age()
     digest = token_hash(raw)
-    rt.store.save(SessionItem(
-        f"SESSION#{digest}", "SESSION", clinic_id=token.clinic_id, token_id=token.token_id,
-        token_digest=token.pk.removeprefix("TOKEN#"), role=token.role, admin_id=token.admin_id, name=token.name,
-        created_at=now.isoformat(), last_seen_at=now.isoformat(), ends_at=ends.isoformat(), expires_at=ends,
-        gsi2pk=scoped(token.clinic_id, "SESSIONS"), gsi2sk=f"{token.token_id}#{digest}"))
-    staff = Staff(role=str(token.role), clinic_id=str(token.clinic_id), token_id=str(token.token_id),
-                  admin_id=token.admin_id, name=token.name, token_digest=token.pk.removeprefix("TOKEN#"))
+    rt.store.add_session(StaffSession(
+        digest, clinic_id=token.clinic_id, token_id=token.token_id, token_digest=token.digest, role=token.role,
+        admin_id=token.admin_id, name=token.name, created_at=now.isoformat(), last_seen_at=now.isoformat(),
+        ends_at=ends.isoformat()))
+    staff = Staff(role=token.role, clinic_id=token.clinic_id, token_id=token.token_id,
+                  admin_id=token.admin_id, name=token.name, token_digest=token.digest)
     return Session(raw, staff, ends)
 
 
 def staff_of_session(rt: Runtime, digest: str) -> Staff | None:
     """Who a session is, while it lasts (a request keeps it alive); None once ended or revoked."""
-    item = rt.store.get_session(digest)
+    item = rt.store.session(digest)
     if item is None:
         return None
     now = rt.clock()
     last = datetime.fromisoformat(item.last_seen_at)
     ended = now >= datetime.fromisoformat(item.ends_at) or now - last > idle_limit()
     if ended or not rt.store.token_stands(item.token_digest):  # revoked: ends at once, whatever any index says
-        rt.store.delete(item)
+        rt.store.end_session(digest)
         return None
     if now - last >= TOUCH_EVERY:
         rt.store.touch_session(digest, now)
@@ -163,14 +162,12 @@ def staff_of_session(rt: Runtime, digest: str) -> Staff | None:
 
 def end(rt: Runtime, digest: str) -> None:
     """Sign out: the session is gone."""
-    item = rt.store.get_session(digest)
-    if item is not None:
-        rt.store.delete(item)
+    rt.store.end_session(digest)
 
 
 def end_all_of(rt: Runtime, clinic_id: str, token_id: str) -> int:
     """The staff token was revoked: every session it opened ends now."""
     found = rt.store.sessions_of(clinic_id, token_id)
     for item in found:
-        rt.store.delete(item)
+        rt.store.end_session(item.digest)
     return len(found)

@@ -25,8 +25,8 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from chalicelib.core.runtime import Runtime
 from chalicelib.domain.contract import EVENT_ADAPTER, EVENT_TYPES
 from chalicelib.domain.facts import iso_z
+from chalicelib.domain.raw_events import RawEvent
 from chalicelib.edge import limits
-from chalicelib.edge.paging import decode_cursor, encode_cursor
 from chalicelib.engine import appliers as events
 from chalicelib.platform.errors import (
     ConcurrentUpdate,
@@ -34,12 +34,11 @@ from chalicelib.platform.errors import (
     InvalidInput,
     NotFound,
     PayloadTooLarge,
+    StoreError,
     Unauthorized,
 )
 from chalicelib.platform.observability import logger
 from chalicelib.platform.validation import field_path, invalid_input
-from chalicelib.store.models import RawEventItem, scoped
-from chalicelib.store.repository import StoreError
 
 MAX_BODY_BYTES = 256 * 1024
 MAX_ATTEMPTS = 8
@@ -119,13 +118,11 @@ def accept(rt: Runtime, clinic_id: str, webhook_id: str, raw: bytes, region: str
     """Validate, store once under `webhook_id` (a retry is a duplicate), enqueue for the applier."""
     event = parse(raw, region)
     now = rt.clock()
-    item = RawEventItem(
-        scoped(clinic_id, "E", webhook_id), "EVENT", event_type=event.type, body=raw.decode("utf-8"),
-        occurred_at=event.occurred_at.isoformat(), received_at=now.isoformat(), status="pending",
-        gsi1pk=scoped(clinic_id, "PENDING"), gsi1sk=f"{iso_z(now)}#{webhook_id}",
-        gsi2pk=scoped(clinic_id, "EVENTS"), gsi2sk=f"{iso_z(event.occurred_at)}#{webhook_id}")
-    if not rt.store.put_raw_event(item):
-        existing = rt.store.get_raw_event(clinic_id, webhook_id)
+    item = RawEvent(clinic_id, webhook_id, event_type=event.type, body=raw.decode("utf-8"),
+                    occurred_at=event.occurred_at.isoformat(), received_at=now.isoformat(), status="pending",
+                    since=now)
+    if not rt.store.add_event(item):
+        existing = rt.store.event(clinic_id, webhook_id)
         if existing is not None and existing.status == "pending":
             _enqueue(rt, clinic_id, webhook_id)
         return Receipt(200, {"event_id": webhook_id, "status": "duplicate"})
@@ -141,12 +138,10 @@ def record_unhandled(rt: Runtime, clinic_id: str, key: str, label: str, raw: byt
                      reason: str | None = None) -> bool:
     """Keep a payload we acknowledge but do not act on (status `ignored`, never applied or replayed)."""
     now = rt.clock()
-    item = RawEventItem(
-        scoped(clinic_id, "E", key), "EVENT", event_type=label[:100],
-        body=raw[:MAX_INLINE_BODY].decode("utf-8", "replace"), occurred_at=now.isoformat(),
-        received_at=now.isoformat(), status="ignored", gsi1pk=scoped(clinic_id, "IGNORED"),
-        gsi1sk=f"{iso_z(now)}#{key}", last_error=reason[:300] if reason else None)
-    stored = rt.store.put_raw_event(item)
+    item = RawEvent(clinic_id, key, event_type=label[:100], body=raw[:MAX_INLINE_BODY].decode("utf-8", "replace"),
+                    occurred_at=now.isoformat(), received_at=now.isoformat(), status="ignored", since=now,
+                    last_error=reason[:300] if reason else None)
+    stored = rt.store.add_event(item)
     if stored:
         logger.info("payload recorded, not handled", extra={"clinic_id": clinic_id, "event_id": key, "type": label})
     return stored
@@ -172,7 +167,7 @@ def apply_stored(rt: Runtime, clinic_id: str, event_id: str, body: str | None = 
     MAX_ATTEMPTS park it as failed with its reason (`GET …/events/failed`). Only when the
     failure cannot even be recorded is it raised, for the queue to redeliver."""
     if body is None:
-        stored = rt.store.get_raw_event(clinic_id, event_id)
+        stored = rt.store.event(clinic_id, event_id)
         if stored is None:
             logger.warning("no stored event", extra={"clinic_id": clinic_id, "event_id": event_id})
             return "missing"
@@ -234,19 +229,19 @@ def failure_reason(exc: BaseException) -> FailureReason:
 
 def _failed(rt: Runtime, clinic_id: str, event_id: str, exc: Exception) -> str:
     """Record a failed attempt; park the event after MAX_ATTEMPTS. Raises only if it cannot record."""
-    item = rt.store.get_raw_event(clinic_id, event_id)
+    item = rt.store.event(clinic_id, event_id)
     if item is None or item.status == "applied":
         return "missing" if item is None else "already_applied"
-    item.attempts = (item.attempts or 0) + 1
+    item.attempts += 1
     reason = failure_reason(exc)
     item.last_error, item.reason_code, item.reason_field = reason.message, reason.code, reason.field
     # the sweeper requeues pending events some minutes after their last attempt
-    item.gsi1sk = f"{iso_z(rt.clock())}#{event_id}"
+    item.since = rt.clock()
     if item.attempts >= MAX_ATTEMPTS:
-        item.status, item.gsi1pk = "failed", scoped(clinic_id, "FAILED")
+        item.status = "failed"
     logger.warning("event attempt failed", extra={"clinic_id": clinic_id, "event_id": event_id,
                                                   "attempts": item.attempts, "status": item.status})
-    rt.store.save(item)
+    rt.store.save_event(item)
     if item.status == "failed":
         return "failed"
     if item.attempts < QUEUE_RETRIES:
@@ -257,26 +252,23 @@ def _failed(rt: Runtime, clinic_id: str, event_id: str, exc: Exception) -> str:
 def failed_events(rt: Runtime, clinic_id: str, limit: int = 50,
                   cursor: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
     """One page of the events parked as failed, oldest failure first, each with its reason; and the next cursor."""
-    partition = scoped(clinic_id, "FAILED")
-    items, resume = rt.store.raw_event_page(clinic_id, "FAILED", limit, decode_cursor(cursor, "gsi1pk", partition))
-    return [failed_view(item) for item in items], encode_cursor(resume)
+    items, resume = rt.store.event_page(clinic_id, "failed", limit, cursor)
+    return [failed_view(item) for item in items], resume
 
 
-def failed_view(item: RawEventItem) -> dict[str, Any]:
+def failed_view(item: RawEvent) -> dict[str, Any]:
     reason = (FailureReason(item.reason_code, item.reason_field, item.last_error or "") if item.reason_code
               else LEGACY)
-    return {"event_id": item.pk.rsplit("#", 1)[-1], "type": item.event_type, "occurred_at": item.occurred_at,
-            "received_at": item.received_at, "attempts": int(item.attempts or 0), "reason": reason.view(),
+    return {"event_id": item.event_id, "type": item.event_type, "occurred_at": item.occurred_at,
+            "received_at": item.received_at, "attempts": item.attempts, "reason": reason.view(),
             "error": reason.message}
 
 
 def requeue_pending(rt: Runtime, clinic_id: str, older_than: timedelta = timedelta(minutes=2)) -> int:
     """Sweeper: pending events the queue lost or gave up on go back to it."""
-    upto = iso_z(rt.clock() - older_than) + "~"  # the whole second: keys are "<time>#<event id>"
-    pending = rt.store.raw_events(clinic_id, "PENDING", upto=upto)
-    for item in pending:
-        event_id = item.pk.rsplit("#", 1)[-1]  # a fresh dedup id: FIFO drops a repeat within 5 minutes
-        _enqueue(rt, clinic_id, event_id, dedup=f"{event_id}:sweep{item.attempts or 0}")
+    pending = rt.store.events_waiting(clinic_id, "pending", rt.clock() - older_than)
+    for item in pending:  # a fresh dedup id: FIFO drops a repeat within 5 minutes
+        _enqueue(rt, clinic_id, item.event_id, dedup=f"{item.event_id}:sweep{item.attempts}")
     return len(pending)
 
 
@@ -300,18 +292,14 @@ def replay(rt: Runtime, clinic_id: str, include_applied: bool = False, limit: in
     """Re-apply at most `limit` stored events per call: the failed ones (oldest failure first; each call takes the
     next ones, as the replayed leave the list), or with `include_applied` every stored event in the order they
     occurred, a page per call (`cursor`)."""
-    state = "ALL" if include_applied else "FAILED"
-    partition, attribute = ((scoped(clinic_id, "EVENTS"), "gsi2pk") if include_applied
-                            else (scoped(clinic_id, "FAILED"), "gsi1pk"))
-    items, resume = rt.store.raw_event_page(clinic_id, state, limit, decode_cursor(cursor, attribute, partition))
+    items, resume = rt.store.event_page(clinic_id, "all" if include_applied else "failed", limit, cursor)
     count = 0
     for item in items:
         if item.status not in ("failed", "applied", "pending"):
             continue  # ignored payloads and unconfirmed claims are never events to apply
-        event_id = item.pk.rsplit("#", 1)[-1]
-        item.status, item.attempts = "pending", 0
-        item.gsi1pk, item.gsi1sk = scoped(clinic_id, "PENDING"), f"{iso_z(rt.clock())}#{event_id}"
-        rt.store.save(item)
+        event_id = item.event_id
+        item.status, item.attempts, item.since = "pending", 0, rt.clock()
+        rt.store.save_event(item)
         _enqueue(rt, clinic_id, event_id, dedup=f"{event_id}:replay{iso_z(rt.clock())}")
         count += 1
-    return Replayed(count, resume is not None, encode_cursor(resume) if include_applied else None)
+    return Replayed(count, resume is not None, resume if include_applied else None)

@@ -19,18 +19,17 @@ from chalicelib.core.work import StepRequest
 from chalicelib.desk.tasks import open_manual_task
 from chalicelib.domain.facts import earliest
 from chalicelib.domain.ladder import done
-from chalicelib.domain.records import Appointment, Patient, SequenceRun, SlotOffer, WaitlistEntry
+from chalicelib.domain.records import Appointment, Patient, SequenceRun, SlotOffer
 from chalicelib.domain.run_facts import RunFacts
 from chalicelib.scenarios.base import Scenario, Start
 from chalicelib.scenarios.waitlist import NOTICES, OFFER_SCRIPT, SCENARIO, waitlist_candidates
-from chalicelib.store.models import scoped
 
 
 def open_offer(ctx: Context, scenario: Scenario, start: Start, appt: Appointment) -> None:
     """Offer a freshly freed slot to the waitlist (once per appointment)."""
     if appt.details is None or start.purpose in appt.runs:
         return
-    entries = ctx.store.records_under(WaitlistEntry, scoped(ctx.clinic_id, "WL"))
+    entries = ctx.store.waitlist(ctx.clinic_id)
     candidates = waitlist_candidates(entries, appt)
     if not candidates:
         appt.runs[start.purpose] = "skipped:no_candidates"

@@ -39,7 +39,7 @@ class Job(BaseModel):
 
 
 def clinics(rt: Runtime) -> list[Clinic]:
-    return rt.store.query(Clinic, "gsi1", "CLINICS")
+    return rt.store.clinics()
 
 
 def fan_out(rt: Runtime, kind: Literal["sweep", "tick"], now: datetime | None = None) -> int:
@@ -48,7 +48,7 @@ def fan_out(rt: Runtime, kind: Literal["sweep", "tick"], now: datetime | None = 
     jobs = [Job(job=kind, target=c.id, at=now) for c in clinics(rt)]
     if kind == "tick":
         jobs += [Job(job="network_digest", target=n.id, at=now)
-                 for n in rt.store.query(Network, "gsi1", "NETWORKS")]
+                 for n in rt.store.networks()]
     rt.jobs.send_many([j.model_dump(mode="json") for j in jobs])
     return len(jobs)
 
@@ -111,7 +111,7 @@ def hourly(rt: Runtime, now: datetime | None = None) -> dict[str, Any]:
                 report[clinic.id] = tick_clinic(rt, clinic, now)
             except Exception:  # noqa: BLE001 - one clinic's trouble must not stop the others
                 logger.exception("hourly tick failed", extra={"clinic_id": clinic.id})
-    for network in rt.store.query(Network, "gsi1", "NETWORKS"):
+    for network in rt.store.networks():
         try:
             report[f"network:{network.id}"] = send_network_digest(rt, network, now, wiring.mailer(), wiring.chat())
         except Exception:  # noqa: BLE001 - same for networks

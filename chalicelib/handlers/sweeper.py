@@ -19,13 +19,11 @@ from chalicelib import scenarios
 from chalicelib.core import sequences
 from chalicelib.core.runtime import Context, Runtime
 from chalicelib.desk.tasks import list_tasks, settle_pending
-from chalicelib.domain.facts import iso_z
 from chalicelib.domain.records import CallTask, Plan, SequenceRun
 from chalicelib.engine import ingest
 from chalicelib.imports import service as imports
 from chalicelib.platform.errors import StaleToken
 from chalicelib.platform.observability import logger
-from chalicelib.store.models import scoped
 
 STARTING_GRACE = timedelta(minutes=2)
 STALL_GRACE = timedelta(minutes=10)  # a due step not handed over by then: is its execution alive?
@@ -61,8 +59,7 @@ def run_payload(run: SequenceRun) -> dict[str, object]:
 
 
 def ensure_started(rt: Runtime, clinic_id: str) -> int:
-    upto = iso_z(rt.clock() - STARTING_GRACE) + "~"
-    runs = rt.store.query(SequenceRun, "gsi1", scoped(clinic_id, "STARTING"), upto=upto)
+    runs = rt.store.starting_runs(clinic_id, rt.clock() - STARTING_GRACE)
     for run in runs:
         rt.workflows.start(rt.machines.for_kind(scenarios.get(run.scenario).kind), run.execution, run_payload(run))
         rt.unit(clinic_id, partial(_running, run_id=run.id))
@@ -102,8 +99,7 @@ def repair_dead_runs(rt: Runtime, clinic_id: str, suspects: set[str]) -> tuple[i
     Only those are asked (a waiting run is left alone), so the cost follows the trouble,
     not the number of runs in flight. Returns (revived, ended).
     """
-    due = iso_z(rt.clock() - STALL_GRACE) + "~"
-    stalled = rt.store.query(SequenceRun, "gsi1", scoped(clinic_id, "RUNNING"), upto=due)
+    stalled = rt.store.due_runs(clinic_id, rt.clock() - STALL_GRACE)
     wanted = sorted({r.id for r in stalled if not r.open_task} | suspects)
     revived = ended = 0
     for run in rt.store.get_many(SequenceRun, clinic_id, wanted).values():
@@ -156,8 +152,8 @@ def resume_runs(rt: Runtime, clinic_id: str) -> int:
     execution's token when that step is handed over again.
     """
     resumed = 0
-    for state in ("RUNNING", "STARTING"):
-        for run in rt.store.query(SequenceRun, "gsi1", scoped(clinic_id, state)):
+    for read in (rt.store.due_runs, rt.store.starting_runs):  # running ones first, as before
+        for run in read(clinic_id):
             restarted = rt.unit(clinic_id, partial(_bump, run_id=run.id))
             if restarted is not None:
                 rt.workflows.start(rt.machines.for_kind(scenarios.get(restarted.scenario).kind), restarted.execution,

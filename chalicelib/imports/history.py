@@ -20,7 +20,6 @@ from chalicelib.domain.records import ImportJob
 from chalicelib.imports import service as imports
 from chalicelib.platform.errors import NotFound
 from chalicelib.platform.i18n import N_, gettext_for
-from chalicelib.store.models import scoped
 
 HISTORY = 50
 REASON_COLUMN = N_("What to fix")
@@ -28,7 +27,7 @@ REASON_COLUMN = N_("What to fix")
 
 def history(rt: Runtime, clinic_id: str, limit: int = HISTORY) -> dict[str, Any]:
     """The clinic's latest imports, newest first (one index query)."""
-    jobs = rt.store.query(ImportJob, "gsi3", scoped(clinic_id, "IMPORTS"), limit=limit, newest_first=True)
+    jobs = rt.store.recent_imports(clinic_id, limit)
     return {"imports": [summary(job) for job in jobs]}
 
 

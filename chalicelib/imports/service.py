@@ -40,7 +40,6 @@ from chalicelib.engine.appliers.patients import contact_keys
 from chalicelib.platform.errors import ConcurrentUpdate, FieldError, InvalidInput, NotFound, PayloadTooLarge
 from chalicelib.platform.observability import logger
 from chalicelib.ports import Link
-from chalicelib.store.models import scoped
 
 # A request to Lambda carries at most 6 MB, and a binary body arrives base64-encoded (4/3 larger).
 MAX_UPLOAD_BYTES = 4 * 1024 * 1024
@@ -167,8 +166,7 @@ def handle(rt: Runtime, message: ImportSplit | ImportRows, deadline: float | Non
 
 
 def upload(rt: Runtime, job: ImportJob) -> bytes:
-    parts = rt.store.records_under(ImportPart, scoped(job.clinic_id, "IMPORT", job.id, "PARTS"))
-    parts.sort(key=lambda p: int(p.id.rsplit("|", 1)[1]))
+    parts = rt.store.import_parts(job.clinic_id, job.id)
     return b"".join(base64.b64decode(p.data) for p in parts)
 
 
@@ -415,10 +413,7 @@ def merge_rows(ctx: Context, rows: list[ImportedPatient], present: set[str], as_
 def tend(rt: Runtime, clinic_id: str, stall: timedelta = STALL, before: datetime | None = None) -> int:
     """Revive the clinic's imports silent for `stall` (a crash, a parked message) and, with `before`, last seen
     before then (a restart: not those this process already runs); end those revived too often."""
-    from chalicelib.domain.facts import iso_z
-
-    upto = iso_z(min(rt.clock() - stall, before or rt.clock())) + "~"
-    stalled = rt.store.query(ImportJob, "gsi1", scoped(clinic_id, "IMPORTING"), upto=upto)
+    stalled = rt.store.silent_imports(clinic_id, min(rt.clock() - stall, before or rt.clock()))
     for job in stalled:
         revived = rt.unit(clinic_id, partial(_revive, import_id=job.id), attempts=20)
         if revived is not None:

@@ -136,6 +136,10 @@ class ConcurrentUpdate(Exception):
     """An optimistic write lost a race; the caller reloads and retries."""
 
 
+class StoreError(Exception):
+    """The database failed in a way a retry of the whole operation may fix."""
+
+
 class StaleToken(Exception):
     """A Step Functions task token that its execution no longer waits for."""
 

@@ -20,12 +20,16 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib.domain import counters
 from chalicelib.domain.facts import iso_z
-from chalicelib.domain.records import Record, TimelineEntry
-from chalicelib.platform.errors import ConcurrentUpdate
+from chalicelib.domain.raw_events import IN_HISTORY, WAITING, DigestDelivery, RawEvent
+from chalicelib.domain.records import ImportChunk, Record, TimelineEntry
+from chalicelib.domain.staff_access import LoginCode, StaffSession, StaffToken
+from chalicelib.platform.errors import ConcurrentUpdate, StoreError
 from chalicelib.platform.settings import get_settings
 from chalicelib.ports import Link, UnitOfWork
 from chalicelib.store import keys
+from chalicelib.store.cursors import decode_cursor, encode_cursor
 from chalicelib.store.models import (
+    DeliveryItem,
     KpiDayItem,
     LinkItem,
     LoginCodeItem,
@@ -37,14 +41,11 @@ from chalicelib.store.models import (
     TokenItem,
     scoped,
 )
+from chalicelib.store.queries import NamedQueries, Where, by_second
 
 R = TypeVar("R", bound=Record)
 F = TypeVar("F", bound=Callable[..., Any])
 MAX_TRANSACTION_ITEMS = 100
-
-
-class StoreError(Exception):
-    """DynamoDB failed in a way a retry of the whole operation may fix."""
 
 
 def _translate(exc: PynamoDBException) -> Exception:
@@ -153,7 +154,7 @@ def _index(name: str) -> tuple[Any, Any]:
     return _INDEXES[name]
 
 
-class Repository:
+class Repository(NamedQueries):
     """Records of one table. Reads are key lookups and index queries, never scans."""
 
     def __init__(self, connection: Connection | None = None) -> None:
@@ -195,44 +196,42 @@ class Repository:
                 out[ident] = record
         return out
 
+    # ---- the named queries' primitives (store/queries.py) --------------------------------------
+
     @translated
-    def query(self, kind: type[R], index: str, partition: str, prefix: str | None = None,
-              upto: str | None = None, limit: int | None = None, newest_first: bool = False) -> list[R]:
-        """Records of one kind from an index partition, optionally by sort-key prefix or bound."""
-        idx, sort_attr = _index(index)
-        condition: Any = None
-        if prefix is not None:
-            condition = sort_attr.startswith(prefix)
-        elif upto is not None:
-            condition = sort_attr <= upto
-        found = [self._to_record(i)
-                 for i in idx.query(partition, condition, limit=limit, scan_index_forward=not newest_first)]
+    def _find(self, kind: type[R], where: Where, limit: int | None = None) -> list[R]:
+        """Records of one kind from one partition, optionally by sort-key prefix or bound."""
+        if where.index == "pk":
+            items: Any = RecordItem.query(where.partition)
+        else:
+            idx, sort_attr = _index(where.index)
+            condition: Any = None
+            if where.prefix is not None:
+                condition = sort_attr.startswith(where.prefix)
+            elif where.upto is not None:
+                condition = sort_attr <= where.upto
+            items = idx.query(where.partition, condition, limit=limit, scan_index_forward=not where.newest_first)
+        found = [self._to_record(i) for i in items]
         return [r for r in found if isinstance(r, kind)][: limit or None]
 
     @translated
-    def query_page(self, kind: type[R], index: str, partition: str, limit: int, start: dict[str, Any] | None = None,
-                   newest_first: bool = False) -> tuple[list[R], dict[str, Any] | None]:
+    def _find_page(self, kind: type[R], where: Where, limit: int,
+                   start: dict[str, Any] | None) -> tuple[list[R], dict[str, Any] | None]:
         """One page of an index partition and the key to resume after it (None at the end)."""
-        idx, _ = _index(index)
-        result = idx.query(partition, limit=limit, scan_index_forward=not newest_first, last_evaluated_key=start)
+        idx, _ = _index(where.index)
+        result = idx.query(where.partition, limit=limit, scan_index_forward=not where.newest_first,
+                           last_evaluated_key=start)
         found = [self._to_record(i) for i in result]
         return [r for r in found if isinstance(r, kind)], result.last_evaluated_key
 
     @translated
-    def index_records(self, index: str, partition: str) -> list[Record]:
-        """Every record of an index partition, whatever its kind (a patient's whole subject)."""
-        return [self._to_record(i) for i in _index(index)[0].query(partition)]
+    def _subject_records(self, partition: str) -> list[Record]:
+        return [self._to_record(i) for i in RecordItem.gsi2.query(partition)]
 
     @translated
-    def records_under(self, kind: type[R], partition: str) -> list[R]:
-        """Every record whose primary partition is `partition` (e.g. a clinic's waitlist)."""
-        return [r for r in (self._to_record(i) for i in RecordItem.query(partition)) if isinstance(r, kind)]
-
-    @translated
-    def import_chunks(self, clinic_id: str, import_id: str, first: int = 0, limit: int | None = None) -> list[Any]:
+    def import_chunks(self, clinic_id: str, import_id: str, first: int = 0,
+                      limit: int | None = None) -> list[ImportChunk]:
         """What an import's chunks did, in chunk order from chunk `first` (a page of its rejections)."""
-        from chalicelib.domain.records import ImportChunk
-
         pk, sk = keys.primary_key(ImportChunk, clinic_id, f"{import_id}|{first}")
         found = (self._to_record(i) for i in RecordItem.query(pk, RecordItem.sk >= sk, limit=limit))
         return [r for r in found if isinstance(r, ImportChunk)]
@@ -275,10 +274,10 @@ class Repository:
     # ---- rate windows -------------------------------------------------------------------------
 
     @translated
-    def take_rate(self, key: str, window: int, n: int, limit: int, expires_at: datetime) -> bool:
+    def take_rate(self, clinic_id: str, api: str, window: int, n: int, limit: int, expires_at: datetime) -> bool:
         """Add `n` to a rate window's count if it stays within `limit` (one conditional UpdateItem)."""
         try:
-            RateItem(key, f"W#{window}").update(
+            RateItem(scoped(clinic_id, "RATE", api), f"W#{window}").update(
                 actions=[RateItem.used.add(n), RateItem.expires_at.set(expires_at)],
                 condition=RateItem.used.does_not_exist() | (RateItem.used <= limit - n))
         except UpdateError as exc:
@@ -287,15 +286,10 @@ class Repository:
             raise
         return True
 
-    # ---- staff tokens, raw events, digest deliveries ----------------------------------------
+    # ---- non-record items: written as they are, conditionally when asked ------------------------
 
-    @translated
-    def save(self, item: Any) -> None:
-        """Write a non-record item (token, raw event, delivery) as it is."""
-        item.save()
-
-    @translated
-    def put_once(self, item: Any, condition: Any) -> bool:
+    @staticmethod
+    def _put_once(item: Any, condition: Any) -> bool:
         """Write `item` only if `condition` holds: False when it does not (someone was first)."""
         try:
             item.save(condition=condition)
@@ -305,28 +299,63 @@ class Repository:
             raise
         return True
 
-    @translated
-    def get_item(self, model: Any, pk: str, sk: str) -> Any:
+    @staticmethod
+    def _get_item(model: Any, pk: str, sk: str, consistent: bool = False) -> Any:
         try:
-            return model.get(pk, sk)
+            return model.get(pk, sk, consistent_read=consistent)
         except model.DoesNotExist:
             return None
 
-    def get_token(self, digest: str) -> TokenItem | None:
-        return self.get_item(TokenItem, f"TOKEN#{digest}", "TOKEN")  # type: ignore[no-any-return]
+    # ---- staff tokens, login codes and sessions --------------------------------------------------
 
     @translated
-    def staff_tokens(self, clinic_id: str) -> list[TokenItem]:
-        return list(TokenItem.gsi2.query(scoped(clinic_id, "STAFF")))
+    def add_token(self, token: StaffToken) -> None:
+        TokenItem(f"TOKEN#{token.digest}", "TOKEN", clinic_id=token.clinic_id, role=token.role,
+                  token_id=token.token_id, admin_id=token.admin_id, name=token.name, created_at=token.created_at,
+                  gsi2pk=scoped(token.clinic_id, "STAFF"), gsi2sk=f"{token.role}#{token.token_id}").save()
+
+    @staticmethod
+    def _token(item: TokenItem) -> StaffToken:
+        return StaffToken(digest=item.pk.removeprefix("TOKEN#"), clinic_id=item.clinic_id, role=item.role,
+                          token_id=item.token_id, created_at=item.created_at, admin_id=item.admin_id,
+                          name=item.name)
 
     @translated
-    def delete_token(self, digest: str) -> None:
+    def token(self, digest: str) -> StaffToken | None:
+        item = self._get_item(TokenItem, f"TOKEN#{digest}", "TOKEN")
+        return self._token(item) if item is not None else None
+
+    @translated
+    def staff_tokens(self, clinic_id: str) -> list[StaffToken]:
+        return [self._token(i) for i in TokenItem.gsi2.query(scoped(clinic_id, "STAFF"))]
+
+    @translated
+    def remove_token(self, digest: str) -> None:
         TokenItem(f"TOKEN#{digest}", "TOKEN").delete()
 
-    # ---- login codes and sessions --------------------------------------------------------------
+    @translated
+    def token_stands(self, digest: str) -> bool:
+        """Whether a staff token exists now (strongly consistent: a token revoked a moment ago does not)."""
+        try:
+            TokenItem.get(f"TOKEN#{digest}", "TOKEN", consistent_read=True, attributes_to_get=["pk"])
+        except TokenItem.DoesNotExist:
+            return False
+        return True
 
-    def get_login_code(self, digest: str) -> LoginCodeItem | None:
-        return self.get_item(LoginCodeItem, f"LOGIN#{digest}", "LOGIN")  # type: ignore[no-any-return]
+    @translated
+    def add_login_code(self, code: LoginCode) -> None:
+        LoginCodeItem(f"LOGIN#{code.digest}", "LOGIN", clinic_id=code.clinic_id, token_digest=code.token_digest,
+                      page=code.page, created_at=code.created_at, valid_until=code.valid_until,
+                      used_at=code.used_at, expires_at=code.forget_at).save()
+
+    @translated
+    def login_code(self, digest: str) -> LoginCode | None:
+        item = self._get_item(LoginCodeItem, f"LOGIN#{digest}", "LOGIN")
+        if item is None:
+            return None
+        return LoginCode(digest=digest, clinic_id=item.clinic_id, token_digest=item.token_digest, page=item.page,
+                         created_at=item.created_at, valid_until=item.valid_until, used_at=item.used_at,
+                         forget_at=item.expires_at)
 
     @translated
     def use_login_code(self, digest: str, now: datetime) -> bool:
@@ -342,12 +371,25 @@ class Repository:
         return True
 
     @translated
-    def get_session(self, digest: str) -> SessionItem | None:
+    def add_session(self, session: StaffSession) -> None:
+        SessionItem(f"SESSION#{session.digest}", "SESSION", clinic_id=session.clinic_id, token_id=session.token_id,
+                    token_digest=session.token_digest, role=session.role, admin_id=session.admin_id,
+                    name=session.name, created_at=session.created_at, last_seen_at=session.last_seen_at,
+                    ends_at=session.ends_at, expires_at=datetime.fromisoformat(session.ends_at),
+                    gsi2pk=scoped(session.clinic_id, "SESSIONS"), gsi2sk=f"{session.token_id}#{session.digest}").save()
+
+    @staticmethod
+    def _session(item: SessionItem) -> StaffSession:
+        return StaffSession(digest=item.pk.removeprefix("SESSION#"), clinic_id=item.clinic_id,
+                            token_id=item.token_id, token_digest=item.token_digest, role=item.role,
+                            created_at=item.created_at, last_seen_at=item.last_seen_at, ends_at=item.ends_at,
+                            admin_id=item.admin_id, name=item.name)
+
+    @translated
+    def session(self, digest: str) -> StaffSession | None:
         """A session, read strongly consistent: one revoked a moment ago is gone."""
-        try:
-            return SessionItem.get(f"SESSION#{digest}", "SESSION", consistent_read=True)
-        except SessionItem.DoesNotExist:
-            return None
+        item = self._get_item(SessionItem, f"SESSION#{digest}", "SESSION", consistent=True)
+        return self._session(item) if item is not None else None
 
     @translated
     def touch_session(self, digest: str, now: datetime) -> None:
@@ -360,46 +402,111 @@ class Repository:
                 raise
 
     @translated
-    def sessions_of(self, clinic_id: str, token_id: str) -> list[SessionItem]:
-        return list(SessionItem.gsi2.query(scoped(clinic_id, "SESSIONS"),
-                                           SessionItem.gsi2sk.startswith(f"{token_id}#")))
+    def end_session(self, digest: str) -> None:
+        SessionItem(f"SESSION#{digest}", "SESSION").delete()
 
     @translated
-    def token_stands(self, digest: str) -> bool:
-        """Whether a staff token exists now (strongly consistent: a token revoked a moment ago does not)."""
-        try:
-            TokenItem.get(f"TOKEN#{digest}", "TOKEN", consistent_read=True, attributes_to_get=["pk"])
-        except TokenItem.DoesNotExist:
-            return False
-        return True
+    def sessions_of(self, clinic_id: str, token_id: str) -> list[StaffSession]:
+        return [self._session(i) for i in SessionItem.gsi2.query(scoped(clinic_id, "SESSIONS"),
+                                                                 SessionItem.gsi2sk.startswith(f"{token_id}#"))]
+
+    # ---- raw events ------------------------------------------------------------------------------
+
+    @staticmethod
+    def _event_item(event: RawEvent) -> RawEventItem:
+        """The item of an event: listed by its status while it waits (gsi1), and by occurrence when it is ours."""
+        c, eid = event.clinic_id, event.event_id
+        item = RawEventItem(scoped(c, "E", eid), "EVENT", event_type=event.event_type, body=event.body,
+                            occurred_at=event.occurred_at, received_at=event.received_at, status=event.status,
+                            attempts=event.attempts, last_error=event.last_error, reason_code=event.reason_code,
+                            reason_field=event.reason_field, applied_at=event.applied_at)
+        if event.since is not None and event.status in WAITING:
+            item.gsi1pk, item.gsi1sk = scoped(c, event.status.upper()), f"{iso_z(event.since)}#{eid}"
+        if event.status in IN_HISTORY:
+            item.gsi2pk = scoped(c, "EVENTS")
+            item.gsi2sk = f"{iso_z(datetime.fromisoformat(event.occurred_at))}#{eid}"
+        return item
+
+    @staticmethod
+    def _event(item: RawEventItem) -> RawEvent:
+        clinic_id, _, event_id = item.pk.removeprefix("C#").partition("#E#")
+        since = datetime.fromisoformat(item.gsi1sk.split("#", 1)[0]) if item.gsi1pk and item.gsi1sk else None
+        return RawEvent(clinic_id=clinic_id, event_id=event_id, event_type=item.event_type, body=item.body,
+                        occurred_at=item.occurred_at, received_at=item.received_at, status=item.status,
+                        since=since, attempts=int(item.attempts or 0), last_error=item.last_error,
+                        reason_code=item.reason_code, reason_field=item.reason_field, applied_at=item.applied_at)
 
     @translated
-    def delete(self, item: Any) -> None:
-        """Delete one non-record item (a session, a login code)."""
-        item.delete()
-
-    def put_raw_event(self, item: RawEventItem) -> bool:
-        """Store an inbound event once: False when its webhook id was seen before."""
-        return self.put_once(item, RawEventItem.pk.does_not_exist())
-
-    def get_raw_event(self, clinic_id: str, event_id: str) -> RawEventItem | None:
-        return self.get_item(RawEventItem, scoped(clinic_id, "E", event_id), "EVENT")  # type: ignore[no-any-return]
+    def add_event(self, event: RawEvent) -> bool:
+        """Store an inbound event once: False when its id was seen before."""
+        return self._put_once(self._event_item(event), RawEventItem.pk.does_not_exist())
 
     @translated
-    def raw_event_page(self, clinic_id: str, state: str, limit: int,
-                       start: dict[str, Any] | None = None) -> tuple[list[RawEventItem], dict[str, Any] | None]:
-        """One page of events PENDING, FAILED, ... (gsi1, by receipt) or ALL (gsi2, by occurrence)."""
-        index, partition = ((RawEventItem.gsi2, scoped(clinic_id, "EVENTS")) if state == "ALL"
-                            else (RawEventItem.gsi1, scoped(clinic_id, state)))
-        result = index.query(partition, limit=limit, last_evaluated_key=start)
-        return list(result), result.last_evaluated_key
+    def event(self, clinic_id: str, event_id: str) -> RawEvent | None:
+        item = self._get_item(RawEventItem, scoped(clinic_id, "E", event_id), "EVENT")
+        return self._event(item) if item is not None else None
 
     @translated
-    def raw_events(self, clinic_id: str, state: str, upto: str | None = None) -> list[RawEventItem]:
-        """Events PENDING or FAILED (gsi1, by receipt), or ALL of a clinic (gsi2, by occurrence)."""
-        if state == "ALL":
-            return list(RawEventItem.gsi2.query(scoped(clinic_id, "EVENTS")))
-        return list(RawEventItem.gsi1.query(scoped(clinic_id, state), RawEventItem.gsi1sk <= upto if upto else None))
+    def save_event(self, event: RawEvent) -> None:
+        self._event_item(event).save()
+
+    @staticmethod
+    def _event_list(clinic_id: str, status: str) -> tuple[Any, str, str]:
+        """The index, partition and its attribute of a list of events: `all` by occurrence, else by status."""
+        if status == "all":
+            return RawEventItem.gsi2, scoped(clinic_id, "EVENTS"), "gsi2pk"
+        if status not in WAITING:
+            raise ValueError(f"no list of {status} events")
+        return RawEventItem.gsi1, scoped(clinic_id, status.upper()), "gsi1pk"
+
+    @translated
+    def events_waiting(self, clinic_id: str, status: str, since_by: datetime | None = None) -> list[RawEvent]:
+        """Events pending, failed, confirming or ignored (gsi1, by their latest receipt, attempt or look)."""
+        index, partition, _ = self._event_list(clinic_id, status)
+        condition = RawEventItem.gsi1sk <= by_second(since_by) if since_by else None
+        return [self._event(i) for i in index.query(partition, condition)]
+
+    @translated
+    def event_history(self, clinic_id: str) -> list[RawEvent]:
+        """Every event of ours (gsi2, by occurrence)."""
+        return [self._event(i) for i in RawEventItem.gsi2.query(scoped(clinic_id, "EVENTS"))]
+
+    @translated
+    def event_page(self, clinic_id: str, status: str, limit: int,
+                   cursor: str | None = None) -> tuple[list[RawEvent], str | None]:
+        index, partition, attribute = self._event_list(clinic_id, status)
+        result = index.query(partition, limit=limit, last_evaluated_key=decode_cursor(cursor, attribute, partition))
+        return [self._event(i) for i in result], encode_cursor(result.last_evaluated_key)
+
+    # ---- digest deliveries -----------------------------------------------------------------------
+
+    @staticmethod
+    def _delivery_pk(of: str, day: date, network: bool) -> str:
+        return f"NETWORK#{of}#DIGEST#{day.isoformat()}" if network else scoped(of, "DIGEST", day.isoformat())
+
+    def _delivery_item(self, delivery: DigestDelivery) -> DeliveryItem:
+        return DeliveryItem(self._delivery_pk(delivery.of, delivery.day, delivery.network), delivery.channel,
+                            status=delivery.status, attempts=delivery.attempts, sent_at=delivery.sent_at,
+                            error=delivery.error, expires_at=delivery.forget_at)
+
+    @translated
+    def delivery(self, of: str, day: date, channel: str, network: bool = False) -> DigestDelivery | None:
+        item = self._get_item(DeliveryItem, self._delivery_pk(of, day, network), channel)
+        if item is None:
+            return None
+        return DigestDelivery(of=of, day=day, channel=channel, status=item.status, network=network,
+                              attempts=int(item.attempts or 0), sent_at=item.sent_at, error=item.error,
+                              forget_at=item.expires_at)
+
+    @translated
+    def claim_delivery(self, delivery: DigestDelivery, previous_attempts: int | None) -> bool:
+        condition = (DeliveryItem.pk.does_not_exist() if previous_attempts is None
+                     else DeliveryItem.attempts == previous_attempts)
+        return self._put_once(self._delivery_item(delivery), condition)
+
+    @translated
+    def save_delivery(self, delivery: DigestDelivery) -> None:
+        self._delivery_item(delivery).save()
 
     # ---- commit ----------------------------------------------------------------------------
 

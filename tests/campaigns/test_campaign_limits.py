@@ -12,19 +12,19 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import pytest
 
 from chalicelib.campaigns import opener as campaign_opener
-from chalicelib.domain.campaign_rules import Campaign, CampaignDay, CampaignMember, campaign_day, day_id
+from chalicelib.domain.campaign_rules import Campaign, CampaignDay, campaign_day, day_id
 from chalicelib.domain.contract import EVENT_ADAPTER
 from chalicelib.engine import appliers as events
 from chalicelib.handlers import schedules
 from chalicelib.platform.errors import ConcurrentUpdate
-from chalicelib.store.models import campaign_members_pk
 from tests.edge import Edge, edge_app
 
 LIMIT, PATIENTS, MANAGERS = 10, 25, 5
@@ -53,7 +53,7 @@ def lost_patients(edge: Edge, count: int) -> None:
             edge.rt.unit(edge.clinic.clinic_id, lambda ctx, e=parsed: events.apply(ctx, e))
 
 
-def contended(edge: Edge) -> dict[str, int]:
+def contended(edge: Edge, monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
     """Make the store's commit atomic (as DynamoDB's transaction is) and a little slow, so concurrent
     openers read the same slot count before either commits; count the commits that lost the race."""
     lock, commit, lost = threading.Lock(), edge.store.commit, {"races": 0}
@@ -67,11 +67,12 @@ def contended(edge: Edge) -> dict[str, int]:
                 lost["races"] += 1
                 raise
 
-    edge.store.commit = slow_atomic_commit  # type: ignore[method-assign]
+    monkeypatch.setattr(edge.store, "commit", slow_atomic_commit)
     return lost
 
 
-def test_five_runs_and_the_hourly_opener_at_once_open_exactly_the_daily_limit(edge: Edge) -> None:
+def test_five_runs_and_the_hourly_opener_at_once_open_exactly_the_daily_limit(edge: Edge,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
     lost_patients(edge, PATIENTS)
     cid = edge.clinic.clinic_id
     created = edge.request("POST", f"/v1/clinics/{cid}/campaigns", {
@@ -84,13 +85,13 @@ def test_five_runs_and_the_hourly_opener_at_once_open_exactly_the_daily_limit(ed
                for _ in range(MANAGERS)]
     assert [a.status for a in answers] == [202] * MANAGERS
     assert all(a.body["run"]["status"] == "queued" for a in answers)
-    assert edge.store.records_under(CampaignMember, campaign_members_pk(cid, campaign_id)) == []  # nothing yet
+    assert edge.store.campaign_members(cid, campaign_id) == []  # nothing yet
     jobs = [schedules.Job.model_validate(body) for body in edge.jobs.sent]
     assert [j.job for j in jobs] == ["campaign_run"] * MANAGERS
 
-    races = contended(edge)
+    races = contended(edge, monkeypatch)
     clinic = edge.rt.clinic(cid)
-    work = [lambda j=j: schedules.run_job(edge.rt, j) for j in jobs]
+    work: list[Callable[[], Any]] = [partial(schedules.run_job, edge.rt, j) for j in jobs]
     work.append(lambda: campaign_opener.open_campaigns(edge.rt, clinic, edge.rt.clock()))
     start, reports = threading.Barrier(len(work)), []
 
@@ -104,13 +105,13 @@ def test_five_runs_and_the_hourly_opener_at_once_open_exactly_the_daily_limit(ed
     for thread in threads:
         thread.join(timeout=120)
 
-    members = edge.store.records_under(CampaignMember, campaign_members_pk(cid, campaign_id))
+    members = edge.store.campaign_members(cid, campaign_id)
     day = campaign_day(edge.rt.clock(), clinic.settings.zone)
     slots = edge.store.get(CampaignDay, cid, day_id(campaign_id, day))
     assert len(reports) == len(work)
     assert len(members) == LIMIT and slots is not None and slots.opened == LIMIT
     assert len({m.patient_id for m in members}) == LIMIT
-    started = [name for name in edge.rt.workflows.started if name]  # type: ignore[attr-defined]
+    started = [name for name in edge.rt.workflows.started if name]
     assert len(started) == LIMIT
     assert races["races"] > 0, "the openers never raced: this run proved nothing about concurrency"
 

@@ -4,7 +4,7 @@ attribution key reads and queries (never scans), round-tripped through DynamoDB 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -16,7 +16,6 @@ from chalicelib.domain import campaign_rules as c
 from chalicelib.platform.settings import get_settings
 from chalicelib.ports import UnitOfWork
 from chalicelib.store import keys
-from chalicelib.store.models import campaign_days_pk, campaign_members_pk, campaigns_pk, patient_campaigns_pk
 from chalicelib.store.repository import Repository
 from chalicelib.store.schema import create_table_kwargs
 
@@ -62,16 +61,16 @@ def test_the_daily_limit_figures_and_attribution_are_queries(store: Repository) 
         work.save(record)
     store.commit(work, NOW)
 
-    active = store.query(c.Campaign, "gsi1", campaigns_pk("c1"), prefix="active#")
+    active = store.campaigns("c1", active_only=True)
     assert [x.id for x in active] == ["k1"]
-    today = store.query(c.CampaignMember, "gsi1", campaign_days_pk("c1", "k1"), prefix="2026-11-25#")
+    today = store.opened_on("c1", "k1", date(2026, 11, 25))
     assert [m.patient_id for m in today] == ["p2"]
-    members = store.records_under(c.CampaignMember, campaign_members_pk("c1", "k1"))
+    members = store.campaign_members("c1", "k1")
     loaded = store.get(c.Campaign, "c1", "k1")
     assert loaded is not None and loaded.definition.cost_per_contact == Decimal("15")
     shown = c.figures(loaded, members, MSK).view()
     assert (shown["patients"], shown["contacted"], shown["revenue"], shown["cost"]) == (2, 1, "9000.00", "15.00")
-    mine = store.query(c.CampaignMember, "gsi2", patient_campaigns_pk("c1", "p1"))
+    mine = store.patient_campaigns("c1", "p1")
     assert sorted(m.campaign_id for m in mine) == ["k1", "k2"]
     assert store.get_many(c.CampaignMember, "c1", [c.member_id("k1", "p1"), c.member_id("k1", "p9")]).keys() == {
         "k1|p1"}

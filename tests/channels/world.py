@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from chalicelib.channels import http
@@ -54,7 +55,7 @@ class World:
     handled: int = 0
 
     def __post_init__(self) -> None:
-        self.rt = Runtime(get_settings(), self.store, FakeWorkflows(), self.actions, FakeQueue(), FakeQueue(),  # type: ignore[arg-type]
+        self.rt = Runtime(get_settings(), self.store, FakeWorkflows(), self.actions, FakeQueue(), FakeQueue(),
                           clock=self.clock)
         bases = Bases(whatsapp=f"{self.whatsapp.base_url}/v21.0", telegram=self.telegram.base_url,
                       smsru=self.smsru.base_url)
@@ -116,10 +117,11 @@ class World:
         raw = body if isinstance(body, bytes) else str(body).encode()
         request = VendorRequest("POST", raw, {k.lower(): v for k, v in headers.items()})
         connector = WhatsApp()
+        assert conf is not None
         connector.verify(conf, request)
         for inbound in connector.parse(conf, request, settings).events:
             event = EVENT_ADAPTER.validate_python(inbound.event, context={"region": "RU"})
-            self.rt.unit(clinic_id, lambda ctx, e=event: events.apply(ctx, e))
+            self.rt.unit(clinic_id, partial(events.apply, event=event))
         self.pump()
 
 

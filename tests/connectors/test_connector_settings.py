@@ -8,7 +8,7 @@ from tests.connectors.vendors import CONNECTORS, connect, url
 from tests.harness import Harness
 
 
-def _settings(stack: Harness) -> dict:  # type: ignore[type-arg]
+def _settings(stack: Harness) -> dict:
     response = stack.request("GET", f"/v1/clinics/{stack.clinic.clinic_id}/settings",
                              token=stack.clinic.manager_token)
     assert response.status == 200

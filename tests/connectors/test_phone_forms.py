@@ -149,8 +149,8 @@ def test_a_missed_call_from_an_8_number_is_a_task_and_a_hidden_number_is_kept_as
     pbx_placed(zadarma_api, hidden)
     response = post_zad(stack, hidden)
     assert response.status == 200, "a 422 would be retried by Zadarma forever"
-    ignored = stack.settle(until=lambda: wiring.runtime().store.raw_events(stack.clinic.clinic_id, "IGNORED",
-                                                                          upto="~") or None)
+    ignored = stack.settle(until=lambda: wiring.runtime().store.events_waiting(stack.clinic.clinic_id, "ignored")
+                           or None)
     assert [(i.event_type, i.last_error) for i in ignored] == [
         ("zadarma:NOTIFY_END", "data.call.phone: not a phone number: no digits")]
     summary = fixture_json("mango_events_summary.json")

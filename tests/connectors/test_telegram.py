@@ -91,7 +91,7 @@ def test_updates_we_do_not_handle_are_recorded(stack: Harness) -> None:
                                                    "date": int(time.time()), "text": "ой"}}
     assert telegram(stack, edited).status == 200
     assert telegram(stack, tg_update(901, "/start", CHAT, int(time.time()))).status == 200
-    ignored = wiring.runtime().store.raw_events(stack.clinic.clinic_id, "IGNORED", upto="~")
+    ignored = wiring.runtime().store.events_waiting(stack.clinic.clinic_id, "ignored")
     assert sorted(i.event_type for i in ignored) == ["telegram:start.without_code", "telegram:update.other"]
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from chalicelib.domain.raw_events import RawEvent
 from chalicelib.domain.records import OutboundMessage, SequenceRun
 from chalicelib.handlers import wiring
-from chalicelib.store.models import RawEventItem, scoped
 from tests import builders as b
 from tests.connectors.vendors import CONNECTORS, connect, url, wa_message, wa_status, whatsapp
 from tests.harness import Harness
@@ -15,8 +15,10 @@ from tests.harness import Harness
 PHONE = "79161234567"
 
 
-def _stored(stack: Harness, state: str) -> list[RawEventItem]:
-    return wiring.runtime().store.raw_events(stack.clinic.clinic_id, state, upto="~")
+def _stored(stack: Harness, state: str) -> list[RawEvent]:
+    store = wiring.runtime().store
+    return store.event_history(stack.clinic.clinic_id) if state == "all" else store.events_waiting(
+        stack.clinic.clinic_id, state)
 
 
 def _outbox_message(stack: Harness) -> OutboundMessage:
@@ -56,7 +58,7 @@ def test_signature_is_checked_over_the_raw_body(stack: Harness) -> None:
     assert whatsapp(stack, payload, secret="not-the-app-secret").status == 401
     unsigned = stack.request("POST", url(stack, "whatsapp"), payload)
     assert unsigned.status == 401 and unsigned.headers["content-type"].startswith("application/problem+json")
-    assert _stored(stack, "PENDING") == []
+    assert _stored(stack, "pending") == []
 
 
 def test_documented_text_message_is_stored_once_and_stop_opts_the_patient_out(stack: Harness) -> None:
@@ -70,8 +72,8 @@ def test_documented_text_message_is_stored_once_and_stop_opts_the_patient_out(st
     stack.settle(until=lambda: stack.patient("P-1")["opted_out"])
     received = [e for e in stack.patient("P-1")["timeline"] if e["kind"] == "message.received"]
     assert len(received) == 1 and received[0]["detail"]["text"] == "СТОП"
-    events = [i for i in _stored(stack, "ALL") if i.event_type == "message.received"]
-    assert len(events) == 1 and events[0].pk.startswith(scoped(stack.clinic.clinic_id, "E", "whatsapp-"))
+    events = [i for i in _stored(stack, "all") if i.event_type == "message.received"]
+    assert len(events) == 1 and events[0].event_id.startswith("whatsapp-")
 
 
 def test_unhandled_parts_are_acknowledged_and_recorded(stack: Harness) -> None:
@@ -83,7 +85,7 @@ def test_unhandled_parts_are_acknowledged_and_recorded(stack: Harness) -> None:
         "image": {"mime_type": "image/jpeg", "sha256": "abc", "id": "1234"}}
     assert whatsapp(stack, sent).status == 200
     assert whatsapp(stack, image).status == 200
-    assert sorted(i.event_type for i in _stored(stack, "IGNORED")) == ["whatsapp:message.image",
+    assert sorted(i.event_type for i in _stored(stack, "ignored")) == ["whatsapp:message.image",
                                                                        "whatsapp:status.sent"]
 
 

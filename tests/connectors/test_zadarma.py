@@ -50,8 +50,9 @@ def test_missed_call_opens_a_task_on_the_called_line_and_the_call_back_closes_it
     assert (task["scenario"], task["line"], task["patient"]["id"]) == ("missed_call", "mobile", "P-1")
     call = _stored_calls(stack, "in_1732097000.4411")
     assert call is not None and call.missed is not None and call.missed.line == "mobile"
-    assert call.missed.at.utcoffset() is not None and call.missed.at.utcoffset().total_seconds() == 3 * 3600
-    stored = [i for i in wiring.runtime().store.raw_events(stack.clinic.clinic_id, "ALL")
+    offset = call.missed.at.utcoffset()
+    assert offset is not None and offset.total_seconds() == 3 * 3600
+    stored = [i for i in wiring.runtime().store.event_history(stack.clinic.clinic_id)
               if i.event_type == "call.missed"]
     assert len(stored) == 1
 
@@ -95,7 +96,7 @@ def test_signature_must_be_base64_of_the_hex_digest(stack: Harness) -> None:
                              headers={"Content-Type": "application/x-www-form-urlencoded",
                                       "Signature": raw_digest.decode()})
     assert response.status == 401
-    assert wiring.runtime().store.raw_events(stack.clinic.clinic_id, "ALL") == []
+    assert wiring.runtime().store.event_history(stack.clinic.clinic_id) == []
 
 
 def test_other_notifications_are_recorded_and_unknown_ones_refused(stack: Harness) -> None:
@@ -103,7 +104,7 @@ def test_other_notifications_are_recorded_and_unknown_ones_refused(stack: Harnes
     start = {"event": "NOTIFY_START", "call_start": _moscow_now(), "pbx_call_id": "in_start",
              "caller_id": PATIENT, "called_did": MOBILE_LINE}
     assert zadarma(stack, start).status == 200
-    ignored = wiring.runtime().store.raw_events(stack.clinic.clinic_id, "IGNORED", upto="~")
+    ignored = wiring.runtime().store.events_waiting(stack.clinic.clinic_id, "ignored")
     assert [i.event_type for i in ignored] == ["zadarma:NOTIFY_START"]
     strange = stack.request("POST", url(stack, "zadarma"), raw=b"event=NOTIFY_SOMETHING&call_start=x",
                             headers={"Content-Type": "application/x-www-form-urlencoded", "Signature": "eA=="})

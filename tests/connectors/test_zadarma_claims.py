@@ -75,7 +75,7 @@ def call(edge: Edge, call_id: str) -> Call | None:
 
 
 def claims(edge: Edge, state: str) -> list[Any]:
-    return edge.store.raw_events(edge.clinic.clinic_id, state)
+    return edge.store.events_waiting(edge.clinic.clinic_id, state)
 
 
 def test_a_replayed_signature_with_other_unsigned_fields_is_a_duplicate(edge: Edge, clock: Clock,
@@ -129,7 +129,7 @@ def test_a_call_start_outside_the_freshness_window_is_refused(edge: Edge, clock:
     assert response.status == status, response.body
     if status == 422:
         assert [e["field"] for e in response.body["errors"]] == ["call_start"]
-        assert claims(edge, "CONFIRMING") == []
+        assert claims(edge, "confirming") == []
 
 
 def test_a_call_the_pbx_never_placed_is_ignored_with_its_reason(edge: Edge, clock: Clock) -> None:
@@ -140,10 +140,10 @@ def test_a_call_the_pbx_never_placed_is_ignored_with_its_reason(edge: Edge, cloc
     for _ in range(6):
         looks += confirm_all(edge)
     assert looks == [("waiting", 0), ("waiting", 20), ("waiting", 60), ("waiting", 180), ("ignored", 600)]
-    [ignored] = claims(edge, "IGNORED")
+    [ignored] = claims(edge, "ignored")
     assert ignored.event_type == "zadarma:NOTIFY_END"
     assert ignored.last_error == "not found in zadarma's call records after 14 minutes"
-    assert edge.events.sent == [] and claims(edge, "CONFIRMING") == []
+    assert edge.events.sent == [] and claims(edge, "confirming") == []
 
 
 def test_while_zadarma_limits_us_the_claim_waits_then_counts(edge: Edge, clock: Clock,
@@ -165,7 +165,7 @@ def test_without_the_api_key_calls_are_not_acted_on_and_the_console_says_why(edg
     fields = fixture_form("zadarma_notify_end.form", caller_id=PATIENT, call_start=moscow(clock, -60))
     assert zadarma(edge, fields).status == 200
     assert confirm_all(edge) == [("ignored", 0)]
-    assert "connectors.zadarma.key" in claims(edge, "IGNORED")[0].last_error
+    assert "connectors.zadarma.key" in claims(edge, "ignored")[0].last_error
     status = edge.request("GET", f"/v1/clinics/{edge.clinic.clinic_id}/connectors", token=edge.clinic.manager_token)
     assert "connectors.zadarma.key" in status.body["zadarma"]["attention"]
     assert status.body["whatsapp"]["attention"] is None

@@ -11,9 +11,7 @@ import pytest
 
 from chalicelib.channels.http import TelegramManagerBot
 from chalicelib.console.digest.delivery import escalate, send_due_digest
-from chalicelib.domain.records import CallTask
 from chalicelib.handlers import wiring
-from chalicelib.store.models import scoped
 from tests import builders as b
 from tests.capture import CapturingServer
 from tests.harness import Harness
@@ -75,7 +73,7 @@ def test_escalations_reach_the_chat_without_patient_data(stack: Harness, telegra
     stack.settle(lambda: stack.tasks())
     rt = wiring.runtime()
     clinic = rt.clinic(stack.clinic.clinic_id, fresh=True)
-    tasks = rt.store.query(CallTask, "gsi1", scoped(clinic.id, "OPEN"))
+    tasks = rt.store.open_tasks(clinic.id)
     escalate(rt, clinic, tasks, telegram=TelegramManagerBot(telegram.url))
     text = json.loads(telegram.requests[0]["body"])["text"]
     assert "просрочено больше чем на час задач — 1" in text and "/desk" in text

@@ -98,7 +98,8 @@ def test_the_second_taker_gets_409_and_only_a_manager_hands_a_task_over(edge: Ed
     assert credit(edge)["admin|U-2|reached"] == 1
 
 
-def test_two_administrators_taking_at_once_one_gets_it_the_other_409(edge: Edge) -> None:
+def test_two_administrators_taking_at_once_one_gets_it_the_other_409(edge: Edge,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     """Both read the task untaken; the commit is conditional on the task's version, so the second commit
     fails, the unit runs again, sees the first taker, and answers 409."""
     open_task(edge, "T-1")
@@ -110,7 +111,7 @@ def test_two_administrators_taking_at_once_one_gets_it_the_other_409(edge: Edge)
         with lock:
             commit(work, now)
 
-    edge.store.commit = atomic_commit  # type: ignore[method-assign]
+    monkeypatch.setattr(edge.store, "commit", atomic_commit)
     results: dict[str, str] = {}
 
     def take(admin_id: str) -> None:

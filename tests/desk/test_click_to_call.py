@@ -16,6 +16,7 @@ from chalicelib.handlers import wiring
 from tests import builders as b
 from tests.desk.relay import relay
 from tests.harness import Harness
+from tests.vendor_fakes.base import Reply
 from tests.vendor_fakes.mango import FakeMango, MangoCallScript
 from tests.vendor_fakes.zadarma import CallScript, FakeZadarma
 
@@ -66,7 +67,8 @@ def test_zadarma_answered_call_reaches_the_patient_and_its_recording_plays(stack
     assert status == 202, body
     callback = next(r for r in fake.requests if r.path == "/v1/request/callback/")
     assert (callback.params["from"], callback.params["to"], callback.params["sip"]) == ("101", "79161234567", "101")
-    assert fake.exchanges[0].reply.status == 200  # the fake checked the signature: a wrong one is a 401
+    reply = fake.exchanges[0].reply
+    assert isinstance(reply, Reply) and reply.status == 200  # the fake checked the signature: a wrong one is a 401
     view = _settled(stack, body["call_id"], olga)
     assert view["status"] == "answered" and view["duration_s"] == 42 and view["admin_id"] == "U-1"
     assert all(d.status == 200 for d in fake.deliveries)  # the extension's leg too ("101" is no phone: ignored)
@@ -116,7 +118,8 @@ def test_mango_callback_from_the_tasks_line_and_the_recording_named_later(stack:
     sent = json.loads(command.form["json"])  # signed by the fake's rule: a wrong sign is result 3102
     assert (sent["from"], sent["to_number"], sent["line_number"]) == ({"extension": "201"}, "79161234567",
                                                                       "74951234567")  # the task's (city) line
-    assert json.loads(fake.exchanges[0].reply.body) == {"result": 1000}
+    reply = fake.exchanges[0].reply
+    assert isinstance(reply, Reply) and json.loads(reply.body) == {"result": 1000}
     view = _settled(stack, body["call_id"], olga)
     assert view["status"] == "answered" and view["duration_s"] == 65
     fake.wait_for(lambda: any(d.url.endswith("/events/record/added") for d in fake.deliveries))

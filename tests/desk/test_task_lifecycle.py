@@ -11,13 +11,13 @@ from tests.fakes import FakeChat
 from tests.harness import Harness
 
 
-def open_task(stack: Harness) -> dict:  # type: ignore[type-arg]
+def open_task(stack: Harness) -> dict:
     stack.signed(b.patient())
     stack.signed(b.missed_call())
     return stack.settle(until=lambda: next(iter(stack.tasks()), None))
 
 
-def outbound(answered: bool, call_id: str) -> dict:  # type: ignore[type-arg]
+def outbound(answered: bool, call_id: str) -> dict:
     return b.event("call.completed", {"call": {"id": call_id, "direction": "outbound", "phone": "+79161234567",
                                                "line": "city", "at": b.iso(seconds=1), "answered": answered,
                                                "duration_s": 40 if answered else 0, "admin_id": "U-1"}}, seconds=1)
@@ -38,7 +38,7 @@ def test_an_unanswered_outbound_call_is_noted_an_answered_one_closes_the_task(st
     assert digest["tasks"] == {"created": 1, "done": 1, "open": 0, "overdue": 0, "expired": 0}
 
 
-def test_overdue_tasks_are_marked_and_escalated_to_the_manager(stack: Harness, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_overdue_tasks_are_marked_and_escalated_to_the_manager(stack: Harness, monkeypatch) -> None:
     stack.put_settings({"digest": {"slack_webhook_url": "https://hooks.slack.com/services/T/B/x"}})
     task = open_task(stack)
     rt = wiring.runtime()

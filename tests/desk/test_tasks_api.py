@@ -10,7 +10,7 @@ from tests import builders as b
 from tests.harness import OPERATOR_TOKEN, Harness
 
 
-def open_task(stack: Harness) -> dict:  # type: ignore[type-arg]
+def open_task(stack: Harness) -> dict:
     stack.signed(b.patient())
     stack.signed(b.missed_call())
     return stack.settle(until=lambda: next(iter(stack.tasks()), None))
@@ -29,7 +29,7 @@ def test_the_contract_fields_of_a_task(stack: Harness) -> None:
     ({"outcome": "no_answer"}, "mobile"),
     ({"outcome": "wrong_number"}, None),
 ])
-def test_every_outcome_is_recorded_and_drives_the_run(stack: Harness, body: dict, next_line: str | None) -> None:  # type: ignore[type-arg]
+def test_every_outcome_is_recorded_and_drives_the_run(stack: Harness, body: dict, next_line: str | None) -> None:
     task = open_task(stack)
     response = stack.outcome(task["id"], body)
     assert response.status == 200, response.body

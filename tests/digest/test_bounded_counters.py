@@ -43,5 +43,6 @@ def test_a_day_keeps_n_sources_and_counts_the_rest_as_other_across_instances(sta
     backend = dynamodb_backends["123456789012"]["eu-central-1"]
     item = backend.get_item(get_settings().table_name, {"pk": {"S": f"C#{stack.clinic.clinic_id}#KPI"},
                                                         "sk": {"S": f"D#{day}"}})
+    assert item is not None
     kept = item.to_json()["Attributes"]["cap|leads.source|"]["SS"]
     assert sorted(kept) == [f"source {n}" for n in range(5)]

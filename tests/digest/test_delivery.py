@@ -6,6 +6,7 @@ import email
 import json
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from email.message import Message
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -80,8 +81,8 @@ def test_the_evening_tick_sends_email_and_slack_once(stack: Harness, slack: Slac
     assert mail["To"] == "owner@clinic.example" and "итоги дня" in str(email.header.make_header(
         email.header.decode_header(mail["Subject"])))
     parts = {p.get_content_type(): p for p in mail.walk()}
-    html = parts["text/html"].get_payload(decode=True).decode()
-    text = parts["text/plain"].get_payload(decode=True).decode()
+    html = _payload(parts["text/html"])
+    text = _payload(parts["text/plain"])
     chart = parts["image/png"]
     assert chart["Content-ID"] == "<funnel>" and 'src="cid:funnel"' in html
     assert "Что сделать завтра" in html and "Не перезвонили" in html
@@ -112,8 +113,7 @@ def test_english_clinics_get_english(stack: Harness) -> None:
     configure(stack, language="en")
     busy_day(stack)
     schedules.hourly(wiring.runtime(), evening())
-    html = next(p for p in sent_mail()[0].walk() if p.get_content_type() == "text/html").get_payload(
-        decode=True).decode()
+    html = _payload(next(p for p in sent_mail()[0].walk() if p.get_content_type() == "text/html"))
     assert "Act on tomorrow" in html and "missed call was never returned" in html
 
 
@@ -135,7 +135,7 @@ def test_a_network_digest_has_a_row_per_clinic(stack: Harness) -> None:
     report = schedules.hourly(wiring.runtime(), evening())
     assert report["network:smile"] == {"email": "sent"}
     mail = next(m for m in sent_mail() if m["To"] == "owner@network.example")
-    html = next(p for p in mail.walk() if p.get_content_type() == "text/html").get_payload(decode=True).decode()
+    html = _payload(next(p for p in mail.walk() if p.get_content_type() == "text/html"))
     assert "Клиника «Улыбка»" in html and "Клиника «Жемчуг»" in html
 
 
@@ -159,3 +159,9 @@ def test_a_digest_reads_the_same_items_for_one_month_or_twelve(stack: Harness) -
         assert response.status == 200 and response.body["leads"]["new"] == 3
         reads[clinic.clinic_id] = items["dynamodb"]
     assert reads[young.clinic_id] == reads[old.clinic_id] <= 40
+
+
+def _payload(part: Message) -> str:
+    payload = part.get_payload(decode=True)
+    assert isinstance(payload, bytes)
+    return payload.decode()

@@ -148,7 +148,7 @@ def test_webhook_never_answers_5xx(stack: Harness) -> None:
     fuzz()
     stack.settle()
     store = wiring.runtime().store
-    stored = store.raw_events(clinic.clinic_id, "ALL")
+    stored = store.event_history(clinic.clinic_id)
     FIGURES["events_accepted"] = len(stored)
     stuck = [e for e in stored if e.status != "applied"]
     assert not stuck, [(e.event_type, e.last_error) for e in stuck[:5]]

@@ -121,6 +121,6 @@ def table() -> Iterator[Repository]:
 
 def test_the_window_counter_is_a_conditional_add_in_dynamodb(table: Repository) -> None:
     expires = datetime.now(UTC)
-    taken: list[Any] = [table.take_rate("C#c1#RATE#webhook", 7, n, 10, expires) for n in (4, 4, 4, 2, 1)]
+    taken: list[Any] = [table.take_rate("c1", "webhook", 7, n, 10, expires) for n in (4, 4, 4, 2, 1)]
     assert taken == [True, True, False, True, False]  # 4 + 4 = 8; 12 > 10 refused whole; 8 + 2 = 10; full
-    assert table.take_rate("C#c1#RATE#webhook", 8, 10, 10, expires) is True  # the next window is its own
+    assert table.take_rate("c1", "webhook", 8, 10, 10, expires) is True  # the next window is its own

@@ -47,7 +47,7 @@ def test_interleaved_clinics_each_line_names_its_own(stack: Harness, monkeypatch
             _ingest(stack, second, f"ev-{round_}-{second.clinic_id}")
     finally:
         logger.setLevel("WARNING")
-        logger.removeHandler(handler)
+        logging.getLogger(logger.name).removeHandler(handler)
     records = _read(stream)
     accepted = [r for r in records if r["message"] == "event accepted"]
     assert len(accepted) == 6

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from typing import Any
 
 import pytest
 
@@ -21,7 +22,8 @@ def test_pages_cover_every_open_task_once_in_order(stack: Harness) -> None:
     _open_tasks(stack, 7)
     everything = stack.tasks()
     url = f"/v1/clinics/{stack.clinic.clinic_id}/tasks?status=open&limit=3"
-    seen, pages = [], 0
+    seen: list[Any] = []
+    pages = 0
     while url:
         response = stack.request("GET", url, token=stack.clinic.admin_token)
         assert response.status == 200 and isinstance(response.body, list) and len(response.body) <= 3

@@ -30,7 +30,7 @@ def poisoned(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
 
 
 def _status(stack: Harness, event_id: str) -> str:
-    item = wiring.runtime().store.get_raw_event(stack.clinic.clinic_id, event_id)
+    item = wiring.runtime().store.event(stack.clinic.clinic_id, event_id)
     assert item is not None
     return str(item.status)
 

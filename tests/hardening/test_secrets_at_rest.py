@@ -98,7 +98,7 @@ def test_the_app_logger_masks_urls_in_messages_and_fields() -> None:
         logger.warning("sending to https://api.telegram.org/bot123456789:AAE-test-token-of-the-clinic-bot-x/send",
                        extra={"url": "https://example.test/cb?token=s3cr3t-1&x=1"})
     finally:
-        logger.removeHandler(handler)
+        logging.getLogger(logger.name).removeHandler(handler)
     logged = stream.getvalue()
     assert "/bot***/send" in logged and "token=***" in logged
     assert "AAE-test-token" not in logged and "s3cr3t-1" not in logged

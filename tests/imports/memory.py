@@ -35,7 +35,7 @@ class ImportDesk:
     handled: int = 0
 
     def __post_init__(self) -> None:
-        self.rt = Runtime(get_settings(), self.store, FakeWorkflows(), FakeQueue(), FakeQueue(), FakeQueue(),  # type: ignore[arg-type]
+        self.rt = Runtime(get_settings(), self.store, FakeWorkflows(), FakeQueue(), FakeQueue(), FakeQueue(),
                           clock=self.clock, imports=self.queue)
         clinic = Clinic(clinic_id=CLINIC, id=CLINIC, name="Улыбка", created_at=self.clock.now,
                         settings=ClinicSettings.model_validate({}))

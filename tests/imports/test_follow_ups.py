@@ -10,7 +10,6 @@ from typing import Any
 
 from chalicelib.domain.records import Patient, SegmentEntry, TreatmentPlan
 from chalicelib.handlers import schedules, wiring
-from chalicelib.store.models import scoped
 from tests.harness import Harness
 from tests.imports.helpers import imported
 
@@ -41,8 +40,16 @@ def _tick(stack: Harness) -> dict[str, Any]:
     return report
 
 
-def _index(kind: Any, index: str, *parts: str) -> list[Any]:
-    return list(wiring.runtime().store.query(kind, index, scoped(*parts)))
+def _dropouts(clinic_id: str) -> list[SegmentEntry]:
+    return wiring.runtime().store.dropouts_due(clinic_id, date.max)
+
+
+def _declined(clinic_id: str) -> list[TreatmentPlan]:
+    return wiring.runtime().store.plans_due(clinic_id, "declined", date.max)
+
+
+def _born_on(clinic_id: str, month_day: str) -> list[Patient]:
+    return wiring.runtime().store.birthdays_on(clinic_id, month_day)
 
 
 def test_an_imported_dropout_waits_on_its_index_until_the_tick_starts_it(stack: Harness) -> None:
@@ -56,7 +63,7 @@ def test_an_imported_dropout_waits_on_its_index_until_the_tick_starts_it(stack: 
              "plan_total": "50000", "plan_done": "0"}]
     assert imported(stack, _export(rows))["imported"] == 2
     assert stack.executions() == [] and stack.tasks() == []  # an import starts nothing
-    entries = _index(SegmentEntry, "gsi2", c, "PLANDROP")
+    entries = _dropouts(c)
     assert sorted(e.patient_id for e in entries) == ["D-1", "D-2"]
     assert _tick(stack)["plans"].get("plan_dropout") is None  # off by default: the backlog is a campaign's
     stack.put_settings({"sequences": {**stack.request("GET", f"/v1/clinics/{c}/settings",
@@ -66,7 +73,7 @@ def test_an_imported_dropout_waits_on_its_index_until_the_tick_starts_it(stack: 
     stack.settle(lambda: stack.tasks())
     task = stack.tasks()[0]
     assert (task["scenario"], task["patient"]["id"]) == ("plan_dropout", "D-1")
-    assert [e.patient_id for e in _index(SegmentEntry, "gsi2", c, "PLANDROP")] == ["D-2"]  # off the index
+    assert [e.patient_id for e in _dropouts(c)] == ["D-2"]  # off the index
     assert _tick(stack)["plans"]["plan_dropout"] == {}  # D-2 (5 days) lies beyond the bound: not even read
 
 
@@ -81,11 +88,11 @@ def test_a_declined_plan_is_on_the_planners_index_until_it_is_followed_up(stack:
                          "reason": "Дорого"}}
     assert stack.signed(patient).status == 202 and stack.signed(declined).status == 202
     stack.settle()
-    assert [p.id for p in _index(TreatmentPlan, "gsi1", c, "PLANFU", "declined")] == ["TP-9"]
+    assert [p.id for p in _declined(c)] == ["TP-9"]
     assert _tick(stack)["plans"]["plan_declined"] == {"started": 1}
     stack.settle(lambda: stack.tasks())
     assert stack.tasks()[0]["scenario"] == "plan_declined"
-    assert _index(TreatmentPlan, "gsi1", c, "PLANFU", "declined") == []
+    assert _declined(c) == []
 
 
 def test_the_birthday_index_follows_the_profile_and_the_greeting_goes_once(stack: Harness) -> None:
@@ -94,7 +101,7 @@ def test_the_birthday_index_follows_the_profile_and_the_greeting_goes_once(stack
     rows = [{"patient_id": "B-1", "full_name": "Ким Анна", "phone": "89160000011", "consent_marketing": "1",
              "birth_date": born.isoformat()}]
     imported(stack, _export(rows))
-    assert [p.id for p in _index(Patient, "gsi3", c, "BDAY", born.strftime("%m-%d"))] == ["B-1"]
+    assert [p.id for p in _born_on(c, born.strftime("%m-%d"))] == ["B-1"]
     assert _tick(stack)["birthdays"] == {"skipped": "off"}  # off by default
     stack.put_settings({"sequences": {**stack.request("GET", f"/v1/clinics/{c}/settings",
                                                       token=stack.clinic.manager_token).body["sequences"],
@@ -107,6 +114,6 @@ def test_the_birthday_index_follows_the_profile_and_the_greeting_goes_once(stack
              "data": {"patient": {"id": "B-1", "full_name": "Ким Анна", "birth_date": corrected.isoformat(),
                                   "phones": [{"number": "+79160000011", "kind": "mobile"}]}}}
     assert stack.signed(moved).status == 202
-    stack.settle(lambda: _index(Patient, "gsi3", c, "BDAY", corrected.strftime("%m-%d")))
-    assert [p.id for p in _index(Patient, "gsi3", c, "BDAY", corrected.strftime("%m-%d"))] == ["B-1"]
-    assert _index(Patient, "gsi3", c, "BDAY", born.strftime("%m-%d")) == []
+    stack.settle(lambda: _born_on(c, corrected.strftime("%m-%d")))
+    assert [p.id for p in _born_on(c, corrected.strftime("%m-%d"))] == ["B-1"]
+    assert _born_on(c, born.strftime("%m-%d")) == []

@@ -71,9 +71,9 @@ def test_a_booking_takes_a_patient_out_of_lapsed_and_a_cancellation_brings_them_
 
 def test_a_visit_and_a_declined_plan_move_patients_between_segments(stack: Harness) -> None:
     imported(stack, csv_export(base()))
-    visit = {"type": "visit.completed", "occurred_at": (datetime.now(UTC) - timedelta(days=8)).isoformat(),
-             "data": {"visit": {"id": "V-C", "patient_id": "C", "doctor_id": "D-1", "kind": "hygiene",
-                                "amount": "3500.00"}}}
+    visit: dict[str, Any] = {
+        "type": "visit.completed", "occurred_at": (datetime.now(UTC) - timedelta(days=8)).isoformat(),
+        "data": {"visit": {"id": "V-C", "patient_id": "C", "doctor_id": "D-1", "kind": "hygiene", "amount": "3500.00"}}}
     declined = {"type": "treatment_plan.declined", "occurred_at": datetime.now(UTC).isoformat(),
                 "data": {"plan_id": "TP-B", "patient_id": "B", "doctor_id": "D-1", "amount": "240000.00",
                          "reason": "Дорого"}}

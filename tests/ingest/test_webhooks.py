@@ -8,14 +8,19 @@ import time
 import pytest
 
 from chalicelib.domain.contract import EVENT_TYPES
+from chalicelib.domain.raw_events import RawEvent
 from chalicelib.handlers import wiring
-from chalicelib.store.models import RawEventItem, scoped
 from tests.harness import EVENTS, Harness, load_event
 
 
-def _fields(response) -> list[str]:  # type: ignore[no-untyped-def]
+def _fields(response) -> list[str]:
     assert response.headers["content-type"].startswith("application/problem+json")
     return [e["field"] for e in response.body["errors"]]
+
+
+def _status(stack: Harness, event_id: str) -> str | None:
+    stored = wiring.runtime().store.event(stack.clinic.clinic_id, event_id)
+    return stored.status if stored is not None else None
 
 
 def test_sample_for_every_event_type() -> None:
@@ -27,10 +32,9 @@ def test_every_event_type_is_accepted_and_applied(stack: Harness, event_type: st
     response = stack.signed(load_event(event_type), webhook_id=f"wh-{event_type}")
     assert response.status == 202, response.body
     assert response.body == {"event_id": f"wh-{event_type}", "status": "accepted"}
-    stored = wiring.runtime().store.get_raw_event(stack.clinic.clinic_id, f"wh-{event_type}")
+    stored = wiring.runtime().store.event(stack.clinic.clinic_id, f"wh-{event_type}")
     assert stored is not None and stored.event_type == event_type
-    stack.settle(until=lambda: wiring.runtime().store.get_raw_event(
-        stack.clinic.clinic_id, f"wh-{event_type}").status == "applied")
+    stack.settle(until=lambda: _status(stack, f"wh-{event_type}") == "applied")
 
 
 def test_applied_event_changes_the_clinic_state(stack: Harness) -> None:
@@ -108,7 +112,7 @@ def test_unsigned_or_badly_signed_is_401(stack: Harness, case: str) -> None:
                                           "webhook-signature": "nonsense"})
     assert response.status == 401
     assert response.headers["content-type"].startswith("application/problem+json")
-    assert wiring.runtime().store.raw_events(stack.clinic.clinic_id, "ALL") == []
+    assert wiring.runtime().store.event_history(stack.clinic.clinic_id) == []
 
 
 def test_malformed_json_is_422_naming_the_body(stack: Harness) -> None:
@@ -167,7 +171,7 @@ def test_a_failing_apply_keeps_the_event_pending_then_applies_it(stack: Harness,
     calls = {"n": 0}
     original = events.APPLIERS["call.missed"]
 
-    def flaky(ctx, event):  # type: ignore[no-untyped-def]
+    def flaky(ctx, event):
         calls["n"] += 1
         if calls["n"] <= 2:
             raise RuntimeError("DynamoDB hiccup")
@@ -176,25 +180,23 @@ def test_a_failing_apply_keeps_the_event_pending_then_applies_it(stack: Harness,
     monkeypatch.setitem(events.APPLIERS, "call.missed", flaky)
     assert stack.signed(load_event("call.missed"), webhook_id="flaky-1").status == 202
     store = wiring.runtime().store
-    stack.settle(until=lambda: store.get_raw_event(stack.clinic.clinic_id, "flaky-1").status == "applied",
+    stack.settle(until=lambda: _status(stack, "flaky-1") == "applied",
                  timeout=20)
-    item = store.get_raw_event(stack.clinic.clinic_id, "flaky-1")
-    assert item.attempts == 2 and item.reason_code == "internal"
+    item = store.event(stack.clinic.clinic_id, "flaky-1")
+    assert item is not None and item.attempts == 2 and item.reason_code == "internal"
     assert "DynamoDB hiccup" not in (item.last_error or "")  # operators read a reason, not the exception (issue 24)
     assert ingest.requeue_pending(wiring.runtime(), stack.clinic.clinic_id) == 0
 
 
 def test_an_event_the_queue_lost_is_requeued_by_the_sweeper(stack: Harness) -> None:
-    from datetime import timedelta
+    from datetime import UTC, datetime, timedelta
 
     from chalicelib.engine import ingest
 
     store = wiring.runtime().store
-    store.put_raw_event(RawEventItem(
-        scoped(stack.clinic.clinic_id, "E", "lost-1"), "EVENT", event_type="call.missed",
-        body=json.dumps(load_event("call.missed")), occurred_at="2026-11-20T10:15:00+03:00",
-        received_at="2026-11-20T07:15:00+00:00", gsi1pk=scoped(stack.clinic.clinic_id, "PENDING"),
-        gsi1sk="2026-11-20T07:15:00Z#lost-1", gsi2pk=scoped(stack.clinic.clinic_id, "EVENTS"),
-        gsi2sk="2026-11-20T07:15:00Z#lost-1"))
+    store.add_event(RawEvent(
+        stack.clinic.clinic_id, "lost-1", event_type="call.missed", body=json.dumps(load_event("call.missed")),
+        occurred_at="2026-11-20T10:15:00+03:00", received_at="2026-11-20T07:15:00+00:00",
+        since=datetime(2026, 11, 20, 7, 15, tzinfo=UTC)))
     assert ingest.requeue_pending(wiring.runtime(), stack.clinic.clinic_id, timedelta(0)) == 1
-    stack.settle(until=lambda: store.get_raw_event(stack.clinic.clinic_id, "lost-1").status == "applied")
+    stack.settle(until=lambda: _status(stack, "lost-1") == "applied")

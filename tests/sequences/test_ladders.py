@@ -10,7 +10,7 @@ from tests import builders as b
 from tests.harness import Harness
 
 
-def start_missed_call(stack: Harness) -> dict:  # type: ignore[type-arg]
+def start_missed_call(stack: Harness) -> dict:
     stack.signed(b.patient())
     stack.signed(b.missed_call())
     return stack.settle(until=lambda: next(iter(stack.tasks()), None))

@@ -7,9 +7,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib.domain.records import CallTask
 from chalicelib.handlers import schedules, sweeper, wiring
-from chalicelib.store.models import scoped
 from tests import builders as b
 from tests.harness import Harness
 
@@ -28,7 +26,7 @@ def returned_at(at: datetime, call_id: str = "C-out", answered: bool = True) -> 
 
 
 def first_task(stack: Harness) -> dict[str, Any]:
-    return stack.settle(until=lambda: next(iter(stack.tasks()), None))  # type: ignore[no-any-return]
+    return stack.settle(until=lambda: next(iter(stack.tasks()), None))
 
 
 def all_quiet(stack: Harness) -> bool:
@@ -105,7 +103,7 @@ def _kill_executions(stack: Harness) -> None:
     """Fail the executions behind the app's back (as a broken deploy or a console click would)."""
     sfn = stack.session.client("stepfunctions")
     rt = wiring.runtime()
-    for task in rt.store.query(CallTask, "gsi1", scoped(stack.clinic.clinic_id, "OPEN")):
+    for task in rt.store.open_tasks(stack.clinic.clinic_id):
         sfn.send_task_failure(taskToken=task.token, error="Killed", cause="behind the app's back")
     stack.settle(until=lambda: not stack.executions("RUNNING"))
 

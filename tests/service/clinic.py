@@ -65,10 +65,10 @@ class Clinic:
     _sent: int = 0
 
     def __post_init__(self) -> None:
-        self.rt = Runtime(get_settings(), self.store, self.workflows, self.actions, FakeQueue(), FakeQueue(),  # type: ignore[arg-type]
+        self.rt = Runtime(get_settings(), self.store, self.workflows, self.actions, FakeQueue(), FakeQueue(),
                           clock=self.clock, settlers=(settle_segments,))
         self.channels = {name: FakeChannel(name) for name in ("whatsapp", "telegram", "sms", "email")}
-        self.handler = StepHandler(self.rt, lambda *_: Registry(dict(self.channels)))  # type: ignore[arg-type]
+        self.handler = StepHandler(self.rt, lambda *_: Registry(dict(self.channels)))
         clinic = ClinicRecord(clinic_id=CLINIC, id=CLINIC, name="Улыбка", created_at=self.clock.now,
                               settings=ClinicSettings.model_validate(self.settings))
         self.store.put_record(clinic, self.clock.now)
@@ -99,7 +99,7 @@ class Clinic:
     # ---- what the clinic sees ------------------------------------------------------------------
 
     def tasks(self) -> list[CallTask]:
-        return tasks.list_tasks(self.store, CLINIC, "open")  # type: ignore[arg-type]
+        return tasks.list_tasks(self.store, CLINIC, "open")
 
     def runs(self) -> list[SequenceRun]:
         return [r for r in (self.store.get(SequenceRun, CLINIC, e.run_id) for e in self.executions.values()) if r]

@@ -136,7 +136,7 @@ def test_the_digest_says_what_campaigns_returned_this_month() -> None:
         "id": "V-9", "patient_id": "P-1", "doctor_id": "D-1", "kind": "treatment", "amount": "12000.00"}}))
     record = clinic.store.get(ClinicRecord, CLINIC, CLINIC)
     assert record is not None
-    today = digest(clinic.store, record, local_today(record, clinic.clock.now), clinic.clock.now)  # type: ignore[arg-type]
+    today = digest(clinic.store, record, local_today(record, clinic.clock.now), clinic.clock.now)
     returned = today["campaigns_30d"]
     assert returned["returned"] == "12000.00" and returned["by_campaign"][cid]["revenue_30d"] == "12000.00"
     assert "ClinicFlow вернул 12" in email(record, today, today).text

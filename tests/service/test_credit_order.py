@@ -137,7 +137,9 @@ def test_messages_answered_count_for_whoever_answered() -> None:
     (task,) = clinic.tasks()
     assert task.kind == "conversation"
     clinic.outcome(task.id, "call_back", call_back_at=whole(clinic.clock.now + timedelta(hours=2)))
-    board = dashboard.dashboard(clinic.store, clinic.store.get(ClinicRecord, CLINIC, CLINIC),  # type: ignore[arg-type]
-                                clinic.clock.now.date(), clinic.clock.now.date(), clinic.clock.now)
+    record = clinic.store.get(ClinicRecord, CLINIC, CLINIC)
+    assert record is not None
+    today = clinic.clock.now.date()
+    board = dashboard.dashboard(clinic.store, record, today, today, clinic.clock.now)
     row = board["admins"]["U-1"]
     assert (row["messages_answered"], row["desk_calls"], row["tasks_done"]) == (1, 0, 1)

@@ -40,7 +40,7 @@ def record(clinic: Clinic) -> ClinicRecord:
 
 def board(clinic: Clinic, language: str = "ru") -> dict[str, Any]:
     today = local_today(record(clinic), clinic.clock.now)
-    return console.dashboard(clinic.store, record(clinic), str(today - timedelta(days=29)), str(today),  # type: ignore[arg-type]
+    return console.dashboard(clinic.store, record(clinic), str(today - timedelta(days=29)), str(today),
                              clinic.clock.now, language)
 
 
@@ -100,7 +100,7 @@ def test_old_free_text_counters_keep_showing_and_join_their_code() -> None:
     figures = board(clinic)
     assert figures["lost_reasons"] == {"too_expensive": 6, "ремонт квартиры": 2}
     assert figures["appointments"]["cancel_reasons"] == {"no_time": 1}
-    today = digest(clinic.store, record(clinic), day, clinic.clock.now)  # type: ignore[arg-type]
+    today = digest(clinic.store, record(clinic), day, clinic.clock.now)
     text = email(record(clinic), today, today).text
     assert "«Дорого» is the main reason" in text or "«Дорого» — главная причина" in text
     assert "(6 за 30 дней)" in text, "the top action quotes the lost leads' own count"
@@ -136,7 +136,7 @@ def test_ad_spend_gives_cost_per_lead_booking_and_visit_and_romi_per_source() ->
     listed = ad_spend.listing(clinic.rt, CLINIC, month, month)["months"]
     assert listed == [{"month": month, "by_source": {"maps": "5000.00", "yandex_direct": "100000.00"}}]
     day = local_today(record(clinic), clinic.clock.now)
-    assert digest(clinic.store, record(clinic), day, clinic.clock.now)["ad_spend_30d"]["maps"]["leads"] == 0  # type: ignore[arg-type]
+    assert digest(clinic.store, record(clinic), day, clinic.clock.now)["ad_spend_30d"]["maps"]["leads"] == 0
 
 
 def test_bad_spend_rows_are_named() -> None:

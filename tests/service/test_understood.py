@@ -15,11 +15,17 @@ from tests.service.test_scenarios import PHONE, appointment, at, event, only_tas
 OTHER = "+79035556677"
 
 
+def _patient(clinic: Clinic) -> Patient:
+    found = clinic.store.get(Patient, CLINIC, "P-1")
+    assert found is not None
+    return found
+
+
 def _digest(clinic: Clinic) -> dict:
     record = clinic.store.get(ClinicRecord, CLINIC, CLINIC)
     assert record is not None
     day = clinic.clock.now.astimezone(record.settings.zone).date()
-    return digest(clinic.store, record, day, clinic.clock.now)  # type: ignore[arg-type]
+    return digest(clinic.store, record, day, clinic.clock.now)
 
 
 def _lead(clinic: Clinic, pid: str = "P-1") -> dict:
@@ -105,7 +111,7 @@ def test_a_later_sequence_never_calls_the_wrong_number_and_a_new_number_from_the
     fixed = patient(clinic, phone=OTHER)
     fixed["occurred_at"] = at(clinic)
     clinic.send(fixed)
-    assert clinic.store.get(Patient, CLINIC, "P-1").wrong_numbers == {}  # type: ignore[union-attr]
+    assert _patient(clinic).wrong_numbers == {}
     assert _digest(clinic)["patients"]["wrong_number"] == 0
     assert "phone.wrong_number_cleared" in clinic.timeline("P-1")
     clinic.send(appointment(clinic, "A-2", hours=150))
@@ -168,7 +174,7 @@ def test_a_stop_in_answer_to_a_reminder_opts_out_and_nothing_follows(text: str) 
     clinic = Clinic()
     _confirmation_asked(clinic)
     clinic.send(reply(clinic, text))
-    assert clinic.store.get(Patient, CLINIC, "P-1").is_opted_out  # type: ignore[union-attr]
+    assert _patient(clinic).is_opted_out
     assert next(r for r in clinic.runs() if r.scenario == "confirmation").outcome == "opted_out"
     clinic.later(hours=23)
     assert clinic.tasks() == []
@@ -256,7 +262,7 @@ def _import(clinic: Clinic, header: str, *rows: str) -> dict:
     from tests.fakes import FakeQueue
 
     queue = FakeQueue()
-    rt = Runtime(get_settings(), clinic.store, clinic.workflows, queue, FakeQueue(), FakeQueue(),  # type: ignore[arg-type]
+    rt = Runtime(get_settings(), clinic.store, clinic.workflows, queue, FakeQueue(), FakeQueue(),
                  clock=clinic.clock, settlers=(settle,))
     data = "\n".join([header, *rows]).encode("cp1251")
     import_id = imports.receive(rt, CLINIC, data, "text/csv")["import_id"]
@@ -272,7 +278,7 @@ def test_an_export_without_consent_columns_gets_the_clinic_defaults_and_its_pati
     result = _import(clinic, "Код пациента;ФИО;Телефон", "P-1;Иванова Анна Петровна;8 (916) 123-45-67")
     assert result["consent"]["reminders"] == {"from": "default", "value": True}
     assert result["consent"]["marketing"] == {"from": "default", "value": False}
-    consent = clinic.store.get(Patient, CLINIC, "P-1").consent  # type: ignore[union-attr]
+    consent = _patient(clinic).consent
     assert consent.reminders and not consent.marketing
     clinic.send(appointment(clinic, hours=72))
     clinic.later(hours=48, minutes=1)
@@ -284,7 +290,7 @@ def test_a_reminders_column_says_no(header: str) -> None:
     clinic = Clinic()
     result = _import(clinic, f"Код пациента;ФИО;Телефон;{header}", "P-1;Иванова Анна Петровна;89161234567;нет")
     assert result["consent"]["reminders"] == {"from": "column"}
-    assert not clinic.store.get(Patient, CLINIC, "P-1").consent.reminders  # type: ignore[union-attr]
+    assert not _patient(clinic).consent.reminders
 
 
 def test_the_default_never_overrides_what_the_mis_said() -> None:
@@ -297,13 +303,13 @@ def test_the_default_never_overrides_what_the_mis_said() -> None:
         _import(clinic, "Код пациента;ФИО;Телефон", "P-1;Иванова Анна Петровна;89161234567")
         if not mis_first:
             clinic.send(upsert)
-        assert not clinic.store.get(Patient, CLINIC, "P-1").consent.reminders, mis_first  # type: ignore[union-attr]
+        assert not _patient(clinic).consent.reminders, mis_first
 
 
 def test_two_numbers_in_one_cell_are_two_phones() -> None:
     clinic = Clinic()
     _import(clinic, "Код пациента;ФИО;Телефон", "P-1;Иванова Анна Петровна;8 916 123-45-67, 8 (903) 555-66-77")
-    assert clinic.store.get(Patient, CLINIC, "P-1").phones == [PHONE, OTHER]  # type: ignore[union-attr]
+    assert _patient(clinic).phones == [PHONE, OTHER]
 
 
 def test_a_declined_plan_is_its_own_segment_and_script_never_unfinished() -> None:

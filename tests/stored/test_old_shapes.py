@@ -34,7 +34,9 @@ def test_an_old_run_goes_on_down_its_ladder_after_the_outcome_of_its_old_task() 
         record = keys.KINDS[kind].model_validate(doc)
         clinic.store.rows[keys.primary_key(type(record), CLINIC, record.id)] = _Row(
             kind, json.dumps(doc, ensure_ascii=False), 1, keys.index_keys(record))
-    old_plan = Repository._to_record(stored("run", OLD_RUN)).plan  # type: ignore[attr-defined]
+    old_run = Repository._to_record(stored("run", OLD_RUN))
+    assert isinstance(old_run, SequenceRun) and old_run.plan is not None
+    old_plan = old_run.plan
     clinic.executions[RUN_ID] = Execution(RUN_ID, old_plan, token="old-token")
     assert [t.id for t in clinic.tasks()] == [TASK_ID]
     clinic.outcome(TASK_ID, "no_answer")

@@ -13,7 +13,7 @@ from chalicelib.core.runtime import Runtime
 from chalicelib.edge.auth import _CACHE_SIZE, Authenticator, Staff, token_hash
 from chalicelib.platform.errors import NotFound, Unauthorized
 from chalicelib.platform.settings import get_settings
-from tests.fakes import FakeQueue, FakeWorkflows
+from tests.fakes import FakeQueue, FakeWorkflows, MemoryRecords
 
 MANAGER = Staff(role="manager", clinic_id="c1", token_id="t1")
 
@@ -75,15 +75,9 @@ def test_a_known_token_is_served_from_the_cache_and_forgotten_on_revocation() ->
     assert lookups[0] == 2
 
 
-class NoClinics:
-    """A store that knows no clinic (what random clinic ids in URLs find)."""
-
-    def get(self, kind: object, clinic_id: str, record_id: str) -> None:
-        return None
-
-
 def test_unknown_clinic_ids_are_not_cached() -> None:
-    rt = Runtime(get_settings(), NoClinics(), FakeWorkflows(), FakeQueue(), FakeQueue(), FakeQueue())  # type: ignore[arg-type]
+    """A store that knows no clinic: what random clinic ids in URLs find."""
+    rt = Runtime(get_settings(), MemoryRecords(), FakeWorkflows(), FakeQueue(), FakeQueue(), FakeQueue())
     for _ in range(5000):
         with pytest.raises(NotFound):
             rt.clinic(secrets.token_hex(8))

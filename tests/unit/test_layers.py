@@ -7,7 +7,11 @@ back up fails here before anyone draws the house again.
 from __future__ import annotations
 
 import ast
+import re
+import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2] / "chalicelib"
 # Lowest first; packages on one layer do not import each other.
@@ -70,3 +74,52 @@ def test_no_import_runs_back_up() -> None:
 def test_the_rule_reads_imports_inside_functions_and_from_the_root_package() -> None:
     tree = ast.parse("from chalicelib import wiring\ndef f():\n    from chalicelib.handlers import sweeper\n")
     assert _imported(tree, ROOT / "edge" / "limits.py") == {"wiring", "handlers"}
+
+
+# ---- the store's keys stay in the store ------------------------------------------------------------------
+
+_INDEX_NAME = re.compile(r"\bgsi\d")
+
+
+def keys_outside_the_store() -> list[str]:
+    """Modules outside chalicelib/store/ that build a table key (`scoped(…)`) or mention an index (`gsi1`…)."""
+    found = []
+    for path in sorted(ROOT.rglob("*.py")):
+        if _package(path) == "store":
+            continue
+        text = path.read_text()
+        where = f"{path.relative_to(ROOT.parent)}"
+        found += [f"{where}:{text.count(chr(10), 0, m.start()) + 1}" for m in _INDEX_NAME.finditer(text)]
+        found += [f"{where}:{node.lineno}" for node in ast.walk(ast.parse(text)) if isinstance(node, ast.Call) and (
+            (isinstance(node.func, ast.Name) and node.func.id == "scoped")
+            or (isinstance(node.func, ast.Attribute) and node.func.attr == "scoped"))]
+    return found
+
+
+def test_no_module_outside_the_store_builds_a_key_or_names_an_index() -> None:
+    assert keys_outside_the_store() == [], "ask the records port a named query (chalicelib/ports.py Records)"
+
+
+def test_the_key_rule_sees_a_scoped_call_and_an_index_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fake_root = tmp_path / "chalicelib"
+    (fake_root / "desk").mkdir(parents=True)
+    (fake_root / "store").mkdir()
+    (fake_root / "desk" / "a.py").write_text('x = store.query(T, "gsi1", scoped(c, "OPEN"))\n')
+    (fake_root / "desk" / "b.py").write_text('from chalicelib.store import models\n\n'
+                                            'y = models.scoped(c, "WL")  # gsi3\n')
+    (fake_root / "store" / "c.py").write_text('z = scoped(c, "gsi2")\n')  # the store itself may
+    monkeypatch.setattr(sys.modules[__name__], "ROOT", fake_root)
+    assert keys_outside_the_store() == ["chalicelib/desk/a.py:1", "chalicelib/desk/a.py:1", "chalicelib/desk/b.py:3",
+                                        "chalicelib/desk/b.py:3"]
+
+
+def test_only_the_composition_root_knows_the_concrete_store() -> None:
+    """Services take the records port; only handlers/wiring.py builds the DynamoDB repository."""
+    wrong = []
+    for path in sorted(ROOT.rglob("*.py")):
+        if _package(path) == "store" or path == ROOT / "handlers" / "wiring.py":
+            continue
+        modules = {n.module for n in ast.walk(ast.parse(path.read_text())) if isinstance(n, ast.ImportFrom)}
+        if {"chalicelib.store.repository", "chalicelib.store.models"} & modules:
+            wrong.append(str(path.relative_to(ROOT.parent)))
+    assert wrong == []

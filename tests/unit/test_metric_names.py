@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -45,7 +46,7 @@ def _aliases(tree: ast.Module) -> dict[str, str]:
     return out
 
 
-def _names(nodes: list[ast.AST], aliases: dict[str, str]) -> set[str]:
+def _names(nodes: Sequence[ast.AST], aliases: dict[str, str]) -> set[str]:
     """The metric names these nodes use: `Metric.TASKS_DONE`, and `Family.ADMIN` for a call of `admin(...)`."""
     found = set()
     for top in nodes:
@@ -106,7 +107,7 @@ def test_the_snapshot_names_are_read_and_written() -> None:
 
 def test_readers_and_writers_spell_no_metric_name_themselves() -> None:
     """A name written out as a string would bypass the shared names (and this test's check of them)."""
-    code = [(path, _parse(path)) for path in [KPI, *READERS]]
+    code: list[tuple[Path, ast.AST]] = [(path, _parse(path)) for path in [KPI, *READERS]]
     for path in SCENARIOS:  # a scenario's metrics functions (its occasions, `recall.due`, are not counters)
         code += [(path, f) for f in ast.walk(_parse(path)) if isinstance(f, ast.FunctionDef)
                  and f.returns is not None and "Metric" in ast.unparse(f.returns)]

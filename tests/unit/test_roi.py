@@ -22,7 +22,8 @@ def day(n: int, hours: int = 0) -> datetime:
 
 
 def test_a_visit_in_two_campaigns_counts_once_for_the_earliest_first_contact() -> None:
-    facts = [Contacted(B, "p", day(0), "b1"), Contacted(A, "p", day(3), "a1"), Contacted(B, "p", day(5), "b2"),
+    facts: list[roi.Fact] = [
+        Contacted(B, "p", day(0), "b1"), Contacted(A, "p", day(3), "a1"), Contacted(B, "p", day(5), "b2"),
              Visited("p", day(10), "v1", Decimal("7000"))]
     figures = roi.fold(facts, {A: Decimal("10"), B: Decimal("10")})
     assert figures[B].revenue == Decimal("7000.00") and figures[B].came == 1
@@ -31,13 +32,14 @@ def test_a_visit_in_two_campaigns_counts_once_for_the_earliest_first_contact() -
 
 
 def test_when_the_earliest_is_out_of_its_window_the_next_one_takes_the_visit() -> None:
-    facts = [Contacted(A, "p", day(0), "a1"), Contacted(B, "p", day(30), "b1"), Visited("p", day(75), "v", Decimal(1))]
+    facts: list[roi.Fact] = [
+        Contacted(A, "p", day(0), "a1"), Contacted(B, "p", day(30), "b1"), Visited("p", day(75), "v", Decimal(1))]
     assert roi.attribute(day(75), {A: day(0), B: day(30)}) == B
     assert roi.fold(facts)[B].came == 1 and roi.fold(facts)[A].came == 0
 
 
 def test_a_visit_before_the_first_contact_does_not_count() -> None:
-    facts = [Visited("p", day(0), "v0", Decimal("5000")), Contacted(A, "p", day(0, 1), "a1"),
+    facts: list[roi.Fact] = [Visited("p", day(0), "v0", Decimal("5000")), Contacted(A, "p", day(0, 1), "a1"),
              Booked("p", day(0), "ap0")]
     figures = roi.fold(facts)[A]
     assert figures.revenue == 0 and figures.came == 0 and figures.booked == 0
@@ -50,20 +52,20 @@ def test_day_60_counts_and_day_61_does_not_by_the_clinics_calendar() -> None:
     assert roi.attribute(late_on_day_60, {A: first}, MSK) == A
     assert roi.attribute(day_61, {A: first}, MSK) is None
     assert roi.attribute(day_61, {A: first}, UTC) == A  # by UTC's calendar it would still be day 60
-    facts = [Contacted(A, "p", first, "a1"), Visited("p", late_on_day_60, "v60", Decimal("100")),
+    facts: list[roi.Fact] = [Contacted(A, "p", first, "a1"), Visited("p", late_on_day_60, "v60", Decimal("100")),
              Visited("p", day_61, "v61", Decimal("900"))]
     assert roi.fold(facts, zone=MSK)[A].revenue == Decimal("100.00")
 
 
 def test_zero_cost_has_no_roi() -> None:
-    facts = [Contacted(A, "p", day(0), "a1"), Visited("p", day(1), "v", Decimal("3000"))]
+    facts: list[roi.Fact] = [Contacted(A, "p", day(0), "a1"), Visited("p", day(1), "v", Decimal("3000"))]
     figures = roi.fold(facts, {A: Decimal("0")})[A]
     assert figures.cost == 0 and figures.roi is None and figures.revenue == Decimal("3000.00")
     assert roi.fold([], {A: Decimal("15")})[A] == roi.Figures()  # a campaign with no facts yet
 
 
 def test_cost_is_contacts_times_price_plus_messages_and_money_is_in_kopecks() -> None:
-    facts = [Contacted(A, "p", day(0), "t1"), Contacted(A, "p", day(0, 2), "t2"),
+    facts: list[roi.Fact] = [Contacted(A, "p", day(0), "t1"), Contacted(A, "p", day(0, 2), "t2"),
              Contacted(A, "q", day(1), "m1", "message", Decimal("3.335")),
              Contacted(A, "q", day(1), "m1", "message", Decimal("3.335")),  # a repeated delivery
              Visited("q", day(2), "v", Decimal("1000.005"))]
@@ -75,13 +77,14 @@ def test_cost_is_contacts_times_price_plus_messages_and_money_is_in_kopecks() ->
 
 
 def test_a_booking_counts_after_the_first_contact_once_per_patient() -> None:
-    facts = [Contacted(A, "p", day(0), "a1"), Booked("p", day(1), "ap1"), Booked("p", day(2), "ap2"),
+    facts: list[roi.Fact] = [Contacted(A, "p", day(0), "a1"), Booked("p", day(1), "ap1"), Booked("p", day(2), "ap2"),
              Booked("p", day(1), "ap1"), Contacted(A, "q", day(0), "a2"), Booked("q", day(-1), "ap3")]
     assert roi.fold(facts)[A].booked == 1
 
 
 def test_results_go_to_the_administrator_who_reached_the_patient_first() -> None:
-    facts = [Enrolled(A, "p", day(0)), Contacted(A, "p", day(0), "t1"), Reached(A, "p", day(0, 2), "olga"),
+    facts: list[roi.Fact] = [
+        Enrolled(A, "p", day(0)), Contacted(A, "p", day(0), "t1"), Reached(A, "p", day(0, 2), "olga"),
              Reached(A, "p", day(0, 1), "irina"), Booked("p", day(1), "ap"), Visited("p", day(4), "v", Decimal(900)),
              Enrolled(A, "q", day(0)), Contacted(A, "q", day(0), "m", "message"),
              Visited("q", day(3), "vq", Decimal(100)), Enrolled(A, "r", day(0))]
@@ -94,7 +97,7 @@ def test_results_go_to_the_administrator_who_reached_the_patient_first() -> None
 
 def test_scenarios_compete_with_campaigns_for_the_same_visit() -> None:
     recall = roi.scenario_source("recall")
-    facts = [Contacted(recall, "p", day(0), "r1"), Contacted(A, "p", day(1), "a1"),
+    facts: list[roi.Fact] = [Contacted(recall, "p", day(0), "r1"), Contacted(A, "p", day(1), "a1"),
              Visited("p", day(2), "v", Decimal("2500"))]
     figures = roi.fold(facts)
     assert figures[recall].revenue == Decimal("2500.00") and figures[A].revenue == 0

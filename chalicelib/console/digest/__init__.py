@@ -10,30 +10,29 @@ from chalicelib.core.kpi import FUNNEL_DAYS, build_digest, funnel_revenue, funne
 from chalicelib.domain import ad_spend as spend
 from chalicelib.domain.ad_spend import AdSpend
 from chalicelib.domain.metrics import Dimension, Metric
-from chalicelib.domain.records import CallTask, Clinic, SegmentEntry
-from chalicelib.store.models import scoped
-from chalicelib.store.repository import Repository
+from chalicelib.domain.records import Clinic
+from chalicelib.ports import Records
 
 SNAPSHOT_OPEN = Metric.SNAPSHOT_TASKS_OPEN.value
 SNAPSHOT_OVERDUE = Metric.SNAPSHOT_TASKS_OVERDUE.value
 SNAPSHOT_WRONG_NUMBERS = Metric.SNAPSHOT_WRONG_NUMBERS.value
 
 
-def open_and_overdue(store: Repository, clinic_id: str, now: datetime) -> tuple[int, int]:
-    tasks = store.query(CallTask, "gsi1", scoped(clinic_id, "OPEN"))
+def open_and_overdue(store: Records, clinic_id: str, now: datetime) -> tuple[int, int]:
+    tasks = store.open_tasks(clinic_id)
     return len(tasks), sum(1 for t in tasks if t.overdue_at < now)
 
 
-def wrong_number_count(store: Repository, clinic_id: str) -> int:
+def wrong_number_count(store: Records, clinic_id: str) -> int:
     """Patients whose number a stranger answered and the MIS still lists (one index query)."""
-    return len(store.query(SegmentEntry, "gsi1", scoped(clinic_id, "SEG", "wrong_number")))
+    return len(store.segment_members(clinic_id, "wrong_number"))
 
 
 def local_today(clinic: Clinic, now: datetime) -> date:
     return now.astimezone(clinic.settings.zone).date()
 
 
-def _digest_of(store: Repository, clinic: Clinic, target: date, days: dict[date, dict[str, int]],
+def _digest_of(store: Records, clinic: Clinic, target: date, days: dict[date, dict[str, int]],
                now: datetime) -> dict[str, Any]:
     """The digest of `target` from already-read counters (today also counts open tasks live)."""
     window = [v for k, v in days.items() if target - timedelta(days=FUNNEL_DAYS - 1) <= k <= target]
@@ -55,7 +54,7 @@ def _digest_of(store: Repository, clinic: Clinic, target: date, days: dict[date,
     return built
 
 
-def ad_spend_30d(store: Repository, clinic: Clinic, day: date, counters: dict[str, int],
+def ad_spend_30d(store: Records, clinic: Clinic, day: date, counters: dict[str, int],
                  first: date | None = None) -> dict[str, Any]:
     """Per source with spend, the 30 days ending on `day` (or from `first`): spend, funnel, costs per step and
     ROMI (see domain/ad_spend.py); one BatchGetItem of the months it covers."""
@@ -65,13 +64,13 @@ def ad_spend_30d(store: Repository, clinic: Clinic, day: date, counters: dict[st
                            funnel_revenue(Dimension.SOURCE, counters))
 
 
-def digest(store: Repository, clinic: Clinic, day: date, now: datetime) -> dict[str, Any]:
+def digest(store: Records, clinic: Clinic, day: date, now: datetime) -> dict[str, Any]:
     """One query for the 30 days ending on `day` (+ the open-task index when `day` is today)."""
     days = store.kpi_days(clinic.id, day - timedelta(days=FUNNEL_DAYS - 1), day)
     return _digest_of(store, clinic, day, days, now)
 
 
-def digest_pair(store: Repository, clinic: Clinic, day: date,
+def digest_pair(store: Records, clinic: Clinic, day: date,
                 now: datetime) -> tuple[dict[str, Any], dict[str, Any]]:
     """The digest of `day` and of the same weekday a week earlier, from one query."""
     week_ago = day - timedelta(days=7)
@@ -89,7 +88,7 @@ def network_rows(rt: Any, network: Any, day: date, now: datetime) -> list[tuple[
     return rows
 
 
-def email_preview(store: Repository, clinic: Clinic, day: date, now: datetime) -> str:
+def email_preview(store: Records, clinic: Clinic, day: date, now: datetime) -> str:
     """The digest email of `day` as a browser shows it (chart inline)."""
     from chalicelib.console.digest import render  # ~230 ms cold (jinja2, chart): only the HTML digest
 
@@ -97,7 +96,7 @@ def email_preview(store: Repository, clinic: Clinic, day: date, now: datetime) -
     return render.preview_html(render.email(clinic, today, week_ago))
 
 
-def snapshot(store: Repository, clinic: Clinic, now: datetime) -> None:
+def snapshot(store: Records, clinic: Clinic, now: datetime) -> None:
     """Keep today's open and overdue task counts, for digests of past dates."""
     tasks_open, overdue = open_and_overdue(store, clinic.id, now)
     store.put_kpi_snapshot(clinic.id, local_today(clinic, now), {SNAPSHOT_OPEN: tasks_open,

@@ -14,40 +14,41 @@ from typing import Any
 from chalicelib.console.digest import digest_pair, network_rows
 from chalicelib.console.digest import render as rendering
 from chalicelib.core.runtime import Runtime
+from chalicelib.domain.raw_events import DigestDelivery
 from chalicelib.domain.records import CallTask, Clinic, Network
 from chalicelib.platform.i18n import gettext_for
 from chalicelib.platform.observability import logger
 from chalicelib.ports import ChatWebhook, DeliveryError, Mailer, ManagerBot
-from chalicelib.store.models import DeliveryItem, scoped
 
 STUCK_AFTER = timedelta(minutes=15)
 KEEP_DAYS = 90
 
 
-def _claim(rt: Runtime, pk: str, channel: str, now: datetime) -> DeliveryItem | None:
+def _claim(rt: Runtime, whose: tuple[str, bool], day: date, channel: str, now: datetime) -> DigestDelivery | None:
     """The right to send on this channel now, or None when it is sent or being sent."""
-    previous = rt.store.get_item(DeliveryItem, pk, channel)
+    of, network = whose
+    previous = rt.store.delivery(of, day, channel, network)
     if previous is not None:
         stuck = previous.status == "sending" and previous.sent_at and \
             datetime.fromisoformat(previous.sent_at) < now - STUCK_AFTER
         if previous.status == "sent" or (previous.status == "sending" and not stuck):
             return None
-    item = DeliveryItem(pk, channel, status="sending", attempts=(previous.attempts if previous else 0) + 1,
-                        sent_at=now.isoformat(), expires_at=now + timedelta(days=KEEP_DAYS))
-    condition = DeliveryItem.pk.does_not_exist() if previous is None else (DeliveryItem.attempts == previous.attempts)
-    return item if rt.store.put_once(item, condition) else None
+    item = DigestDelivery(of, day, channel, status="sending", network=network,
+                          attempts=(previous.attempts if previous else 0) + 1, sent_at=now.isoformat(),
+                          forget_at=now + timedelta(days=KEEP_DAYS))
+    return item if rt.store.claim_delivery(item, previous.attempts if previous else None) else None
 
 
-def _send_claimed(rt: Runtime, item: DeliveryItem, send: Any, now: datetime) -> str:
+def _send_claimed(rt: Runtime, item: DigestDelivery, send: Any, now: datetime) -> str:
     try:
         send()
     except DeliveryError as exc:
         item.status, item.error = "failed", str(exc)[:300]
-        rt.store.save(item)
-        logger.warning("digest channel failed", extra={"channel": item.sk, "error": item.error})
+        rt.store.save_delivery(item)
+        logger.warning("digest channel failed", extra={"channel": item.channel, "error": item.error})
         return "failed"
     item.status, item.sent_at, item.error = "sent", now.isoformat(), None
-    rt.store.save(item)
+    rt.store.save_delivery(item)
     return "sent"
 
 
@@ -56,10 +57,10 @@ def deliver(rt: Runtime, clinic: Clinic, day: date, now: datetime, mailer: Maile
     """Send the digest of `day` on every configured channel not yet sent (and given an adapter)."""
     settings = clinic.settings.digest
     today, week_ago = digest_pair(rt.store, clinic, day, now)
-    pk = scoped(clinic.id, "DIGEST", day.isoformat())
+    whose = (clinic.id, False)
     result: dict[str, str] = {}
     if mailer is not None and settings.emails:
-        item = _claim(rt, pk, "email", now)
+        item = _claim(rt, whose, day, "email", now)
         if item is None:
             result["email"] = "already"
         else:
@@ -67,7 +68,7 @@ def deliver(rt: Runtime, clinic: Clinic, day: date, now: datetime, mailer: Maile
             result["email"] = _send_claimed(
                 rt, item, lambda: mailer.send(settings.emails, mail.subject, mail.html, mail.text, mail.images), now)
     if chat is not None and settings.slack_webhook_url:
-        item = _claim(rt, pk, "slack", now)
+        item = _claim(rt, whose, day, "slack", now)
         if item is None:
             result["slack"] = "already"
         else:
@@ -77,7 +78,7 @@ def deliver(rt: Runtime, clinic: Clinic, day: date, now: datetime, mailer: Maile
     token, chat_id = clinic.settings.telegram_bot_token, settings.telegram_chat_id
     if telegram is not None and token and chat_id:
         bot = telegram
-        item = _claim(rt, pk, "telegram", now)
+        item = _claim(rt, whose, day, "telegram", now)
         if item is None:
             result["telegram"] = "already"
         else:
@@ -140,16 +141,16 @@ def send_network_digest(rt: Runtime, network: Network, now: datetime, mailer: Ma
         return {}
     day = local.date()
     rows = network_rows(rt, network, day, now)
-    pk = f"NETWORK#{network.id}#DIGEST#{day.isoformat()}"
+    whose = (network.id, True)
     result: dict[str, str] = {}
     if mailer is not None and network.emails:
-        item = _claim(rt, pk, "email", now)
+        item = _claim(rt, whose, day, "email", now)
         if item is not None:
             mail = rendering.network_email(network, day, rows)
             result["email"] = _send_claimed(
                 rt, item, lambda: mailer.send(network.emails, mail.subject, mail.html, mail.text, {}), now)
     if chat is not None and network.slack_webhook_url:
-        item = _claim(rt, pk, "slack", now)
+        item = _claim(rt, whose, day, "slack", now)
         if item is not None:
             text, blocks = rendering.network_slack(network, day, rows)
             url = network.slack_webhook_url

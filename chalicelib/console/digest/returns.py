@@ -14,11 +14,10 @@ from typing import Any
 
 from chalicelib.core.kpi import FUNNEL_DAYS
 from chalicelib.domain import campaign_rules as rules
-from chalicelib.domain.campaign_rules import Campaign, CampaignMember
+from chalicelib.domain.campaign_rules import CampaignMember
 from chalicelib.domain.records import Clinic
 from chalicelib.domain.roi import money
-from chalicelib.store.models import campaign_members_pk, campaigns_pk
-from chalicelib.store.repository import Repository
+from chalicelib.ports import Records
 
 
 def _month(members: list[CampaignMember], first: date, last: date, zone: Any) -> Decimal:
@@ -26,14 +25,14 @@ def _month(members: list[CampaignMember], first: date, last: date, zone: Any) ->
     return money(sum((money(a) for a in amounts), Decimal("0")))
 
 
-def campaigns_30d(store: Repository, clinic: Clinic, day: date) -> dict[str, Any]:
+def campaigns_30d(store: Records, clinic: Clinic, day: date) -> dict[str, Any]:
     """{"returned": "0.00", "by_campaign": {id: {name, status, revenue_30d, revenue, cost, roi, came}}}."""
     zone = clinic.settings.zone
     first = day - timedelta(days=FUNNEL_DAYS - 1)
     rows: dict[str, Any] = {}
     total = Decimal("0")
-    for campaign in store.query(Campaign, "gsi1", campaigns_pk(clinic.id)):
-        members = store.records_under(CampaignMember, campaign_members_pk(clinic.id, campaign.id))
+    for campaign in store.campaigns(clinic.id):
+        members = store.campaign_members(clinic.id, campaign.id)
         month = _month(members, first, day, zone)
         shown = rules.figures(campaign, members, zone).view()
         total += month

@@ -9,12 +9,12 @@ from chalicelib.domain.contract import WaitlistAdded, WaitlistData, WaitlistRemo
 from chalicelib.domain.facts import stamp
 from chalicelib.domain.records import Fact, WaitlistEntry
 from chalicelib.engine.appliers.common import note_event
-from chalicelib.store.models import scoped
+from chalicelib.ports import Records
 
 
-def waiting(store: Any, clinic_id: str) -> list[dict[str, Any]]:
+def waiting(store: Records, clinic_id: str) -> list[dict[str, Any]]:
     """The clinic's waitlist, oldest first."""
-    entries = [e for e in store.records_under(WaitlistEntry, scoped(clinic_id, "WL")) if e.waiting]
+    entries = [e for e in store.waitlist(clinic_id) if e.waiting]
     entries.sort(key=lambda e: e.added.stamp if e.added else "")
     return [{"patient_id": e.patient_id, "doctor_id": e.doctor_id, "kind": e.kind, "note": e.note,
              "since": e.added.at.isoformat() if e.added else None} for e in entries]

@@ -20,7 +20,6 @@ from chalicelib.domain.windows import ClinicCalendar
 from chalicelib.engine import triggers
 from chalicelib.scenarios import birthday
 from chalicelib.scenarios.base import Occasion
-from chalicelib.store.models import scoped
 
 
 def candidate(patient: Patient) -> BirthdayCandidate | None:
@@ -42,7 +41,7 @@ def run_birthdays(rt: Runtime, clinic: Clinic, now: datetime) -> dict[str, Any]:
     today = now.astimezone(settings.zone).date()
     found: list[Patient] = []
     for day in month_days(today):
-        found += rt.store.query(Patient, "gsi3", scoped(clinic.id, "BDAY", day))
+        found += rt.store.birthdays_on(clinic.id, day)
     wanted = birthdays_today([c for c in map(candidate, found) if c], now, settings.zone)
     outcomes: Counter[str] = Counter(rt.unit(clinic.id, partial(_greet, patient_id=p)) for p in wanted)
     return dict(outcomes)

@@ -20,13 +20,12 @@ from typing import Any
 
 from chalicelib.core.runtime import Context, Runtime
 from chalicelib.domain import plans as rules
-from chalicelib.domain.records import Appointment, Clinic, Patient, SegmentEntry, TreatmentPlan
+from chalicelib.domain.records import Appointment, Clinic, Patient, TreatmentPlan
 from chalicelib.engine import triggers
 from chalicelib.scenarios import plan_declined, plan_dropout, plan_unbooked
 from chalicelib.scenarios.base import Occasion, Scenario, upcoming
 from chalicelib.scenarios.plan_followup import awaits_follow_up
 from chalicelib.store.keys import subject_key
-from chalicelib.store.models import scoped
 
 DECISIONS: tuple[tuple[str, Scenario, str], ...] = (
     ("declined", plan_declined.SCENARIO, plan_declined.DUE),
@@ -50,14 +49,12 @@ def run_follow_ups(rt: Runtime, clinic: Clinic, now: datetime) -> dict[str, Any]
         if not scenario.enabled(clinic.settings):
             continue
         after = getattr(clinic.settings.sequences, scenario.settings_key).after_days
-        upto = f"{(today - timedelta(days=after)).isoformat()}#\uffff"
-        found = rt.store.query(TreatmentPlan, "gsi1", scoped(clinic.id, "PLANFU", decision), upto=upto)
+        found = rt.store.plans_due(clinic.id, decision, today - timedelta(days=after))
         report[scenario.name] = _each(rt, clinic.id, [p.id for p in found],
                                       partial(_follow_decision, decision=decision, due=due))
     if plan_dropout.SCENARIO.enabled(clinic.settings):
         after = clinic.settings.sequences.plan_dropout.after_days
-        upto = f"{(today - timedelta(days=after)).isoformat()}#\uffff"
-        found_entries = rt.store.query(SegmentEntry, "gsi2", scoped(clinic.id, "PLANDROP"), upto=upto)
+        found_entries = rt.store.dropouts_due(clinic.id, today - timedelta(days=after))
         report["plan_dropout"] = _each(rt, clinic.id, [e.patient_id for e in found_entries], _follow_dropout)
     return report
 

@@ -17,11 +17,10 @@ from chalicelib.scenarios.base import Occasion, upcoming
 from chalicelib.scenarios.recall import DUE
 from chalicelib.scenarios.recall import SCENARIO as RECALL
 from chalicelib.store.keys import subject_key
-from chalicelib.store.models import scoped
 
 
 def due_patients(rt: Runtime, clinic_id: str, day: date) -> list[Patient]:
-    return rt.store.query(Patient, "gsi1", scoped(clinic_id, "RECALL"), upto=f"{day.isoformat()}#\uffff")
+    return rt.store.recalls_due(clinic_id, day)
 
 
 def run_recalls(rt: Runtime, clinic_id: str, day: date) -> dict[str, object]:
