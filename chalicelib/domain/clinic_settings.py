@@ -126,8 +126,8 @@ class _Sections(_Doc):
     @classmethod
     def declare(cls, key: str, annotation: Any, field: Any) -> None:
         """Add field `key` (a type and its pydantic Field, with its default)."""
-        if key in cls.model_fields:
-            raise ValueError(f"{cls.__name__}.{key} is a field of its own")
+        if key in cls.model_fields or key in cls._declared:
+            raise ValueError(f"{cls.__name__}.{key} is declared already")
         cls._declared[key] = (annotation, field)
         cls._model = None
 

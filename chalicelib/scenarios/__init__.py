@@ -40,6 +40,9 @@ def register(scenario: Scenario) -> Scenario:
     """Add a scenario (fired after those before it) with its settings, SLA and templates."""
     if scenario.name in _BY_NAME:
         raise ValueError(f"a scenario named {scenario.name} is registered already")
+    if scenario.settings_model is None and not scenario.own_ladder \
+            and scenario.settings_key not in Sequences.declared():
+        raise ValueError(f"{scenario.name} climbs the {scenario.settings_key} ladder, which no scenario declares")
     if scenario.settings_model is not None:
         Sequences.declare(scenario.settings_key, scenario.settings_model, _default(scenario.settings_model))
     if scenario.own_sla is not None:

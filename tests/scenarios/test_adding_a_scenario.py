@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -98,6 +99,16 @@ def test_its_settings_are_defaulted_validated_and_kept(registered: Scenario) -> 
     kept = ClinicSettings.model_validate({"sequences": {NAME: {"years": 3}}, "sla_minutes": {"anniversary": 20}})
     assert ClinicSettings.model_validate(kept.model_dump(mode="json")) == kept
     assert kept.sequences.visit_anniversary.years == 3 and registered.sla(kept.sla_minutes) == 20
+
+
+def test_the_registry_refuses_a_second_of_one_name_or_a_ladder_nobody_declares(registered: Scenario) -> None:
+    with pytest.raises(ValueError, match="registered already"):
+        scenarios.register(registered)
+    orphan = replace(registered, name="orphan", settings_key="nowhere", settings_model=None, own_sla=None,
+                     templates=())
+    with pytest.raises(ValueError, match="no scenario declares"):
+        scenarios.register(orphan)
+    assert scenarios.find("orphan") is None
 
 
 def test_the_console_lists_its_ladder_number_and_message(registered: Scenario) -> None:
