@@ -208,14 +208,14 @@ def converse(ctx: Context, record: InboundMessage, patient: Patient | None, phon
     if lead is not None:
         context["lead_id"] = lead.id
     column = "confirmations" if about is not None else ("other" if patient else "new_leads")
-    task = open_manual_task(ctx, task_id=f"reply-{record.id}", scenario="message", kind="conversation",
-                            patient=patient, phone=phone, hint_text=hint(ctx, "conversation", patient, facts),
-                            column=column, sla_minutes=INQUIRY.sla(ctx.settings.sla_minutes), context=context,
-                            subject=subject, line=None if phone is None and patient is None else "city",
-                            name=lead_name(lead))
-    if task is not None:  # the chat's first words open its thread, as the next ones join it
-        task.history.append(CallTaskEvent(at=record.at, kind="message", detail=record.text[:500]))
-        ctx.save(task)
+    opened = open_manual_task(ctx, task_id=f"reply-{record.id}", scenario="message", kind="conversation",
+                              patient=patient, phone=phone, hint_text=hint(ctx, "conversation", patient, facts),
+                              column=column, sla_minutes=INQUIRY.sla(ctx.settings.sla_minutes), context=context,
+                              subject=subject, line=None if phone is None and patient is None else "city",
+                              name=lead_name(lead))
+    if opened is not None:  # the chat's first words open its thread, as the next ones join it
+        opened.history.append(CallTaskEvent(at=record.at, kind="message", detail=record.text[:500]))
+        ctx.save(opened)
     if not ctx.calendar.is_open(record.at):
         auto_reply(ctx, f"after-hours-msg-{record.id}", patient.id if patient else None, phone,
                    channel=record.channel if record.channel != "email" else None)
