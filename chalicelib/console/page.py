@@ -20,6 +20,7 @@ from chalicelib.desk import page as desk
 from chalicelib.desk.page import SECURITY_HEADERS, SESSION_STRINGS, language_of
 from chalicelib.domain.clinic_settings import ClinicSettings, Connectors
 from chalicelib.domain.contract import LadderPreview, MessagePreview, PatientIn
+from chalicelib.domain.merge import RECALL_DUE
 from chalicelib.domain.names import DEFAULT_CHANNELS, DEFAULT_SOURCES
 from chalicelib.domain.preview import ladder_preview
 from chalicelib.domain.records import Clinic, Patient
@@ -118,9 +119,10 @@ def message_preview(clinic: Clinic, body: MessagePreview, now: datetime) -> dict
     local = now.astimezone(clinic.settings.zone)
     at = (local + timedelta(days=2)).replace(hour=10, minute=0, second=0, microsecond=0)
     doctor = next(iter(clinic.settings.doctors), None)
+    recall, (offer, _) = scenarios.starting_on(RECALL_DUE), scenarios.offering()  # the sample's numbers
     subject, text = message(body.purpose, clinic, patient, body.channel, at=at, doctor_id=doctor,
-                            months=clinic.settings.sequences.recall.after_days // 30, done=2, total=4,
-                            minutes=clinic.settings.sequences.waitlist.offer_minutes,
+                            months=recall.section(clinic.settings).after_days // 30, done=2, total=4,
+                            minutes=offer.section(clinic.settings).offer_minutes,
                             opens=when_text(at, clinic),
                             interest=None, service=None, low=False)
     return {"purpose": body.purpose, "channel": body.channel, "subject": subject, "text": text,
