@@ -111,14 +111,20 @@ def test_the_registry_refuses_a_second_of_one_name_or_a_ladder_nobody_declares(r
     assert scenarios.find("orphan") is None
 
 
+def _script_json(html: str, pattern: str) -> Any:
+    found = re.search(pattern, html, re.S)
+    assert found is not None, pattern
+    return json.loads(found.group(1))
+
+
 def test_the_console_lists_its_ladder_number_and_message(registered: Scenario) -> None:
     lists = console.lists()
     assert NAME in lists["ladders"] and lists["params"][NAME] == ["years"] and NAME in purposes()
     html = console.page("en")
-    strings = json.loads(re.search(r'id="strings">(.*?)</script>', html, re.S).group(1))  # type: ignore[union-attr]
+    strings = _script_json(html, r'id="strings">(.*?)</script>')
     assert strings[f"param:{NAME}.years"] == "Years since the first visit"
     assert strings[f"scenario:{NAME}"] == strings[f"purpose:{NAME}"] == "First visit anniversary"
-    page_lists = json.loads(re.search(r'id="lists"[^>]*>(.*?)</script>', html, re.S).group(1))  # type: ignore[union-attr]
+    page_lists = _script_json(html, r'id="lists"[^>]*>(.*?)</script>')
     assert page_lists["params"][NAME] == ["years"]
 
 
