@@ -20,6 +20,7 @@ from chalicelib.campaigns.pick import Candidate, pick_today
 from chalicelib.core import segment_entries as segments
 from chalicelib.core.runtime import Context, Runtime
 from chalicelib.domain.campaign_rules import (
+    OPENED,
     Campaign,
     CampaignDay,
     CampaignMember,
@@ -29,14 +30,13 @@ from chalicelib.domain.campaign_rules import (
     day_id,
     member_id,
     open_member,
+    run_purpose,
 )
 from chalicelib.domain.records import Appointment, Clinic, Patient, SegmentEntry, SequenceRun
 from chalicelib.domain.windows import ClinicCalendar
 from chalicelib.engine import triggers
 from chalicelib.ports import Records
 from chalicelib.scenarios.base import Occasion, upcoming
-from chalicelib.scenarios.win_back import OPENED
-from chalicelib.scenarios.win_back import purpose as run_purpose
 from chalicelib.store.keys import subject_key
 
 BATCH = 25  # segment members read per round (patients and membership: two batch reads)

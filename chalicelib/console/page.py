@@ -15,11 +15,12 @@ from chalicelib.console import export as files
 from chalicelib.console.page_strings import PAGE_STRINGS
 from chalicelib.console.problem_texts import ERROR_TEXTS
 from chalicelib.console.strings import KEYED_STRINGS, SCRIPT_STRINGS
-from chalicelib.core.compose import PURPOSES, message, when_text
+from chalicelib.core.compose import message, purposes, when_text
 from chalicelib.desk import page as desk
 from chalicelib.desk.page import SECURITY_HEADERS, SESSION_STRINGS, language_of
 from chalicelib.domain.clinic_settings import ClinicSettings, Connectors
 from chalicelib.domain.contract import LadderPreview, MessagePreview, PatientIn
+from chalicelib.domain.merge import RECALL_DUE
 from chalicelib.domain.names import DEFAULT_CHANNELS, DEFAULT_SOURCES
 from chalicelib.domain.preview import ladder_preview
 from chalicelib.domain.records import Clinic, Patient
@@ -29,9 +30,6 @@ from chalicelib.platform.errors import FieldError, InvalidInput
 from chalicelib.platform.i18n import environment, gettext_for
 from chalicelib.platform.validation import invalid_input
 from chalicelib.ports import Records
-
-# The ladders of the settings, each once (a missed call climbs the lead's; a waitlist offer has none).
-LADDERS = tuple(dict.fromkeys(s.settings_key for s in scenarios.SCENARIOS if s.kind == "ladder"))
 
 __all__ = ["SECURITY_HEADERS", "asset", "dashboard", "export", "language_of", "page", "preview"]
 
@@ -50,17 +48,25 @@ def page(language: str) -> str:
     _ = gettext_for(language)
     strings = {s: _(s) for s in (*SCRIPT_STRINGS, *SESSION_STRINGS)}
     strings.update({k: _(v) for k, v in KEYED_STRINGS.items()})
-    for scenario in scenarios.SCENARIOS:  # the registry names each scenario's message and ladder
+    for scenario in scenarios.SCENARIOS:  # the registry names each scenario's message, ladder and numbers
         strings[f"purpose:{scenario.name}"] = _(scenario.message_label)
         strings.setdefault(f"scenario:{scenario.settings_key}", _(scenario.ladder_label))
+        strings.update({f"param:{scenario.settings_key}.{p.name}": _(p.label) for p in scenario.params})
     strings.update({f"source:{k}": _(v) for k, v in DEFAULT_SOURCES.items()})
     strings.update({f"channel:{k}": _(v) for k, v in DEFAULT_CHANNELS.items()})
     strings.update({f"error:{k}": _(v) for k, v in ERROR_TEXTS.items()})
     strings.update({k: _(v) for k, v in PAGE_STRINGS.items()})
     return str(environment(language).get_template("console/index.html").render(
         strings=json.dumps(strings, ensure_ascii=False), language=language,
-        lists=json.dumps({"ladders": LADDERS, "purposes": PURPOSES, "connectors": connector_forms()}),
-        other_language="en" if language == "ru" else "ru"))
+        lists=json.dumps(lists()), other_language="en" if language == "ru" else "ru"))
+
+
+def lists() -> dict[str, Any]:
+    """What the console's forms offer, from the scenario registry: the ladders and each one's numbers
+    (`params`: the fields of its settings model shown beside it), the messages, the connectors' fields."""
+    params = {key: [p.name for p in found] for key, found in scenarios.console_params().items()}
+    return {"ladders": scenarios.ladders(), "params": params, "purposes": purposes(),
+            "connectors": connector_forms()}
 
 
 def connector_forms() -> dict[str, list[dict[str, Any]]]:
@@ -79,8 +85,8 @@ def connector_forms() -> dict[str, list[dict[str, Any]]]:
 
 def preview(clinic: Clinic, body: LadderPreview) -> dict[str, Any]:
     """The ladder placed in time for a sample patient, with the form's settings or the stored ones."""
-    if body.scenario not in LADDERS:
-        raise InvalidInput([FieldError("scenario", "one of " + ", ".join(LADDERS))])
+    if body.scenario not in scenarios.ladders():
+        raise InvalidInput([FieldError("scenario", "one of " + ", ".join(scenarios.ladders()))])
     settings = clinic.settings if body.settings is None else form_settings(clinic, body.settings)
     prefs = PatientPreferences.of(body.preferred_time, list(body.preferred_days))
     start = body.start if body.start.tzinfo else body.start.replace(tzinfo=settings.zone)
@@ -103,8 +109,8 @@ SAMPLE_PATIENT = {"ru": "Иванова Анна Петровна", "en": "Anna 
 
 def message_preview(clinic: Clinic, body: MessagePreview, now: datetime) -> dict[str, Any]:
     """The text a sample patient would get for `purpose` on `channel`, with its length and SMS parts."""
-    if body.purpose not in PURPOSES:
-        raise InvalidInput([FieldError("purpose", "one of " + ", ".join(PURPOSES))])
+    if body.purpose not in purposes():
+        raise InvalidInput([FieldError("purpose", "one of " + ", ".join(purposes()))])
     if body.settings is not None:
         clinic = clinic.model_copy(update={"settings": form_settings(clinic, body.settings)})
     language = clinic.settings.language
@@ -113,9 +119,10 @@ def message_preview(clinic: Clinic, body: MessagePreview, now: datetime) -> dict
     local = now.astimezone(clinic.settings.zone)
     at = (local + timedelta(days=2)).replace(hour=10, minute=0, second=0, microsecond=0)
     doctor = next(iter(clinic.settings.doctors), None)
+    recall, (offer, _) = scenarios.starting_on(RECALL_DUE), scenarios.offering()  # the sample's numbers
     subject, text = message(body.purpose, clinic, patient, body.channel, at=at, doctor_id=doctor,
-                            months=clinic.settings.sequences.recall.after_days // 30, done=2, total=4,
-                            minutes=clinic.settings.sequences.waitlist.offer_minutes,
+                            months=recall.section(clinic.settings).after_days // 30, done=2, total=4,
+                            minutes=offer.section(clinic.settings).offer_minutes,
                             opens=when_text(at, clinic),
                             interest=None, service=None, low=False)
     return {"purpose": body.purpose, "channel": body.channel, "subject": subject, "text": text,

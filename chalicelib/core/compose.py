@@ -20,8 +20,11 @@ NOTICES = {
     "feedback_thanks": N_("Thank you"),
 }
 
-# What a patient may be sent: each messaging scenario's message, and the notices.
-PURPOSES = tuple(s.name for s in scenarios.SCENARIOS if s.kind == "ladder") + tuple(NOTICES)
+
+
+def purposes() -> tuple[str, ...]:
+    """What a patient may be sent: each messaging scenario's message (as registered now), and the notices."""
+    return tuple(s.name for s in scenarios.SCENARIOS if s.kind == "ladder") + tuple(NOTICES)
 
 
 def greeting_name(full_name: str, language: str = "ru") -> str:

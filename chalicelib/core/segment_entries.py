@@ -15,9 +15,9 @@ from typing import Any
 from chalicelib.core.runtime import Context, Runtime, Subject
 from chalicelib.domain import segments as rules
 from chalicelib.domain.facts import fingerprint, iso_z
+from chalicelib.domain.plans import awaits_follow_up
 from chalicelib.domain.records import Appointment, Patient, SegmentEntry
 from chalicelib.platform.errors import FieldError, InvalidInput, NotFound
-from chalicelib.scenarios.plan_followup import awaits_follow_up
 
 MAX_MONTHS = 120
 

@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from chalicelib.channels.http import TemplateMessage
-from chalicelib.core.compose import PURPOSES, greeting_name
+from chalicelib.core.compose import greeting_name, purposes
 from chalicelib.domain.clinic_settings import TEMPLATE_FACTS, WhatsAppTemplate
 from chalicelib.domain.phones import display_phone
 from chalicelib.domain.records import Clinic, Patient
@@ -83,8 +83,8 @@ SAMPLE = RunFacts(name="Иванова Анна Петровна", doctor_id="_s
 
 def preview(clinic: Clinic, purpose: str, document: Any = None, now: datetime | None = None) -> dict[str, Any]:
     """What a template would send for `purpose`: the stored one, or one being edited (`document`)."""
-    if purpose not in PURPOSES:
-        raise InvalidInput([FieldError("scenario", f"unknown scenario; one of: {', '.join(PURPOSES)}")])
+    if purpose not in purposes():
+        raise InvalidInput([FieldError("scenario", f"unknown scenario; one of: {', '.join(purposes())}")])
     if document is not None:
         try:
             spec = WhatsAppTemplate.model_validate(document)

@@ -7,10 +7,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from chalicelib import scenarios
 from chalicelib.core.runtime import Runtime
 from chalicelib.edge.auth import Staff
 from chalicelib.platform.i18n import LANGUAGES, N_, environment, gettext_for
-from chalicelib.scenarios import SCENARIOS
 
 STATIC = Path(__file__).parents[1] / "static"
 ASSETS = {"session.js": "application/javascript; charset=utf-8",  # sign-in and API, shared by both pages
@@ -175,11 +175,15 @@ SCRIPT_STRINGS = (
     N_("Sent to the manager"),
     N_("Other event"),
 )
-SCENARIO_NAMES = {
-    **{s.name: s.label for s in SCENARIOS},
+TASK_NAMES = {  # tasks no scenario's run opens
     "message": N_("Message to answer"), "feedback_review": N_("Low rating"), "manual": N_("Task"),
     "conversation": N_("Conversation"),
 }
+
+
+def scenario_names() -> dict[str, str]:
+    """What the desk calls each task's scenario: the registry's labels, and the tasks of no scenario."""
+    return {**{s.name: s.label for s in scenarios.SCENARIOS}, **TASK_NAMES}
 
 
 def language_of(requested: str | None) -> str:
@@ -189,7 +193,7 @@ def language_of(requested: str | None) -> str:
 def page(language: str) -> str:
     _ = gettext_for(language)
     strings = {s: _(s) for s in (*SCRIPT_STRINGS, *SESSION_STRINGS)}
-    strings.update({f"scenario:{k}": _(v) for k, v in SCENARIO_NAMES.items()})
+    strings.update({f"scenario:{k}": _(v) for k, v in scenario_names().items()})
     return str(environment(language).get_template("desk/index.html").render(
         strings=json.dumps(strings, ensure_ascii=False), language=language,
         other_language="en" if language == "ru" else "ru"))

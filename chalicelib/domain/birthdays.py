@@ -14,6 +14,18 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 PURPOSE = "marketing"
+DUE = "birthday.due"  # the birthday planner's occasion: the patient's (kept) birthday, clinic open
+
+
+def greeting_purpose(year: int) -> str:
+    """What a patient's runs remember the year's greeting under."""
+    return f"birthday@{year}"
+
+
+def last_greeted(runs: Iterable[str]) -> int | None:
+    """The clinic-local year of the patient's last greeting, from the purposes their runs remember."""
+    years = [int(p.split("@", 1)[1]) for p in runs if p.startswith("birthday@")]
+    return max(years, default=None)
 
 
 @dataclass(frozen=True)

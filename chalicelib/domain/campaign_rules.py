@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.domain import roi
-from chalicelib.domain.clinic_settings import RecallSequence, Steps
+from chalicelib.domain.clinic_settings import Step, Steps, ladder
 from chalicelib.domain.contract import Money, Name, Text
 from chalicelib.domain.records import Record
 from chalicelib.domain.segments import DEFAULT_MONTHS
@@ -27,6 +27,17 @@ Purpose = Literal["recall", "marketing"]
 SegmentName = Literal["lapsed", "plan_unfinished", "one_visit", "declined_plan"]  # segments.WON_BACK
 MAX_MONTHS = 120
 QUIET_DAYS = 14  # default: no campaign run for a patient contacted automatically this recently
+OPENED = "campaign.opened"  # the daily opener's occasion: today's pick includes this patient
+
+
+def default_ladder() -> list[Step]:
+    """A campaign's ladder unless the manager writes one: the recall's default shape, a day to read it."""
+    return ladder(("call", "city", 0), ("call", "mobile", 120), ("message", "preferred", 1440))
+
+
+def run_purpose(campaign_id: str) -> str:
+    """What a patient's campaign member remembers the campaign's run under."""
+    return f"campaign:{campaign_id}"
 # Which status a manager may move a campaign to, from each status (finished is final).
 MOVES: dict[CampaignStatus, frozenset[CampaignStatus]] = {
     "active": frozenset({"paused", "finished"}),
@@ -51,7 +62,7 @@ class CampaignIn(BaseModel):
 
     name: Name
     segment: CampaignSegment
-    steps: Steps = Field(default_factory=lambda: RecallSequence().steps)
+    steps: Steps = Field(default_factory=default_ladder)
     daily_limit: int = Field(30, ge=1, le=1000)
     offer: Text = ""
     cost_per_contact: Money = Decimal("0.00")

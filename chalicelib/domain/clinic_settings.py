@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
+import importlib
+import json
 import re
+import sys
 from datetime import date, time, timedelta
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    GetJsonSchemaHandler,
+    ModelWrapValidatorHandler,
+    ValidationInfo,
+    create_model,
+    field_validator,
+    model_validator,
+)
+from pydantic.json_schema import JsonSchemaValue
 
 from chalicelib.domain import reasons
 from chalicelib.domain.phones import normalise_phone
@@ -55,7 +69,8 @@ class Step(_Doc):
         return self
 
 
-def _steps(*items: tuple[str, str, int]) -> list[Step]:
+def ladder(*items: tuple[str, str, int]) -> list[Step]:
+    """A default ladder written as (action, line or channel, delay in minutes) rungs."""
     out = []
     for action, target, delay in items:
         key = "line" if action == "call" else "channel"
@@ -66,99 +81,103 @@ def _steps(*items: tuple[str, str, int]) -> list[Step]:
 Steps = Annotated[list[Step], Field(min_length=1, max_length=10)]
 
 
-class Sequence(_Doc):
+class Section(_Doc):
+    """A scenario's own part of the settings (`sequences.<key>`): a model its module declares."""
+
+
+class Sequence(Section):
+    """A scenario's settings: switched on or off, and its ladder (a scenario's own model adds its waits)."""
+
     enabled: bool = True
     steps: Steps
 
 
-class LeadSequence(Sequence):
-    steps: Steps = Field(default_factory=lambda: _steps(
-        ("call", "city", 0), ("call", "mobile", 30), ("message", "whatsapp", 60)))
+# Who declares the scenarios' sections: the scenario registry, which stands above the domain. It is imported
+# on the first use of a section (never by name from here otherwise), so a settings document is never read or
+# validated without its scenarios' parts, and `import app` does not pay for the registry before it needs it.
+DECLARED_BY = "chalicelib.scenarios"
 
 
-class RecallSequence(Sequence):
-    after_days: int = Field(180, ge=1, le=3650)
-    steps: Steps = Field(default_factory=lambda: _steps(
-        ("call", "city", 0), ("call", "mobile", 120), ("message", "preferred", 1440)))
+def _declarations() -> None:
+    if DECLARED_BY not in sys.modules:
+        importlib.import_module(DECLARED_BY)
 
 
-class CancelledSequence(Sequence):
-    steps: Steps = Field(default_factory=lambda: _steps(
-        ("call", "city", 0), ("call", "mobile", 60), ("message", "preferred", 240)))
+class _Sections(_Doc):
+    """A part of the settings whose fields the scenarios declare (`declare`), not this module.
+
+    Each scenario module brings its own settings model and default ladder, or its own SLA; the scenario
+    registry declares them here when it registers the scenario, so adding a scenario touches no line of
+    this file. A declared field is validated by its model (errors named `sequences.<key>.<field>`) and
+    stored, read and dumped like a declared pydantic field; keys nobody declared are kept as they are.
+    JSON (the API's input, always parsed strictly) is validated strictly here too.
+    """
+
+    _declared: ClassVar[dict[str, tuple[Any, Any]]]
+    _model: ClassVar[type[BaseModel] | None]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._declared, cls._model = {}, None
+
+    if TYPE_CHECKING:  # a declared field is read as an attribute (`settings.sequences.recall.after_days`)
+        def __getattr__(self, name: str) -> Any: ...
+
+    @classmethod
+    def declare(cls, key: str, annotation: Any, field: Any) -> None:
+        """Add field `key` (a type and its pydantic Field, with its default)."""
+        if key in cls.model_fields or key in cls._declared:
+            raise ValueError(f"{cls.__name__}.{key} is declared already")
+        cls._declared[key] = (annotation, field)
+        cls._model = None
+
+    @classmethod
+    def withdraw(cls, key: str) -> None:
+        cls._declared.pop(key, None)
+        cls._model = None
+
+    @classmethod
+    def declared(cls) -> tuple[str, ...]:
+        _declarations()
+        return tuple(cls._declared)
+
+    @classmethod
+    def sections_model(cls) -> type[BaseModel]:
+        """A model with the declared fields, built again after each change."""
+        _declarations()
+        if cls._model is None:
+            fields: dict[str, Any] = dict(cls._declared)
+            cls._model = create_model(f"{cls.__name__}Declared", __base__=_Doc, **fields)
+        return cls._model
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _validate_declared(cls, data: Any, handler: ModelWrapValidatorHandler[Any], info: ValidationInfo) -> Any:
+        if isinstance(data, cls) or not isinstance(data, dict):
+            return handler(data)
+        model = cls.sections_model()
+        own = {k: v for k, v in data.items() if k not in cls._declared}
+        given = {k: v for k, v in data.items() if k in cls._declared}
+        if info.mode == "json":
+            sections = model.model_validate_json(json.dumps(given, default=str), strict=True)
+        else:
+            sections = model.model_validate(given)
+        result = handler(own)
+        extra = result.__pydantic_extra__ if result.__pydantic_extra__ is not None else {}
+        result.__pydantic_extra__ = {**{k: getattr(sections, k) for k in cls._declared}, **extra}
+        return result
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core: Any, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        """The declared fields in the API document too."""
+        schema = handler.resolve_ref_schema(handler(core))
+        declared = handler.resolve_ref_schema(handler(cls.sections_model().__pydantic_core_schema__))
+        schema.setdefault("properties", {}).update(declared.get("properties", {}))
+        return schema
 
 
-class NoShowSequence(Sequence):
-    steps: Steps = Field(default_factory=lambda: _steps(
-        ("call", "city", 0), ("message", "preferred", 120)))
-
-
-class DropoutSequence(Sequence):
-    after_days: int = Field(14, ge=1, le=365)
-    steps: Steps = Field(default_factory=lambda: _steps(
-        ("call", "city", 0), ("call", "mobile", 1440), ("message", "preferred", 1440)))
-
-
-class ConfirmationSequence(Sequence):
-    before_hours: int = Field(24, ge=1, le=24 * 14)
-    steps: Steps = Field(default_factory=lambda: _steps(
-        ("message", "preferred", 0), ("call", "city", 180)))
-
-
-class FeedbackSequence(Sequence):
-    after_hours: int = Field(3, ge=0, le=24 * 14)
-    low_rating: int = Field(3, ge=1, le=5)
-    steps: Steps = Field(default_factory=lambda: _steps(("message", "preferred", 0)))
-
-
-def _plan_ladder() -> list[Step]:
-    """Call from the city line; no answer: the mobile line; then a message."""
-    return _steps(("call", "city", 0), ("call", "mobile", 120), ("message", "preferred", 240))
-
-
-class PlanDeclinedSequence(Sequence):
-    after_days: int = Field(3, ge=1, le=90)  # days after the decision with nothing booked
-    steps: Steps = Field(default_factory=_plan_ladder)
-
-
-class PlanUnbookedSequence(Sequence):
-    after_days: int = Field(7, ge=1, le=180)  # days after accepting with no appointment
-    steps: Steps = Field(default_factory=_plan_ladder)
-
-
-class PlanDropoutSequence(Sequence):
-    # Off until the clinic turns it on: a freshly imported history holds every plan ever left open, and the
-    # next hourly tick would put all of them on the desk at once. A campaign over `plan_unfinished` reaches
-    # them a few a day, largest first; this ladder suits a clinic whose desk can take the whole backlog.
-    enabled: bool = False
-    after_days: int = Field(30, ge=1, le=730)  # days since the last visit of an open plan
-    steps: Steps = Field(default_factory=_plan_ladder)
-
-
-class BirthdaySequence(Sequence):
-    enabled: bool = False  # a marketing message: only when the clinic turns it on
-    steps: Steps = Field(default_factory=lambda: _steps(("message", "preferred", 0)))
-
-
-class WaitlistSettings(_Doc):
-    enabled: bool = True
-    window_hours: int = Field(48, ge=1, le=24 * 14)
-    batch_size: int = Field(3, ge=1, le=20)
-    offer_minutes: int = Field(30, ge=1, le=24 * 60)
-
-
-class Sequences(_Doc):
-    lead: LeadSequence = Field(default_factory=LeadSequence)
-    recall: RecallSequence = Field(default_factory=RecallSequence)
-    cancelled: CancelledSequence = Field(default_factory=CancelledSequence)
-    no_show: NoShowSequence = Field(default_factory=NoShowSequence)
-    treatment_dropout: DropoutSequence = Field(default_factory=DropoutSequence)
-    confirmation: ConfirmationSequence = Field(default_factory=ConfirmationSequence)
-    feedback: FeedbackSequence = Field(default_factory=FeedbackSequence)
-    waitlist: WaitlistSettings = Field(default_factory=WaitlistSettings)
-    plan_declined: PlanDeclinedSequence = Field(default_factory=PlanDeclinedSequence)
-    plan_unbooked: PlanUnbookedSequence = Field(default_factory=PlanUnbookedSequence)
-    plan_dropout: PlanDropoutSequence = Field(default_factory=PlanDropoutSequence)
-    birthday: BirthdaySequence = Field(default_factory=BirthdaySequence)
+class Sequences(_Sections):
+    """Each scenario's settings under its `settings_key`: its own model, declared by its module."""
 
 
 class Lines(_Doc):
@@ -214,11 +233,10 @@ class ImportSettings(_Doc):
     consent_defaults: ConsentDefaults = Field(default_factory=ConsentDefaults)
 
 
-class Sla(_Doc):
-    """Minutes of working time within which a task must be worked, by its scenario."""
+class Sla(_Sections):
+    """Minutes of working time within which a task must be worked: a scenario may declare its own
+    (`missed_call`, `lead`); the rest are worked within `default`."""
 
-    missed_call: int = Field(15, ge=1, le=24 * 60)
-    lead: int = Field(30, ge=1, le=24 * 60)
     default: int = Field(240, ge=1, le=7 * 24 * 60)
     task_expires_hours: int = Field(72, ge=1, le=24 * 30)
 

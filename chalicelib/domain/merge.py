@@ -88,6 +88,9 @@ def patient_opt(patient: Patient, opt_out: bool, at: datetime, text: str) -> Pat
     return patient
 
 
+RECALL_DUE = "recall.due"  # the recall planner's occasion: a patient's `recall_due` (set below) has come
+
+
 def patient_visit(patient: Patient, visit: VisitIn, at: datetime, default_recall_days: int) -> Patient:
     """The latest visit sets the next recall date: the doctor's advice, else the clinic default."""
     if patient.last_visit_at is None or at >= patient.last_visit_at:

@@ -15,6 +15,7 @@ while years-old decisions (an imported history) start nothing: those are the
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -24,10 +25,31 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from chalicelib.domain.records import Patient
 from chalicelib.domain.segments import value_at_stake
 
 FollowUpKind = Literal["plan_declined", "plan_unbooked", "plan_dropout"]
 CATCH_UP_DAYS = 7
+# The follow-up planner's occasions: day N of a declined / accepted plan, an open plan N days since the last visit.
+DECLINED_DUE = "plan.declined_due"
+UNBOOKED_DUE = "plan.unbooked_due"
+DROPOUT_DUE = "plan.dropout_due"
+
+
+def digest(stamp: str | None) -> str:
+    """A short name for one decision (or one imported plan): a new one is followed up afresh."""
+    return hashlib.sha256((stamp or "").encode()).hexdigest()[:12]
+
+
+def dropout_purpose(patient: Patient) -> str:
+    """What the patient's runs remember a dropout follow-up of their open plan under."""
+    return f"plan_dropout@{digest(patient.plan_stamp)}"
+
+
+def awaits_follow_up(patient: Patient) -> bool:
+    """An open plan the dropout planner has not yet dealt with (started, or refused for consent)."""
+    return value_at_stake(patient.plan_total, patient.plan_done) > 0 and not patient.plan_declined \
+        and dropout_purpose(patient) not in patient.runs
 
 
 class FollowUpRules(BaseModel):

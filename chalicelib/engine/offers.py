@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from chalicelib import scenarios
 from chalicelib.core import consent, sequences
 from chalicelib.core.runtime import AnswerToken, Context
 from chalicelib.core.scripts import hint
@@ -22,7 +23,10 @@ from chalicelib.domain.ladder import done
 from chalicelib.domain.records import Appointment, Patient, SequenceRun, SlotOffer
 from chalicelib.domain.run_facts import RunFacts
 from chalicelib.scenarios.base import Scenario, Start
-from chalicelib.scenarios.waitlist import NOTICES, OFFER_SCRIPT, SCENARIO, waitlist_candidates
+
+# The offer scenario (the waitlist), asked of the registry by what it does: whom it offers a slot, what it says.
+SCENARIO, _OFFER = scenarios.offering()
+NOTICES, OFFER_SCRIPT, waitlist_candidates = _OFFER.notices, _OFFER.script, _OFFER.candidates
 
 
 def open_offer(ctx: Context, scenario: Scenario, start: Start, appt: Appointment) -> None:
@@ -51,7 +55,7 @@ def offer_step(ctx: Context, req: StepRequest) -> None:
         ctx.effect(AnswerToken(req.token, done(ctx.now, "not_active").model_dump()))
         return
     run.status = "running"
-    settings = ctx.settings.sequences.waitlist
+    settings = SCENARIO.section(ctx.settings)
     reason: str | None = None
     if offer.status != "open":
         reason = offer.status

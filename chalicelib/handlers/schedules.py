@@ -9,11 +9,13 @@ other. `sweep_all` and `hourly` run the same per-clinic jobs in this process
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel
 
+from chalicelib import scenarios
 from chalicelib.campaigns import opener as campaign_opener
 from chalicelib.console.digest import local_today, snapshot
 from chalicelib.console.digest.delivery import escalate, send_due_digest, send_network_digest
@@ -21,10 +23,12 @@ from chalicelib.core.runtime import Runtime
 from chalicelib.domain.records import Clinic, Network
 from chalicelib.engine.planners import birthday_greetings as greetings
 from chalicelib.engine.planners import follow_ups as followups
+from chalicelib.engine.planners import occasions
 from chalicelib.engine.planners import recalls as recall
 from chalicelib.handlers import sweeper, wiring
 from chalicelib.platform.errors import NotFound
 from chalicelib.platform.observability import clinic_scope, logger
+from chalicelib.scenarios.base import Tick
 
 
 class Job(BaseModel):
@@ -76,14 +80,34 @@ def sweep_clinic(rt: Runtime, clinic_id: str) -> dict[str, Any]:
             "imports": result.imports}
 
 
+class Planning:
+    """The engine's planning services for one clinic's tick (`scenarios.base.Planning`), for planner hooks."""
+
+    def __init__(self, rt: Runtime, clinic: Clinic, now: datetime) -> None:
+        self.rt, self.clinic, self.now = rt, clinic, now
+
+    def recalls(self) -> dict[str, Any]:
+        return recall.run_recalls(self.rt, self.clinic.id, local_today(self.clinic, self.now))
+
+    def follow_ups(self) -> dict[str, Any]:
+        return followups.run_follow_ups(self.rt, self.clinic, self.now)
+
+    def birthdays(self) -> dict[str, Any]:
+        return greetings.run_birthdays(self.rt, self.clinic, self.now)
+
+    def campaigns(self) -> dict[str, Any]:
+        return campaign_opener.open_campaigns(self.rt, self.clinic, self.now)
+
+    def fire(self, occasion: str, patient_ids: Iterable[str]) -> dict[str, int]:
+        return occasions.fire_for_patients(self.rt, self.clinic.id, occasion, patient_ids)
+
+
 def tick_clinic(rt: Runtime, clinic: Clinic, now: datetime) -> dict[str, Any]:
-    """Recall, plan follow-up and birthday planners, campaigns' daily openings, task snapshot, and the digest
-    at the local evening hour."""
-    today = local_today(clinic, now)
-    result: dict[str, Any] = {"recall": recall.run_recalls(rt, clinic.id, today)}
-    result["plans"] = followups.run_follow_ups(rt, clinic, now)
-    result["birthdays"] = greetings.run_birthdays(rt, clinic, now)
-    result["campaigns"] = campaign_opener.open_campaigns(rt, clinic, now)
+    """Every scenario's planner hook (recalls, plan follow-ups, birthdays, campaigns' daily openings...) in the
+    registry's order, each under its report key; then the task snapshot, and the digest at the local evening
+    hour."""
+    tick = Tick(clinic, now, Planning(rt, clinic, now))
+    result: dict[str, Any] = {key: planner(tick) for key, planner in scenarios.planners()}
     snapshot(rt.store, clinic, now)
     result["digest"] = send_due_digest(rt, clinic, now, wiring.mailer(), wiring.chat(), wiring.manager_bot())
     return result

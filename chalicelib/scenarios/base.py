@@ -2,19 +2,26 @@
 
 A scenario decides and the engine acts: `starts` reads an `Occasion` (what an
 event applier or a planner knows) and returns a `Start` (what to open), or
-None; the engine opens the run, plans its steps and keeps the records.
+None; the engine opens the run, plans its steps and keeps the records. It also
+declares what the rest of the app would otherwise have to know by its name: its
+settings model and default ladder, its SLA, its console parameters, its planner
+hook for the hourly tick, its templates, and capabilities (`reschedules`,
+`offer`...) the engine looks for through the registry.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Any, Literal, Protocol
+
+from pydantic import BaseModel, Field
 
 from chalicelib.domain.clinic_settings import ClinicSettings, Sla, Step
 from chalicelib.domain.records import (
     Appointment,
+    Clinic,
     Fact,
     Lead,
     Patient,
@@ -122,8 +129,57 @@ def _no_metrics(run: SequenceRun) -> list[Metric]:
     return []
 
 
-def _default_sla(sla: Sla) -> int:
-    return sla.default
+@dataclass(frozen=True)
+class OwnSla:
+    """A scenario's own task SLA: `sla_minutes.<key>` of the settings (minutes of working time)."""
+
+    key: str
+    default: int
+    most: int = 24 * 60
+
+    def field(self) -> Any:
+        return Field(self.default, ge=1, le=self.most)
+
+
+@dataclass(frozen=True)
+class Param:
+    """A number of its settings model the console shows beside its ladder (`sequences.<key>.<name>`)."""
+
+    name: str
+    label: str  # what the console calls it (marked with N_ for the catalogue)
+
+
+@dataclass(frozen=True, eq=False)
+class Offer:
+    """What an offer scenario (kind "offer") tells the offer engine: whom to offer a freed slot, the notices
+    it sends (`offer`, `taken`, `yours`) and the call script of its tasks."""
+
+    candidates: Callable[[Iterable[Any], Appointment], list[str]]
+    notices: Mapping[str, str]
+    script: str
+
+
+class Planning(Protocol):
+    """The engine's planning services a planner hook may use (handlers/schedules.py provides them): the
+    hourly planners over the store's due indexes, and `fire`, which brings an occasion to given patients."""
+
+    def recalls(self) -> dict[str, Any]: ...
+    def follow_ups(self) -> dict[str, Any]: ...
+    def birthdays(self) -> dict[str, Any]: ...
+    def campaigns(self) -> dict[str, Any]: ...
+    def fire(self, occasion: str, patient_ids: Iterable[str]) -> dict[str, int]: ...
+
+
+@dataclass(frozen=True)
+class Tick:
+    """What the hourly tick hands each planner hook: one clinic, the hour, and the engine's services."""
+
+    clinic: Clinic
+    now: datetime
+    planning: Planning
+
+
+Planner = Callable[[Tick], Any]
 
 
 @dataclass(frozen=True)
@@ -157,7 +213,7 @@ class Scenario:
     awaits_rating: bool = False  # a delivered message makes the next 1-5 reply a rating
     returns_on_dialled_line: bool = False  # its first call goes out on the line the patient dialled
     fills_gaps: bool = False  # a booking from its task fills a freed slot (administrators' KPIs)
-    sla: Callable[[Sla], int] = _default_sla
+    own_sla: OwnSla | None = None  # its tasks' SLA; None: `sla_minutes.default`
     stop: Callable[[Standing], str | None] | None = None
     on_appointment: Callable[[SequenceRun, Appointment, datetime], str | None] | None = None
     metrics: Callable[[SequenceRun], list[Metric]] = _no_metrics
@@ -165,6 +221,15 @@ class Scenario:
     own_ladder: bool = False  # each start brings its steps and is switched on and off by its owner
     message_label: str = ""  # its message in the console's preview (defaults to `label`)
     ladder_label: str = ""  # its settings ladder in the console, when it owns one (defaults to `label`)
+    # Its settings under `sequences.<settings_key>` with its default ladder (None: it climbs another's).
+    settings_model: type[BaseModel] | None = None
+    params: tuple[Param, ...] = ()  # its numbers the console edits beside its ladder
+    planner: Planner | None = None  # what the hourly tick calls for it (None: events start it)
+    report: str = ""  # the tick report's key for its planner (scenarios sharing a planner share it)
+    templates: tuple[tuple[str, str], ...] = ()  # (path under templates/, source) it brings in its module
+    reschedules: bool = False  # a patient's NO to a confirmation becomes a task of this scenario
+    conversations: bool = False  # a patient's written message is worked within this scenario's SLA
+    offer: Offer | None = None  # an offer scenario's candidates, notices and script
 
     def __post_init__(self) -> None:
         for name in ("settings_key", "script", "message"):
@@ -173,11 +238,20 @@ class Scenario:
         for name in ("message_label", "ladder_label"):
             if not getattr(self, name):
                 object.__setattr__(self, name, self.label)
+        if not self.report:
+            object.__setattr__(self, "report", self.name)
+
+    def sla(self, sla: Sla) -> int:
+        """Minutes within which its task must be worked."""
+        return int(getattr(sla, self.own_sla.key)) if self.own_sla is not None else sla.default
+
+    def section(self, settings: ClinicSettings) -> Any:
+        """Its part of the clinic's settings (`sequences.<settings_key>`)."""
+        return getattr(settings.sequences, self.settings_key)
 
     def ladder(self, settings: ClinicSettings) -> list[Step]:
         """The steps of its ladder in the clinic's settings (an offer has batches, not steps)."""
-        sequence = getattr(settings.sequences, self.settings_key)
-        return [step.model_copy() for step in getattr(sequence, "steps", [])]
+        return [step.model_copy() for step in getattr(self.section(settings), "steps", [])]
 
     def steps_for(self, settings: ClinicSettings, start: Start) -> list[Step]:
         """The ladder a new run climbs: the start's own steps, else the clinic's settings."""
@@ -187,7 +261,7 @@ class Scenario:
 
     def enabled(self, settings: ClinicSettings) -> bool:
         """Switched on in the settings; a scenario with its own ladders is switched by their owner."""
-        return self.own_ladder or bool(getattr(settings.sequences, self.settings_key).enabled)
+        return self.own_ladder or bool(self.section(settings).enabled)
 
     def purpose_for(self, context: RunContext | None) -> str | None:
         """The consent a run of this scenario needs (a campaign's depends on its offer)."""

@@ -1,27 +1,31 @@
 """A birthday greeting: a marketing message on the patient's day, if the clinic turns it on.
 
 At most once a year (the patient's record remembers `birthday@<year>`); the
-planner (`chalicelib/birthdays.py`) picks the day's patients from a sparse
-birthday index while the clinic is open.
+planner (`chalicelib/engine/planners/birthday_greetings.py`, its hook) picks the
+day's patients from a sparse birthday index while the clinic is open.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
+from pydantic import Field
+
+from chalicelib.domain.birthdays import DUE, greeting_purpose
+from chalicelib.domain.clinic_settings import Sequence, Steps, ladder
 from chalicelib.domain.metrics import Metric as Kpi
 from chalicelib.domain.records import Patient, SequenceRun
 from chalicelib.platform.i18n import N_
-from chalicelib.scenarios.base import Metric, Occasion, Scenario, Standing, Start
-
-DUE = "birthday.due"  # the birthday planner's occasion: the patient's (kept) birthday, clinic open
+from chalicelib.scenarios.base import Metric, Occasion, Scenario, Standing, Start, Tick
 
 
-def purpose_for(year: int) -> str:
-    return f"birthday@{year}"
+class BirthdaySequence(Sequence):
+    enabled: bool = False  # a marketing message: only when the clinic turns it on
+    steps: Steps = Field(default_factory=lambda: ladder(("message", "preferred", 0)))
 
 
-def greeted_year(patient: Patient) -> int | None:
-    years = [int(p.split("@", 1)[1]) for p in patient.runs if p.startswith("birthday@")]
-    return max(years, default=None)
+def _plan(tick: Tick) -> Any:
+    return tick.planning.birthdays()
 
 
 def _starts(on: Occasion) -> Start | None:
@@ -29,7 +33,7 @@ def _starts(on: Occasion) -> Start | None:
     if not isinstance(patient, Patient):
         return None
     year = on.now.astimezone(on.settings.zone).year
-    return Start(purpose=purpose_for(year), key=("birthday", patient.id, str(year)), trigger_at=on.now,
+    return Start(purpose=greeting_purpose(year), key=("birthday", patient.id, str(year)), trigger_at=on.now,
                  not_before=on.now)
 
 
@@ -45,4 +49,5 @@ def _metrics(run: SequenceRun) -> list[Metric]:
 SCENARIO = Scenario(
     name="birthday", label=N_("Birthday greeting"), subject=N_("Happy birthday!"), triggers=(DUE,),
     starts=_starts, purpose="marketing", unsolicited=True, stopped_by_booking=False, column="other",
-    capped=True, stop=_never, metrics=_metrics)
+    capped=True, stop=_never, metrics=_metrics, settings_model=BirthdaySequence, planner=_plan,
+    report="birthdays")

@@ -4,11 +4,18 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from chalicelib.domain.clinic_settings import ClinicSettings
+from pydantic import Field
+
+from chalicelib.domain.clinic_settings import ClinicSettings, Sequence, Steps, ladder
 from chalicelib.domain.facts import iso_z
 from chalicelib.domain.records import Appointment, RunContext, SequenceRun
 from chalicelib.platform.i18n import N_
-from chalicelib.scenarios.base import Occasion, Scenario, Standing, Start
+from chalicelib.scenarios.base import Occasion, Param, Scenario, Standing, Start
+
+
+class ConfirmationSequence(Sequence):
+    before_hours: int = Field(24, ge=1, le=24 * 14)
+    steps: Steps = Field(default_factory=lambda: ladder(("message", "preferred", 0), ("call", "city", 180)))
 
 
 def confirmation_time(appt: Appointment, settings: ClinicSettings, now: datetime) -> datetime | None:
@@ -60,4 +67,5 @@ SCENARIO = Scenario(
     name="confirmation", label=N_("Confirm the visit"), subject=N_("Please confirm your visit"),
     triggers=("appointment.booked",), starts=_starts, purpose="reminders", unsolicited=False,
     stopped_by_booking=False, column="confirmations", confirms_by_reply=True, stop=_stop,
-    on_appointment=_on_appointment)
+    on_appointment=_on_appointment, settings_model=ConfirmationSequence,
+    params=(Param("before_hours", N_("Hours before the appointment")),))

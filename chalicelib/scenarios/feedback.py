@@ -4,9 +4,18 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from pydantic import Field
+
+from chalicelib.domain.clinic_settings import Sequence, Steps, ladder
 from chalicelib.domain.records import RunContext, Visit
 from chalicelib.platform.i18n import N_
-from chalicelib.scenarios.base import Occasion, Scenario, Standing, Start, fresh_visit
+from chalicelib.scenarios.base import Occasion, Param, Scenario, Standing, Start, fresh_visit
+
+
+class FeedbackSequence(Sequence):
+    after_hours: int = Field(3, ge=0, le=24 * 14)
+    low_rating: int = Field(3, ge=1, le=5)  # this or lower goes to the manager
+    steps: Steps = Field(default_factory=lambda: ladder(("message", "preferred", 0)))
 
 
 def _starts(on: Occasion) -> Start | None:
@@ -27,4 +36,5 @@ def _never_stops(standing: Standing) -> str | None:
 SCENARIO = Scenario(
     name="feedback", label=N_("Feedback"), subject=N_("How was your visit?"), triggers=("visit.completed",),
     starts=_starts, purpose="feedback", unsolicited=True, stopped_by_booking=False, column="other", capped=True,
-    awaits_rating=True, stop=_never_stops)
+    awaits_rating=True, stop=_never_stops, settings_model=FeedbackSequence,
+    params=(Param("after_hours", N_("Hours after the visit")),))

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from chalicelib.domain.clinic_settings import Sla
 from chalicelib.domain.records import Call, RunContext
 from chalicelib.platform.i18n import N_
-from chalicelib.scenarios.base import FRESH_INQUIRY, Occasion, Scenario, Start
+from chalicelib.scenarios.base import FRESH_INQUIRY, Occasion, OwnSla, Scenario, Start
 
 
 def _starts(on: Occasion) -> Start | None:
@@ -19,12 +18,9 @@ def _starts(on: Occasion) -> Start | None:
                  call_id=call.id, context=RunContext(calls=[call.id], line=call.missed.line))
 
 
-def _sla(sla: Sla) -> int:
-    return sla.missed_call
-
-
 SCENARIO = Scenario(
     name="missed_call", label=N_("Missed call"), message_label=N_("Missed call not reached"),
     subject=N_("We missed your call"), triggers=("call.missed",),
     starts=_starts, purpose=None, unsolicited=False, stopped_by_booking=True, column="missed_calls",
-    settings_key="lead", inquiry=True, returns_on_dialled_line=True, sla=_sla)
+    settings_key="lead", inquiry=True, returns_on_dialled_line=True,
+    own_sla=OwnSla("missed_call", 15))

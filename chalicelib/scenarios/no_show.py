@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from pydantic import Field
+
+from chalicelib.domain.clinic_settings import Sequence, Steps, ladder
 from chalicelib.domain.records import Appointment
 from chalicelib.platform.i18n import N_
 from chalicelib.scenarios.base import Occasion, Scenario, Start, win_back_start
+
+
+class NoShowSequence(Sequence):
+    steps: Steps = Field(default_factory=lambda: ladder(("call", "city", 0), ("message", "preferred", 120)))
 
 
 def _starts(on: Occasion) -> Start | None:
@@ -15,4 +22,4 @@ def _starts(on: Occasion) -> Start | None:
 SCENARIO = Scenario(
     name="no_show", label=N_("Did not come"), subject=N_("We missed you"), triggers=("appointment.no_show",),
     starts=_starts, purpose="reminders", unsolicited=False, stopped_by_booking=True, column="reschedule",
-    capped=True)
+    capped=True, settings_model=NoShowSequence)

@@ -1,22 +1,31 @@
-"""What the three treatment-plan follow-ups share: how a decided plan starts, and what they count.
+"""What the three treatment-plan follow-ups share: how a decided plan starts, their ladder, what they count.
 
 Not a scenario itself: `plan_declined`, `plan_unbooked` and `plan_dropout` are,
-each in its own module; the planner that wakes them is `chalicelib/engine/planners/follow_ups.py`.
+each in its own module; they share one planner hook, the engine's follow-up
+planner (`chalicelib/engine/planners/follow_ups.py`), reported as `plans`.
 """
 
 from __future__ import annotations
 
-import hashlib
+from typing import Any
 
+from chalicelib.domain.clinic_settings import Step, ladder
 from chalicelib.domain.metrics import Metric as Kpi
-from chalicelib.domain.records import Patient, RunContext, SequenceRun, TreatmentPlan
-from chalicelib.domain.segments import value_at_stake
-from chalicelib.scenarios.base import Metric, Occasion, Start
+from chalicelib.domain.plans import digest
+from chalicelib.domain.records import RunContext, SequenceRun, TreatmentPlan
+from chalicelib.scenarios.base import Metric, Occasion, Start, Tick
+
+REPORT = "plans"  # the tick report's key for the three follow-ups' one planner
 
 
-def digest(stamp: str | None) -> str:
-    """A short name for one decision (or one imported plan): a new one is followed up afresh."""
-    return hashlib.sha256((stamp or "").encode()).hexdigest()[:12]
+def plan_ladder() -> list[Step]:
+    """Call from the city line; no answer: the mobile line; then a message."""
+    return ladder(("call", "city", 0), ("call", "mobile", 120), ("message", "preferred", 240))
+
+
+def plan(tick: Tick) -> Any:
+    """The hourly tick: decided plans whose day has come, and imported open plans (the store's indexes)."""
+    return tick.planning.follow_ups()
 
 
 def decision_start(on: Occasion, name: str, decision: str) -> Start | None:
@@ -28,16 +37,6 @@ def decision_start(on: Occasion, name: str, decision: str) -> Start | None:
     return Start(purpose=f"{name}@{mark}", key=(name, plan.id, mark), trigger_at=plan.decision_at,
                  not_before=on.now, context=RunContext(plan_id=plan.id, doctor_id=plan.doctor_id,
                                                        value=f"{plan.amount:.2f}", decision=decision))
-
-
-def dropout_purpose(patient: Patient) -> str:
-    return f"plan_dropout@{digest(patient.plan_stamp)}"
-
-
-def awaits_follow_up(patient: Patient) -> bool:
-    """An open plan the dropout planner has not yet dealt with (started, or refused for consent)."""
-    return value_at_stake(patient.plan_total, patient.plan_done) > 0 and not patient.plan_declined \
-        and dropout_purpose(patient) not in patient.runs
 
 
 def metrics(run: SequenceRun) -> list[Metric]:

@@ -4,10 +4,18 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from chalicelib.domain.clinic_settings import ClinicSettings
+from pydantic import Field
+
+from chalicelib.domain.clinic_settings import ClinicSettings, Sequence, Steps, ladder
 from chalicelib.domain.records import RunContext, TreatmentPlan, Visit
 from chalicelib.platform.i18n import N_
-from chalicelib.scenarios.base import Occasion, Scenario, Start, fresh_visit
+from chalicelib.scenarios.base import Occasion, Param, Scenario, Start, fresh_visit
+
+
+class DropoutSequence(Sequence):
+    after_days: int = Field(14, ge=1, le=365)
+    steps: Steps = Field(default_factory=lambda: ladder(
+        ("call", "city", 0), ("call", "mobile", 1440), ("message", "preferred", 1440)))
 
 
 def dropout_time(visit_at: datetime, plan: TreatmentPlan, settings: ClinicSettings) -> datetime | None:
@@ -38,4 +46,5 @@ def _starts(on: Occasion) -> Start | None:
 SCENARIO = Scenario(
     name="treatment_dropout", label=N_("Unfinished treatment"), subject=N_("Your treatment plan"),
     triggers=("visit.completed",), starts=_starts, purpose="recall", unsolicited=True, stopped_by_booking=True,
-    column="recalls", capped=True)
+    column="recalls", capped=True, settings_model=DropoutSequence,
+    params=(Param("after_days", N_("Days after the visit")),))

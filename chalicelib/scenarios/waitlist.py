@@ -5,14 +5,25 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from chalicelib.domain.clinic_settings import ClinicSettings
+from pydantic import Field
+
+from chalicelib.domain.clinic_settings import ClinicSettings, Section
 from chalicelib.domain.metrics import Metric as Kpi
 from chalicelib.domain.records import Appointment, RunContext, SequenceRun, WaitlistEntry
 from chalicelib.platform.i18n import N_
-from chalicelib.scenarios.base import Metric, Occasion, Scenario, Start, fresh
+from chalicelib.scenarios.base import Metric, Occasion, Offer, Scenario, Start, fresh
 
 OFFER_SCRIPT = "cancelled"  # the desk offers a freed slot with the rescheduling script
 NOTICES = {"offer": "waitlist_offer", "taken": "waitlist_taken", "yours": "waitlist_yours"}
+
+
+class WaitlistSettings(Section):
+    """An offer has batches, not a ladder."""
+
+    enabled: bool = True
+    window_hours: int = Field(48, ge=1, le=24 * 14)
+    batch_size: int = Field(3, ge=1, le=20)
+    offer_minutes: int = Field(30, ge=1, le=24 * 60)
 
 
 def waitlist_candidates(entries: Iterable[WaitlistEntry], freed: Appointment) -> list[str]:
@@ -53,4 +64,5 @@ def _metrics(run: SequenceRun) -> list[Metric]:
 SCENARIO = Scenario(
     name="waitlist", label=N_("Waitlist"), subject=N_("A slot has opened"), triggers=("appointment.cancelled",),
     starts=_starts, purpose="reminders", unsolicited=True, stopped_by_booking=False, column="reschedule",
-    capped=True, kind="offer", fills_gaps=True, metrics=_metrics)
+    capped=True, kind="offer", fills_gaps=True, metrics=_metrics, settings_model=WaitlistSettings,
+    offer=Offer(candidates=waitlist_candidates, notices=NOTICES, script=OFFER_SCRIPT))

@@ -8,17 +8,18 @@ recall otherwise), and stops like a recall: any booking ends it.
 
 from __future__ import annotations
 
-from chalicelib.domain.campaign_rules import Campaign
+from typing import Any
+
+from chalicelib.domain.campaign_rules import OPENED, Campaign
+from chalicelib.domain.campaign_rules import run_purpose as purpose
 from chalicelib.domain.records import Patient, RunContext
 from chalicelib.platform.i18n import N_
-from chalicelib.scenarios.base import Occasion, Scenario, Start
-
-OPENED = "campaign.opened"  # the opener's occasion: today's pick includes this patient
+from chalicelib.scenarios.base import Occasion, Scenario, Start, Tick
 
 
-def purpose(campaign_id: str) -> str:
-    """What the patient's campaign member remembers its run under."""
-    return f"campaign:{campaign_id}"
+def _plan(tick: Tick) -> Any:
+    """The hourly tick: each active campaign's daily opening (the opener picks today's patients)."""
+    return tick.planning.campaigns()
 
 
 def _starts(on: Occasion) -> Start | None:
@@ -41,4 +42,4 @@ SCENARIO = Scenario(
     name="campaign", label=N_("Win-back campaign"), subject=N_("We miss you"), triggers=(OPENED,),
     starts=_starts, purpose="recall", unsolicited=True, stopped_by_booking=True, column="recalls",
     settings_key="recall", capped=True, run_purpose=_run_purpose, own_ladder=True,
-    ladder_label=N_("Check-up recall"))
+    ladder_label=N_("Check-up recall"), planner=_plan, report="campaigns")

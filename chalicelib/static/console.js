@@ -6,13 +6,7 @@
   const DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
   const LISTS = JSON.parse(document.getElementById("lists").textContent);  // from the scenario registry
   const LADDERS = LISTS.ladders;
-  const LADDER_PARAMS = { recall: "after_days", treatment_dropout: "after_days", confirmation: "before_hours",
-                          feedback: "after_hours", plan_declined: "after_days", plan_unbooked: "after_days",
-                          plan_dropout: "after_days" };
-  const paramLabel = (name, param) => {  // a ladder's own wording (days after what), else the shared one
-    const own = `param:${name}.${param}`;
-    return t(own) !== own ? t(own) : t(`param:${param}`);
-  };
+  const LADDER_PARAMS = LISTS.params;  // each ladder's numbers, as its scenario declares them (Scenario.params)
   const CHANNELS = ["preferred", "whatsapp", "telegram", "sms", "email"];
   const state = { settings: null, ladder: "lead", view: "dashboard", board: null,
                   previewTimer: null, staff: [], boardAsked: 0 };
@@ -317,7 +311,7 @@
     const name = state.ladder;
     const seq = s.sequences[name];
     const steps = seq.steps;
-    const param = LADDER_PARAMS[name];
+    const params = LADDER_PARAMS[name] || [];
     const rerender = () => { show("settings"); };
     const list = steps.map((step, i) => {
       const target = step.action === "call"
@@ -352,8 +346,9 @@
         LADDERS.map((l) => el("option", { value: l, selected: l === name }, t(`scenario:${l}`))))),
         el("label", {}, el("input", { type: "checkbox", checked: seq.enabled !== false, onchange: (e) => {
           seq.enabled = e.target.checked; } }), t("on")),
-        param ? field(`sequences.${name}.${param}`, paramLabel(name, param), el("input", { type: "number", min: 0,
-          value: seq[param], class: "delay", onchange: (e) => { seq[param] = Number(e.target.value); } })) : null),
+        ...params.map((param) => field(`sequences.${name}.${param}`, t(`param:${name}.${param}`),
+          el("input", { type: "number", min: 0, value: seq[param], class: "delay",
+            onchange: (e) => { seq[param] = Number(e.target.value); } })))),
       el("ol", { class: "steps" }, list),
       el("button", { type: "button", disabled: steps.length >= 10, onclick: () => {
         steps.push({ action: "call", line: "mobile", channel: null, delay_minutes: 60 }); rerender(); } }, t("Add step")),

@@ -198,6 +198,17 @@ def test_the_console_in_english(browser: Browser, local_stack: LocalStack, outpu
     page.locator("#message-channel").select_option("whatsapp")
     expect(page.locator("#message-text")).to_contain_text("Здравствуйте, Анна Петровна!")
     expect(page.locator("#message-size")).not_to_contain_text("SMS")
+    # each ladder's numbers come from its scenario's declaration (the page's lists), in its own words
+    ladder = page.locator("#ladder")
+    page.locator("#scenario").select_option("lead")
+    expect(ladder.locator("input.delay[type=number]:not(li input)")).to_have_count(0)
+    page.locator("#scenario").select_option("plan_declined")
+    expect(ladder.locator('[data-field="sequences.plan_declined.after_days"] input')).to_have_value("3")
+    expect(ladder.locator('[data-field="sequences.plan_declined.after_days"] label')).to_contain_text(
+        "Days after the decline")
+    page.locator("#scenario").select_option("confirmation")
+    expect(ladder.locator('[data-field="sequences.confirmation.before_hours"] label')).to_contain_text(
+        "Hours before the appointment")
     page.screenshot(path=str(output_dir / "settings-en.png"), full_page=True)
     context.close()
 

@@ -10,7 +10,7 @@ import pytest
 
 from chalicelib import scenarios
 from chalicelib.console import page as console
-from chalicelib.core.compose import PURPOSES
+from chalicelib.core.compose import purposes
 from chalicelib.desk.tasks import COLUMNS
 from chalicelib.domain.clinic_settings import ClinicSettings, Sequences, Sla
 from chalicelib.domain.contract import Consent
@@ -31,7 +31,7 @@ def test_the_registry_lists_every_scenario_once() -> None:
 @pytest.mark.parametrize("scenario", scenarios.SCENARIOS, ids=lambda s: s.name)
 def test_each_scenario_is_complete(scenario: Scenario) -> None:
     assert scenario.triggers and callable(scenario.starts)
-    assert scenario.settings_key in Sequences.model_fields
+    assert scenario.settings_key in Sequences.declared()
     assert scenario.purpose is None or scenario.purpose in Consent.model_fields
     assert scenario.column in COLUMNS
     assert scenario.kind in ("ladder", "offer")
@@ -51,8 +51,13 @@ def test_the_console_lists_and_names_what_the_registry_holds() -> None:
     strings = json.loads(re.search(r'id="strings">(.*?)</script>', console.page("ru"), re.S).group(1))  # type: ignore[union-attr]
     for scenario in scenarios.SCENARIOS:
         assert strings[f"purpose:{scenario.name}"] and strings[f"scenario:{scenario.settings_key}"]
-    assert set(console.LADDERS) == {s.settings_key for s in scenarios.SCENARIOS if s.kind == "ladder"}
-    assert {s.name for s in scenarios.SCENARIOS if s.kind == "ladder"} <= set(PURPOSES)
+    lists = console.lists()
+    assert set(lists["ladders"]) == {s.settings_key for s in scenarios.SCENARIOS if s.kind == "ladder"}
+    assert {s.name for s in scenarios.SCENARIOS if s.kind == "ladder"} <= set(lists["purposes"]) == set(purposes())
+    for key, params in lists["params"].items():  # each number the console edits is its settings model's, named
+        section = getattr(ClinicSettings().sequences, key)
+        assert all(isinstance(getattr(section, p), int) for p in params)
+        assert all(strings[f"param:{key}.{p}"] for p in params)
 
 
 def test_unsolicited_scenarios_need_consent_and_respect_the_cap() -> None:

@@ -123,3 +123,52 @@ def test_only_the_composition_root_knows_the_concrete_store() -> None:
         if {"chalicelib.store.repository", "chalicelib.store.models"} & modules:
             wrong.append(str(path.relative_to(ROOT.parent)))
     assert wrong == []
+
+
+# ---- a scenario is one module: nothing outside scenarios/ imports one by name ----------------------------
+
+SCENARIOS = ROOT / "scenarios"
+SCENARIO_MODULES = frozenset(p.stem for p in SCENARIOS.glob("*.py")) - {"__init__", "base"}
+PRODUCTION = (ROOT, ROOT.parent / "embedded", ROOT.parent / "app.py")
+
+
+def _named_scenarios(tree: ast.Module) -> set[str]:
+    """The scenario modules an import names (`scenarios.base` and the registry, `scenarios`, are allowed)."""
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found |= {alias.name.split(".")[2] for alias in node.names
+                      if alias.name.startswith("chalicelib.scenarios.")}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            if node.module.startswith("chalicelib.scenarios."):
+                found.add(node.module.split(".")[2])
+            elif node.module == "chalicelib.scenarios":
+                found |= {alias.name for alias in node.names if alias.name in SCENARIO_MODULES}
+    return found - {"base"}
+
+
+def scenario_imports() -> list[str]:
+    wrong = []
+    for place in PRODUCTION:
+        for path in sorted(place.rglob("*.py")) if place.is_dir() else [place]:
+            if SCENARIOS in path.parents:
+                continue
+            wrong += [f"{path.relative_to(ROOT.parent)} imports scenarios.{name}"
+                      for name in sorted(_named_scenarios(ast.parse(path.read_text())))]
+    return wrong
+
+
+def test_no_module_outside_scenarios_imports_a_scenario_by_name() -> None:
+    """The engine asks the registry for a capability (`scenarios.one`, `starting_on`, `offering`...)."""
+    assert {"recall", "waitlist", "win_back"} <= SCENARIO_MODULES
+    assert scenario_imports() == []
+
+
+def test_the_scenario_rule_sees_every_form_of_import() -> None:
+    for source in ("from chalicelib.scenarios.recall import DUE", "import chalicelib.scenarios.waitlist",
+                   "from chalicelib.scenarios import birthday",
+                   "def f():\n    from chalicelib.scenarios import win_back"):
+        assert _named_scenarios(ast.parse(source)), source
+    for source in ("from chalicelib import scenarios", "from chalicelib.scenarios import SCENARIOS, one",
+                   "from chalicelib.scenarios.base import Occasion"):
+        assert _named_scenarios(ast.parse(source)) == set(), source

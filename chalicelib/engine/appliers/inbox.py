@@ -35,11 +35,14 @@ from chalicelib.engine.appliers.chat_leads import chat_lead, lead_name
 from chalicelib.engine.appliers.common import note_event, single_patient
 from chalicelib.engine.appliers.leads import auto_reply
 from chalicelib.engine.appliers.patients import handle_key
-from chalicelib.scenarios.cancelled import SCENARIO as CANCELLED
-from chalicelib.scenarios.feedback import SCENARIO as FEEDBACK
 from chalicelib.store.keys import subject_key
 
 FEEDBACK_WINDOW = timedelta(days=7)
+# Asked of the registry by what they do: the scenario whose rating a reply gives, the one whose task a "no"
+# to a confirmation becomes, the one whose SLA a patient's written message waits.
+FEEDBACK = scenarios.one(lambda s: s.awaits_rating, "await a rating")
+CANCELLED = scenarios.one(lambda s: s.reschedules, "reschedule")
+INQUIRY = scenarios.one(lambda s: s.conversations, "answer conversations")
 CHAT_LEADS = ("telegram", "whatsapp")  # a chat nobody knows yet is someone asking: a lead
 _STATUS_RANK = {"sent": 0, "delivered": 1, "read": 2, "failed": 3}
 
@@ -135,7 +138,7 @@ def _rate(ctx: Context, patient: Patient, rating: int, record_id: str, comment: 
         return False
     merge.visit_rated(visit, rating, ctx.now, comment)
     ctx.save(visit)
-    low = rating <= ctx.settings.sequences.feedback.low_rating
+    low = rating <= FEEDBACK.section(ctx.settings).low_rating
     if low:
         facts = RunFacts(rating=rating, doctor_id=visit.data.doctor_id if visit.data else None, text=comment)
         open_manual_task(ctx, task_id=f"review-{visit.id}", scenario="feedback_review", kind="review",
@@ -205,14 +208,14 @@ def converse(ctx: Context, record: InboundMessage, patient: Patient | None, phon
     if lead is not None:
         context["lead_id"] = lead.id
     column = "confirmations" if about is not None else ("other" if patient else "new_leads")
-    task = open_manual_task(ctx, task_id=f"reply-{record.id}", scenario="message", kind="conversation",
-                            patient=patient, phone=phone, hint_text=hint(ctx, "conversation", patient, facts),
-                            column=column, sla_minutes=ctx.settings.sla_minutes.lead, context=context,
-                            subject=subject, line=None if phone is None and patient is None else "city",
-                            name=lead_name(lead))
-    if task is not None:  # the chat's first words open its thread, as the next ones join it
-        task.history.append(CallTaskEvent(at=record.at, kind="message", detail=record.text[:500]))
-        ctx.save(task)
+    opened = open_manual_task(ctx, task_id=f"reply-{record.id}", scenario="message", kind="conversation",
+                              patient=patient, phone=phone, hint_text=hint(ctx, "conversation", patient, facts),
+                              column=column, sla_minutes=INQUIRY.sla(ctx.settings.sla_minutes), context=context,
+                              subject=subject, line=None if phone is None and patient is None else "city",
+                              name=lead_name(lead))
+    if opened is not None:  # the chat's first words open its thread, as the next ones join it
+        opened.history.append(CallTaskEvent(at=record.at, kind="message", detail=record.text[:500]))
+        ctx.save(opened)
     if not ctx.calendar.is_open(record.at):
         auto_reply(ctx, f"after-hours-msg-{record.id}", patient.id if patient else None, phone,
                    channel=record.channel if record.channel != "email" else None)

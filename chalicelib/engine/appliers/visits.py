@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from chalicelib import scenarios
 from chalicelib.core import campaign_credit
 from chalicelib.core.runtime import Context
 from chalicelib.domain import merge
@@ -18,6 +19,8 @@ from chalicelib.engine.appliers.funnel import refresh_came
 from chalicelib.scenarios.base import STALE_AFTER, Occasion
 from chalicelib.store.keys import subject_key
 
+RECALL = scenarios.starting_on(merge.RECALL_DUE)  # its settings hold the default check-up interval
+
 
 def visit_completed(ctx: Context, event: VisitCompleted) -> None:
     info = event.data.visit
@@ -29,7 +32,7 @@ def visit_completed(ctx: Context, event: VisitCompleted) -> None:
     visit = ctx.load_or_new(Visit, info.id)
     merge.visit_completed(visit, info, at)
     patient = ctx.load_or_new(Patient, info.patient_id)
-    merge.patient_visit(patient, info, at, ctx.settings.sequences.recall.after_days)
+    merge.patient_visit(patient, info, at, RECALL.section(ctx.settings).after_days)
     patient.visit_days = visit_days(patient.visit_days, [ctx.calendar.local_date(at).isoformat()])
     ctx.save(patient)
     campaign_credit.visited(ctx, visit, patient)

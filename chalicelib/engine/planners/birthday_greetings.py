@@ -13,13 +13,15 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
+from chalicelib import scenarios
 from chalicelib.core.runtime import Context, Runtime
-from chalicelib.domain.birthdays import BirthdayCandidate, birthdays_today, month_days
+from chalicelib.domain.birthdays import DUE, BirthdayCandidate, birthdays_today, last_greeted, month_days
 from chalicelib.domain.records import Clinic, Patient
 from chalicelib.domain.windows import ClinicCalendar
 from chalicelib.engine import triggers
-from chalicelib.scenarios import birthday
 from chalicelib.scenarios.base import Occasion
+
+BIRTHDAY = scenarios.starting_on(DUE)  # the scenario a birthday starts
 
 
 def candidate(patient: Patient) -> BirthdayCandidate | None:
@@ -28,13 +30,13 @@ def candidate(patient: Patient) -> BirthdayCandidate | None:
         return None
     consents = frozenset(name for name, given in profile.consent.model_dump().items() if given)
     return BirthdayCandidate(patient.id, profile.birth_date, consents, patient.is_opted_out,
-                             birthday.greeted_year(patient))
+                             last_greeted(patient.runs))
 
 
 def run_birthdays(rt: Runtime, clinic: Clinic, now: datetime) -> dict[str, Any]:
     """Greet today's birthdays (nothing read while greetings are off or the clinic is closed)."""
     settings = clinic.settings
-    if not birthday.SCENARIO.enabled(settings):
+    if not BIRTHDAY.enabled(settings):
         return {"skipped": "off"}
     if not ClinicCalendar.from_settings(settings).is_open(now):
         return {"skipped": "closed"}
@@ -52,7 +54,7 @@ def _greet(ctx: Context, patient_id: str) -> str:
     found = candidate(patient) if patient is not None else None
     if patient is None or found is None or not birthdays_today([found], ctx.now, ctx.settings.zone):
         return "not_due"
-    on = Occasion(birthday.DUE, ctx.now, ctx.now, ctx.settings, patient, patient)
+    on = Occasion(DUE, ctx.now, ctx.now, ctx.settings, patient, patient)
     started = triggers.fire(ctx, on, patient, patient)
     ctx.save(patient)  # birthday@<year> on its runs: once a year
     return "started" if started else "skipped"

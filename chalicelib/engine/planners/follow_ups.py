@@ -18,19 +18,21 @@ from decimal import Decimal
 from functools import partial
 from typing import Any
 
+from chalicelib import scenarios
 from chalicelib.core.runtime import Context, Runtime
 from chalicelib.domain import plans as rules
+from chalicelib.domain.plans import DECLINED_DUE, DROPOUT_DUE, UNBOOKED_DUE, awaits_follow_up
 from chalicelib.domain.records import Appointment, Clinic, Patient, TreatmentPlan
 from chalicelib.engine import triggers
-from chalicelib.scenarios import plan_declined, plan_dropout, plan_unbooked
 from chalicelib.scenarios.base import Occasion, Scenario, upcoming
-from chalicelib.scenarios.plan_followup import awaits_follow_up
 from chalicelib.store.keys import subject_key
 
+# The scenarios the planner's occasions start, asked of the registry.
 DECISIONS: tuple[tuple[str, Scenario, str], ...] = (
-    ("declined", plan_declined.SCENARIO, plan_declined.DUE),
-    ("accepted", plan_unbooked.SCENARIO, plan_unbooked.DUE),
+    ("declined", scenarios.starting_on(DECLINED_DUE), DECLINED_DUE),
+    ("accepted", scenarios.starting_on(UNBOOKED_DUE), UNBOOKED_DUE),
 )
+DROPOUT = scenarios.starting_on(DROPOUT_DUE)
 
 
 def follow_up_rules(clinic: Clinic) -> rules.FollowUpRules:
@@ -52,7 +54,7 @@ def run_follow_ups(rt: Runtime, clinic: Clinic, now: datetime) -> dict[str, Any]
         found = rt.store.plans_due(clinic.id, decision, today - timedelta(days=after))
         report[scenario.name] = _each(rt, clinic.id, [p.id for p in found],
                                       partial(_follow_decision, decision=decision, due=due))
-    if plan_dropout.SCENARIO.enabled(clinic.settings):
+    if DROPOUT.enabled(clinic.settings):
         after = clinic.settings.sequences.plan_dropout.after_days
         found_entries = rt.store.dropouts_due(clinic.id, today - timedelta(days=after))
         report["plan_dropout"] = _each(rt, clinic.id, [e.patient_id for e in found_entries], _follow_dropout)
@@ -116,7 +118,7 @@ def _follow_dropout(ctx: Context, record_id: str) -> str:
                                   last_visit, booked_ahead=bool(upcoming(_appointments(ctx, patient.id), ctx.now)))
     if rules.dropout_follow_up(imported, follow_up_rules(ctx.clinic), ctx.now, ctx.settings.zone) is None:
         return "booked" if imported.booked_ahead else "not_due"  # stays on the index: a cancellation revives it
-    on = Occasion(plan_dropout.DUE, ctx.now, ctx.now, ctx.settings, patient, patient)
+    on = Occasion(DROPOUT_DUE, ctx.now, ctx.now, ctx.settings, patient, patient)
     started = triggers.fire(ctx, on, patient, patient)
     ctx.save(patient)  # its runs now name the plan: the segment entry leaves the planner's index
     return "started" if started else "skipped"

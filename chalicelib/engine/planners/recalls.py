@@ -10,13 +10,15 @@ from collections import Counter
 from datetime import date
 from functools import partial
 
+from chalicelib import scenarios
 from chalicelib.core.runtime import Context, Runtime
+from chalicelib.domain.merge import RECALL_DUE as DUE
 from chalicelib.domain.records import Appointment, Patient
 from chalicelib.engine import triggers
 from chalicelib.scenarios.base import Occasion, upcoming
-from chalicelib.scenarios.recall import DUE
-from chalicelib.scenarios.recall import SCENARIO as RECALL
 from chalicelib.store.keys import subject_key
+
+RECALL = scenarios.starting_on(DUE)  # the scenario a due check-up starts
 
 
 def due_patients(rt: Runtime, clinic_id: str, day: date) -> list[Patient]:

@@ -17,6 +17,9 @@ from typing import Any
 LANGUAGES = ("ru", "en")
 _HERE = Path(__file__).parent
 _TEMPLATES = _HERE.parents[1] / "templates"
+# Templates a scenario brings with it (Scenario.templates), by path under templates/: a scenario may ship its
+# texts in its own module instead of files; the files win where both exist.
+_REGISTERED: dict[str, str] = {}
 
 
 def N_(message: str) -> str:  # noqa: N802 - the gettext convention for "translate later"
@@ -103,7 +106,7 @@ def environment(language: str) -> Any:
     import jinja2  # ~200 ms cold: only requests that render a template pay for it
 
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(_TEMPLATES)),
+        loader=jinja2.ChoiceLoader([jinja2.FileSystemLoader(str(_TEMPLATES)), jinja2.FunctionLoader(_registered)]),
         autoescape=jinja2.select_autoescape(["html"]),
         extensions=["jinja2.ext.i18n"],
         lstrip_blocks=True,
@@ -119,9 +122,25 @@ def environment(language: str) -> Any:
     return env
 
 
+def _registered(name: str) -> tuple[str, None, Any] | None:
+    source = _REGISTERED.get(name)
+    if source is None:
+        return None
+    return source, None, lambda: _REGISTERED.get(name) == source  # re-read once it is replaced or removed
+
+
+def register_template(name: str, source: str) -> None:
+    """Add a template under `name` (e.g. `scripts/<script>.txt`) as if it were a file of templates/."""
+    _REGISTERED[name] = source
+
+
+def unregister_template(name: str) -> None:
+    _REGISTERED.pop(name, None)
+
+
 def has_template(template: str) -> bool:
     """Whether templates/<template> exists (an optional variant, such as a message's SMS text)."""
-    return (_TEMPLATES / template).is_file()
+    return (_TEMPLATES / template).is_file() or template in _REGISTERED
 
 
 def render(template: str, language: str, **params: Any) -> str:
