@@ -4,8 +4,8 @@ moto 5.2.5 backs up the *whole table* with `copy.deepcopy` once per item of
 every transaction, so each commit costs time proportional to the table size
 (a month of a clinic made each event take seconds). This replacement keeps the
 same semantics — conditions, one operation per item, all-or-nothing — but its
-rollback journal holds only the items the transaction touched. Lambda never
-imports this module.
+rollback journal holds only the items the transaction touched. Queries are
+made index-keyed too (embedded/moto_index.py). Lambda never imports this module.
 """
 
 from __future__ import annotations
@@ -21,7 +21,10 @@ def install() -> None:
         return
     from moto.dynamodb.models import DynamoDBBackend
 
+    from embedded import moto_index
+
     DynamoDBBackend.transact_write_items = _transact_write_items  # type: ignore[method-assign]
+    moto_index.install()
     _INSTALLED = True
 
 
