@@ -25,10 +25,12 @@ from pathlib import Path
 from bench.fairness import BURST, _on_desk, _patient
 from bench.latency import LocalStack, _deliver, local_stack
 
-WATCH = ("moto/dynamodb/models/table.py:query", "moto/dynamodb/models/table.py:all_items",
-         "moto/dynamodb/models/table.py:sorted_items", "moto/dynamodb/models/table.py:scan",
-         "moto/dynamodb/responses.py:query", "moto/sqs/", "moto/stepfunctions/", "embedded/pump.py:pump_once",
-         "chalice/local.py", "botocore/", "pynamodb/", "chalicelib/")
+WATCH = {"moto's Table.query": "moto/dynamodb/models/table.py:Table.query",
+         "  of which all_items (sorts the whole table)": "moto/dynamodb/models/table.py:Table.all_items",
+         "moto DynamoDB, any call": "moto/dynamodb/responses.py:DynamoHandler.call_action",
+         "moto Step Functions": "moto/stepfunctions/", "moto SQS": "moto/sqs/",
+         "consumers (embedded/pump.py)": "embedded/pump.py:QueuePump.pump_once",
+         "HTTP API (chalice local)": "chalice/local.py:", "ClinicFlow code (chalicelib/)": "chalicelib/"}
 
 
 def _profiled(stack: LocalStack, out: Path, phase: str, rounds: int, b: dict[str, object]) -> list[float]:
@@ -42,23 +44,22 @@ def _profiled(stack: LocalStack, out: Path, phase: str, rounds: int, b: dict[str
     return latencies
 
 
-def summary(raw: Path, top: int = 18) -> list[str]:
-    """Inclusive samples per function (each counted once per stack), and per watched layer."""
-    total, per_function, per_layer = 0, collections.Counter[str](), collections.Counter[str]()
+def _frame(frame: str) -> str:
+    """`Table.query (moto/dynamodb/models/table.py:850)` → `moto/dynamodb/models/table.py:Table.query`."""
+    function, _, where = frame.partition(" (")
+    return f"{where.rsplit(':', 1)[0]}:{function}"
+
+
+def summary(raw: Path) -> list[str]:
+    """The share of CPU samples in which each watched layer was on the stack (inclusive)."""
+    total, per_layer = 0, collections.Counter[str]()
     for line in raw.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
-        n = int(count)
-        total += n
-        frames = stack.split(";")
-        names = {f.split(" (")[0] + " " + f.split("(")[-1].split(":")[0].rsplit("/", 3)[-1].rstrip(")")
-                 for f in frames}
-        per_function.update({name: n for name in names})
-        paths = {f.split("(")[-1].rsplit(":", 1)[0] + ":" + f.split(" (")[0] for f in frames}
-        per_layer.update({w: n for w in WATCH if any(w in p for p in paths)})
-    lines = [f"  samples {total}"]
-    lines += [f"  {n / total:6.1%}  {name}" for name, n in per_function.most_common(top)]
-    lines += ["  layers:"] + [f"  {per_layer[w] / total:6.1%}  {w}" for w in WATCH]
-    return lines
+        frames = {_frame(f) for f in stack.split(";")}
+        total += int(count)
+        per_layer.update({label: int(count) for label, watched in WATCH.items()
+                          if any(watched in f for f in frames)})
+    return [f"  samples {total}"] + [f"  {per_layer[label] / max(total, 1):6.1%}  {label}" for label in WATCH]
 
 
 def main() -> int:
