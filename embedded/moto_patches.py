@@ -36,7 +36,9 @@ def _install_sqs() -> None:
     of the queue's attributes — three times, each counting every message in the queue — so a receive
     from a queue holding clinic A's 500 events cost 30 passes over them: a third of the local stack's
     CPU while A's burst waited (docs/reliability.md, "Fair across clinics"). The period is read
-    directly here; the check is the same."""
+    directly here; the check is the same. And each receive still asks every queued message whether
+    it is visible and whether it is delayed, each time building two datetimes to learn the time:
+    SQS's models read it from time.time (the clock datetime.now reads) instead."""
     from moto.core.utils import unix_time
     from moto.sqs.models import SQSBackend
 
@@ -46,6 +48,16 @@ def _install_sqs() -> None:
 
     SQSBackend.is_message_valid_based_on_retention_period = (  # type: ignore[method-assign]
         is_message_valid_based_on_retention_period)
+    import time
+
+    from moto.core import utils
+    from moto.sqs import models
+
+    def unix_time_millis(dt: Any = None) -> float:
+        """Now from the clock datetime.now reads, without building two datetimes per call."""
+        return time.time() * 1000.0 if dt is None else utils.unix_time_millis(dt)
+
+    models.unix_time_millis = unix_time_millis  # type: ignore[attr-defined]
 
 
 def _key(backend: Any, table_name: str, op_type: str, op: dict[str, Any]) -> dict[str, Any]:
