@@ -15,6 +15,7 @@ sparse index has it. Lambda never imports this module.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import threading
 import weakref
@@ -153,9 +154,14 @@ class _Narrowed:
         return self._items
 
 
+@functools.cache
+def _signature(function: Callable[..., Any]) -> inspect.Signature:
+    return inspect.signature(function)
+
+
 def _query(self: Any, *args: Any, **kwargs: Any) -> Any:
     original = _ORIGINAL["query"]
-    bound = inspect.signature(original).bind(self, *args, **kwargs).arguments
+    bound = _signature(original).bind(self, *args, **kwargs).arguments
     candidates = _candidates(self, bound.get("hash_key"), bound.get("index_name"),
                              bound.get("hash_key_conditions"))
     return original(self if candidates is None else _Narrowed(self, candidates), *args, **kwargs)
