@@ -16,8 +16,9 @@ highest step that did not.
 
 Duplicates: a share of the webhooks is delivered twice with the same `webhook-id` (the sender
 retrying, as Standard Webhooks senders do), 0–1 s later; exactly one task per call must show.
-The runs with duplicates get a stack of their own, started afresh: moto answers an index query
-by reading the whole table, so every run leaves the next one a little slower.
+The runs with duplicates get a stack of their own, started afresh, so that no run inherits the
+table of another (moto's queries are index-keyed locally now, embedded/moto_index.py, but its SQS
+and Step Functions still hold what earlier runs left).
 
 `python -m bench.latency` on its own; `make bench` runs it (section 6).
 """

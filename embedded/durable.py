@@ -24,6 +24,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from embedded import moto_index
+
 SNAPSHOT = "dynamodb.jsonl"
 WAL_PREFIX = "dynamodb.wal."
 _WRITES = ("put_item", "update_item", "delete_item", "transact_write_items", "batch_write_item")
@@ -169,6 +171,7 @@ def restore(backend: Any, table_name: str, folder: Path) -> tuple[int, int, int]
             else:
                 _load(table, row["i"])
             replayed += 1
+    moto_index.forget(table)  # items were loaded past moto's put_item: its index map is rebuilt on the next query
     count = sum(len(v) if table.range_key_attr else 1 for v in list(table.items.values()))
     return count, replayed, max([covers, *generations]) + 1
 

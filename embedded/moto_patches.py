@@ -4,8 +4,10 @@ moto 5.2.5 backs up the *whole table* with `copy.deepcopy` once per item of
 every transaction, so each commit costs time proportional to the table size
 (a month of a clinic made each event take seconds). This replacement keeps the
 same semantics — conditions, one operation per item, all-or-nothing — but its
-rollback journal holds only the items the transaction touched. Lambda never
-imports this module.
+rollback journal holds only the items the transaction touched. Queries are
+made index-keyed too (embedded/moto_index.py), and SQS's ReceiveMessage no
+longer recounts the whole queue per message it hands out (see `_install_sqs`).
+Lambda never imports this module.
 """
 
 from __future__ import annotations
@@ -21,8 +23,41 @@ def install() -> None:
         return
     from moto.dynamodb.models import DynamoDBBackend
 
+    from embedded import moto_index
+
     DynamoDBBackend.transact_write_items = _transact_write_items  # type: ignore[method-assign]
+    moto_index.install()
+    _install_sqs()
     _INSTALLED = True
+
+
+def _install_sqs() -> None:
+    """moto 5.2.5 checks each received message against the queue's retention period by building *all*
+    of the queue's attributes — three times, each counting every message in the queue — so a receive
+    from a queue holding clinic A's 500 events cost 30 passes over them: a third of the local stack's
+    CPU while A's burst waited (docs/reliability.md, "Fair across clinics"). The period is read
+    directly here; the check is the same. And each receive still asks every queued message whether
+    it is visible and whether it is delayed, each time building two datetimes to learn the time:
+    SQS's models read it from time.time (the clock datetime.now reads) instead."""
+    from moto.core.utils import unix_time
+    from moto.sqs.models import SQSBackend
+
+    def is_message_valid_based_on_retention_period(self: Any, queue_name: str, message: Any) -> bool:
+        retention_period = self.get_queue(queue_name).message_retention_period
+        return bool(retention_period + message.sent_timestamp / 1000 > unix_time())
+
+    SQSBackend.is_message_valid_based_on_retention_period = (  # type: ignore[method-assign]
+        is_message_valid_based_on_retention_period)
+    import time
+
+    from moto.core import utils
+    from moto.sqs import models
+
+    def unix_time_millis(dt: Any = None) -> float:
+        """Now from the clock datetime.now reads, without building two datetimes per call."""
+        return time.time() * 1000.0 if dt is None else utils.unix_time_millis(dt)
+
+    models.unix_time_millis = unix_time_millis  # type: ignore[attr-defined]
 
 
 def _key(backend: Any, table_name: str, op_type: str, op: dict[str, Any]) -> dict[str, Any]:
