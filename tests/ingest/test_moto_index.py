@@ -74,7 +74,7 @@ def _update(table: str, pk: str, sk: str, attrs: dict[str, Any]) -> dict[str, An
 
 
 keys = st.tuples(st.sampled_from(["t", "t", "h"]), st.sampled_from(PKS), st.sampled_from(SKS))
-writes = st.one_of(
+writes: st.SearchStrategy[Any] = st.one_of(
     st.tuples(st.just("put"), keys, attributes),
     st.tuples(st.just("update"), keys, attributes),
     st.tuples(st.just("delete"), keys, st.just({})),

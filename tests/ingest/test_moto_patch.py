@@ -47,7 +47,7 @@ def test_a_message_past_its_retention_period_is_not_received() -> None:
         sqs.send_message(QueueUrl=url, MessageBody="expired")
         queue = sqs_backends[DEFAULT_ACCOUNT_ID]["eu-central-1"].get_queue("q")
         expired = next(m for m in queue._messages if m.body == "expired")
-        expired.sent_timestamp -= 61_000
+        expired.sent_timestamp = int(expired.sent_timestamp or 0) - 61_000  # type: ignore[assignment]
         bodies = [m["Body"] for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]]
         assert bodies == ["kept"]
 
