@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -122,7 +123,11 @@ def write_local_json(project: Path, api_url: str, operator_token: str, demo: dic
                      vendors: dict[str, str] | None = None, login_links: dict[str, str] | None = None) -> Path:
     out = local_json_path(project)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"api_url": api_url, "operator_token": operator_token, "demo": demo,
-                               "desk_url": f"{api_url}/desk", "vendors": vendors or {},
-                               "login_links": login_links or {}}, indent=2, ensure_ascii=False))
+    # written whole, then renamed: `make simulate`, `embedded.send` and the tests start reading the moment
+    # the file exists, and must never see it half written
+    partial = out.with_suffix(".json.partial")
+    partial.write_text(json.dumps({"api_url": api_url, "operator_token": operator_token, "demo": demo,
+                                   "desk_url": f"{api_url}/desk", "vendors": vendors or {},
+                                   "login_links": login_links or {}}, indent=2, ensure_ascii=False))
+    os.replace(partial, out)
     return out
