@@ -372,14 +372,23 @@ class StepHandler:
 
     def reply(self, clinic_id: str, patient_id: str, channel: str, text: str, key: str) -> OutboundMessage:
         """An administrator's answer in the patient's thread, sent as the clinic (CONTRACT §7 «Replies»)."""
-        outgoing = self.rt.unit(clinic_id, lambda ctx: self._plan_reply(ctx, key, patient_id, channel, text))
+        def recorded(ctx: Context, message: OutboundMessage, delivery: Delivery | None) -> None:
+            record_delivery(ctx, message, delivery, ctx.load(Patient, patient_id), count_contact=False)
+
+        return self._send_reply(clinic_id, key, lambda ctx: self._plan_reply(ctx, key, patient_id, channel, text),
+                                recorded)
+
+    def _send_reply(self, clinic_id: str, key: str, plan: Callable[[Context], Outgoing | None],
+                    recorded: Callable[[Context, OutboundMessage, Delivery | None], None]) -> OutboundMessage:
+        """Plan in one unit, deliver outside any, record in another: a retried key finds its message sent."""
+        outgoing = self.rt.unit(clinic_id, plan)
         delivery = self._deliver(outgoing) if outgoing is not None else None
 
         def finish(ctx: Context) -> OutboundMessage:
             message = ctx.load(OutboundMessage, key)
             assert message is not None
             if outgoing is not None:
-                record_delivery(ctx, message, delivery, ctx.load(Patient, patient_id), count_contact=False)
+                recorded(ctx, message, delivery)
             return message
 
         return self.rt.unit(clinic_id, finish)
@@ -403,26 +412,18 @@ class StepHandler:
                                  purpose="reply", patient_id=patient_id, sent_at=ctx.now, status="sending"))
         return Outgoing(key, options, "", text, registry, template)
 
-
     def reply_in_chat(self, clinic_id: str, task_id: str, text: str, key: str) -> OutboundMessage:
         """An answer to a chat nobody knows yet (a new inquiry in Telegram or WhatsApp), sent where it came from.
 
         The thread lives on the conversation task: the reply joins its history like the person's messages."""
-        outgoing = self.rt.unit(clinic_id, lambda ctx: self._plan_chat_reply(ctx, key, task_id, text))
-        delivery = self._deliver(outgoing) if outgoing is not None else None
+        def recorded(ctx: Context, message: OutboundMessage, delivery: Delivery | None) -> None:
+            record_delivery(ctx, message, delivery, None, count_contact=False)
+            task = ctx.load(CallTask, task_id)
+            if task is not None and message.status == "sent":
+                task.history.append(CallTaskEvent(at=ctx.now, kind="reply", detail=text[:500]))
+                ctx.save(task)
 
-        def finish(ctx: Context) -> OutboundMessage:
-            message = ctx.load(OutboundMessage, key)
-            assert message is not None
-            if outgoing is not None:
-                record_delivery(ctx, message, delivery, None, count_contact=False)
-                task = ctx.load(CallTask, task_id)
-                if task is not None and message.status == "sent":
-                    task.history.append(CallTaskEvent(at=ctx.now, kind="reply", detail=text[:500]))
-                    ctx.save(task)
-            return message
-
-        return self.rt.unit(clinic_id, finish)
+        return self._send_reply(clinic_id, key, lambda ctx: self._plan_chat_reply(ctx, key, task_id, text), recorded)
 
     def _plan_chat_reply(self, ctx: Context, key: str, task_id: str, text: str) -> Outgoing | None:
         existing = ctx.load(OutboundMessage, key)
