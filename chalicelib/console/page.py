@@ -19,7 +19,8 @@ from chalicelib.core.compose import message, purposes, when_text
 from chalicelib.desk import page as desk
 from chalicelib.desk.page import SECURITY_HEADERS, SESSION_STRINGS, language_of
 from chalicelib.domain.clinic_settings import ClinicSettings, Connectors
-from chalicelib.domain.contract import LadderPreview, MessagePreview, PatientIn
+from chalicelib.domain.contract import LadderPreview, MessagePreview
+from chalicelib.domain.details import PatientProfile
 from chalicelib.domain.merge import RECALL_DUE
 from chalicelib.domain.names import DEFAULT_CHANNELS, DEFAULT_SOURCES
 from chalicelib.domain.preview import ladder_preview
@@ -114,8 +115,8 @@ def message_preview(clinic: Clinic, body: MessagePreview, now: datetime) -> dict
     if body.settings is not None:
         clinic = clinic.model_copy(update={"settings": form_settings(clinic, body.settings)})
     language = clinic.settings.language
-    patient = Patient(clinic_id=clinic.id, id="sample", profile=PatientIn.model_validate(
-        {"id": "sample", "full_name": SAMPLE_PATIENT[language]}))
+    patient = Patient(clinic_id=clinic.id, id="sample", profile=PatientProfile(
+        id="sample", full_name=SAMPLE_PATIENT[language]))
     local = now.astimezone(clinic.settings.zone)
     at = (local + timedelta(days=2)).replace(hour=10, minute=0, second=0, microsecond=0)
     doctor = next(iter(clinic.settings.doctors), None)

@@ -16,7 +16,8 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from chalicelib.core.runtime import Context, Runtime
-from chalicelib.domain.contract import CompletedCallIn, TaskOutcome
+from chalicelib.domain.contract import TaskOutcome
+from chalicelib.domain.details import CompletedCallDetails
 from chalicelib.domain.facts import event_key, iso_z
 from chalicelib.domain.records import Call, CallTask, CallTaskEvent, DeskCall
 from chalicelib.edge.auth import Staff
@@ -96,7 +97,7 @@ def _failed(ctx: Context, call_id: str, error: str) -> None:
         ctx.save(call)
 
 
-def settle(ctx: Context, record: Call, info: CompletedCallIn) -> None:
+def settle(ctx: Context, record: Call, info: CompletedCallDetails) -> None:
     """The PBX reported an outbound call: the desk request it answers is settled, and a call nobody
     picked up is «Не ответил» on its task (recorded for the administrator who placed it)."""
     call = _matching(ctx, info)
@@ -114,7 +115,7 @@ def settle(ctx: Context, record: Call, info: CompletedCallIn) -> None:
                          Staff(role="admin", clinic_id=ctx.clinic_id, admin_id=call.admin_id))
 
 
-def _matching(ctx: Context, info: CompletedCallIn) -> DeskCall | None:
+def _matching(ctx: Context, info: CompletedCallDetails) -> DeskCall | None:
     found = []
     for link in ctx.links(info.phone, "DC#"):
         call = ctx.load(DeskCall, link.target[3:])

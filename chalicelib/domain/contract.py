@@ -24,7 +24,8 @@ from pydantic import (
     model_validator,
 )
 
-from chalicelib.domain.clinic_settings import ClinicSettings, MessageChannel, Weekday
+from chalicelib.domain.clinic_settings import ClinicSettings, Line, MessageChannel, Weekday
+from chalicelib.domain.details import AppointmentKind, ContactChannel, LeadChannel
 from chalicelib.domain.phones import normalise_phone, phone_numbers
 from chalicelib.platform.outbound import check_slack_webhook
 from chalicelib.platform.validation import EARLIEST_YEAR, LATEST_YEAR
@@ -46,7 +47,6 @@ Money = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2),
                   PlainSerializer(lambda v: f"{v:.2f}", return_type=str)]
 Email = Annotated[str, StringConstraints(strip_whitespace=True, max_length=254,
                                          pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
-Line = Literal["city", "mobile"]
 
 
 def _sane_year(value: date) -> date:
@@ -58,8 +58,6 @@ def _sane_year(value: date) -> date:
 
 Instant = Annotated[AwareDatetime, AfterValidator(_sane_year)]  # RFC 3339 with an offset, in a sane range
 Day = Annotated[date, AfterValidator(_sane_year)]
-AppointmentKind = Literal["consultation", "treatment", "hygiene", "control"]
-ContactChannel = Literal["call", "whatsapp", "telegram", "sms", "email"]
 
 
 class Body(BaseModel):
@@ -116,7 +114,7 @@ class PatientIn(Body):
 
 class LeadIn(Body):
     id: Id
-    channel: Literal["call", "chat", "messenger", "form", "email", "walk_in"]
+    channel: LeadChannel
     source: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] = "unknown"
     phone: Phone | None = None
     name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = None

@@ -6,17 +6,15 @@ from datetime import date, datetime, timedelta, tzinfo
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from chalicelib.domain.contract import (
-    AppointmentIn,
-    CallIn,
-    CancellationData,
-    CompletedCallIn,
-    LeadIn,
-    LeadLostData,
-    PatientIn,
-    PlanDecisionData,
-    PlanProgress,
-    VisitIn,
+from chalicelib.domain.contract import CancellationData, LeadLostData, PlanDecisionData
+from chalicelib.domain.details import (
+    AppointmentDetails,
+    CallDetails,
+    CompletedCallDetails,
+    LeadDetails,
+    PatientProfile,
+    PlanStages,
+    VisitDetails,
 )
 from chalicelib.domain.facts import earliest, newer, stamp
 from chalicelib.domain.patient_export import ImportedPatient
@@ -47,9 +45,9 @@ def _later(current: FactT | None, candidate: FactT) -> FactT:
     return candidate if current is None or candidate.stamp > current.stamp else current
 
 
-def patient_profile(patient: Patient, profile: PatientIn, at: datetime) -> Patient:
+def patient_profile(patient: Patient, profile: PatientProfile, at: datetime) -> Patient:
     s = stamp(at, profile)
-    base: PatientIn | None = profile
+    base: PatientProfile | None = profile
     if newer(s, patient.profile_stamp):
         patient.profile_stamp = s
     else:
@@ -57,7 +55,7 @@ def patient_profile(patient: Patient, profile: PatientIn, at: datetime) -> Patie
     return _with_imported(patient, base)
 
 
-def _with_imported(patient: Patient, base: PatientIn | None) -> Patient:
+def _with_imported(patient: Patient, base: PatientProfile | None) -> Patient:
     """The profile the product uses: the MIS's latest document, with each imported field that is newer.
 
     Both the document and each imported field are last-writer-wins registers, so the result is
@@ -74,7 +72,7 @@ def _with_imported(patient: Patient, base: PatientIn | None) -> Patient:
             doc.setdefault("consent", {})[name.split(".", 1)[1]] = value
         else:
             doc[name] = value
-    patient.profile = PatientIn.model_validate(doc) if doc.get("full_name") else base
+    patient.profile = PatientProfile.model_validate(doc) if doc.get("full_name") else base
     patient.mis_profile = base if base is not None and patient.profile != base else None
     return patient
 
@@ -91,7 +89,7 @@ def patient_opt(patient: Patient, opt_out: bool, at: datetime, text: str) -> Pat
 RECALL_DUE = "recall.due"  # the recall planner's occasion: a patient's `recall_due` (set below) has come
 
 
-def patient_visit(patient: Patient, visit: VisitIn, at: datetime, default_recall_days: int) -> Patient:
+def patient_visit(patient: Patient, visit: VisitDetails, at: datetime, default_recall_days: int) -> Patient:
     """The latest visit sets the next recall date: the doctor's advice, else the clinic default."""
     if patient.last_visit_at is None or at >= patient.last_visit_at:
         patient.last_visit_at = at
@@ -103,7 +101,7 @@ def patient_visit(patient: Patient, visit: VisitIn, at: datetime, default_recall
     return patient
 
 
-def lead_created(lead: Lead, info: LeadIn, at: datetime, after_hours: bool) -> Lead:
+def lead_created(lead: Lead, info: LeadDetails, at: datetime, after_hours: bool) -> Lead:
     s = stamp(at, info)
     if newer(s, lead.created_stamp):
         lead.created, lead.created_stamp = info, s
@@ -157,14 +155,14 @@ def first_response(current: datetime | None, inquiry_at: datetime | None, at: da
     return earliest(current, at)
 
 
-def call_missed(call: Call, info: CallIn, at: datetime, after_hours: bool) -> Call:
+def call_missed(call: Call, info: CallDetails, at: datetime, after_hours: bool) -> Call:
     s = stamp(at, info)
     if newer(s, call.stamp):
         call.missed, call.stamp, call.after_hours = info, s, after_hours
     return call
 
 
-def call_completed(call: Call, info: CompletedCallIn, at: datetime) -> Call:
+def call_completed(call: Call, info: CompletedCallDetails, at: datetime) -> Call:
     s = stamp(at, info)
     if newer(s, call.stamp):
         call.completed, call.stamp = info, s
@@ -181,7 +179,7 @@ def call_returned(call: Call, at: datetime, answered: bool = False) -> Call:
     return call
 
 
-def appointment_details(appt: Appointment, info: AppointmentIn, at: datetime, created: bool) -> Appointment:
+def appointment_details(appt: Appointment, info: AppointmentDetails, at: datetime, created: bool) -> Appointment:
     s = stamp(at, info)
     if newer(s, appt.details_stamp):
         appt.details, appt.details_stamp = info, s
@@ -215,7 +213,7 @@ def appointment_completed(appt: Appointment, visit_id: str, at: datetime) -> App
     return appt
 
 
-def visit_completed(visit: Visit, info: VisitIn, at: datetime) -> Visit:
+def visit_completed(visit: Visit, info: VisitDetails, at: datetime) -> Visit:
     s = stamp(at, info)
     if newer(s, visit.stamp):
         visit.data, visit.stamp, visit.at = info, s, at
@@ -238,7 +236,7 @@ def plan_decision(plan: TreatmentPlan, data: PlanDecisionData, at: datetime, dec
     return plan
 
 
-def plan_progress(plan: TreatmentPlan, progress: PlanProgress, patient_id: str, doctor_id: str,
+def plan_progress(plan: TreatmentPlan, progress: PlanStages, patient_id: str, doctor_id: str,
                   at: datetime) -> TreatmentPlan:
     if plan.progress_at is None or at >= plan.progress_at:
         plan.stages_total, plan.stages_done = progress.stages_total, progress.stages_done

@@ -15,7 +15,15 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator
 
 from chalicelib.domain.clinic_settings import ClinicSettings, Step
-from chalicelib.domain.contract import AppointmentIn, CallIn, CompletedCallIn, Consent, LeadIn, PatientIn, VisitIn
+from chalicelib.domain.details import (
+    AppointmentDetails,
+    CallDetails,
+    CompletedCallDetails,
+    LeadDetails,
+    PatientConsent,
+    PatientProfile,
+    VisitDetails,
+)
 from chalicelib.domain.facts import iso_z, utc
 
 RunStatus = Literal["starting", "running", "finished", "stopped"]
@@ -49,7 +57,7 @@ class Fact(BaseModel):
 
 
 class Patient(Record):
-    profile: PatientIn | None = None
+    profile: PatientProfile | None = None
     profile_stamp: str | None = None
     last_visit_at: datetime | None = None
     last_doctor_id: str | None = None
@@ -82,7 +90,7 @@ class Patient(Record):
     # ones applied, and `mis_profile` keeps that document while they differ.
     imported: dict[str, Any] = Field(default_factory=dict)
     imported_stamps: dict[str, str] = Field(default_factory=dict)
-    mis_profile: PatientIn | None = None
+    mis_profile: PatientProfile | None = None
     # Numbers someone answered as "wrong number" (E.164 -> when): never called or written to again, until
     # the MIS sends the patient a number that is not one of them.
     wrong_numbers: dict[str, datetime] = Field(default_factory=dict)
@@ -96,8 +104,8 @@ class Patient(Record):
         return [p.number for p in self.profile.phones] if self.profile else []
 
     @property
-    def consent(self) -> Consent:
-        return self.profile.consent if self.profile else Consent()
+    def consent(self) -> PatientConsent:
+        return self.profile.consent if self.profile else PatientConsent()
 
     @property
     def usable_phones(self) -> list[str]:
@@ -125,7 +133,7 @@ class LeadLoss(Fact):
 
 
 class Lead(Record):
-    created: LeadIn | None = None
+    created: LeadDetails | None = None
     created_at: datetime | None = None
     created_stamp: str | None = None
     patient_ids: list[str] = Field(default_factory=list)  # resolved by id or phone; >1 = household
@@ -143,8 +151,8 @@ class Lead(Record):
 
 
 class Call(Record):
-    missed: CallIn | None = None
-    completed: CompletedCallIn | None = None
+    missed: CallDetails | None = None
+    completed: CompletedCallDetails | None = None
     stamp: str | None = None
     patient_ids: list[str] = Field(default_factory=list)
     returned_at: datetime | None = None
@@ -162,7 +170,7 @@ class Cancellation(Fact):
 
 
 class Appointment(Record):
-    details: AppointmentIn | None = None
+    details: AppointmentDetails | None = None
     details_stamp: str | None = None
     created_at: datetime | None = None
     confirmed: Fact | None = None
@@ -210,7 +218,7 @@ class Appointment(Record):
 
 
 class Visit(Record):
-    data: VisitIn | None = None
+    data: VisitDetails | None = None
     at: datetime | None = None
     stamp: str | None = None
     rating: int | None = None

@@ -19,7 +19,7 @@ from chalicelib.connectors.whatsapp import WhatsApp
 from chalicelib.core.runtime import Runtime
 from chalicelib.core.work import Notify
 from chalicelib.domain.clinic_settings import ClinicSettings
-from chalicelib.domain.contract import PatientIn
+from chalicelib.domain.details import PatientProfile
 from chalicelib.domain.records import Clinic, OutboundMessage, Patient, TimelineEntry
 from chalicelib.engine import appliers as events
 from chalicelib.engine.ingest import EVENT_ADAPTER
@@ -70,7 +70,7 @@ class World:
     def patient(self, clinic_id: str, patient_id: str, phone: str, **extra: Any) -> None:
         profile = {"id": patient_id, "full_name": "Иванова Анна Петровна",
                    "phones": [{"number": phone, "kind": "mobile"}], **extra.pop("profile", {})}
-        record = Patient(clinic_id=clinic_id, id=patient_id, profile=PatientIn.model_validate(profile), **extra)
+        record = Patient(clinic_id=clinic_id, id=patient_id, profile=PatientProfile.model_validate(profile), **extra)
         self.store.put_record(record, self.clock.now)
 
     def later(self, hours: float) -> None:

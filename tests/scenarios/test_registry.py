@@ -13,7 +13,7 @@ from chalicelib.console import page as console
 from chalicelib.core.compose import purposes
 from chalicelib.desk.tasks import COLUMNS
 from chalicelib.domain.clinic_settings import ClinicSettings, Sequences, Sla
-from chalicelib.domain.contract import Consent
+from chalicelib.domain.details import PatientConsent
 from chalicelib.platform.i18n import gettext_for
 from chalicelib.scenarios.base import Scenario
 
@@ -32,7 +32,7 @@ def test_the_registry_lists_every_scenario_once() -> None:
 def test_each_scenario_is_complete(scenario: Scenario) -> None:
     assert scenario.triggers and callable(scenario.starts)
     assert scenario.settings_key in Sequences.declared()
-    assert scenario.purpose is None or scenario.purpose in Consent.model_fields
+    assert scenario.purpose is None or scenario.purpose in PatientConsent.model_fields
     assert scenario.column in COLUMNS
     assert scenario.kind in ("ladder", "offer")
     assert (TEMPLATES / "scripts" / f"{scenario.script}.txt").is_file()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from chalicelib.channels import Registry, candidates
-from chalicelib.domain.contract import PatientIn
+from chalicelib.domain.details import PatientProfile
 from chalicelib.domain.records import Patient
 from chalicelib.engine.steps import Outgoing, StepHandler
 from tests.fakes import FakeChannel
@@ -11,7 +11,7 @@ from tests.fakes import FakeChannel
 
 def patient(**profile: object) -> Patient:
     body = {"id": "P", "full_name": "Анна", "phones": [{"number": "+79161234567", "kind": "mobile"}], **profile}
-    return Patient(clinic_id="c", id="P", profile=PatientIn.model_validate(body))
+    return Patient(clinic_id="c", id="P", profile=PatientProfile.model_validate(body))
 
 
 def test_the_patients_preference_comes_first_then_the_step_then_the_rest() -> None:

@@ -8,7 +8,7 @@ import pytest
 
 from chalicelib.core.consent import is_opt_out, refusal, within_cap
 from chalicelib.domain.clinic_settings import ContactCap
-from chalicelib.domain.contract import PatientIn
+from chalicelib.domain.details import PatientConsent, PatientProfile
 from chalicelib.domain.merge import patient_opt
 from chalicelib.domain.records import Patient
 
@@ -16,7 +16,8 @@ NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 
 
 def patient(**consent: bool) -> Patient:
-    return Patient(clinic_id="c", id="p", profile=PatientIn(id="p", full_name="Анна", consent=consent))
+    return Patient(clinic_id="c", id="p", profile=PatientProfile(id="p", full_name="Анна",
+                                                                   consent=PatientConsent(**consent)))
 
 
 @pytest.mark.parametrize("scenario, purpose", [("recall", "recall"), ("treatment_dropout", "recall"),

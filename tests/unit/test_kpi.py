@@ -6,8 +6,8 @@ from datetime import UTC, date, datetime, timedelta
 
 from chalicelib.core.kpi import build_digest, delta, lead_contribution
 from chalicelib.domain.clinic_settings import ClinicSettings
-from chalicelib.domain.contract import LeadIn
 from chalicelib.domain.counters import plain
+from chalicelib.domain.details import LeadDetails
 from chalicelib.domain.records import BookingLink, Lead
 from chalicelib.domain.windows import ClinicCalendar
 
@@ -16,7 +16,7 @@ AT = datetime(2026, 11, 20, 20, 30, tzinfo=UTC)  # 23:30 in Moscow: still the 20
 
 
 def lead(**extra: object) -> Lead:
-    info = LeadIn(id="L", channel="call", source="Yandex Direct", admin_id="U-2")
+    info = LeadDetails(id="L", channel="call", source="Yandex Direct", admin_id="U-2")
     return Lead(clinic_id="c", id="L", created=info, created_at=AT, **extra)
 
 

@@ -172,3 +172,52 @@ def test_the_scenario_rule_sees_every_form_of_import() -> None:
     for source in ("from chalicelib import scenarios", "from chalicelib.scenarios import SCENARIOS, one",
                    "from chalicelib.scenarios.base import Occasion"):
         assert _named_scenarios(ast.parse(source)) == set(), source
+
+
+# ---- stored records keep their own models ----------------------------------------------------------------
+
+CONTRACT = "chalicelib.domain.contract"
+
+
+def _modules_imported(path: Path) -> set[str]:
+    """The chalicelib modules a file imports (a `from package import name` counts when `name` is a module)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+            found |= {f"{node.module}.{alias.name}" for alias in node.names}
+    return {name for name in found if name.startswith("chalicelib.") and _source(name) is not None}
+
+
+def _source(module: str) -> Path | None:
+    base = ROOT.parent.joinpath(*module.split("."))
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def reaches(start: str) -> set[str]:
+    """Every chalicelib module `start` imports, directly or through others."""
+    seen, todo = set(), [start]
+    while todo:
+        module = todo.pop()
+        path = _source(module)
+        if module in seen or path is None:
+            continue
+        seen.add(module)
+        todo += sorted(_modules_imported(path) - seen)
+    return seen - {start}
+
+
+def test_stored_records_do_not_reach_the_http_contract() -> None:
+    """A change to the public contract's models changes no stored schema (records use domain/details.py)."""
+    assert CONTRACT not in reaches("chalicelib.domain.records")
+    assert "chalicelib.domain.details" in reaches("chalicelib.domain.records")
+
+
+def test_the_reach_rule_follows_imports_through_other_modules() -> None:
+    assert CONTRACT in reaches("chalicelib.domain.merge")  # merge reads event data (a loss, a cancellation)
+    assert CONTRACT in reaches("chalicelib.engine.appliers.leads")

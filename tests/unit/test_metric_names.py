@@ -17,8 +17,8 @@ from pathlib import Path
 from chalicelib.core import kpi
 from chalicelib.domain import metrics
 from chalicelib.domain.clinic_settings import ClinicSettings
-from chalicelib.domain.contract import LeadIn
 from chalicelib.domain.counters import plain
+from chalicelib.domain.details import LeadDetails
 from chalicelib.domain.records import BookingLink, Lead, LeadLoss, OutboundMessage
 from chalicelib.domain.windows import ClinicCalendar
 
@@ -120,7 +120,7 @@ def test_what_the_builder_writes_is_a_declared_name() -> None:
     """Run the builder: each counter it writes is a `Metric`, or a `Family` followed by labels."""
     calendar = ClinicCalendar.from_settings(ClinicSettings())
     at = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
-    info = LeadIn(id="L", channel="call", source="Yandex Direct", admin_id="U-2", interest="implants")
+    info = LeadDetails(id="L", channel="call", source="Yandex Direct", admin_id="U-2", interest="implants")
     lead = Lead(clinic_id="c", id="L", created=info, created_at=at, first_response_at=at + timedelta(minutes=4),
                 booked=BookingLink(appointment_id="A", at=at + timedelta(days=1)), came_at=at + timedelta(days=3),
                 lost=LeadLoss(at=at + timedelta(days=5), stamp="s-1", reason="дорого", code="price"),

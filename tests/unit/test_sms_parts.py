@@ -28,9 +28,9 @@ def clinic(language: str) -> Clinic:
 
 
 def patient(language: str) -> Patient:
-    from chalicelib.domain.contract import PatientIn
+    from chalicelib.domain.details import PatientProfile
 
-    return Patient(clinic_id="c", id="P-1", profile=PatientIn.model_validate(
+    return Patient(clinic_id="c", id="P-1", profile=PatientProfile.model_validate(
         {"id": "P-1", "full_name": NAMES[language][1]}))
 
 

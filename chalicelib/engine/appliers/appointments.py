@@ -14,6 +14,7 @@ from chalicelib.domain.contract import (
     AppointmentNoShow,
     AppointmentRescheduled,
 )
+from chalicelib.domain.details import AppointmentDetails
 from chalicelib.domain.facts import stamp
 from chalicelib.domain.records import Appointment, Fact, Lead, Patient, SequenceRun, WaitlistEntry
 from chalicelib.engine import triggers
@@ -24,7 +25,7 @@ from chalicelib.store.keys import subject_key
 
 
 def appointment_details(ctx: Context, event: AppointmentCreated | AppointmentRescheduled) -> None:
-    info = event.data.appointment
+    info = AppointmentDetails.of(event.data.appointment)
     ctx.subject(subject_key(info.patient_id, None))  # read first: it brings the patient (and a known booking)
     if event.type == "appointment.created":
         ctx.expect_new(Appointment, info.id)

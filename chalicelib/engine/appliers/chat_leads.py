@@ -13,7 +13,7 @@ import hashlib
 
 from chalicelib.core.runtime import Context
 from chalicelib.domain import merge
-from chalicelib.domain.contract import LeadIn
+from chalicelib.domain.details import LeadDetails
 from chalicelib.domain.records import CallTask, InboundMessage, Lead, Patient
 from chalicelib.engine.appliers.funnel import link_lead
 from chalicelib.engine.appliers.notes import lead_notes
@@ -33,7 +33,7 @@ def chat_lead(ctx: Context, record: InboundMessage, name: str | None) -> Lead:
     if lead.created is not None:
         return lead
     phone = record.sender if record.sender.startswith("+") else None
-    info = LeadIn(id=lead_id, channel="messenger", source=record.channel, phone=phone, name=name or None,
+    info = LeadDetails(id=lead_id, channel="messenger", source=record.channel, phone=phone, name=name or None,
                   interest=record.text[:200] or None)
     merge.lead_created(lead, info, record.at, after_hours=not ctx.calendar.is_open(record.at))
     ctx.work.link(Link(ctx.clinic_id, record.sender, f"L#{lead.id}", record.at))

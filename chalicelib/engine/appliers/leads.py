@@ -10,7 +10,8 @@ from chalicelib.core import campaign_credit, sequences
 from chalicelib.core.runtime import AnswerToken, Context, Subject
 from chalicelib.desk import calls as desk_calls
 from chalicelib.domain import merge, reasons
-from chalicelib.domain.contract import CallCompleted, CallMissed, CompletedCallIn, LeadCreated, LeadLost
+from chalicelib.domain.contract import CallCompleted, CallMissed, LeadCreated, LeadLost
+from chalicelib.domain.details import CallDetails, CompletedCallDetails, LeadDetails
 from chalicelib.domain.facts import earliest
 from chalicelib.domain.ladder import done
 from chalicelib.domain.records import Call, CallTask, CallTaskEvent, Lead, Patient, SequenceRun
@@ -25,7 +26,7 @@ from chalicelib.store.keys import subject_key
 
 
 def lead_created(ctx: Context, event: LeadCreated) -> None:
-    info = event.data.lead
+    info = LeadDetails.of(event.data.lead)
     at = event.occurred_at
     ctx.expect_new(Lead, info.id)
     ctx.prefetch((Lead, info.id), (Patient, info.patient_id))
@@ -60,7 +61,7 @@ def lead_lost(ctx: Context, event: LeadLost) -> None:
 
 
 def call_missed(ctx: Context, event: CallMissed) -> None:
-    info = event.data.call
+    info = CallDetails.of(event.data.call)
     ctx.expect_new(Call, info.id)
     call = ctx.load_or_new(Call, info.id)
     merge.call_missed(call, info, event.occurred_at, after_hours=not ctx.calendar.is_open(info.at))
@@ -139,7 +140,7 @@ def auto_reply(ctx: Context, key: str, patient_id: str | None, phone: str | None
 
 
 def call_completed(ctx: Context, event: CallCompleted) -> None:
-    info = event.data.call
+    info = CompletedCallDetails.of(event.data.call)
     admin = info.admin_id or ctx.settings.admin_of_extension(info.extension)
     if admin != info.admin_id:  # a PBX call is its extension's administrator's (settings.staff_extensions)
         info = info.model_copy(update={"admin_id": admin})
@@ -198,7 +199,7 @@ def _call_subjects(call: Call, phone: str) -> list[str]:
     return sorted({subject_key(None, phone)} | {subject_key(p, None) for p in call.patient_ids})
 
 
-def _close_matching_tasks(ctx: Context, call: Call, info: CompletedCallIn, answered: bool) -> None:
+def _close_matching_tasks(ctx: Context, call: Call, info: CompletedCallDetails, answered: bool) -> None:
     """Telephony saw the administrator call this number: close (answered) or annotate its tasks.
 
     An answered call reached the patient: the task counts as worked (for its campaign too) by the

@@ -5,7 +5,8 @@ from __future__ import annotations
 from chalicelib.core import sequences
 from chalicelib.core.runtime import Context
 from chalicelib.domain import merge
-from chalicelib.domain.contract import PatientIn, PatientUpserted
+from chalicelib.domain.contract import PatientUpserted
+from chalicelib.domain.details import PatientProfile
 from chalicelib.domain.records import Call, Lead, Patient
 from chalicelib.engine.appliers.chat_leads import adopt_chat
 from chalicelib.engine.appliers.common import note_event, patients_by_phone
@@ -15,7 +16,7 @@ from chalicelib.ports import Link
 from chalicelib.store.keys import subject_key
 
 
-def contact_keys(profile: PatientIn | None) -> set[str]:
+def contact_keys(profile: PatientProfile | None) -> set[str]:
     """Every number and handle an inbound call or message from this patient may come from."""
     if profile is None:
         return set()
@@ -34,7 +35,7 @@ def handle_key(channel: str, handle: str) -> str:
 
 
 def patient_upserted(ctx: Context, event: PatientUpserted) -> None:
-    info = event.data.patient
+    info = PatientProfile.of(event.data.patient)
     if _first_upsert(ctx, info):
         ctx.expect_new(Patient, info.id)
     patient = ctx.load_or_new(Patient, info.id)
@@ -54,7 +55,7 @@ def patient_upserted(ctx: Context, event: PatientUpserted) -> None:
         adopt_chat(ctx, patient, key)  # a WhatsApp chat that wrote before the MIS knew the number (links read above)
 
 
-def _first_upsert(ctx: Context, info: PatientIn) -> bool:
+def _first_upsert(ctx: Context, info: PatientProfile) -> bool:
     """No number of the profile points at the patient yet: most likely a new patient (the commit proves it).
 
     Reads the links of the profile's numbers, which adopting their inquiries reads anyway."""

@@ -9,6 +9,7 @@ from chalicelib.core import campaign_credit
 from chalicelib.core.runtime import Context
 from chalicelib.domain import merge
 from chalicelib.domain.contract import PlanAccepted, PlanDeclined, VisitCompleted
+from chalicelib.domain.details import VisitDetails
 from chalicelib.domain.facts import earliest
 from chalicelib.domain.records import Appointment, Lead, Patient, SequenceRun, TreatmentPlan, Visit
 from chalicelib.domain.segments import visit_days
@@ -23,7 +24,7 @@ RECALL = scenarios.starting_on(merge.RECALL_DUE)  # its settings hold the defaul
 
 
 def visit_completed(ctx: Context, event: VisitCompleted) -> None:
-    info = event.data.visit
+    info = VisitDetails.of(event.data.visit)
     at = event.occurred_at
     ctx.subject(subject_key(info.patient_id, None))  # read first: it brings the patient and the appointment
     ctx.expect_new(Visit, info.id)
