@@ -188,7 +188,7 @@ def telegram_link(clinic_id: str, patient_id: str) -> Any:
 @handled
 def create_clinic() -> Any:
     from chalicelib.console import clinics
-    from chalicelib.domain.contract import NewClinic
+    from chalicelib.edge.contract import NewClinic
     from chalicelib.edge.json_api import parse_body
     from chalicelib.handlers import wiring
 
@@ -215,9 +215,9 @@ def clinic_settings(clinic_id: str) -> Any:
 @handled
 def staff(clinic_id: str) -> Any:
     from chalicelib.console import clinics
-    from chalicelib.domain.contract import NewStaffToken
     from chalicelib.edge import sessions
     from chalicelib.edge.auth import token_hash
+    from chalicelib.edge.contract import NewStaffToken
     from chalicelib.edge.json_api import parse_body
     from chalicelib.handlers import wiring
 
@@ -259,8 +259,8 @@ def staff_login_link(clinic_id: str, token_id: str) -> Any:
 @app.route("/v1/sessions", methods=["POST"])
 @handled
 def open_session() -> Any:
-    from chalicelib.domain.contract import SessionRequest
     from chalicelib.edge import limits, sessions
+    from chalicelib.edge.contract import SessionRequest
     from chalicelib.edge.json_api import parse_body
     from chalicelib.handlers import wiring
 
@@ -320,7 +320,7 @@ def list_tasks(clinic_id: str) -> Any:
 @handled
 def task_outcome(clinic_id: str, task_id: str) -> Any:
     from chalicelib.desk import tasks
-    from chalicelib.domain.contract import TaskOutcome
+    from chalicelib.edge.contract import TaskOutcome
     from chalicelib.edge.json_api import parse_body
     from chalicelib.handlers import wiring
 
@@ -392,7 +392,7 @@ def call_recording(clinic_id: str, call_id: str) -> Any:
 @handled
 def reply_in_chat(clinic_id: str, task_id: str) -> Any:
     from chalicelib.desk.replies import as_sent, reply_key
-    from chalicelib.domain.contract import ChatReply
+    from chalicelib.edge.contract import ChatReply
     from chalicelib.edge.json_api import parse_body
     from chalicelib.handlers import wiring
 
@@ -406,7 +406,7 @@ def reply_in_chat(clinic_id: str, task_id: str) -> Any:
 @handled
 def reply_to_patient(clinic_id: str, patient_id: str) -> Any:
     from chalicelib.desk.replies import as_sent, reply_key
-    from chalicelib.domain.contract import Reply
+    from chalicelib.edge.contract import Reply
     from chalicelib.edge.json_api import parse_body
     from chalicelib.handlers import wiring
 
@@ -420,7 +420,7 @@ def reply_to_patient(clinic_id: str, patient_id: str) -> Any:
 @handled
 def patient_preferences(clinic_id: str, patient_id: str) -> Any:
     from chalicelib.desk import patient_card as patients
-    from chalicelib.domain.contract import PatientChoices
+    from chalicelib.edge.contract import PatientChoices
     from chalicelib.edge.json_api import parse_body
     from chalicelib.handlers import wiring
 
@@ -435,7 +435,7 @@ def patient_preferences(clinic_id: str, patient_id: str) -> Any:
 @handled
 def assign_task(clinic_id: str, task_id: str) -> Any:
     from chalicelib.desk import tasks
-    from chalicelib.domain.contract import TaskAssignment
+    from chalicelib.edge.contract import TaskAssignment
     from chalicelib.edge.json_api import parse_body
     from chalicelib.handlers import wiring
 
@@ -449,7 +449,7 @@ def assign_task(clinic_id: str, task_id: str) -> Any:
 @app.route("/v1/clinics/{clinic_id}/waitlist", methods=["GET", "POST"])
 @handled
 def waitlist(clinic_id: str) -> Any:
-    from chalicelib.domain.contract import WaitlistData
+    from chalicelib.edge.contract import WaitlistData
     from chalicelib.edge.json_api import parse_body
     from chalicelib.engine.appliers import waiting_list
     from chalicelib.handlers import wiring
@@ -465,7 +465,7 @@ def waitlist(clinic_id: str) -> Any:
 @app.route("/v1/clinics/{clinic_id}/waitlist/{patient_id}", methods=["DELETE"])
 @handled
 def leave_waitlist(clinic_id: str, patient_id: str) -> Any:
-    from chalicelib.domain.contract import WaitlistData
+    from chalicelib.edge.contract import WaitlistData
     from chalicelib.engine.appliers import waiting_list
     from chalicelib.handlers import wiring
 
@@ -542,7 +542,7 @@ def console_asset(asset: str) -> Any:
 @handled
 def settings_preview(clinic_id: str) -> Any:
     from chalicelib.console import page as console
-    from chalicelib.domain.contract import LadderPreview
+    from chalicelib.edge.contract import LadderPreview
     from chalicelib.edge.json_api import parse_body
     from chalicelib.handlers import wiring
 
@@ -555,7 +555,7 @@ def settings_preview(clinic_id: str) -> Any:
 @handled
 def message_preview(clinic_id: str) -> Any:
     from chalicelib.console import page as console
-    from chalicelib.domain.contract import MessagePreview
+    from chalicelib.edge.contract import MessagePreview
     from chalicelib.edge.json_api import parse_body
     from chalicelib.handlers import wiring
 
@@ -569,7 +569,7 @@ def message_preview(clinic_id: str) -> Any:
 @handled
 def whatsapp_template_preview(clinic_id: str) -> Any:
     from chalicelib.core import wa_templates
-    from chalicelib.domain.contract import TemplatePreview
+    from chalicelib.edge.contract import TemplatePreview
     from chalicelib.edge.json_api import parse_body
     from chalicelib.handlers import wiring
 

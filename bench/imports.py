@@ -84,8 +84,8 @@ def measure(rows: int = 10_000) -> ImportBench:
         import app
         from chalicelib.console import clinics
         from chalicelib.core import segment_entries as segments
-        from chalicelib.domain.contract import NewClinic
         from chalicelib.domain.segments import SEGMENTS
+        from chalicelib.edge.contract import NewClinic
         from chalicelib.handlers import wiring
         from chalicelib.imports import service as imports
 

@@ -103,7 +103,7 @@ class Sample:
 
 def _create_clinics(rt: Any, secret: Any, count: int) -> list[str]:
     from chalicelib.console import clinics
-    from chalicelib.domain.contract import NewClinic
+    from chalicelib.edge.contract import NewClinic
 
     return [clinics.create_clinic(rt, secret, NewClinic(name=f"Клиника {i}"))["clinic_id"] for i in range(count)]
 
@@ -113,7 +113,7 @@ def _live_a_day(rt: Any, stack: Any, app: Any, visits: int, seed: int) -> Sample
     from bench.workload import _signed
     from chalicelib.console import clinics
     from chalicelib.domain.clinic_settings import ClinicSettings
-    from chalicelib.domain.contract import NewClinic
+    from chalicelib.edge.contract import NewClinic
     from chalicelib.engine import ingest
     from chalicelib.handlers import wiring
     from embedded.inprocess import REGION

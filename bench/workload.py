@@ -59,7 +59,7 @@ def measure(days: int = 4, leads: float = 15, visits: float = 40, missed: float 
         from chalicelib.console import clinics, digest
         from chalicelib.desk import tasks
         from chalicelib.domain.clinic_settings import ClinicSettings
-        from chalicelib.domain.contract import NewClinic
+        from chalicelib.edge.contract import NewClinic
         from chalicelib.engine import ingest
         from chalicelib.handlers import schedules, wiring
 

@@ -77,8 +77,8 @@ def ensure_demo(rt: Any, webhook_secret: Any, state_dir: Path, on_saved: Any = N
     (the demo's Telegram bot is "registered" in the local outbox).
     """
     from chalicelib.console import clinics
-    from chalicelib.domain.contract import NewClinic
     from chalicelib.domain.records import Clinic
+    from chalicelib.edge.contract import NewClinic
 
     path = state_dir / "demo.json"
     clinic = rt.store.get(Clinic, DEMO_ID, DEMO_ID)

@@ -49,7 +49,7 @@ class Edge:
 
     def new_clinic(self, name: str = "Клиника", settings: dict[str, Any] | None = None) -> ClinicAccess:
         from chalicelib.console import clinics
-        from chalicelib.domain.contract import NewClinic
+        from chalicelib.edge.contract import NewClinic
         from chalicelib.handlers import wiring
 
         created = clinics.create_clinic(self.rt, wiring.webhook_secret, NewClinic(name=name))

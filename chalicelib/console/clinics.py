@@ -11,10 +11,10 @@ from pydantic import ValidationError
 
 from chalicelib.core.runtime import Runtime
 from chalicelib.domain.clinic_settings import ClinicSettings, keep_secrets, masked
-from chalicelib.domain.contract import NewClinic, NewStaffToken
 from chalicelib.domain.records import Clinic
 from chalicelib.domain.staff_access import StaffToken
 from chalicelib.edge.auth import Staff, new_token, token_hash
+from chalicelib.edge.contract import NewClinic, NewStaffToken
 from chalicelib.platform.errors import FieldError, InvalidInput, LastManager, NotFound
 from chalicelib.platform.i18n import N_, gettext_for
 from chalicelib.platform.validation import invalid_input

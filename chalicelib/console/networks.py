@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.core.runtime import Runtime
-from chalicelib.domain.contract import NetworkBody as NetworkBody  # the API reads it here too
 from chalicelib.domain.records import Clinic, Network
+from chalicelib.edge.contract import NetworkBody as NetworkBody  # the API reads it here too
 from chalicelib.platform.errors import FieldError, InvalidInput, NotFound
 
 

@@ -19,7 +19,6 @@ from chalicelib.core.compose import message, purposes, when_text
 from chalicelib.desk import page as desk
 from chalicelib.desk.page import SECURITY_HEADERS, SESSION_STRINGS, language_of
 from chalicelib.domain.clinic_settings import ClinicSettings, Connectors
-from chalicelib.domain.contract import LadderPreview, MessagePreview
 from chalicelib.domain.details import PatientProfile
 from chalicelib.domain.merge import RECALL_DUE
 from chalicelib.domain.names import DEFAULT_CHANNELS, DEFAULT_SOURCES
@@ -27,6 +26,7 @@ from chalicelib.domain.preview import ladder_preview
 from chalicelib.domain.records import Clinic, Patient
 from chalicelib.domain.sms import sms_parts
 from chalicelib.domain.windows import PatientPreferences
+from chalicelib.edge.contract import LadderPreview, MessagePreview
 from chalicelib.platform.errors import FieldError, InvalidInput
 from chalicelib.platform.i18n import environment, gettext_for
 from chalicelib.platform.validation import invalid_input

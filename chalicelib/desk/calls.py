@@ -16,11 +16,11 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from chalicelib.core.runtime import Context, Runtime
-from chalicelib.domain.contract import TaskOutcome
 from chalicelib.domain.details import CompletedCallDetails
 from chalicelib.domain.facts import event_key, iso_z
 from chalicelib.domain.records import Call, CallTask, CallTaskEvent, DeskCall
 from chalicelib.edge.auth import Staff
+from chalicelib.edge.contract import TaskOutcome
 from chalicelib.platform.errors import (
     Conflict,
     FieldError,

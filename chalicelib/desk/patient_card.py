@@ -8,10 +8,10 @@ from chalicelib import scenarios
 from chalicelib.core import sequences
 from chalicelib.core.runtime import Context
 from chalicelib.domain import merge
-from chalicelib.domain.contract import PatientChoices
 from chalicelib.domain.facts import iso_z
 from chalicelib.domain.records import Patient, SequenceRun
 from chalicelib.edge.auth import Staff
+from chalicelib.edge.contract import PatientChoices
 from chalicelib.platform.errors import NotFound
 from chalicelib.ports import Records
 from chalicelib.store.keys import subject_key

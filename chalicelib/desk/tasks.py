@@ -8,13 +8,13 @@ from typing import Any
 from chalicelib.core import campaign_credit, credit, sequences
 from chalicelib.core.runtime import AnswerToken, Context
 from chalicelib.domain import reasons
-from chalicelib.domain.contract import LeadLostData, TaskOutcome
 from chalicelib.domain.facts import earliest, iso_z
 from chalicelib.domain.merge import call_returned, first_response, lead_lost
 from chalicelib.domain.phones import display_phone
 from chalicelib.domain.records import Call, CallTask, CallTaskEvent, Lead, Patient, SequenceRun, TaskContext
 from chalicelib.domain.windows import add_working_minutes
 from chalicelib.edge.auth import Staff
+from chalicelib.edge.contract import LeadLostData, TaskOutcome
 from chalicelib.platform.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound, TakenByAnother
 from chalicelib.ports import Records
 from chalicelib.store.keys import subject_key

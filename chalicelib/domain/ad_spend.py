@@ -19,8 +19,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from chalicelib.domain.contract import Money
 from chalicelib.domain.records import Record
+from chalicelib.domain.values import Money
 from chalicelib.platform.validation import EARLIEST_YEAR, LATEST_YEAR
 
 KOPECK = Decimal("0.01")

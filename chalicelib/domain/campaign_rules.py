@@ -18,9 +18,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.domain import roi
 from chalicelib.domain.clinic_settings import Step, Steps, ladder
-from chalicelib.domain.contract import Money, Name, Text
 from chalicelib.domain.records import Record
 from chalicelib.domain.segments import DEFAULT_MONTHS
+from chalicelib.domain.values import Money, Name, Text
 
 CampaignStatus = Literal["active", "paused", "finished"]
 Purpose = Literal["recall", "marketing"]

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta, tzinfo
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
-from chalicelib.domain.contract import CancellationData, LeadLostData, PlanDecisionData
 from chalicelib.domain.details import (
     AppointmentDetails,
     CallDetails,
@@ -34,6 +33,35 @@ from chalicelib.domain.records import (
 from chalicelib.domain.segments import MANY, UNKNOWN_COUNT, visit_days
 
 FactT = TypeVar("FactT", bound=Fact)
+
+
+# What the merges read of an event's data (the contract's models have these fields); the whole
+# payload, whatever model carries it, is hashed into the fact's stamp.
+class LossReport(Protocol):
+    @property
+    def reason(self) -> str: ...
+    @property
+    def admin_id(self) -> str | None: ...
+
+
+class CancellationReport(Protocol):
+    @property
+    def reason(self) -> str: ...
+    @property
+    def cancelled_by(self) -> str: ...
+
+
+class PlanDecisionReport(Protocol):
+    @property
+    def patient_id(self) -> str: ...
+    @property
+    def doctor_id(self) -> str: ...
+    @property
+    def amount(self) -> Decimal: ...
+    @property
+    def reason(self) -> str | None: ...
+
+    def model_dump(self, *, mode: str) -> dict[str, Any]: ...
 
 
 def _fact(at: datetime, payload: object) -> Fact:
@@ -112,7 +140,7 @@ def lead_created(lead: Lead, info: LeadDetails, at: datetime, after_hours: bool)
     return lead
 
 
-def lead_lost(lead: Lead, data: LeadLostData, at: datetime, picked: Classified | None = None) -> Lead:
+def lead_lost(lead: Lead, data: LossReport, at: datetime, picked: Classified | None = None) -> Lead:
     """`picked`: the reason as a code of the clinic's list (see reasons.classify)."""
     loss = LeadLoss(at=at, stamp=stamp(at, data), reason=data.reason, admin_id=data.admin_id,
                     code=picked.code if picked else None, comment=picked.comment if picked else None)
@@ -199,7 +227,7 @@ def appointment_fact(appt: Appointment, name: str, at: datetime) -> Appointment:
     return appt
 
 
-def appointment_cancelled(appt: Appointment, data: CancellationData, at: datetime,
+def appointment_cancelled(appt: Appointment, data: CancellationReport, at: datetime,
                           picked: Classified | None = None) -> Appointment:
     appt.cancelled = _later(appt.cancelled, Cancellation(
         at=at, stamp=stamp(at, data), reason=data.reason, by=data.cancelled_by,
@@ -226,7 +254,7 @@ def visit_rated(visit: Visit, rating: int, at: datetime, comment: str = "") -> V
     return visit
 
 
-def plan_decision(plan: TreatmentPlan, data: PlanDecisionData, at: datetime, decision: str) -> TreatmentPlan:
+def plan_decision(plan: TreatmentPlan, data: PlanDecisionReport, at: datetime, decision: str) -> TreatmentPlan:
     s = stamp(at, {"decision": decision, **data.model_dump(mode="json")})
     if newer(s, plan.decision_stamp):
         plan.decision, plan.decision_at, plan.decision_stamp = decision, at, s  # type: ignore[assignment]

@@ -29,8 +29,8 @@ from pydantic import (
     model_validator,
 )
 
-from chalicelib.domain.contract import Id, Name
 from chalicelib.domain.phones import normalise_phone, phone_numbers
+from chalicelib.domain.values import Id, Name
 from chalicelib.platform.errors import Invalid
 from chalicelib.platform.validation import error_code
 

@@ -21,7 +21,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import models_json_schema
 
-from chalicelib.domain import contract
+from chalicelib.edge import contract
 from chalicelib.edge.json_api import PROBLEM_JSON
 
 Role = Literal["public", "webhook", "vendor", "session", "staff", "admin", "manager", "operator"]
@@ -159,7 +159,6 @@ def _operations() -> dict[str, dict[str, Op]]:
     from chalicelib.domain.ad_spend import SpendBody
     from chalicelib.domain.campaign_rules import CampaignIn
     from chalicelib.domain.clinic_settings import ClinicSettings
-    from chalicelib.domain.contract import NetworkBody
 
     c, vendor_types = "/v1/clinics/{clinic_id}", ("application/json", "application/x-www-form-urlencoded")
     html = "text/html"
@@ -253,7 +252,8 @@ def _operations() -> dict[str, dict[str, Op]]:
         c + "/campaigns/{campaign_id}/{move}": {"post": Op("Pause, resume, finish, or run today's pick now",
                                                            "manager")},
         "/v1/networks/{network_id}": {"get": Op("An owner's network of clinics", "operator"),
-                                      "put": Op("Set a network (one nightly message)", "operator", NetworkBody)},
+                                      "put": Op("Set a network (one nightly message)", "operator",
+                                                contract.NetworkBody)},
         "/desk": {"get": Op("The administrators' task desk (a page)", "public", answer=html, query=("lang",))},
         "/desk/{asset}": {"get": Op("The desk's scripts and styles", "public", answer="*/*")},
         "/console": {"get": Op("The managers' console (a page)", "public", answer=html, query=("lang",))},

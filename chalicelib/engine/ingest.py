@@ -23,10 +23,10 @@ from pydantic import ValidationError
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from chalicelib.core.runtime import Runtime
-from chalicelib.domain.contract import EVENT_ADAPTER, EVENT_TYPES
 from chalicelib.domain.facts import iso_z
 from chalicelib.domain.raw_events import RawEvent
 from chalicelib.edge import limits
+from chalicelib.edge.contract import EVENT_ADAPTER, EVENT_TYPES
 from chalicelib.engine import appliers as events
 from chalicelib.platform.errors import (
     ConcurrentUpdate,

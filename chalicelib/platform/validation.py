@@ -9,7 +9,7 @@ from pydantic import ValidationError
 
 from chalicelib.platform.errors import FieldError, Invalid, InvalidInput
 
-# Dates at every boundary stay within these years (no overflow downstream). Here, not in contract.py, so
+# Dates at every boundary stay within these years (no overflow downstream). Here, not in edge/contract.py, so
 # the HTTP layer can check a `?date=` without importing the event models (~90 ms of every cold start).
 EARLIEST_YEAR, LATEST_YEAR = 1900, 2200
 

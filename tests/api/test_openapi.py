@@ -18,8 +18,7 @@ from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
 
 import app
-from chalicelib.domain import contract
-from chalicelib.edge import openapi
+from chalicelib.edge import contract, openapi
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "events"
 PROJECT = Path(__file__).resolve().parents[2]

@@ -21,7 +21,7 @@ import pytest
 
 from chalicelib.campaigns import opener as campaign_opener
 from chalicelib.domain.campaign_rules import Campaign, CampaignDay, campaign_day, day_id
-from chalicelib.domain.contract import EVENT_ADAPTER
+from chalicelib.edge.contract import EVENT_ADAPTER
 from chalicelib.engine import appliers as events
 from chalicelib.handlers import schedules
 from chalicelib.platform.errors import ConcurrentUpdate

@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from standardwebhooks.webhooks import Webhook
 
-from chalicelib.domain.contract import EVENT_TYPES
+from chalicelib.edge.contract import EVENT_TYPES
 from chalicelib.handlers import wiring
 from embedded.inprocess import OPERATOR_TOKEN
 from tests.harness import Harness, Response, load_event

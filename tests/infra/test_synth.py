@@ -146,7 +146,7 @@ def test_the_lambda_package_has_no_local_stack_and_only_our_locales_and_services
 
     [package] = [p for p in template["path"].parent.glob("asset.*.zip") if "app.py" in zipfile.ZipFile(p).namelist()]
     names = zipfile.ZipFile(package).namelist()
-    assert "chalicelib/engine/ingest.py" in names and "chalicelib/domain/contract.py" in names
+    assert "chalicelib/engine/ingest.py" in names and "chalicelib/edge/contract.py" in names
     assert not [n for n in names if n.startswith("embedded/")]
     locales = {n.rsplit("/", 1)[-1].removesuffix(".dat").split("_")[0] for n in names
                if n.startswith("babel/locale-data/") and n.endswith(".dat")}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from chalicelib.domain.contract import EVENT_TYPES
+from chalicelib.edge.contract import EVENT_TYPES
 from chalicelib.handlers import schedules, wiring
 from embedded.metering import metered
 from tests.harness import Harness, load_event

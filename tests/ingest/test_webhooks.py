@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from chalicelib.domain.contract import EVENT_TYPES
 from chalicelib.domain.raw_events import RawEvent
+from chalicelib.edge.contract import EVENT_TYPES
 from chalicelib.handlers import wiring
 from tests.harness import EVENTS, Harness, load_event
 

@@ -18,10 +18,10 @@ from chalicelib.core.segment_entries import settle as settle_segments
 from chalicelib.core.work import Notify, RunRef, StepRequest
 from chalicelib.desk import tasks
 from chalicelib.domain.clinic_settings import ClinicSettings
-from chalicelib.domain.contract import TaskOutcome
 from chalicelib.domain.records import CallTask, Plan, SequenceRun
 from chalicelib.domain.records import Clinic as ClinicRecord
 from chalicelib.edge.auth import Staff
+from chalicelib.edge.contract import TaskOutcome
 from chalicelib.engine import appliers as events
 from chalicelib.engine.ingest import EVENT_ADAPTER
 from chalicelib.engine.planners import recalls as recall

@@ -18,9 +18,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
-from chalicelib.domain import contract, details
+from chalicelib.domain import details
 from chalicelib.domain.facts import fingerprint
 from chalicelib.domain.records import Appointment, Call, Lead, Patient, Record, Visit
+from chalicelib.edge import contract
 from chalicelib.store import keys
 from chalicelib.store.models import RecordItem
 from chalicelib.store.repository import Repository

@@ -7,16 +7,16 @@ from chalicelib.core import campaign_credit, credit, sequences
 from chalicelib.core.runtime import Context, Subject
 from chalicelib.core.segment_entries import track_booking
 from chalicelib.domain import merge, reasons
-from chalicelib.domain.contract import (
+from chalicelib.domain.details import AppointmentDetails
+from chalicelib.domain.facts import stamp
+from chalicelib.domain.records import Appointment, Fact, Lead, Patient, SequenceRun, WaitlistEntry
+from chalicelib.edge.contract import (
     AppointmentCancelled,
     AppointmentConfirmed,
     AppointmentCreated,
     AppointmentNoShow,
     AppointmentRescheduled,
 )
-from chalicelib.domain.details import AppointmentDetails
-from chalicelib.domain.facts import stamp
-from chalicelib.domain.records import Appointment, Fact, Lead, Patient, SequenceRun, WaitlistEntry
 from chalicelib.engine import triggers
 from chalicelib.engine.appliers.funnel import link_appointment
 from chalicelib.engine.appliers.notes import appointment_notes

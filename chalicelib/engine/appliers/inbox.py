@@ -13,7 +13,6 @@ from chalicelib.core.runtime import Context
 from chalicelib.core.scripts import hint
 from chalicelib.desk.tasks import open_manual_task
 from chalicelib.domain import merge
-from chalicelib.domain.contract import MessageReceived, MessageStatus
 from chalicelib.domain.facts import fingerprint, stamp
 from chalicelib.domain.phones import normalise_phone
 from chalicelib.domain.records import (
@@ -30,6 +29,7 @@ from chalicelib.domain.records import (
 )
 from chalicelib.domain.replies import Reply, understand
 from chalicelib.domain.run_facts import RunFacts
+from chalicelib.edge.contract import MessageReceived, MessageStatus
 from chalicelib.engine import offers
 from chalicelib.engine.appliers.chat_leads import chat_lead, lead_name
 from chalicelib.engine.appliers.common import note_event, single_patient

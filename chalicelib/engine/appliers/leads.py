@@ -10,12 +10,12 @@ from chalicelib.core import campaign_credit, sequences
 from chalicelib.core.runtime import AnswerToken, Context, Subject
 from chalicelib.desk import calls as desk_calls
 from chalicelib.domain import merge, reasons
-from chalicelib.domain.contract import CallCompleted, CallMissed, LeadCreated, LeadLost
 from chalicelib.domain.details import CallDetails, CompletedCallDetails, LeadDetails
 from chalicelib.domain.facts import earliest
 from chalicelib.domain.ladder import done
 from chalicelib.domain.records import Call, CallTask, CallTaskEvent, Lead, Patient, SequenceRun
 from chalicelib.domain.windows import next_contact_time
+from chalicelib.edge.contract import CallCompleted, CallMissed, LeadCreated, LeadLost
 from chalicelib.engine.appliers.common import household_names, resolve_patients, single_patient
 from chalicelib.engine.appliers.funnel import link_lead
 from chalicelib.engine.appliers.notes import call_notes, lead_notes

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from chalicelib.core.runtime import Context
-from chalicelib.domain.contract import MessengerLinked
 from chalicelib.domain.facts import stamp
 from chalicelib.domain.records import Patient, TelegramInvite
+from chalicelib.edge.contract import MessengerLinked
 from chalicelib.engine.appliers.chat_leads import adopt_chat
 from chalicelib.engine.appliers.common import note_event
 from chalicelib.engine.appliers.patients import handle_key

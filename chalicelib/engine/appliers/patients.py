@@ -5,9 +5,9 @@ from __future__ import annotations
 from chalicelib.core import sequences
 from chalicelib.core.runtime import Context
 from chalicelib.domain import merge
-from chalicelib.domain.contract import PatientUpserted
 from chalicelib.domain.details import PatientProfile
 from chalicelib.domain.records import Call, Lead, Patient
+from chalicelib.edge.contract import PatientUpserted
 from chalicelib.engine.appliers.chat_leads import adopt_chat
 from chalicelib.engine.appliers.common import note_event, patients_by_phone
 from chalicelib.engine.appliers.funnel import link_lead

@@ -8,11 +8,11 @@ from chalicelib import scenarios
 from chalicelib.core import campaign_credit
 from chalicelib.core.runtime import Context
 from chalicelib.domain import merge
-from chalicelib.domain.contract import PlanAccepted, PlanDeclined, VisitCompleted
 from chalicelib.domain.details import VisitDetails
 from chalicelib.domain.facts import earliest
 from chalicelib.domain.records import Appointment, Lead, Patient, SequenceRun, TreatmentPlan, Visit
 from chalicelib.domain.segments import visit_days
+from chalicelib.edge.contract import PlanAccepted, PlanDeclined, VisitCompleted
 from chalicelib.engine import triggers
 from chalicelib.engine.appliers.appointments import follow_appointment
 from chalicelib.engine.appliers.common import note_event

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.core.runtime import Context
-from chalicelib.domain.contract import WaitlistAdded, WaitlistData, WaitlistRemoved
 from chalicelib.domain.facts import stamp
 from chalicelib.domain.records import Fact, WaitlistEntry
+from chalicelib.edge.contract import WaitlistAdded, WaitlistData, WaitlistRemoved
 from chalicelib.engine.appliers.common import note_event
 from chalicelib.ports import Records
 

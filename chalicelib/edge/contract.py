@@ -16,7 +16,6 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    PlainSerializer,
     StringConstraints,
     TypeAdapter,
     ValidationInfo,
@@ -27,6 +26,7 @@ from pydantic import (
 from chalicelib.domain.clinic_settings import ClinicSettings, Line, MessageChannel, Weekday
 from chalicelib.domain.details import AppointmentKind, ContactChannel, LeadChannel
 from chalicelib.domain.phones import normalise_phone, phone_numbers
+from chalicelib.domain.values import Id, Money, Name, NonEmptyText, Text
 from chalicelib.platform.outbound import check_slack_webhook
 from chalicelib.platform.validation import EARLIEST_YEAR, LATEST_YEAR
 
@@ -36,15 +36,8 @@ def _phone(value: str, info: ValidationInfo) -> str:
     return normalise_phone(value, region)
 
 
-Id = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128,
-                                      pattern=r"^[^#\x00-\x1f]+$")]
-Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
-NonEmptyText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Phone = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=64),
                   AfterValidator(_phone)]
-Money = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2),
-                  PlainSerializer(lambda v: f"{v:.2f}", return_type=str)]
 Email = Annotated[str, StringConstraints(strip_whitespace=True, max_length=254,
                                          pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
 
