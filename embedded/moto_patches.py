@@ -6,12 +6,15 @@ every transaction, so each commit costs time proportional to the table size
 same semantics — conditions, one operation per item, all-or-nothing — but its
 rollback journal holds only the items the transaction touched. Queries are
 made index-keyed too (embedded/moto_index.py), and SQS's ReceiveMessage no
-longer recounts the whole queue per message it hands out (see `_install_sqs`).
+longer recounts the whole queue per message it hands out (see `_install_sqs`);
+botocore's sessions share one loader of service models (`_share_botocore_loader`).
 Lambda never imports this module.
 """
 
 from __future__ import annotations
 
+import base64
+import json
 from typing import Any
 
 _INSTALLED = False
@@ -28,7 +31,72 @@ def install() -> None:
     DynamoDBBackend.transact_write_items = _transact_write_items  # type: ignore[method-assign]
     moto_index.install()
     _install_sqs()
+    _share_botocore_loader()
+    _install_dynamodb_items()
     _INSTALLED = True
+
+
+# DynamoDB operations whose answers are items (attribute-value maps), counts, keys and consumed capacity:
+# no timestamps, nothing the protocol renames, so the JSON moto builds is already the wire form.
+ITEM_OPERATIONS = frozenset({"GetItem", "BatchGetItem", "TransactGetItems", "Query", "Scan", "PutItem",
+                             "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"})
+JSON_10 = "application/x-amz-json-1.0"
+
+
+def _wire(value: Any) -> Any:
+    """An answer as DynamoDB's JSON protocol writes it: no nulls, binary values in base64."""
+    if isinstance(value, dict):
+        return {k: _wire(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_wire(v) for v in value]
+    if isinstance(value, bytes | bytearray):
+        return base64.b64encode(value).decode()
+    return value
+
+
+def _install_dynamodb_items() -> None:
+    """moto 5.2.5 serialises every DynamoDB answer by walking botocore's shape of it, member by member:
+    each attribute of each item, nested maps included. A clinic's record (its settings, ~40 nested
+    sections) cost 0.12 s per GetItem that way, most of a fresh test stack's setup and of every
+    event the tests apply. The item answers are written as JSON directly; everything else (errors,
+    DescribeTable's dates) still goes through moto's serializer."""
+    from moto.dynamodb.responses import DynamoResult
+
+    original = DynamoResult.execute_result
+
+    def execute_result(self: Any, context: Any) -> Any:
+        if context.operation_model.name not in ITEM_OPERATIONS:
+            return original(self, context)
+        return 200, {"Content-Type": JSON_10}, json.dumps(_wire(self.result))
+
+    execute_result.original = original  # type: ignore[attr-defined]
+    DynamoResult.execute_result = execute_result  # type: ignore[method-assign]
+
+
+def _share_botocore_loader() -> None:
+    """Every botocore session of this process reads the service models through one loader.
+
+    Each session builds its own loader, which parses the JSON models (DynamoDB's, SQS's, the
+    endpoints…) afresh: ~0.4 s each time the tests build a fresh stack, since the stack, the app
+    and PynamoDB each start a session. The loader caches what it read (read-only from then on,
+    as one session already shares it among its clients), so sharing it changes nothing else.
+    """
+    import botocore.session
+    from botocore.loaders import create_loader
+
+    shared: dict[str, Any] = {}
+
+    def register_data_loader(self: Any) -> None:
+        def loader() -> Any:
+            path = self.get_config_variable("data_path")  # read when first used, as botocore does
+            key = str(path)
+            if key not in shared:
+                shared[key] = create_loader(path)
+            return shared[key]
+
+        self._components.lazy_register_component("data_loader", loader)
+
+    botocore.session.Session._register_data_loader = register_data_loader  # type: ignore[method-assign]
 
 
 def _install_sqs() -> None:
