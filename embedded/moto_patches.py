@@ -38,8 +38,9 @@ def install() -> None:
 
 # DynamoDB operations whose answers are items (attribute-value maps), counts, keys and consumed capacity:
 # no timestamps, nothing the protocol renames, so the JSON moto builds is already the wire form.
+# (moto answers BatchWriteItem and TransactWriteItems through its plain ActionResult: not patched.)
 ITEM_OPERATIONS = frozenset({"GetItem", "BatchGetItem", "TransactGetItems", "Query", "Scan", "PutItem",
-                             "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"})
+                             "UpdateItem", "DeleteItem"})
 JSON_10 = "application/x-amz-json-1.0"
 
 
@@ -73,13 +74,22 @@ def _install_dynamodb_items() -> None:
     DynamoResult.execute_result = execute_result  # type: ignore[method-assign]
 
 
+class _PathsOnce(list[str]):
+    """A search path list that ignores a path it already has (boto3 appends its own per session)."""
+
+    def append(self, path: str) -> None:
+        if path not in self:
+            super().append(path)
+
+
 def _share_botocore_loader() -> None:
     """Every botocore session of this process reads the service models through one loader.
 
     Each session builds its own loader, which parses the JSON models (DynamoDB's, SQS's, the
     endpoints…) afresh: ~0.4 s each time the tests build a fresh stack, since the stack, the app
-    and PynamoDB each start a session. The loader caches what it read (read-only from then on,
-    as one session already shares it among its clients), so sharing it changes nothing else.
+    and PynamoDB each start a session. The loader caches what it read, as one session already
+    shares it among its clients. Each boto3 session appends boto3's own data folder to the
+    loader's search paths: the shared loader keeps one copy of each path.
     """
     import botocore.session
     from botocore.loaders import create_loader
@@ -92,6 +102,7 @@ def _share_botocore_loader() -> None:
             key = str(path)
             if key not in shared:
                 shared[key] = create_loader(path)
+                shared[key]._search_paths = _PathsOnce(shared[key].search_paths)
             return shared[key]
 
         self._components.lazy_register_component("data_loader", loader)

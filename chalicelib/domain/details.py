@@ -1,27 +1,23 @@
 """What the MIS and the telephony told us about a patient, lead, call, appointment or visit, as records keep it.
 
-The public contract (`contract.py`) validates what arrives: it trims, normalises phones,
-bounds lengths and rejects nonsense with a 422. Records keep these models instead, so the
-HTTP contract can grow or tighten without changing what is already stored. They read a
-stored document as it is (unknown fields ignored, nothing re-validated) and write it in
-the same JSON the contract's models would, field for field: a delivery's stamp is a hash
-of that JSON (`facts.stamp`), so it must not change with the model that carries it.
-`of()` converts at the boundary, in the appliers.
+The public contract (`edge/contract.py`) validates what arrives: it trims, normalises phones,
+bounds lengths, allows only its listed values (appointment kinds, channels…) and rejects the
+rest with a 422. Records keep these models instead, so the HTTP contract can grow or tighten
+without changing what is already stored. They read a stored document as it is: unknown fields
+ignored, values kept as strings whatever the contract now lists, nothing re-validated; and they
+write the same JSON the contract's models would, field for field: a delivery's stamp is a hash
+of that JSON (`facts.stamp`), so it must not change with the model that carries it. `of()`
+converts at the boundary, in the appliers.
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Literal, Self
+from typing import Annotated, Self
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
-from chalicelib.domain.clinic_settings import Line, Weekday
-
-AppointmentKind = Literal["consultation", "treatment", "hygiene", "control"]
-ContactChannel = Literal["call", "whatsapp", "telegram", "sms", "email"]
-LeadChannel = Literal["call", "chat", "messenger", "form", "email", "walk_in"]
 Amount = Annotated[Decimal, PlainSerializer(lambda v: f"{v:.2f}", return_type=str)]  # as the contract's Money
 
 
@@ -38,7 +34,7 @@ class Details(BaseModel):
 
 class PatientPhone(Details):
     number: str
-    kind: Literal["mobile", "landline"] = "mobile"
+    kind: str = "mobile"
 
 
 class PatientConsent(Details):
@@ -63,14 +59,14 @@ class PatientProfile(Details):
     birth_date: date | None = None
     messengers: MessengerHandles = Field(default_factory=MessengerHandles)
     consent: PatientConsent = Field(default_factory=PatientConsent)
-    preferred_channel: ContactChannel | None = None
-    preferred_time: Literal["morning", "afternoon", "evening"] | None = None
-    preferred_days: list[Weekday] = Field(default_factory=list)
+    preferred_channel: str | None = None
+    preferred_time: str | None = None
+    preferred_days: list[str] = Field(default_factory=list)
 
 
 class LeadDetails(Details):
     id: str
-    channel: LeadChannel
+    channel: str
     source: str = "unknown"
     phone: str | None = None
     name: str | None = None
@@ -87,13 +83,13 @@ class CallRecording(Details):
 class CallDetails(Details):
     id: str
     phone: str
-    line: Line = "city"
+    line: str = "city"
     at: datetime
     recording: CallRecording | None = None
 
 
 class CompletedCallDetails(CallDetails):
-    direction: Literal["inbound", "outbound"]
+    direction: str
     answered: bool
     duration_s: int = 0
     admin_id: str | None = None
@@ -105,7 +101,7 @@ class AppointmentDetails(Details):
     patient_id: str
     doctor_id: str
     admin_id: str | None = None
-    kind: AppointmentKind
+    kind: str
     service: str | None = None
     starts_at: datetime
     ends_at: datetime | None = None
@@ -131,7 +127,7 @@ class VisitDetails(Details):
     appointment_id: str | None = None
     patient_id: str
     doctor_id: str
-    kind: AppointmentKind
+    kind: str
     services: list[ServiceItem] = Field(default_factory=list)
     amount: Amount = Decimal("0")
     recall_in_days: int | None = None

@@ -24,7 +24,6 @@ from pydantic import (
 )
 
 from chalicelib.domain.clinic_settings import ClinicSettings, Line, MessageChannel, Weekday
-from chalicelib.domain.details import AppointmentKind, ContactChannel, LeadChannel
 from chalicelib.domain.phones import normalise_phone, phone_numbers
 from chalicelib.domain.values import Id, Money, Name, NonEmptyText, Text
 from chalicelib.platform.outbound import check_slack_webhook
@@ -51,6 +50,9 @@ def _sane_year(value: date) -> date:
 
 Instant = Annotated[AwareDatetime, AfterValidator(_sane_year)]  # RFC 3339 with an offset, in a sane range
 Day = Annotated[date, AfterValidator(_sane_year)]
+AppointmentKind = Literal["consultation", "treatment", "hygiene", "control"]
+ContactChannel = Literal["call", "whatsapp", "telegram", "sms", "email"]
+LeadChannel = Literal["call", "chat", "messenger", "form", "email", "walk_in"]
 
 
 class Body(BaseModel):

@@ -33,8 +33,8 @@ def chat_lead(ctx: Context, record: InboundMessage, name: str | None) -> Lead:
     if lead.created is not None:
         return lead
     phone = record.sender if record.sender.startswith("+") else None
-    info = LeadDetails(id=lead_id, channel="messenger", source=record.channel, phone=phone, name=name or None,
-                  interest=record.text[:200] or None)
+    info = LeadDetails(id=lead_id, channel="messenger", source=record.channel, phone=phone,
+                       name=(name or "").strip() or None, interest=record.text[:200].strip() or None)
     merge.lead_created(lead, info, record.at, after_hours=not ctx.calendar.is_open(record.at))
     ctx.work.link(Link(ctx.clinic_id, record.sender, f"L#{lead.id}", record.at))
     link_lead(ctx, lead, ctx.subject(subject_key(None, record.sender)))
