@@ -116,7 +116,7 @@ def _live_a_day(rt: Any, stack: Any, app: Any, visits: int, seed: int) -> Sample
     from chalicelib.engine import ingest
     from chalicelib.handlers import wiring
     from embedded.inprocess import REGION
-    from embedded.pump import QueuePump
+    from embedded.pump import QueuePump, drain_until_quiet
     from embedded.synthetic import ClinicMonth
 
     settings = ClinicSettings.model_validate({"digest": {"emails": ["owner@clinic.example"]}})
@@ -134,21 +134,10 @@ def _live_a_day(rt: Any, stack: Any, app: Any, visits: int, seed: int) -> Sample
                            _signed(made["webhook_secret"], body, f"s{seed}-{index}"))
             for pump in pumps:
                 pump.drain()
-        _settle(pumps)
+        drain_until_quiet(pumps, quiet_s=3.0)  # counted before that, the open runs moved with the machine's speed
     sample.usage = usage
     sample.open_runs = len(rt.store.due_runs(made["clinic_id"])) + len(rt.store.starting_runs(made["clinic_id"]))
     return sample
-
-
-def _settle(pumps: list[Any], quiet_s: float = 3.0, limit_s: float = 120.0) -> None:
-    """Until the day's state machines stop handing out steps: moto runs them in threads, so the end
-    of the events is not the end of the day's work (counted at an arbitrary moment, the open runs
-    and requests per event moved with the machine's speed)."""
-    deadline, quiet_since = time.monotonic() + limit_s, time.monotonic()
-    while time.monotonic() < deadline and time.monotonic() - quiet_since < quiet_s:
-        if sum(pump.drain() for pump in pumps):
-            quiet_since = time.monotonic()
-        time.sleep(0.2)
 
 
 def _run_jobs(stack: Any, app: Any) -> tuple[int, list[float]]:

@@ -49,7 +49,7 @@ def _signed(secret: str, body: bytes, msg_id: str) -> dict[str, str]:
 
 def measure(days: int = 4, leads: float = 15, visits: float = 40, missed: float = 10) -> Workload:
     from embedded.inprocess import REGION, embedded_stack
-    from embedded.pump import QueuePump
+    from embedded.pump import QueuePump, drain_until_quiet
     from embedded.synthetic import ClinicMonth
 
     result = Workload()
@@ -81,12 +81,7 @@ def measure(days: int = 4, leads: float = 15, visits: float = 40, missed: float 
             result.events[event["type"]] += 1
             result.per_type[event["type"]].add(usage)
         with recording() as steps:
-            quiet = 0
-            while quiet < 5:
-                moved = actions_pump.drain()
-                result.steps += moved
-                quiet = quiet + 1 if moved == 0 else 0
-                time.sleep(0.2)
+            result.steps += drain_until_quiet([actions_pump], quiet_s=1.0)
         result.step_usage = steps
         clinic_record = rt.clinic(clinic_id)
         now = rt.clock()

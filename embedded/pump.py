@@ -125,6 +125,18 @@ class QueuePump:
                 stop.wait((time.monotonic() - started) * (1 / self._share - 1))
 
 
+def drain_until_quiet(pumps: list[QueuePump], quiet_s: float, limit_s: float = 120.0) -> int:
+    """Pump until nothing arrives for `quiet_s` (benchmarks): moto runs the state machines in threads, so
+    the last event applied is not the end of the work it set off. Returns the messages processed."""
+    total, deadline, quiet_since = 0, time.monotonic() + limit_s, time.monotonic()
+    while time.monotonic() < deadline and time.monotonic() - quiet_since < quiet_s:
+        moved = sum(pump.drain() for pump in pumps)
+        if moved:
+            total, quiet_since = total + moved, time.monotonic()
+        time.sleep(0.2)
+    return total
+
+
 class Schedule:
     """Invoke a scheduled handler every `every_s` seconds (EventBridge's rate rule)."""
 

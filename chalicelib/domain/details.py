@@ -14,11 +14,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Self
+from typing import Self
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+from pydantic import BaseModel, ConfigDict, Field
 
-Amount = Annotated[Decimal, PlainSerializer(lambda v: f"{v:.2f}", return_type=str)]  # as the contract's Money
+from chalicelib.domain.values import Amount
 
 
 class Details(BaseModel):

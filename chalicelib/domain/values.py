@@ -18,6 +18,6 @@ Id = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_l
 Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
 NonEmptyText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-# Written with two decimals, as records keep amounts (details.Amount).
-Money = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2),
-                  PlainSerializer(lambda v: f"{v:.2f}", return_type=str)]
+# An amount as every model writes it, the contract's and the records' alike: with two decimals.
+Amount = Annotated[Decimal, PlainSerializer(lambda v: f"{v:.2f}", return_type=str)]
+Money = Annotated[Amount, Field(ge=0, max_digits=14, decimal_places=2)]  # an amount that arrives

@@ -378,10 +378,16 @@ class StepHandler:
         return self._send_reply(clinic_id, key, lambda ctx: self._plan_reply(ctx, key, patient_id, channel, text),
                                 recorded)
 
-    def _send_reply(self, clinic_id: str, key: str, plan: Callable[[Context], Outgoing | None],
+    def _send_reply(self, clinic_id: str, key: str, plan: Callable[[Context], Outgoing],
                     recorded: Callable[[Context, OutboundMessage, Delivery | None], None]) -> OutboundMessage:
         """Plan in one unit, deliver outside any, record in another: a retried key finds its message sent."""
-        outgoing = self.rt.unit(clinic_id, plan)
+        def planned(ctx: Context) -> Outgoing | None:
+            existing = ctx.load(OutboundMessage, key)
+            if existing is not None and existing.status != "sending":
+                return None  # the same reply again (a retried request): sent once
+            return plan(ctx)
+
+        outgoing = self.rt.unit(clinic_id, planned)
         delivery = self._deliver(outgoing) if outgoing is not None else None
 
         def finish(ctx: Context) -> OutboundMessage:
@@ -393,10 +399,7 @@ class StepHandler:
 
         return self.rt.unit(clinic_id, finish)
 
-    def _plan_reply(self, ctx: Context, key: str, patient_id: str, channel: str, text: str) -> Outgoing | None:
-        existing = ctx.load(OutboundMessage, key)
-        if existing is not None and existing.status != "sending":
-            return None  # the same reply again (a retried request): sent once
+    def _plan_reply(self, ctx: Context, key: str, patient_id: str, channel: str, text: str) -> Outgoing:
         patient = ctx.load(Patient, patient_id)
         if patient is None:
             raise NotFound(f"no patient {patient_id}")
@@ -425,10 +428,7 @@ class StepHandler:
 
         return self._send_reply(clinic_id, key, lambda ctx: self._plan_chat_reply(ctx, key, task_id, text), recorded)
 
-    def _plan_chat_reply(self, ctx: Context, key: str, task_id: str, text: str) -> Outgoing | None:
-        existing = ctx.load(OutboundMessage, key)
-        if existing is not None and existing.status != "sending":
-            return None  # the same reply again (a retried request): sent once
+    def _plan_chat_reply(self, ctx: Context, key: str, task_id: str, text: str) -> Outgoing:
         task = ctx.load(CallTask, task_id)
         if task is None:
             raise NotFound(f"no task {task_id}")
